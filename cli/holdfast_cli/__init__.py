@@ -1,0 +1,1 @@
+"""Holdfast developer command-line tools (local engine, dev server, helpers)."""

@@ -1,0 +1,155 @@
+"""Call the real Lambda handlers the way API Gateway's HTTP API (payload 2.0) does.
+
+Used by ``holdfast dev`` (behind a local HTTP server) and by the tests, so both exercise the
+exact path a deployed request takes: event → handler → DynamoDB.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from holdfast_cli.template import HttpRoute, http_routes, load_handler
+
+
+@dataclass
+class LambdaContext:
+    """Enough of Lambda's context object for Powertools."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+
+    def __post_init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.time() + 29
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def http_event(
+    route: HttpRoute | None,
+    method: str,
+    path: str,
+    path_parameters: dict[str, str] | None = None,
+    query_string: str = "",
+    body: str | bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API v2 event, as the real service would send it."""
+    query: dict[str, list[str]] = {}
+    for name, value in parse_qsl(query_string, keep_blank_values=True):
+        query.setdefault(name, []).append(value)
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    is_base64 = isinstance(body, bytes)
+    if isinstance(body, bytes):
+        try:
+            body, is_base64 = body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            body = base64.b64encode(body).decode()
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key if route else "$default",
+        "rawPath": path,
+        "rawQueryString": query_string,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {
+                "method": method.upper(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("user-agent", "holdfast-local"),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route.route_key if route else "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": is_base64,
+    }
+    if query:
+        event["queryStringParameters"] = {k: ",".join(v) for k, v in query.items()}
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+class LocalApi:
+    """Routes requests to the template's functions and returns their HTTP answers."""
+
+    def __init__(self) -> None:
+        self.routes = http_routes()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, Any] | str | None = None,
+        json_body: Any = None,
+        body: str | bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ApiResponse:
+        if isinstance(query, dict):
+            query = urlencode(query, doseq=True)
+        headers = dict(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body)
+            headers.setdefault("content-type", "application/json")
+        for route in self.routes:
+            parameters = route.match(method, path)
+            if parameters is not None:
+                event = http_event(route, method, path, parameters, query or "", body, headers)
+                result = load_handler(route.function)(event, LambdaContext(route.function))
+                return ApiResponse(
+                    status=int(result.get("statusCode", 200)),
+                    headers=result.get("headers") or {},
+                    body=_decode(result),
+                )
+        message = {"error": {"code": "NOT_FOUND", "message": f"no route for {method.upper()} {path}", "details": []}}
+        return ApiResponse(404, {"content-type": "application/json"}, json.dumps(message))
+
+    def get(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json_body: Any = None, **kwargs: Any) -> ApiResponse:
+        return self.request("POST", path, json_body=json_body, **kwargs)
+
+    def put(self, path: str, json_body: Any = None, **kwargs: Any) -> ApiResponse:
+        return self.request("PUT", path, json_body=json_body, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("DELETE", path, **kwargs)
+
+
+def _decode(result: dict[str, Any]) -> str:
+    body = result.get("body") or ""
+    return base64.b64decode(body).decode() if result.get("isBase64Encoded") else body

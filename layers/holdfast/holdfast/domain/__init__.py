@@ -1,0 +1,1 @@
+"""Pure domain rules: no AWS imports, testable without a table."""

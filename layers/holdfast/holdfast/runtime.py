@@ -1,0 +1,64 @@
+"""What a function builds once per cold start: settings, the DynamoDB client, the services.
+
+Built lazily on first use (not at import) so importing a handler stays cheap and tests can
+point a fresh runtime at moto or DynamoDB Local with :func:`reset_runtime`.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import boto3
+from botocore.config import Config
+
+from holdfast.config_loader import ConfigLoader
+from holdfast.domain.clock import Clock, system_clock
+from holdfast.services.configuration import ConfigurationService
+from holdfast.services.inventory import InventoryService
+from holdfast.settings import Settings
+from holdfast.storage import InventoryTable
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    table: InventoryTable
+    config: ConfigLoader
+    inventory: InventoryService
+    configuration: ConfigurationService
+
+
+def build_runtime(settings: Settings, clock: Clock = system_clock, client=None) -> Runtime:
+    """Wire the services for ``settings``; ``client`` and ``clock`` may be injected."""
+    if client is None:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=settings.dynamodb_endpoint_url,
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 4},
+                connect_timeout=3,
+                read_timeout=10,
+                max_pool_connections=max(10, settings.feed_concurrency + 2),
+            ),
+        )
+    table = InventoryTable(client, settings.table_name)
+    config = ConfigLoader(table, settings.config_cache_seconds)
+    return Runtime(
+        settings=settings,
+        table=table,
+        config=config,
+        inventory=InventoryService(table, config, clock, settings.feed_concurrency),
+        configuration=ConfigurationService(table, config, clock),
+    )
+
+
+@functools.cache
+def get_runtime() -> Runtime:
+    """The process-wide runtime, built from the environment on first use."""
+    return build_runtime(Settings.from_environment())
+
+
+def reset_runtime() -> None:
+    """Forget the process-wide runtime (tests, and the local dev server's engine switch)."""
+    get_runtime.cache_clear()

@@ -1,0 +1,1 @@
+"""Use cases: what a handler calls. Each takes its collaborators as constructor parameters."""

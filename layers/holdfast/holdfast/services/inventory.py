@@ -1,0 +1,280 @@
+"""Stock feeds, the ledger view, Virtual Positions and reconciliation (SPEC §2, §3)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from holdfast.config_loader import ConfigLoader
+from holdfast.domain import ledger as rules
+from holdfast.domain.availability import available_to_sell, displayed_quantity
+from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
+from holdfast.domain.configuration import Channel
+from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
+from holdfast.domain.refs import ip_ref, parse_ip_ref, vp_ref
+from holdfast.errors import InvalidInput, NotFound, describe_problem
+from holdfast.models import (
+    EntityResult,
+    InventoryBatchResponse,
+    InventoryPositionView,
+    InventoryUpdate,
+    QuantityView,
+    VirtualPositionView,
+)
+from holdfast.storage import AdjustmentOutcome, InventoryTable, SnapshotOutcome
+
+SNAPSHOT_ATTEMPTS = 5
+FUTURE_TOLERANCE = timedelta(minutes=5)
+"""How far ahead of our clock a feed's ``asOf`` may be (clock skew between systems)."""
+
+AGGREGATE_LOCATION = "*"
+"""The location part of an AGGREGATE VP ref: not a valid ref, so it names no real location."""
+
+
+@dataclass(frozen=True)
+class Drift:
+    position_ref: str
+    counter: int | None
+    ledger_sum: int
+
+
+class InventoryService:
+    def __init__(self, table: InventoryTable, config: ConfigLoader, clock: Clock, concurrency: int = 8) -> None:
+        self._table = table
+        self._config = config
+        self._clock = clock
+        self._concurrency = concurrency
+
+    # -- feeds ----------------------------------------------------------------------------
+
+    def apply_batch(self, entities: Sequence[dict[str, Any]]) -> InventoryBatchResponse:
+        """Apply each entity independently; entities for one position apply in batch order,
+        positions in parallel. The answer has a result per entity, in request order."""
+        results: list[EntityResult | None] = [None] * len(entities)
+        by_position: dict[str, list[tuple[int, InventoryUpdate]]] = {}
+        now = self._now()
+        for index, raw in enumerate(entities):
+            try:
+                update = InventoryUpdate.model_validate(raw)
+            except ValidationError as error:
+                details = [describe_problem(problem) for problem in error.errors()]
+                results[index] = EntityResult(
+                    index=index,
+                    status="INVALID",
+                    message="; ".join(f"{d['field']}: {d['message']}" for d in details),
+                    details=details,
+                    **_echo(raw),
+                )
+                continue
+            if update.asOf is not None and update.asOf > now + FUTURE_TOLERANCE:
+                results[index] = EntityResult(
+                    index=index, status="INVALID", message="asOf: is in the future",
+                    details=[{"field": "asOf", "message": "is in the future"}], **_echo(raw),
+                )
+                continue
+            position = ip_ref(update.productRef, update.locationRef, update.catalogue)
+            by_position.setdefault(position, []).append((index, update))
+
+        def apply_group(group: list[tuple[int, InventoryUpdate]]) -> None:
+            for index, update in group:
+                results[index] = self._apply_one(index, update)
+
+        groups = list(by_position.values())
+        if len(groups) > 1 and self._concurrency > 1:
+            with ThreadPoolExecutor(max_workers=min(self._concurrency, len(groups))) as pool:
+                list(pool.map(apply_group, groups))
+        else:
+            for group in groups:
+                apply_group(group)
+
+        counters = self._table.get_positions(list(by_position))
+        final: list[EntityResult] = []
+        for result in results:
+            assert result is not None
+            if result.status != "INVALID" and result.productRef and result.locationRef:
+                record = counters.get(ip_ref(result.productRef, result.locationRef, _catalogue_of(result)))
+                result.onHand = record.on_hand if record else 0
+            final.append(result)
+        return InventoryBatchResponse(results=final, summary=dict(Counter(r.status for r in final)))
+
+    def _apply_one(self, index: int, update: InventoryUpdate) -> EntityResult:
+        iq_type = IqType(update.type)
+        position = ip_ref(update.productRef, update.locationRef, update.catalogue)
+        now = self._now()
+        effective = truncate_to_millis(update.asOf) if update.asOf else now
+        iq = InventoryQuantity(
+            position_ref=position,
+            type=iq_type,
+            quantity=update.quantity,
+            status=IqStatus.ACTIVE,
+            effective_at=effective,
+            created_at=now,
+            source_ref=update.sourceRef,
+        )
+        echo = {
+            "index": index,
+            "productRef": update.productRef,
+            "locationRef": update.locationRef,
+            "type": update.type,
+            "iqRef": iq.ref,
+        }
+        if iq_type is IqType.LAST_ON_HAND:
+            status, message = self._apply_snapshot(iq, update, now)
+            return EntityResult(status=status, message=message, **echo)
+        outcome, existing = self._table.record_adjustment(
+            iq, update.productRef, update.locationRef, update.catalogue, now
+        )
+        if outcome is AdjustmentOutcome.APPLIED:
+            return EntityResult(status="APPLIED", **echo)
+        if outcome is AdjustmentOutcome.STALE:
+            return EntityResult(status="STALE", message="asOf: at or before the position's last snapshot, which already counts it", **echo)
+        if existing is not None and existing.quantity != update.quantity:
+            return EntityResult(
+                status="INVALID",
+                message=f"sourceRef: already used for a {existing.type} of {existing.quantity}",
+                details=[{"field": "sourceRef", "message": "already used with a different quantity"}],
+                **echo,
+            )
+        return EntityResult(status="UNCHANGED", message="already applied", **echo)
+
+    def _apply_snapshot(
+        self, snapshot: InventoryQuantity, update: InventoryUpdate, now
+    ) -> tuple[Literal["APPLIED", "UNCHANGED", "STALE"], str | None]:
+        for _ in range(SNAPSHOT_ATTEMPTS):
+            position, ledger = self._table.get_ledger(snapshot.position_ref)
+            current = position.snapshot_as_of if position else None
+            if current is not None and snapshot.effective_at <= current:
+                if snapshot.effective_at == current and position.snapshot_quantity == snapshot.quantity:
+                    return "UNCHANGED", "this snapshot is already applied"
+                return "STALE", f"asOf: the position already has a snapshot as of {to_iso(current)}"
+            plan = rules.plan_snapshot(ledger, current, snapshot.quantity, snapshot.effective_at)
+            outcome = self._table.record_snapshot(
+                snapshot, plan.superseded, plan.counter_delta, position,
+                update.productRef, update.locationRef, update.catalogue, now,
+            )
+            if outcome is SnapshotOutcome.APPLIED:
+                return "APPLIED", None
+        raise RuntimeError(f"snapshot for {snapshot.position_ref} kept racing other feed events")
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def position(self, ref: str) -> InventoryPositionView:
+        """The IP with its counter and its whole ledger."""
+        try:
+            product_ref, location_ref, catalogue = parse_ip_ref(ref)
+        except ValueError as error:
+            raise InvalidInput.field("ref", str(error)) from None
+        position_ref = ip_ref(product_ref, location_ref, catalogue)
+        record, ledger = self._table.get_ledger(position_ref)
+        if record is None:
+            raise NotFound(f"inventory position {position_ref!r} does not exist")
+        return InventoryPositionView(
+            ref=record.ref,
+            productRef=record.product_ref,
+            locationRef=record.location_ref,
+            catalogue=record.catalogue,
+            onHand=record.on_hand,
+            lastSnapshotAsOf=to_iso(record.snapshot_as_of) if record.snapshot_as_of else None,
+            updatedAt=to_iso(record.updated_at) if record.updated_at else None,
+            quantities=[_quantity_view(iq, record.snapshot_as_of) for iq in sorted(ledger, key=lambda q: (q.created_at, q.ref))],
+        )
+
+    def virtual_positions(
+        self,
+        channel_name: str,
+        product_refs: Sequence[str],
+        location_refs: Sequence[str] = (),
+        kinds: Iterable[Literal["BASE", "AGGREGATE"]] = ("BASE", "AGGREGATE"),
+        catalogue: str = "DEFAULT",
+    ) -> list[VirtualPositionView]:
+        """ATS per product × location (BASE) and per product over the channel's locations
+        (AGGREGATE), from one batched read of the IP counters. Writes nothing."""
+        configuration = self._config.current()
+        channel = self._config.channel(channel_name)
+        kinds = set(kinds)
+        selling = [loc.ref for loc in configuration.locations_selling_to(channel)]
+        if location_refs:
+            base_locations = list(dict.fromkeys(location_refs))
+            aggregate_locations = [ref for ref in selling if ref in set(location_refs)]
+        else:
+            base_locations = selling
+            aggregate_locations = selling
+        wanted_locations = list(dict.fromkeys([*(base_locations if "BASE" in kinds else []), *(aggregate_locations if "AGGREGATE" in kinds else [])]))
+        products = list(dict.fromkeys(product_refs))
+        counters = self._table.get_positions(
+            [ip_ref(product, location, catalogue) for product in products for location in wanted_locations]
+        )
+
+        def ats(product: str, location: str) -> int:
+            record = counters.get(ip_ref(product, location, catalogue))
+            return available_to_sell(record.on_hand if record else 0, channel, location)
+
+        items: list[VirtualPositionView] = []
+        for product in products:
+            if "BASE" in kinds:
+                for location in base_locations:
+                    items.append(_vp(channel, product, location, "BASE", ats(product, location)))
+            if "AGGREGATE" in kinds:
+                total = sum(ats(product, location) for location in aggregate_locations)
+                items.append(_vp(channel, product, None, "AGGREGATE", total))
+        return items
+
+    # -- reconciliation -------------------------------------------------------------------
+
+    def reconcile(self) -> tuple[int, list[Drift]]:
+        """Recompute every IP's onHand from its ledger and compare with the counter."""
+        checked = 0
+        drift: list[Drift] = []
+        for position, ledger in self._table.scan_ledgers():
+            checked += 1
+            snapshot_as_of = position.snapshot_as_of if position else None
+            expected = rules.on_hand(ledger, snapshot_as_of)
+            if position is None or position.on_hand != expected:
+                ref = position.ref if position else ledger[0].position_ref
+                drift.append(Drift(ref, position.on_hand if position else None, expected))
+        return checked, drift
+
+    def _now(self):
+        return truncate_to_millis(self._clock())
+
+
+def _vp(channel: Channel, product: str, location: str | None, kind: Literal["BASE", "AGGREGATE"], ats: int) -> VirtualPositionView:
+    return VirtualPositionView(
+        ref=vp_ref(product, location or AGGREGATE_LOCATION, channel.name),
+        type=kind,
+        channel=channel.name,
+        productRef=product,
+        locationRef=location,
+        quantity=displayed_quantity(ats, channel),
+    )
+
+
+def _quantity_view(iq: InventoryQuantity, snapshot_as_of) -> QuantityView:
+    counted = rules.counts_toward_on_hand(iq, snapshot_as_of)
+    return QuantityView(
+        iqRef=iq.ref,
+        type=str(iq.type),
+        quantity=iq.quantity,
+        status="ACTIVE" if counted else "INACTIVE",
+        asOf=to_iso(iq.effective_at),
+        createdAt=to_iso(iq.created_at),
+        sourceRef=iq.source_ref,
+        expiresAt=to_iso(iq.expires_at) if iq.expires_at else None,
+    )
+
+
+def _echo(raw: Any) -> dict[str, Any]:
+    """The identifying fields of an entity that failed validation, where they are strings."""
+    if not isinstance(raw, dict):
+        return {}
+    return {k: raw[k] for k in ("productRef", "locationRef", "type") if isinstance(raw.get(k), str)}
+
+
+def _catalogue_of(result: EntityResult) -> str:
+    return result.iqRef.split(":")[2] if result.iqRef else "DEFAULT"

@@ -1,0 +1,455 @@
+"""The one module that knows the DynamoDB table: keys, items, expressions, transactions.
+
+Single-table design (see docs/architecture.md for the access-pattern table):
+
+=========================  =====================  ======================================
+item                       pk                     sk
+=========================  =====================  ======================================
+Inventory Position         ``IP#{ipRef}``         ``#IP``
+Inventory Quantity         ``IP#{ipRef}``         ``IQ#{type}`` / ``IQ#{type}#{sourceRef}``
+channel / location         ``CONFIG``             ``CHANNEL#{name}`` / ``LOCATION#{ref}``
+timers                     ``CONFIG``             ``TIMERS``
+product                    ``PRODUCT#{ref}``      ``#PRODUCT``
+=========================  =====================  ======================================
+
+Refs never contain ``#`` or ``:``, so keys cannot collide.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from holdfast.domain.clock import compact, from_iso, to_iso
+from holdfast.domain.configuration import (
+    Channel,
+    Configuration,
+    Location,
+    Product,
+    TimerConfig,
+)
+from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
+
+CONFIG_PK = "CONFIG"
+IP_SK = "#IP"
+PRODUCT_SK = "#PRODUCT"
+MAX_TRANSACTION_ITEMS = 100
+BATCH_GET_LIMIT = 100
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def position_pk(position_ref: str) -> str:
+    return f"IP#{position_ref}"
+
+
+def quantity_sk(iq_type: str, source_ref: str | None) -> str:
+    return f"IQ#{iq_type}" if source_ref is None else f"IQ#{iq_type}#{source_ref}"
+
+
+def product_pk(product_ref: str) -> str:
+    return f"PRODUCT#{product_ref}"
+
+
+def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRecord:
+    """The IP item: the atomic ``onHand`` counter and what the snapshot rules need."""
+
+    ref: str
+    product_ref: str
+    location_ref: str
+    catalogue: str
+    on_hand: int
+    snapshot_as_of: datetime | None = None
+    snapshot_quantity: int | None = None
+    feed_seq: int = 0
+    updated_at: datetime | None = None
+
+
+def _position_from(values: Mapping[str, Any]) -> PositionRecord:
+    return PositionRecord(
+        ref=values["ref"],
+        product_ref=values["productRef"],
+        location_ref=values["locationRef"],
+        catalogue=values["catalogue"],
+        on_hand=int(values.get("onHand", 0)),
+        snapshot_as_of=from_iso(values["snapshotAsOf"]) if "snapshotAsOf" in values else None,
+        snapshot_quantity=int(values["snapshotQuantity"]) if "snapshotQuantity" in values else None,
+        feed_seq=int(values.get("feedSeq", 0)),
+        updated_at=from_iso(values["updatedAt"]) if "updatedAt" in values else None,
+    )
+
+
+def _quantity_from(values: Mapping[str, Any]) -> InventoryQuantity:
+    return InventoryQuantity(
+        position_ref=values["ipRef"],
+        type=IqType(values["type"]),
+        quantity=int(values["quantity"]),
+        status=IqStatus(values["status"]),
+        effective_at=from_iso(values["effectiveAt"]),
+        created_at=from_iso(values["createdAt"]),
+        source_ref=values.get("sourceRef"),
+        expires_at=from_iso(values["expiresAt"]) if "expiresAt" in values else None,
+    )
+
+
+def _quantity_item(iq: InventoryQuantity) -> dict[str, Any]:
+    return to_item(
+        {
+            "pk": position_pk(iq.position_ref),
+            "sk": quantity_sk(iq.type, iq.source_ref),
+            "entity": "IQ",
+            "iqRef": iq.ref,
+            "ipRef": iq.position_ref,
+            "type": str(iq.type),
+            "quantity": iq.quantity,
+            "status": str(iq.status),
+            "effectiveAt": to_iso(iq.effective_at),
+            "createdAt": to_iso(iq.created_at),
+            "sourceRef": iq.source_ref,
+            "expiresAt": to_iso(iq.expires_at) if iq.expires_at else None,
+        }
+    )
+
+
+class AdjustmentOutcome(StrEnum):
+    APPLIED = "APPLIED"
+    DUPLICATE = "DUPLICATE"
+    STALE = "STALE"
+
+
+class SnapshotOutcome(StrEnum):
+    APPLIED = "APPLIED"
+    RACED = "RACED"
+
+
+def cancellation_codes(error: ClientError) -> list[str]:
+    """Per-item reasons of a cancelled transaction (``"None"`` for items that were fine)."""
+    return [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+
+
+def _is_cancelled(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "TransactionCanceledException"
+
+
+class InventoryTable:
+    """Typed access to the Holdfast table. Holds no business rules: callers decide what to
+    write; this module decides how it is written."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self.table_name = table_name
+
+    # -- positions and their ledgers ------------------------------------------------------
+
+    def get_positions(self, refs: Sequence[str]) -> dict[str, PositionRecord]:
+        """Read many IP items with BatchGetItem (100 keys a call), consistent reads."""
+        keys = [key(position_pk(ref), IP_SK) for ref in dict.fromkeys(refs)]
+        return {
+            record.ref: record
+            for record in map(_position_from, self._batch_get(keys, consistent=True))
+        }
+
+    def get_ledger(self, position_ref: str) -> tuple[PositionRecord | None, list[InventoryQuantity]]:
+        """The IP item and every IQ of the position, in one paginated Query."""
+        position: PositionRecord | None = None
+        ledger: list[InventoryQuantity] = []
+        for values in self._query_partition(position_pk(position_ref)):
+            if values["sk"] == IP_SK:
+                position = _position_from(values)
+            elif values.get("entity") == "IQ":
+                ledger.append(_quantity_from(values))
+        return position, ledger
+
+    def scan_ledgers(self) -> Iterator[tuple[PositionRecord | None, list[InventoryQuantity]]]:
+        """Every position with its ledger (for reconcile). A full table scan: an offline job."""
+        grouped: dict[str, tuple[list[PositionRecord], list[InventoryQuantity]]] = {}
+        paginator = self._client.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            FilterExpression="begins_with(pk, :ip)",
+            ExpressionAttributeValues={":ip": {"S": "IP#"}},
+        ):
+            for item in page["Items"]:
+                values = from_item(item)
+                positions, ledger = grouped.setdefault(values["pk"], ([], []))
+                if values["sk"] == IP_SK:
+                    positions.append(_position_from(values))
+                elif values.get("entity") == "IQ":
+                    ledger.append(_quantity_from(values))
+        for positions, ledger in grouped.values():
+            yield (positions[0] if positions else None), ledger
+
+    def record_adjustment(
+        self, iq: InventoryQuantity, product_ref: str, location_ref: str, catalogue: str, now: datetime
+    ) -> tuple[AdjustmentOutcome, InventoryQuantity | None]:
+        """Write a DELTA/CORRECTION/RETURNED/SALE IQ and add it to the counter, atomically.
+
+        The IQ is created only if its ref is new (a replay is a ``DUPLICATE``, answered with
+        the IQ already there), and only if it happened after the position's snapshot (else it
+        is already counted: ``STALE``). ``feedSeq`` moves so a concurrent snapshot re-reads.
+        """
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": _quantity_item(iq),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                    {"Update": self._counter_update(
+                        iq.position_ref, product_ref, location_ref, catalogue, iq.quantity, now,
+                        feed_event=True,
+                        condition="attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :effective",
+                        values={":effective": {"S": to_iso(iq.effective_at)}},
+                    )},
+                ]
+            )
+        except ClientError as error:
+            if not _is_cancelled(error):
+                raise
+            codes = cancellation_codes(error)
+            if codes[0] == "ConditionalCheckFailed":
+                reasons = error.response.get("CancellationReasons", [])
+                existing = reasons[0].get("Item")
+                return AdjustmentOutcome.DUPLICATE, _quantity_from(from_item(existing)) if existing else None
+            if codes[1] == "ConditionalCheckFailed":
+                return AdjustmentOutcome.STALE, None
+            raise
+        return AdjustmentOutcome.APPLIED, None
+
+    def record_snapshot(
+        self,
+        snapshot: InventoryQuantity,
+        superseded: Sequence[InventoryQuantity],
+        counter_delta: int,
+        expected: PositionRecord | None,
+        product_ref: str,
+        location_ref: str,
+        catalogue: str,
+        now: datetime,
+    ) -> SnapshotOutcome:
+        """Write a LAST_ON_HAND snapshot, supersede what it counts, move the counter — at once.
+
+        Conditioned on the position being as it was read (same snapshot, same ``feedSeq``),
+        so a racing feed event makes this ``RACED`` and the caller re-plans. Superseded IQs
+        beyond what one transaction holds are marked by :meth:`mark_superseded` afterwards.
+        """
+        previous = next((iq for iq in superseded if iq.type is IqType.LAST_ON_HAND and iq.source_ref is None), None)
+        others = [iq for iq in superseded if iq is not previous]
+        if expected is None:
+            condition, values = "attribute_not_exists(pk)", {}
+        else:
+            condition = "feedSeq = :seq AND " + (
+                "snapshotAsOf = :prev" if expected.snapshot_as_of else "attribute_not_exists(snapshotAsOf)"
+            )
+            values = {":seq": {"N": str(expected.feed_seq)}}
+            if expected.snapshot_as_of:
+                values[":prev"] = {"S": to_iso(expected.snapshot_as_of)}
+        update = self._counter_update(
+            snapshot.position_ref, product_ref, location_ref, catalogue, counter_delta, now,
+            feed_event=False, condition=condition, values=values,
+            extra_set={"snapshotAsOf": to_iso(snapshot.effective_at), "snapshotQuantity": snapshot.quantity},
+        )
+        items: list[dict[str, Any]] = [
+            {"Update": update},
+            {"Put": {"TableName": self.table_name, "Item": _quantity_item(snapshot)}},
+        ]
+        if previous is not None:
+            archived = InventoryQuantity(
+                position_ref=previous.position_ref,
+                type=IqType.LAST_ON_HAND,
+                quantity=previous.quantity,
+                status=IqStatus.INACTIVE,
+                effective_at=previous.effective_at,
+                created_at=previous.created_at,
+                source_ref=compact(previous.effective_at),
+            )
+            items.append({"Put": {"TableName": self.table_name, "Item": _quantity_item(archived)}})
+        room = MAX_TRANSACTION_ITEMS - len(items)
+        items.extend({"Update": self._deactivate(iq)} for iq in others[:room])
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if _is_cancelled(error):
+                return SnapshotOutcome.RACED
+            raise
+        if len(others) > room:
+            self.mark_superseded(others[room:])
+        return SnapshotOutcome.APPLIED
+
+    def mark_superseded(self, quantities: Sequence[InventoryQuantity]) -> None:
+        """Mark IQs a snapshot already excluded from the counter INACTIVE (no counter change)."""
+        for start in range(0, len(quantities), MAX_TRANSACTION_ITEMS):
+            chunk = quantities[start : start + MAX_TRANSACTION_ITEMS]
+            for iq in chunk:
+                try:
+                    self._client.update_item(**self._deactivate(iq))
+                except ClientError as error:
+                    if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                        raise
+
+    # -- configuration --------------------------------------------------------------------
+
+    def load_configuration(self) -> Configuration:
+        """Channels, locations and timers: one Query of the CONFIG partition."""
+        channels: dict[str, Channel] = {}
+        locations: dict[str, Location] = {}
+        timers = TimerConfig()
+        for values in self._query_partition(CONFIG_PK):
+            kind, _, name = values["sk"].partition("#")
+            body = json.loads(values["body"])
+            if kind == "CHANNEL":
+                channels[name] = Channel.model_validate({**body, "name": name})
+            elif kind == "LOCATION":
+                locations[name] = Location.model_validate({**body, "ref": name})
+            elif kind == "TIMERS":
+                timers = TimerConfig.model_validate(body)
+        return Configuration(channels=channels, locations=locations, timers=timers)
+
+    def put_configuration(self, kind: str, name: str | None, body: BaseModel, now: datetime) -> None:
+        """Store a channel, location or the timers (``kind`` CHANNEL, LOCATION or TIMERS)."""
+        sk = kind if name is None else f"{kind}#{name}"
+        self._client.put_item(
+            TableName=self.table_name,
+            Item=to_item({"pk": CONFIG_PK, "sk": sk, "entity": kind, "body": body.model_dump_json(), "updatedAt": to_iso(now)}),
+        )
+
+    def put_product(self, product: Product, now: datetime) -> None:
+        self._client.put_item(
+            TableName=self.table_name,
+            Item=to_item(
+                {
+                    "pk": product_pk(product.ref),
+                    "sk": PRODUCT_SK,
+                    "entity": "PRODUCT",
+                    "body": product.model_dump_json(exclude={"ref"}),
+                    "updatedAt": to_iso(now),
+                }
+            ),
+        )
+
+    def get_products(self, refs: Sequence[str]) -> dict[str, Product]:
+        keys = [key(product_pk(ref), PRODUCT_SK) for ref in dict.fromkeys(refs)]
+        products = {}
+        for values in self._batch_get(keys, consistent=False):
+            ref = values["pk"].removeprefix("PRODUCT#")
+            products[ref] = Product.model_validate({**json.loads(values["body"]), "ref": ref})
+        return products
+
+    # -- building blocks ------------------------------------------------------------------
+
+    def _counter_update(
+        self,
+        position_ref: str,
+        product_ref: str,
+        location_ref: str,
+        catalogue: str,
+        delta: int,
+        now: datetime,
+        *,
+        feed_event: bool,
+        condition: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        extra_set: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """An Update of the IP item that ADDs ``delta`` to onHand, creating the item if new."""
+        names = {"#ref": "ref"}
+        attribute_values: dict[str, Any] = {
+            ":delta": {"N": str(delta)},
+            ":ref": {"S": position_ref},
+            ":product": {"S": product_ref},
+            ":location": {"S": location_ref},
+            ":catalogue": {"S": catalogue},
+            ":entity": {"S": "IP"},
+            ":now": {"S": to_iso(now)},
+        }
+        sets = [
+            "#ref = if_not_exists(#ref, :ref)",
+            "productRef = if_not_exists(productRef, :product)",
+            "locationRef = if_not_exists(locationRef, :location)",
+            "catalogue = if_not_exists(catalogue, :catalogue)",
+            "entity = if_not_exists(entity, :entity)",
+            "updatedAt = :now",
+        ]
+        for index, (name, value) in enumerate((extra_set or {}).items()):
+            sets.append(f"{name} = :x{index}")
+            attribute_values[f":x{index}"] = _serializer.serialize(value)
+        adds = ["onHand :delta"]
+        if feed_event:
+            adds.append("feedSeq :one")
+            attribute_values[":one"] = {"N": "1"}
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": key(position_pk(position_ref), IP_SK),
+            "UpdateExpression": f"SET {', '.join(sets)} ADD {', '.join(adds)}",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {**attribute_values, **(values or {})},
+        }
+        if condition:
+            update["ConditionExpression"] = condition
+        return update
+
+    def _deactivate(self, iq: InventoryQuantity) -> dict[str, Any]:
+        return {
+            "TableName": self.table_name,
+            "Key": key(position_pk(iq.position_ref), quantity_sk(iq.type, iq.source_ref)),
+            "UpdateExpression": "SET #status = :inactive",
+            "ConditionExpression": "#status = :active",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":inactive": {"S": "INACTIVE"}, ":active": {"S": "ACTIVE"}},
+        }
+
+    def _query_partition(self, pk: str) -> Iterator[dict[str, Any]]:
+        paginator = self._client.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            ConsistentRead=True,
+        ):
+            for item in page["Items"]:
+                yield from_item(item)
+
+    def _batch_get(self, keys: list[dict[str, Any]], *, consistent: bool) -> Iterator[dict[str, Any]]:
+        """BatchGetItem in chunks of 100, retrying unprocessed keys with backoff."""
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            pending: dict[str, Any] = {
+                self.table_name: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": consistent}
+            }
+            attempt = 0
+            while pending:
+                response = self._client.batch_get_item(RequestItems=pending)
+                for item in response["Responses"].get(self.table_name, []):
+                    yield from_item(item)
+                pending = response.get("UnprocessedKeys") or {}
+                if pending:
+                    attempt += 1
+                    time.sleep(min(0.05 * 2**attempt, 1.0))
+
