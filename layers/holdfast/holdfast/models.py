@@ -109,3 +109,121 @@ class ErrorDetail(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorDetail
+
+
+MAX_LINES = 40
+MAX_LINE_QUANTITY = 10_000
+
+
+class Line(_Body):
+    productRef: Ref
+    quantity: StrictInt = Field(ge=1, le=MAX_LINE_QUANTITY)
+
+
+def _check_merged(lines: list[Line]) -> None:
+    totals: dict[str, int] = {}
+    for line in lines:
+        totals[line.productRef] = totals.get(line.productRef, 0) + line.quantity
+        if totals[line.productRef] > MAX_LINE_QUANTITY:
+            raise ValueError(f"lines: {line.productRef} totals more than {MAX_LINE_QUANTITY} units")
+
+
+class FulfilmentOptionRequest(_Body):
+    """``POST /fulfilment-options``: find where a cart can be served from and hold it."""
+
+    ref: Ref
+    channel: Ref
+    deliveryType: Literal["HD", "CC"]
+    locationRef: Ref | None = None
+    lines: list[Line] = Field(min_length=1, max_length=MAX_LINES)
+    allowSplit: bool = False
+    allowPartial: bool = False
+    replaces: Ref | None = Field(default=None, description="an ACTIVE fulfilment option this cart replaces")
+
+    @model_validator(mode="after")
+    def _check(self) -> "FulfilmentOptionRequest":
+        if self.deliveryType == "CC" and self.locationRef is None:
+            raise ValueError("locationRef: required for CC (the pickup store)")
+        if self.replaces == self.ref:
+            raise ValueError("replaces: a fulfilment option cannot replace itself")
+        _check_merged(self.lines)
+        return self
+
+
+class OrderRequest(_Body):
+    """``POST /orders``: confirm a purchase, converting the cart's holds where it has them."""
+
+    ref: Ref
+    channel: Ref
+    deliveryType: Literal["HD", "CC"]
+    locationRef: Ref | None = None
+    fulfilmentOptionRef: Ref | None = None
+    lines: list[Line] = Field(min_length=1, max_length=MAX_LINES)
+
+    @model_validator(mode="after")
+    def _check(self) -> "OrderRequest":
+        if self.deliveryType == "CC" and self.locationRef is None:
+            raise ValueError("locationRef: required for CC (the pickup store)")
+        _check_merged(self.lines)
+        return self
+
+
+class AllocationView(BaseModel):
+    productRef: str
+    locationRef: str
+    quantity: int
+
+
+class FulfilmentView(BaseModel):
+    locationRef: str
+    items: list[Line]
+
+
+class PlanView(BaseModel):
+    type: Literal["SINGLE", "SPLIT", "PARTIAL"]
+    fulfilments: list[FulfilmentView]
+
+
+class ShortfallView(BaseModel):
+    productRef: str
+    requested: int
+    available: int
+
+
+FulfilmentOptionStatus = Literal["ACTIVE", "NO_OPTIONS", "CANCELLED", "EXPIRED", "CONVERTED", "REPLACED"]
+
+
+class FulfilmentOptionView(BaseModel):
+    ref: str
+    status: FulfilmentOptionStatus
+    channel: str
+    deliveryType: str
+    locationRef: str | None
+    lines: list[Line]
+    plans: list[PlanView]
+    reservedPlan: PlanView | None
+    shortfall: list[ShortfallView] = Field(default_factory=list)
+    createdAt: str
+    expiresAt: str | None
+    timerMinutes: int
+    extended: bool = False
+    orderRef: str | None = None
+    replaces: str | None = None
+
+
+OrderStatus = Literal["CONFIRMED", "SHIPPED", "CANCELLED", "RETURNED"]
+
+
+class OrderView(BaseModel):
+    ref: str
+    status: OrderStatus
+    channel: str
+    deliveryType: str
+    locationRef: str | None
+    fulfilmentOptionRef: str | None
+    lines: list[Line]
+    allocations: list[AllocationView]
+    convertedFromHold: bool
+    secondsToConvert: float | None = None
+    createdAt: str
+    updatedAt: str

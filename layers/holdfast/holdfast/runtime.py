@@ -15,7 +15,9 @@ from botocore.config import Config
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, system_clock
 from holdfast.services.configuration import ConfigurationService
+from holdfast.services.holds import HoldService
 from holdfast.services.inventory import InventoryService
+from holdfast.services.orders import OrderService
 from holdfast.settings import Settings
 from holdfast.storage import InventoryTable
 
@@ -27,6 +29,8 @@ class Runtime:
     config: ConfigLoader
     inventory: InventoryService
     configuration: ConfigurationService
+    holds: HoldService
+    orders: OrderService
 
 
 def build_runtime(settings: Settings, clock: Clock = system_clock, client=None) -> Runtime:
@@ -50,6 +54,8 @@ def build_runtime(settings: Settings, clock: Clock = system_clock, client=None) 
         config=config,
         inventory=InventoryService(table, config, clock, settings.feed_concurrency),
         configuration=ConfigurationService(table, config, clock),
+        holds=HoldService(table, config, clock),
+        orders=OrderService(table, config, clock),
     )
 
 

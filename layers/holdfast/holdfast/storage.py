@@ -315,6 +315,35 @@ class InventoryTable:
                     if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                         raise
 
+    # -- documents and ledger transactions ----------------------------------------------
+
+    def writes(self, now: datetime) -> LedgerWrites:
+        return LedgerWrites(self.table_name, now)
+
+    def commit(self, writes: LedgerWrites) -> None:
+        """Run the writes as one TransactWriteItems: all of them or none.
+
+        Raises :class:`WriteConflict` naming the operations whose conditions failed.
+        """
+        tags = [tag for tag, _ in writes.operations]
+        try:
+            self._client.transact_write_items(TransactItems=[op for _, op in writes.operations])
+        except ClientError as error:
+            if not _is_cancelled(error):
+                raise
+            codes = cancellation_codes(error)
+            failed = [tag for tag, code in zip(tags, codes) if code not in ("None", "")]
+            raise WriteConflict(failed) from None
+
+    def get_document(self, kind: str, ref: str) -> Document | None:
+        response = self._client.get_item(TableName=self.table_name, Key=document_key(kind, ref), ConsistentRead=True)
+        return _document_from(from_item(response["Item"])) if "Item" in response else None
+
+    def get_quantities(self, refs: Sequence[tuple[str, str, str | None]]) -> list[InventoryQuantity]:
+        """IQs by (ipRef, type, sourceRef), in one or more BatchGetItem calls."""
+        keys = [key(position_pk(ip), quantity_sk(t, source)) for ip, t, source in refs]
+        return [_quantity_from(values) for values in self._batch_get(keys, consistent=True)]
+
     # -- configuration --------------------------------------------------------------------
 
     def load_configuration(self) -> Configuration:
@@ -417,14 +446,7 @@ class InventoryTable:
         return update
 
     def _deactivate(self, iq: InventoryQuantity) -> dict[str, Any]:
-        return {
-            "TableName": self.table_name,
-            "Key": key(position_pk(iq.position_ref), quantity_sk(iq.type, iq.source_ref)),
-            "UpdateExpression": "SET #status = :inactive",
-            "ConditionExpression": "#status = :active",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":inactive": {"S": "INACTIVE"}, ":active": {"S": "ACTIVE"}},
-        }
+        return _deactivate_update(self.table_name, iq)
 
     def _query_partition(self, pk: str) -> Iterator[dict[str, Any]]:
         paginator = self._client.get_paginator("query")
@@ -453,3 +475,243 @@ class InventoryTable:
                     attempt += 1
                     time.sleep(min(0.05 * 2**attempt, 1.0))
 
+
+
+# -- documents (fulfilment options, orders) and transactional ledger writes ---------------
+
+FO_SK = "#FO"
+TIMER_SK = "TIMER"
+ORDER_SK = "#ORDER"
+
+
+def document_key(kind: str, ref: str) -> dict[str, Any]:
+    """``FO#{ref}`` / ``ORDER#{ref}`` with sk ``#FO`` / ``#ORDER``."""
+    return key(f"{kind}#{ref}", f"#{kind}")
+
+
+def timer_key(fo_ref: str) -> dict[str, Any]:
+    return key(f"FO#{fo_ref}", TIMER_SK)
+
+
+@dataclass(frozen=True, slots=True)
+class CounterChange:
+    """Move one IP's counter by ``delta``; where ``min_on_hand`` is set, only if the counter
+    is at least that much before the change (the exact "ATS still covers it" condition)."""
+
+    position_ref: str
+    product_ref: str
+    location_ref: str
+    catalogue: str
+    delta: int
+    min_on_hand: int | None = None
+    feed_event: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A fulfilment option or order as stored: the queryable fields plus the JSON body."""
+
+    kind: str
+    ref: str
+    status: str
+    body: dict[str, Any]
+    expires_at: datetime | None = None
+    order_ref: str | None = None
+
+
+class WriteConflict(Exception):
+    """A ledger transaction was cancelled; ``failed`` names the operations whose condition
+    did not hold (``counter:{ipRef}``, ``iq:{iqRef}``, ``FO:{ref}``, ``ORDER:{ref}`` …)."""
+
+    def __init__(self, failed: list[str]) -> None:
+        super().__init__(f"transaction cancelled by {', '.join(failed) or 'a conflict'}")
+        self.failed = failed
+
+
+Operation = tuple[str, dict[str, Any]]
+"""One item of a transaction and the tag that names it in a :class:`WriteConflict`."""
+
+
+class LedgerWrites:
+    """Builds the operations of one ledger transaction; :meth:`InventoryTable.commit` runs it."""
+
+    def __init__(self, table_name: str, now: datetime) -> None:
+        self._table = table_name
+        self._now = now
+        self.operations: list[Operation] = []
+
+    def create_quantity(self, iq: InventoryQuantity) -> "LedgerWrites":
+        self.operations.append((f"iq:{iq.ref}", {"Put": {
+            "TableName": self._table,
+            "Item": _quantity_item(iq),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }}))
+        return self
+
+    def deactivate_quantity(self, iq: InventoryQuantity) -> "LedgerWrites":
+        operation = _deactivate_update(self._table, iq)
+        self.operations.append((f"iq:{iq.ref}", {"Update": operation}))
+        return self
+
+    def extend_quantity(self, iq: InventoryQuantity, expires_at: datetime) -> "LedgerWrites":
+        """Move an ACTIVE hold IQ's ``expiresAt`` (an extended cart)."""
+        self.operations.append((f"iq:{iq.ref}", {"Update": {
+            "TableName": self._table,
+            "Key": key(position_pk(iq.position_ref), quantity_sk(iq.type, iq.source_ref)),
+            "UpdateExpression": "SET expiresAt = :expires",
+            "ConditionExpression": "#status = :active",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":expires": {"S": to_iso(expires_at)}, ":active": {"S": "ACTIVE"}},
+        }}))
+        return self
+
+    def change_counter(self, change: CounterChange) -> "LedgerWrites":
+        names = {"#ref": "ref"}
+        values: dict[str, Any] = {
+            ":delta": {"N": str(change.delta)},
+            ":ref": {"S": change.position_ref},
+            ":product": {"S": change.product_ref},
+            ":location": {"S": change.location_ref},
+            ":catalogue": {"S": change.catalogue},
+            ":entity": {"S": "IP"},
+            ":now": {"S": to_iso(self._now)},
+        }
+        adds = ["onHand :delta"]
+        if change.feed_event:
+            adds.append("feedSeq :one")
+            values[":one"] = {"N": "1"}
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": key(position_pk(change.position_ref), IP_SK),
+            "UpdateExpression": (
+                "SET #ref = if_not_exists(#ref, :ref), productRef = if_not_exists(productRef, :product), "
+                "locationRef = if_not_exists(locationRef, :location), "
+                "catalogue = if_not_exists(catalogue, :catalogue), entity = if_not_exists(entity, :entity), "
+                f"updatedAt = :now ADD {', '.join(adds)}"
+            ),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        conditions = []
+        if change.min_on_hand is not None:
+            conditions.append("onHand >= :min")
+            values[":min"] = {"N": str(change.min_on_hand)}
+        if change.feed_event:
+            # A feed event the position's snapshot already counts must not be added again.
+            conditions.append("(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :now)")
+        if conditions:
+            update["ConditionExpression"] = " AND ".join(conditions)
+        self.operations.append((f"counter:{change.position_ref}", {"Update": update}))
+        return self
+
+    def create_document(self, document: Document) -> "LedgerWrites":
+        self.operations.append((f"{document.kind}:{document.ref}", {"Put": {
+            "TableName": self._table,
+            "Item": _document_item(document, self._now),
+            "ConditionExpression": "attribute_not_exists(pk)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }}))
+        return self
+
+    def update_document(
+        self,
+        kind: str,
+        ref: str,
+        *,
+        from_statuses: Sequence[str],
+        status: str,
+        body: Mapping[str, Any] | None = None,
+        expires_at: datetime | None = None,
+        order_ref: str | None = None,
+        unexpired_at: datetime | None = None,
+        expired_at: datetime | None = None,
+    ) -> "LedgerWrites":
+        """Move a document to ``status`` if it is in one of ``from_statuses`` (and, with
+        ``unexpired_at``, only if its ``expiresAt`` is still after that time; with
+        ``expired_at``, only if it is at or before it)."""
+        values: dict[str, Any] = {":status": {"S": status}, ":now": {"S": to_iso(self._now)}}
+        sets = ["#status = :status", "updatedAt = :now"]
+        if body is not None:
+            sets.append("body = :body")
+            values[":body"] = {"S": json.dumps(body, separators=(",", ":"))}
+        if expires_at is not None:
+            sets.append("expiresAt = :expires")
+            values[":expires"] = {"S": to_iso(expires_at)}
+        if order_ref is not None:
+            sets.append("orderRef = :order")
+            values[":order"] = {"S": order_ref}
+        allowed = []
+        for index, from_status in enumerate(from_statuses):
+            values[f":from{index}"] = {"S": from_status}
+            allowed.append(f":from{index}")
+        condition = f"#status IN ({', '.join(allowed)})"
+        if unexpired_at is not None:
+            condition += " AND expiresAt > :unexpired"
+            values[":unexpired"] = {"S": to_iso(unexpired_at)}
+        if expired_at is not None:
+            condition += " AND expiresAt <= :expired"
+            values[":expired"] = {"S": to_iso(expired_at)}
+        self.operations.append((f"{kind}:{ref}", {"Update": {
+            "TableName": self._table,
+            "Key": document_key(kind, ref),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": values,
+        }}))
+        return self
+
+    def put_timer(self, fo_ref: str, expires_at: datetime) -> "LedgerWrites":
+        """The hold's timer item: DynamoDB TTL deletes it after ``expiresAt`` and the stream
+        delivers the deletion to the release function."""
+        self.operations.append((f"timer:{fo_ref}", {"Put": {
+            "TableName": self._table,
+            "Item": to_item({
+                **{k: v["S"] for k, v in timer_key(fo_ref).items()},
+                "entity": "TIMER",
+                "foRef": fo_ref,
+                "expiresAt": to_iso(expires_at),
+                "ttl": int(expires_at.timestamp()) + 1,
+            }),
+        }}))
+        return self
+
+    def delete_timer(self, fo_ref: str) -> "LedgerWrites":
+        self.operations.append((f"timer:{fo_ref}", {"Delete": {"TableName": self._table, "Key": timer_key(fo_ref)}}))
+        return self
+
+
+def _deactivate_update(table_name: str, iq: InventoryQuantity) -> dict[str, Any]:
+    return {
+        "TableName": table_name,
+        "Key": key(position_pk(iq.position_ref), quantity_sk(iq.type, iq.source_ref)),
+        "UpdateExpression": "SET #status = :inactive",
+        "ConditionExpression": "#status = :active",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {":inactive": {"S": "INACTIVE"}, ":active": {"S": "ACTIVE"}},
+    }
+
+
+def _document_item(document: Document, now: datetime) -> dict[str, Any]:
+    return to_item({
+        **{k: v["S"] for k, v in document_key(document.kind, document.ref).items()},
+        "entity": document.kind,
+        "ref": document.ref,
+        "status": document.status,
+        "expiresAt": to_iso(document.expires_at) if document.expires_at else None,
+        "orderRef": document.order_ref,
+        "body": json.dumps(document.body, separators=(",", ":")),
+        "createdAt": to_iso(now),
+        "updatedAt": to_iso(now),
+    })
+
+
+def _document_from(values: Mapping[str, Any]) -> Document:
+    return Document(
+        kind=values["entity"],
+        ref=values["ref"],
+        status=values["status"],
+        body=json.loads(values["body"]),
+        expires_at=from_iso(values["expiresAt"]) if "expiresAt" in values else None,
+        order_ref=values.get("orderRef"),
+    )

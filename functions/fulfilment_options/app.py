@@ -1,0 +1,44 @@
+"""Fulfilment options: plan a cart, hold its stock, read, cancel and extend the hold."""
+
+from typing import Annotated
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from holdfast.domain.refs import REF_PATTERN
+from holdfast.http import create_resolver
+from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionView
+from holdfast.runtime import get_runtime
+
+logger = Logger()
+app = create_resolver()
+
+RefPath = Annotated[str, Path(pattern=REF_PATTERN)]
+
+
+@app.post("/fulfilment-options")
+def create_fulfilment_option(request: FulfilmentOptionRequest) -> Response[FulfilmentOptionView]:
+    view, created = get_runtime().holds.create(request)
+    return Response(201 if created else 200, content_types.APPLICATION_JSON, view)
+
+
+@app.get("/fulfilment-options/<ref>")
+def get_fulfilment_option(ref: RefPath) -> FulfilmentOptionView:
+    return get_runtime().holds.get(ref)
+
+
+@app.delete("/fulfilment-options/<ref>")
+def cancel_fulfilment_option(ref: RefPath) -> FulfilmentOptionView:
+    return get_runtime().holds.cancel(ref)
+
+
+@app.post("/fulfilment-options/<ref>/extend")
+def extend_fulfilment_option(ref: RefPath) -> FulfilmentOptionView:
+    return get_runtime().holds.extend(ref)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,49 @@
+"""Orders: confirm (converting the cart's holds), then ship, cancel or return."""
+
+from typing import Annotated
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from holdfast.domain.refs import REF_PATTERN
+from holdfast.http import create_resolver
+from holdfast.models import OrderRequest, OrderView
+from holdfast.runtime import get_runtime
+
+logger = Logger()
+app = create_resolver()
+
+RefPath = Annotated[str, Path(pattern=REF_PATTERN)]
+
+
+@app.post("/orders")
+def confirm_order(request: OrderRequest) -> Response[OrderView]:
+    view, created = get_runtime().orders.confirm(request)
+    return Response(201 if created else 200, content_types.APPLICATION_JSON, view)
+
+
+@app.get("/orders/<ref>")
+def get_order(ref: RefPath) -> OrderView:
+    return get_runtime().orders.get(ref)
+
+
+@app.post("/orders/<ref>/ship")
+def ship_order(ref: RefPath) -> OrderView:
+    return get_runtime().orders.ship(ref)
+
+
+@app.post("/orders/<ref>/cancel")
+def cancel_order(ref: RefPath) -> OrderView:
+    return get_runtime().orders.cancel(ref)
+
+
+@app.post("/orders/<ref>/return")
+def return_order(ref: RefPath) -> OrderView:
+    return get_runtime().orders.return_order(ref)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

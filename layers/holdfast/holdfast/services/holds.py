@@ -1,0 +1,249 @@
+"""Fulfilment options with soft reservation (SPEC §4) and their release (SPEC §5)."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from holdfast.config_loader import ConfigLoader
+from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
+from holdfast.domain.ledger import IqType
+from holdfast.domain.planning import Plan, Shortfall, build_plans, merge_lines, partial_plan
+from holdfast.domain.timers import hold_minutes
+from holdfast.errors import Conflict, NotFound
+from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionView
+from holdfast.services.stock import (
+    Release,
+    StockReader,
+    allocation_dicts,
+    allocations_of,
+    candidate_locations,
+    hold_quantity,
+    plan_dict,
+    release_holds,
+    request_fingerprint,
+    write_allocations,
+)
+from holdfast.storage import Document, InventoryTable, WriteConflict
+
+FO = "FO"
+HOLD_ATTEMPTS = 6
+"""Rounds of read → plan → conditional write before answering NO_OPTIONS. A round only fails
+when another hold took the stock first, so every failed round is someone else's progress."""
+
+
+class HoldService:
+    def __init__(self, table: InventoryTable, config: ConfigLoader, clock: Clock) -> None:
+        self._table = table
+        self._config = config
+        self._clock = clock
+        self._stock = StockReader(table)
+
+    # -- create ---------------------------------------------------------------------------
+
+    def create(self, request: FulfilmentOptionRequest) -> tuple[FulfilmentOptionView, bool]:
+        """Plan and hold a cart. Answers the view and whether this call created it (a retry
+        of the same request answers the first result and holds nothing more)."""
+        fingerprint = request_fingerprint(request)
+        existing = self._table.get_document(FO, request.ref)
+        if existing is not None:
+            return self._replay(existing, fingerprint), False
+
+        configuration = self._config.current()
+        channel = self._config.channel(request.channel)
+        lines = merge_lines((line.productRef, line.quantity) for line in request.lines)
+        locations = candidate_locations(configuration, channel, request.deliveryType, request.locationRef)
+        minutes = hold_minutes(lines, self._config.products(list(lines)), configuration.timers)
+        replaced = self._replaced(request) if request.replaces else None
+        release = Release.of([replaced]) if replaced else Release.none()
+        ats_locations = list(dict.fromkeys([*locations, *(loc for _, loc in release.units)]))
+
+        ats: dict[tuple[str, str], int] = {}
+        for attempt in range(HOLD_ATTEMPTS):
+            now = self._now()
+            ats = self._stock.available(channel, list(lines), ats_locations, release)
+            plans = build_plans(lines, locations, ats, allow_split=request.allowSplit)
+            shortfall: list[Shortfall] = []
+            if not plans and request.allowPartial:
+                partial, shortfall = partial_plan(lines, locations, ats, allow_split=request.allowSplit)
+                plans = [partial] if partial else []
+            if not plans:
+                break
+            for plan in plans:
+                expires_at = now + timedelta(minutes=minutes)
+                body = self._body(request, fingerprint, lines, plans, plan, shortfall, minutes, now)
+                writes = self._table.writes(now)
+                writes.create_document(Document(FO, request.ref, "ACTIVE", body, expires_at))
+                writes.put_timer(request.ref, expires_at)
+                write_allocations(
+                    writes, channel, plan.allocations, IqType.SOFT_RESERVE, request.ref, now, expires_at, release
+                )
+                if replaced is not None:
+                    writes.update_document(FO, replaced.ref, from_statuses=["ACTIVE"], status="REPLACED")
+                    release_holds(writes, replaced, now, skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations])
+                try:
+                    self._table.commit(writes)
+                except WriteConflict as conflict:
+                    if f"{FO}:{request.ref}" in conflict.failed:
+                        return self._replay(self._table.get_document(FO, request.ref), fingerprint), False
+                    if replaced is not None and f"{FO}:{replaced.ref}" in conflict.failed:
+                        raise Conflict(f"fulfilment option {replaced.ref!r} is no longer ACTIVE") from None
+                    continue  # the stock raced away: try the next plan
+                return self._view(Document(FO, request.ref, "ACTIVE", body, expires_at), now), True
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+
+        now = self._now()
+        short = [Shortfall(p, q, sum(ats.get((p, loc), 0) for loc in locations)) for p, q in lines.items()]
+        body = self._body(request, fingerprint, lines, [], None, short, minutes, now)
+        writes = self._table.writes(now).create_document(Document(FO, request.ref, "NO_OPTIONS", body))
+        try:
+            self._table.commit(writes)
+        except WriteConflict:
+            return self._replay(self._table.get_document(FO, request.ref), fingerprint), False
+        return self._view(Document(FO, request.ref, "NO_OPTIONS", body), now), True
+
+    # -- read, cancel, extend -------------------------------------------------------------
+
+    def get(self, ref: str) -> FulfilmentOptionView:
+        return self._view(self._require(ref), self._now())
+
+    def cancel(self, ref: str) -> FulfilmentOptionView:
+        """Release the holds now. Cancelling twice is harmless; a converted cart is a 409."""
+        document = self._require(ref)
+        if document.status == "ACTIVE":
+            now = self._now()
+            writes = self._table.writes(now).update_document(FO, ref, from_statuses=["ACTIVE"], status="CANCELLED")
+            release_holds(writes, document, now)
+            try:
+                self._table.commit(writes)
+            except WriteConflict:
+                pass  # converted, expired or cancelled meanwhile: answer what it is now
+            document = self._require(ref)
+        if document.status in ("CONVERTED",):
+            raise Conflict(f"fulfilment option {ref!r} is already converted to order {document.order_ref!r}")
+        return self._view(document, self._now())
+
+    def extend(self, ref: str) -> FulfilmentOptionView:
+        """Add one timer length to an unexpired hold, once (a slow payment)."""
+        document = self._require(ref)
+        now = self._now()
+        if document.status != "ACTIVE" or document.expires_at is None or document.expires_at <= now:
+            raise Conflict(f"fulfilment option {ref!r} is not an active hold", [{"field": "ref", "message": "not ACTIVE"}])
+        if document.body.get("extended"):
+            raise Conflict(f"fulfilment option {ref!r} was already extended once")
+        expires_at = document.expires_at + timedelta(minutes=document.body["timerMinutes"])
+        body = {**document.body, "extended": True}
+        writes = self._table.writes(now).update_document(
+            FO, ref, from_statuses=["ACTIVE"], status="ACTIVE", body=body, expires_at=expires_at, unexpired_at=now
+        )
+        writes.put_timer(ref, expires_at)
+        for allocation in allocations_of(document.body):
+            writes.extend_quantity(hold_quantity(document, allocation, now), expires_at)
+        try:
+            self._table.commit(writes)
+        except WriteConflict:
+            raise Conflict(f"fulfilment option {ref!r} changed while extending; read it again") from None
+        return self._view(Document(FO, ref, "ACTIVE", body, expires_at), now)
+
+    # -- expiry ---------------------------------------------------------------------------
+
+    def release_expired(self, ref: str) -> bool:
+        """Release an ACTIVE hold whose ``expiresAt`` has passed: SOFT_RESERVE → INACTIVE,
+        counters back, status EXPIRED. Safe to call any number of times from any path
+        (stream, sweeper, reclaim): the conditions let exactly one release commit."""
+        document = self._table.get_document(FO, ref)
+        now = self._now()
+        if document is None or document.status != "ACTIVE" or document.expires_at is None or document.expires_at > now:
+            return False
+        writes = self._table.writes(now).update_document(FO, ref, from_statuses=["ACTIVE"], status="EXPIRED", expired_at=now)
+        release_holds(writes, document, now)
+        try:
+            self._table.commit(writes)
+        except WriteConflict:
+            return False
+        return True
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _replaced(self, request: FulfilmentOptionRequest) -> Document:
+        document = self._table.get_document(FO, request.replaces)
+        if document is None:
+            raise NotFound(f"fulfilment option {request.replaces!r} does not exist", [{"field": "replaces", "message": "unknown fulfilment option"}])
+        if document.status != "ACTIVE" or (document.expires_at and document.expires_at <= self._now()):
+            raise Conflict(f"fulfilment option {request.replaces!r} is not an active hold", [{"field": "replaces", "message": "not ACTIVE"}])
+        if document.body["channel"] != request.channel:
+            raise Conflict("a cart is replaced on the same channel", [{"field": "replaces", "message": "different channel"}])
+        return document
+
+    def _replay(self, document: Document | None, fingerprint: str) -> FulfilmentOptionView:
+        if document is None:
+            raise Conflict("fulfilment option vanished while being created; retry")
+        if document.body.get("requestHash") != fingerprint:
+            raise Conflict(
+                f"fulfilment option {document.ref!r} already exists with a different request",
+                [{"field": "ref", "message": "already used for a different cart"}],
+            )
+        return self._view(document, self._now())
+
+    def _require(self, ref: str) -> Document:
+        document = self._table.get_document(FO, ref)
+        if document is None:
+            raise NotFound(f"fulfilment option {ref!r} does not exist")
+        return document
+
+    @staticmethod
+    def _body(
+        request: FulfilmentOptionRequest,
+        fingerprint: str,
+        lines: dict[str, int],
+        plans: list[Plan],
+        held: Plan | None,
+        shortfall: list[Shortfall],
+        minutes: int,
+        now: datetime,
+    ) -> dict[str, Any]:
+        return {
+            "requestHash": fingerprint,
+            "channel": request.channel,
+            "deliveryType": request.deliveryType,
+            "locationRef": request.locationRef,
+            "lines": [{"productRef": p, "quantity": q} for p, q in lines.items()],
+            "plans": [plan_dict(plan) for plan in plans],
+            "reservedPlan": plan_dict(held) if held else None,
+            "allocations": allocation_dicts(held.allocations) if held else [],
+            "shortfall": [{"productRef": s.product_ref, "requested": s.requested, "available": s.available} for s in shortfall],
+            "timerMinutes": minutes,
+            "createdAt": to_iso(now),
+            "extended": False,
+            "replaces": request.replaces,
+        }
+
+    @staticmethod
+    def _view(document: Document, now: datetime) -> FulfilmentOptionView:
+        body = document.body
+        status = document.status
+        if status == "ACTIVE" and document.expires_at is not None and document.expires_at <= now:
+            status = "EXPIRED"  # never honoured after expiresAt, released or not
+        return FulfilmentOptionView(
+            ref=document.ref,
+            status=status,
+            channel=body["channel"],
+            deliveryType=body["deliveryType"],
+            locationRef=body.get("locationRef"),
+            lines=body["lines"],
+            plans=body["plans"],
+            reservedPlan=body.get("reservedPlan"),
+            shortfall=body.get("shortfall", []),
+            createdAt=body["createdAt"],
+            expiresAt=to_iso(document.expires_at) if document.expires_at else None,
+            timerMinutes=body["timerMinutes"],
+            extended=body.get("extended", False),
+            orderRef=document.order_ref,
+            replaces=body.get("replaces"),
+        )
+
+    def _now(self) -> datetime:
+        return truncate_to_millis(self._clock())
+

@@ -1,0 +1,265 @@
+"""Order confirmation and its later steps (SPEC §6)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from holdfast.config_loader import ConfigLoader
+from holdfast.domain.clock import Clock, from_iso, to_iso, truncate_to_millis
+from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
+from holdfast.domain.planning import Allocation, build_plans, merge_lines
+from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
+from holdfast.errors import Conflict, NotFound, OutOfStock
+from holdfast.models import OrderRequest, OrderView
+from holdfast.services.holds import FO, HOLD_ATTEMPTS
+from holdfast.services.stock import (
+    Release,
+    StockReader,
+    allocation_dicts,
+    allocations_of,
+    candidate_locations,
+    hold_quantity,
+    release_holds,
+    request_fingerprint,
+    write_allocations,
+)
+from holdfast.storage import CounterChange, Document, InventoryTable, WriteConflict
+
+ORDER = "ORDER"
+
+
+class OrderService:
+    def __init__(self, table: InventoryTable, config: ConfigLoader, clock: Clock) -> None:
+        self._table = table
+        self._config = config
+        self._clock = clock
+        self._stock = StockReader(table)
+
+    def confirm(self, request: OrderRequest) -> tuple[OrderView, bool]:
+        """Confirm an order: convert the cart's ACTIVE holds when they match, else reserve
+        afresh under the same ATS condition, else 409 OUT_OF_STOCK. One transaction either way."""
+        fingerprint = request_fingerprint(request)
+        existing = self._table.get_document(ORDER, request.ref)
+        if existing is not None:
+            return self._replay(existing, fingerprint), False
+        channel = self._config.channel(request.channel)
+        lines = merge_lines((line.productRef, line.quantity) for line in request.lines)
+        # A missing cart is no error: the order reserves afresh.
+        hold = self._table.get_document(FO, request.fulfilmentOptionRef) if request.fulfilmentOptionRef else None
+
+        for _ in range(HOLD_ATTEMPTS):
+            now = self._now()
+            if hold is not None and self._converts(hold, request, lines, now):
+                result = self._convert(request, fingerprint, hold, now)
+                if result is not None:
+                    return result, True
+                hold = self._table.get_document(FO, hold.ref)  # changed meanwhile: look again
+                continue
+            result = self._reserve_afresh(request, fingerprint, channel, lines, hold, now)
+            if result is not None:
+                return result, True
+            if hold is not None:
+                hold = self._table.get_document(FO, hold.ref)
+        raise Conflict("the order could not be confirmed under contention; retry")
+
+    def ship(self, ref: str) -> OrderView:
+        """RESERVED → INACTIVE and SALE ACTIVE: the units leave; onHand does not move."""
+        order = self._require(ref)
+        if order.status == "SHIPPED":
+            return self._view(order)
+        self._expect(order, "CONFIRMED", "shipped")
+        now = self._now()
+        writes = self._table.writes(now).update_document(ORDER, ref, from_statuses=["CONFIRMED"], status="SHIPPED")
+        for allocation in allocations_of(order.body):
+            position = ip_ref(allocation.product_ref, allocation.location_ref)
+            writes.deactivate_quantity(self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now))
+            writes.create_quantity(self._quantity(position, IqType.SALE, ref, -allocation.quantity, now))
+            writes.change_counter(self._counter(allocation, 0, feed_event=True))
+        return self._transition(ref, writes)
+
+    def cancel(self, ref: str) -> OrderView:
+        """RESERVED → INACTIVE: the units go back to stock."""
+        order = self._require(ref)
+        if order.status == "CANCELLED":
+            return self._view(order)
+        self._expect(order, "CONFIRMED", "cancelled")
+        now = self._now()
+        writes = self._table.writes(now).update_document(ORDER, ref, from_statuses=["CONFIRMED"], status="CANCELLED")
+        for allocation in allocations_of(order.body):
+            position = ip_ref(allocation.product_ref, allocation.location_ref)
+            writes.deactivate_quantity(self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now))
+            writes.change_counter(self._counter(allocation, allocation.quantity))
+        return self._transition(ref, writes)
+
+    def return_order(self, ref: str) -> OrderView:
+        """RETURNED +q: a shipped order's units come back into stock."""
+        order = self._require(ref)
+        if order.status == "RETURNED":
+            return self._view(order)
+        self._expect(order, "SHIPPED", "returned")
+        now = self._now()
+        writes = self._table.writes(now).update_document(ORDER, ref, from_statuses=["SHIPPED"], status="RETURNED")
+        for allocation in allocations_of(order.body):
+            position = ip_ref(allocation.product_ref, allocation.location_ref)
+            writes.create_quantity(self._quantity(position, IqType.RETURNED, ref, allocation.quantity, now))
+            writes.change_counter(self._counter(allocation, allocation.quantity, feed_event=True))
+        return self._transition(ref, writes)
+
+    def get(self, ref: str) -> OrderView:
+        return self._view(self._require(ref))
+
+    # -- confirmation paths ---------------------------------------------------------------
+
+    @staticmethod
+    def _converts(hold: Document, request: OrderRequest, lines: dict[str, int], now: datetime) -> bool:
+        """An ACTIVE, unexpired, fully held cart on the same channel with the same lines."""
+        held = {line["productRef"]: line["quantity"] for line in hold.body["lines"]}
+        return (
+            hold.status == "ACTIVE"
+            and hold.expires_at is not None
+            and hold.expires_at > now
+            and hold.body["channel"] == request.channel
+            and not hold.body.get("shortfall")
+            and held == lines
+        )
+
+    def _convert(self, request: OrderRequest, fingerprint: str, hold: Document, now: datetime) -> OrderView | None:
+        allocations = allocations_of(hold.body)
+        order = self._document(request, fingerprint, allocations, now, hold)
+        writes = self._table.writes(now).create_document(order)
+        writes.update_document(
+            FO, hold.ref, from_statuses=["ACTIVE"], status="CONVERTED", order_ref=request.ref, unexpired_at=now
+        )
+        for allocation in allocations:
+            writes.deactivate_quantity(hold_quantity(hold, allocation, now))
+            position = ip_ref(allocation.product_ref, allocation.location_ref)
+            writes.create_quantity(self._quantity(position, IqType.RESERVED, request.ref, -allocation.quantity, now))
+        writes.delete_timer(hold.ref)
+        return self._commit_new(order, writes, fingerprint)
+
+    def _reserve_afresh(
+        self,
+        request: OrderRequest,
+        fingerprint: str,
+        channel: Any,
+        lines: dict[str, int],
+        hold: Document | None,
+        now: datetime,
+    ) -> OrderView | None:
+        configuration = self._config.current()
+        locations = candidate_locations(configuration, channel, request.deliveryType, request.locationRef)
+        # The cart's own holds (expired, or for other lines) come back in the same transaction.
+        released = hold if hold is not None and hold.status == "ACTIVE" else None
+        release = Release.of([released]) if released else Release.none()
+        ats = self._stock.available(channel, list(lines), locations, release)
+        plans = build_plans(lines, locations, ats, allow_split=True)
+        if not plans:
+            available = {p: sum(ats.get((p, loc), 0) for loc in locations) for p in lines}
+            short = [
+                {"field": f"lines.{index}", "productRef": product, "requested": quantity, "available": available[product]}
+                for index, (product, quantity) in enumerate(lines.items())
+                if available[product] < quantity
+            ]
+            raise OutOfStock("not enough stock for " + ", ".join(d["productRef"] for d in short), short)
+        plan = plans[0]
+        order = self._document(request, fingerprint, list(plan.allocations), now, None)
+        writes = self._table.writes(now).create_document(order)
+        write_allocations(writes, channel, plan.allocations, IqType.RESERVED, request.ref, now, release=release)
+        if released is not None:
+            writes.update_document(FO, released.ref, from_statuses=["ACTIVE"], status="EXPIRED" if released.expires_at and released.expires_at <= now else "REPLACED")
+            release_holds(writes, released, now, skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations])
+        return self._commit_new(order, writes, fingerprint)
+
+    def _commit_new(self, order: Document, writes: Any, fingerprint: str) -> OrderView | None:
+        try:
+            self._table.commit(writes)
+        except WriteConflict as conflict:
+            if f"{ORDER}:{order.ref}" in conflict.failed:
+                return self._replay(self._table.get_document(ORDER, order.ref), fingerprint)
+            return None
+        return self._view(order)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _document(
+        self, request: OrderRequest, fingerprint: str, allocations: list[Allocation], now: datetime, hold: Document | None
+    ) -> Document:
+        seconds = (now - from_iso(hold.body["createdAt"])).total_seconds() if hold else None
+        body = {
+            "requestHash": fingerprint,
+            "channel": request.channel,
+            "deliveryType": request.deliveryType,
+            "locationRef": request.locationRef,
+            "fulfilmentOptionRef": request.fulfilmentOptionRef,
+            "lines": [line.model_dump() for line in request.lines],
+            "allocations": allocation_dicts(allocations),
+            "convertedFromHold": hold is not None,
+            "secondsToConvert": seconds,
+            "createdAt": to_iso(now),
+        }
+        return Document(ORDER, request.ref, "CONFIRMED", body)
+
+    def _transition(self, ref: str, writes: Any) -> OrderView:
+        try:
+            self._table.commit(writes)
+        except WriteConflict as conflict:
+            if any(tag.startswith("counter:") for tag in conflict.failed):
+                raise Conflict(f"order {ref!r}: a stock snapshot is dated after now; retry shortly") from None
+        return self._view(self._require(ref))
+
+    def _replay(self, document: Document | None, fingerprint: str) -> OrderView:
+        if document is None:
+            raise Conflict("order vanished while being created; retry")
+        if document.body.get("requestHash") != fingerprint:
+            raise Conflict(
+                f"order {document.ref!r} already exists with a different request",
+                [{"field": "ref", "message": "already used for a different order"}],
+            )
+        return self._view(document)
+
+    def _require(self, ref: str) -> Document:
+        document = self._table.get_document(ORDER, ref)
+        if document is None:
+            raise NotFound(f"order {ref!r} does not exist")
+        return document
+
+    @staticmethod
+    def _expect(order: Document, status: str, action: str) -> None:
+        if order.status != status:
+            raise Conflict(f"order {order.ref!r} is {order.status} and cannot be {action}")
+
+    @staticmethod
+    def _quantity(position: str, iq_type: IqType, source_ref: str, quantity: int, now: datetime) -> InventoryQuantity:
+        return InventoryQuantity(position, iq_type, quantity, IqStatus.ACTIVE, now, now, source_ref)
+
+    @staticmethod
+    def _counter(allocation: Allocation, delta: int, feed_event: bool = False) -> CounterChange:
+        return CounterChange(
+            ip_ref(allocation.product_ref, allocation.location_ref),
+            allocation.product_ref,
+            allocation.location_ref,
+            DEFAULT_CATALOGUE,
+            delta,
+            feed_event=feed_event,
+        )
+
+    def _view(self, document: Document) -> OrderView:
+        body = document.body
+        return OrderView(
+            ref=document.ref,
+            status=document.status,
+            channel=body["channel"],
+            deliveryType=body["deliveryType"],
+            locationRef=body.get("locationRef"),
+            fulfilmentOptionRef=body.get("fulfilmentOptionRef"),
+            lines=body["lines"],
+            allocations=body["allocations"],
+            convertedFromHold=body["convertedFromHold"],
+            secondsToConvert=body.get("secondsToConvert"),
+            createdAt=body["createdAt"],
+            updatedAt=body.get("updatedAt", body["createdAt"]),
+        )
+
+    def _now(self) -> datetime:
+        return truncate_to_millis(self._clock())

@@ -1,0 +1,179 @@
+"""What holds and orders share: candidate locations, ATS reads, releasing a cart's holds."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from holdfast.config_loader import ConfigLoader
+from holdfast.domain.availability import available_to_sell, min_on_hand_for
+from holdfast.domain.configuration import Channel, Configuration
+from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
+from holdfast.domain.planning import Allocation, Plan
+from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
+from holdfast.errors import NotFound
+from holdfast.storage import CounterChange, Document, InventoryTable, LedgerWrites
+
+
+def request_fingerprint(request: Any) -> str:
+    """A stable hash of a request body, to tell a retry from a conflicting reuse of a ref."""
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def candidate_locations(
+    configuration: Configuration, channel: Channel, delivery_type: str, location_ref: str | None
+) -> list[str]:
+    """Locations that may serve this delivery type to this channel, by priority. For CC (or a
+    named location) only that location; an unknown location is a 404."""
+    selling = [
+        loc for loc in configuration.locations_selling_to(channel) if delivery_type in loc.deliveryTypes
+    ]
+    if location_ref is None:
+        return [loc.ref for loc in selling]
+    if location_ref not in configuration.locations:
+        raise NotFound(
+            f"location {location_ref!r} is not configured",
+            [{"field": "locationRef", "message": "unknown location"}],
+        )
+    return [loc.ref for loc in selling if loc.ref == location_ref]
+
+
+def allocations_of(body: Mapping[str, Any]) -> list[Allocation]:
+    return [Allocation(a["productRef"], a["locationRef"], a["quantity"]) for a in body.get("allocations", [])]
+
+
+def allocation_dicts(allocations: Iterable[Allocation]) -> list[dict[str, Any]]:
+    return [{"productRef": a.product_ref, "locationRef": a.location_ref, "quantity": a.quantity} for a in allocations]
+
+
+def plan_dict(plan: Plan) -> dict[str, Any]:
+    by_location: dict[str, list[dict[str, Any]]] = {}
+    for allocation in plan.allocations:
+        by_location.setdefault(allocation.location_ref, []).append(
+            {"productRef": allocation.product_ref, "quantity": allocation.quantity}
+        )
+    return {
+        "type": plan.type,
+        "fulfilments": [{"locationRef": loc, "items": items} for loc, items in by_location.items()],
+    }
+
+
+@dataclass(frozen=True)
+class Release:
+    """Holds being given back in the same transaction as new ones (a replaced or expired
+    cart): per position, the units that come back."""
+
+    units: Mapping[tuple[str, str], int]
+
+    @classmethod
+    def none(cls) -> "Release":
+        return cls({})
+
+    @classmethod
+    def of(cls, documents: Iterable[Document]) -> "Release":
+        units: dict[tuple[str, str], int] = {}
+        for document in documents:
+            for allocation in allocations_of(document.body):
+                pair = (allocation.product_ref, allocation.location_ref)
+                units[pair] = units.get(pair, 0) + allocation.quantity
+        return cls(units)
+
+
+class StockReader:
+    """Reads the counters a plan needs (one BatchGetItem) and answers ATS per position."""
+
+    def __init__(self, table: InventoryTable) -> None:
+        self._table = table
+
+    def available(
+        self,
+        channel: Channel,
+        products: Sequence[str],
+        locations: Sequence[str],
+        release: Release = Release.none(),
+    ) -> dict[tuple[str, str], int]:
+        refs = {ip_ref(p, loc): (p, loc) for p in products for loc in locations}
+        counters = self._table.get_positions(list(refs))
+        ats: dict[tuple[str, str], int] = {}
+        for ref, (product, location) in refs.items():
+            on_hand = counters[ref].on_hand if ref in counters else 0
+            ats[(product, location)] = available_to_sell(
+                on_hand + release.units.get((product, location), 0), channel, location
+            )
+        return ats
+
+
+def write_allocations(
+    writes: LedgerWrites,
+    channel: Channel,
+    allocations: Sequence[Allocation],
+    iq_type: IqType,
+    source_ref: str,
+    now: datetime,
+    expires_at: datetime | None = None,
+    release: Release = Release.none(),
+) -> None:
+    """A negative IQ per allocation and its counter change, each conditioned on the
+    channel's ATS still covering it (counting units released in the same transaction)."""
+    for allocation in allocations:
+        position = ip_ref(allocation.product_ref, allocation.location_ref)
+        freed = release.units.get((allocation.product_ref, allocation.location_ref), 0)
+        threshold = min_on_hand_for(allocation.quantity, channel, allocation.location_ref)
+        assert threshold is not None, "a plan never allocates where nothing can be sold"
+        writes.create_quantity(
+            InventoryQuantity(
+                position_ref=position,
+                type=iq_type,
+                quantity=-allocation.quantity,
+                status=IqStatus.ACTIVE,
+                effective_at=now,
+                created_at=now,
+                source_ref=source_ref,
+                expires_at=expires_at,
+            )
+        )
+        writes.change_counter(
+            CounterChange(
+                position, allocation.product_ref, allocation.location_ref, DEFAULT_CATALOGUE,
+                delta=freed - allocation.quantity,
+                min_on_hand=threshold - freed,
+            )
+        )
+
+
+def release_holds(
+    writes: LedgerWrites,
+    document: Document,
+    now: datetime,
+    *,
+    skip_counters: Iterable[tuple[str, str]] = (),
+) -> None:
+    """Deactivate a fulfilment option's SOFT_RESERVE IQs and give their units back; positions
+    in ``skip_counters`` get their units back through a combined change written elsewhere."""
+    skipped = set(skip_counters)
+    for allocation in allocations_of(document.body):
+        position = ip_ref(allocation.product_ref, allocation.location_ref)
+        writes.deactivate_quantity(hold_quantity(document, allocation, now))
+        if (allocation.product_ref, allocation.location_ref) not in skipped:
+            writes.change_counter(
+                CounterChange(position, allocation.product_ref, allocation.location_ref, DEFAULT_CATALOGUE, allocation.quantity)
+            )
+    writes.delete_timer(document.ref)
+
+
+def hold_quantity(document: Document, allocation: Allocation, now: datetime) -> InventoryQuantity:
+    """The SOFT_RESERVE IQ a fulfilment option wrote for one allocation (its key is what counts)."""
+    return InventoryQuantity(
+        position_ref=ip_ref(allocation.product_ref, allocation.location_ref),
+        type=IqType.SOFT_RESERVE,
+        quantity=-allocation.quantity,
+        status=IqStatus.ACTIVE,
+        effective_at=now,
+        created_at=now,
+        source_ref=document.ref,
+    )
