@@ -27,11 +27,13 @@ os.environ.update(
 )
 os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
 import boto3  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from holdfast.runtime import reset_runtime  # noqa: E402
+from holdfast.runtime import reset_runtime, use_clock  # noqa: E402
 from holdfast_cli.local_api import LocalApi  # noqa: E402
 from holdfast_cli.template import create_table  # noqa: E402
 
@@ -39,8 +41,12 @@ pytest_plugins = ["tests.fixtures_dynamodb_local"]
 
 
 @pytest.fixture
-def moto_table():
-    """A fresh moto account with the template's table; the runtime rebuilt to use it."""
+def moto_table(monkeypatch):
+    """A fresh moto account with the template's table; the runtime rebuilt to use it.
+
+    moto's TransactWriteItems is not thread-safe, so feeds apply one position at a time here.
+    """
+    monkeypatch.setenv("FEED_CONCURRENCY", "1")
     with mock_aws():
         client = boto3.client("dynamodb")
         create_table(client, os.environ["TABLE_NAME"])
@@ -73,3 +79,26 @@ def local_table(dynamodb_local_endpoint, monkeypatch):
 def local_api(local_table) -> LocalApi:
     """The HTTP API on DynamoDB Local."""
     return LocalApi()
+
+
+class FakeClock:
+    """A clock tests move by hand: ``clock.advance(minutes=15)``."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    """Every service in this process tells time by a clock the test controls."""
+    fake = FakeClock()
+    use_clock(fake)
+    yield fake
+    use_clock(None)

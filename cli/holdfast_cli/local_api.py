@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -102,11 +104,29 @@ def http_event(
     return event
 
 
+_INVOCATION_LOCK = threading.RLock()
+
+
 class LocalApi:
-    """Routes requests to the template's functions and returns their HTTP answers."""
+    """Routes requests to the template's functions and returns their HTTP answers.
+
+    Powertools keeps the current event on a class attribute of its resolvers, so, as in a
+    Lambda execution environment, one process serves one request at a time: calls are
+    serialized here. Concurrency tests run shoppers in several processes
+    (:func:`holdfast_cli.workers.map_in_processes`), each its own "execution environment".
+    """
 
     def __init__(self) -> None:
         self.routes = http_routes()
+        self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
+
+    def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
+        """Invoke a function with any event (HTTP, stream, schedule), as Lambda would."""
+        with _INVOCATION_LOCK:
+            handler = self._handlers.get(function_name)
+            if handler is None:
+                handler = self._handlers[function_name] = load_handler(function_name)
+            return handler(event, LambdaContext(function_name))
 
     def request(
         self,
@@ -128,7 +148,7 @@ class LocalApi:
             parameters = route.match(method, path)
             if parameters is not None:
                 event = http_event(route, method, path, parameters, query or "", body, headers)
-                result = load_handler(route.function)(event, LambdaContext(route.function))
+                result = self.invoke(route.function, event)
                 return ApiResponse(
                     status=int(result.get("statusCode", 200)),
                     headers=result.get("headers") or {},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import itertools
 import re
 import sys
 from dataclasses import dataclass, field
@@ -137,16 +138,16 @@ def http_routes(template: dict[str, Any] | None = None) -> list[HttpRoute]:
 
 
 def load_handler(function_name: str) -> Callable[[dict[str, Any], Any], Any]:
-    """Import the handler the template names for ``function_name``, as Lambda would."""
-    return _load_handler(function_name)
-
-
-@functools.cache
-def _load_handler(function_name: str) -> Callable[[dict[str, Any], Any], Any]:
+    """Import the handler the template names for ``function_name``, as a Lambda cold start
+    would: each call imports the handler module afresh."""
     spec = functions()[function_name]
     module_file, _, attribute = spec.handler.rpartition(".")
-    module = _import_file(f"holdfast_function_{function_name}", spec.code_uri / f"{module_file.replace('.', '/')}.py")
+    module_name = f"holdfast_function_{function_name}_{next(_environments)}"
+    module = _import_file(module_name, spec.code_uri / f"{module_file.replace('.', '/')}.py")
     return getattr(module, attribute)
+
+
+_environments = itertools.count(1)
 
 
 def _import_file(module_name: str, path: Path) -> ModuleType:
@@ -157,7 +158,3 @@ def _import_file(module_name: str, path: Path) -> ModuleType:
     module_spec.loader.exec_module(module)
     return module
 
-
-def reload_handlers() -> None:
-    """Forget imported handlers so the next call imports them afresh (tests)."""
-    _load_handler.cache_clear()

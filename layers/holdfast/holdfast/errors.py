@@ -47,6 +47,11 @@ class OutOfStock(HoldfastError):
     status = 409
 
 
+class UnsupportedMediaType(HoldfastError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+
+
 class PayloadTooLarge(HoldfastError):
     code = "PAYLOAD_TOO_LARGE"
     status = 413

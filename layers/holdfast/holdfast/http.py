@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from holdfast.errors import HoldfastError, PayloadTooLarge, describe_problem
+from holdfast.errors import HoldfastError, PayloadTooLarge, UnsupportedMediaType, describe_problem
 from holdfast.settings import Settings
 
 logger = Logger()
@@ -33,8 +33,16 @@ def create_resolver(settings: Settings | None = None) -> APIGatewayHttpResolver:
     settings = settings or Settings.from_environment()
     app = APIGatewayHttpResolver(enable_validation=True)
 
-    def limit_body_size(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    def check_body(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+        """Bodies are JSON (a form-encoded body would otherwise be parsed as a form) and
+        bounded in size."""
         body = app.current_event.body or ""
+        content_type = app.current_event.headers.get("content-type", "").strip().lower()
+        if body and content_type and not content_type.startswith("application/json"):
+            raise UnsupportedMediaType(
+                f"bodies are JSON: send Content-Type: application/json, not {content_type}",
+                [{"field": "content-type", "message": "must be application/json"}],
+            )
         size = len(base64.b64decode(body)) if app.current_event.is_base64_encoded else len(body.encode())
         if size > settings.max_body_bytes:
             raise PayloadTooLarge(
@@ -43,7 +51,7 @@ def create_resolver(settings: Settings | None = None) -> APIGatewayHttpResolver:
             )
         return next_middleware(app)
 
-    app.use(middlewares=[limit_body_size])
+    app.use(middlewares=[check_body])
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:

@@ -59,10 +59,24 @@ def build_runtime(settings: Settings, clock: Clock = system_clock, client=None) 
     )
 
 
+_clock: Clock = system_clock
+
+
+def use_clock(clock: Clock | None) -> None:
+    """Make the process-wide runtime tell time by ``clock`` (tests and simulations move time
+    forward instead of sleeping); ``None`` restores the system clock."""
+    global _clock
+    _clock = clock or system_clock
+
+
+def _current_time():
+    return _clock()
+
+
 @functools.cache
 def get_runtime() -> Runtime:
     """The process-wide runtime, built from the environment on first use."""
-    return build_runtime(Settings.from_environment())
+    return build_runtime(Settings.from_environment(), clock=_current_time)
 
 
 def reset_runtime() -> None:

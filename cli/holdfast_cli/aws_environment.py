@@ -1,0 +1,73 @@
+"""AWS credentials and region for the local tools.
+
+A local engine (DynamoDB Local, moto) accepts any credentials, but boto3 refuses to sign a
+request without some and a region. The tools fill in dummy ones only when the developer has
+configured none, so a real profile still wins when one is set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from holdfast_cli.dynamodb_local import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, REGION
+
+_CREDENTIAL_SOURCES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+)
+
+
+def has_credentials(environ: Mapping[str, str] | None = None) -> bool:
+    """True when the environment names credentials or a profile for boto3 to use."""
+    environ = os.environ if environ is None else environ
+    return any(environ.get(name) for name in _CREDENTIAL_SOURCES)
+
+
+def configured_region(environ: Mapping[str, str] | None = None) -> str | None:
+    environ = os.environ if environ is None else environ
+    return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+
+
+def local_defaults(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Dummy credentials and region variables for whatever the environment lacks."""
+    environ = os.environ if environ is None else environ
+    defaults: dict[str, str] = {}
+    if not has_credentials(environ):
+        defaults |= {
+            "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_ACCESS_KEY,
+        }
+    if not configured_region(environ):
+        defaults |= {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
+    return defaults
+
+
+def dynamodb_client(
+    endpoint_url: str | None = None, region: str | None = None, **config: Any
+) -> Any:
+    """A boto3 DynamoDB client; for an explicit endpoint, dummy credentials and region stand
+    in for missing ones. ``config`` goes to :class:`botocore.config.Config`."""
+    import boto3
+    from botocore.config import Config
+
+    session_options: dict[str, Any] = {"region_name": region or configured_region()}
+    if endpoint_url:
+        defaults = local_defaults()
+        session_options["region_name"] = session_options["region_name"] or defaults.get(
+            "AWS_REGION"
+        )
+        if "AWS_ACCESS_KEY_ID" in defaults:
+            session_options["aws_access_key_id"] = defaults["AWS_ACCESS_KEY_ID"]
+            session_options["aws_secret_access_key"] = defaults["AWS_SECRET_ACCESS_KEY"]
+    session = boto3.session.Session(**session_options)
+    options: dict[str, Any] = {
+        "connect_timeout": 3,
+        "read_timeout": 30,
+        "retries": {"mode": "standard", "max_attempts": 3},
+    }
+    options |= config
+    return session.client("dynamodb", endpoint_url=endpoint_url or None, config=Config(**options))

@@ -1,0 +1,36 @@
+"""``holdfast``: developer commands. Each subcommand lives in its own module, which adds its
+arguments to a sub-parser and provides ``run(args) -> exit code``."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from holdfast_cli import dev_server, reconcile
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="holdfast", description="Holdfast developer commands.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module, summary in (
+        ("dev", dev_server, "serve the HTTP API on localhost through the real Lambda handlers"),
+        ("reconcile", reconcile, "check every position's onHand counter against its ledger"),
+    ):
+        module.add_arguments(
+            commands.add_parser(name, help=summary, description=module.DESCRIPTION)
+        )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit code (2 for usage errors, as argparse does)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 2
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
