@@ -48,14 +48,15 @@ def build_runtime(settings: Settings, clock: Clock = system_clock, client=None) 
         )
     table = InventoryTable(client, settings.table_name)
     config = ConfigLoader(table, settings.config_cache_seconds)
+    holds = HoldService(table, config, clock)
     return Runtime(
         settings=settings,
         table=table,
         config=config,
         inventory=InventoryService(table, config, clock, settings.feed_concurrency),
         configuration=ConfigurationService(table, config, clock),
-        holds=HoldService(table, config, clock),
-        orders=OrderService(table, config, clock),
+        holds=holds,
+        orders=OrderService(table, config, clock, holds),
     )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -339,6 +340,45 @@ class InventoryTable:
         response = self._client.get_item(TableName=self.table_name, Key=document_key(kind, ref), ConsistentRead=True)
         return _document_from(from_item(response["Item"])) if "Item" in response else None
 
+    def overdue_holds(self, now: datetime, limit: int) -> list[str]:
+        """Refs of fulfilment options whose timer is at or past ``now`` but still in the table
+        (TTL deletes can be days late), oldest first, from the expiry index."""
+        refs: list[str] = []
+        upper = f"{to_iso(now)}#\uffff"
+        for shard in range(EXPIRY_SHARDS):
+            paginator = self._client.get_paginator("query")
+            for page in paginator.paginate(
+                TableName=self.table_name,
+                IndexName=EXPIRY_INDEX,
+                KeyConditionExpression="timerShard = :shard AND timerExpiresAt <= :upper",
+                ExpressionAttributeValues={":shard": {"S": f"TIMER#{shard}"}, ":upper": {"S": upper}},
+                PaginationConfig={"MaxItems": limit},
+            ):
+                refs.extend(item["foRef"]["S"] for item in page["Items"])
+        return refs[:limit]
+
+    def expired_holds(self, position_refs: Sequence[str], now: datetime) -> list[str]:
+        """Refs of fulfilment options with an ACTIVE SOFT_RESERVE past ``expiresAt`` at these
+        positions: the holds a reservation may reclaim before giving up."""
+        refs: list[str] = []
+        for position_ref in dict.fromkeys(position_refs):
+            paginator = self._client.get_paginator("query")
+            for page in paginator.paginate(
+                TableName=self.table_name,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :holds)",
+                FilterExpression="#status = :active AND expiresAt <= :now",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":pk": {"S": position_pk(position_ref)},
+                    ":holds": {"S": f"IQ#{IqType.SOFT_RESERVE}#"},
+                    ":active": {"S": "ACTIVE"},
+                    ":now": {"S": to_iso(now)},
+                },
+                ConsistentRead=True,
+            ):
+                refs.extend(item["sourceRef"]["S"] for item in page["Items"])
+        return list(dict.fromkeys(refs))
+
     def get_quantities(self, refs: Sequence[tuple[str, str, str | None]]) -> list[InventoryQuantity]:
         """IQs by (ipRef, type, sourceRef), in one or more BatchGetItem calls."""
         keys = [key(position_pk(ip), quantity_sk(t, source)) for ip, t, source in refs]
@@ -482,6 +522,13 @@ class InventoryTable:
 FO_SK = "#FO"
 TIMER_SK = "TIMER"
 ORDER_SK = "#ORDER"
+EXPIRY_INDEX = "HoldsByExpiry"
+EXPIRY_SHARDS = 4
+"""Timer items spread over this many index partitions, so the sweeper's index stays cool."""
+
+
+def expiry_shard(fo_ref: str) -> str:
+    return f"TIMER#{zlib.crc32(fo_ref.encode()) % EXPIRY_SHARDS}"
 
 
 def document_key(kind: str, ref: str) -> dict[str, Any]:
@@ -672,6 +719,8 @@ class LedgerWrites:
                 "foRef": fo_ref,
                 "expiresAt": to_iso(expires_at),
                 "ttl": int(expires_at.timestamp()) + 1,
+                "timerShard": expiry_shard(fo_ref),
+                "timerExpiresAt": f"{to_iso(expires_at)}#{fo_ref}",
             }),
         }}))
         return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
 from holdfast.domain.ledger import IqType
 from holdfast.domain.planning import Plan, Shortfall, build_plans, merge_lines, partial_plan
+from holdfast.domain.refs import ip_ref
 from holdfast.domain.timers import hold_minutes
 from holdfast.errors import Conflict, NotFound
 from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionView
@@ -70,6 +72,8 @@ class HoldService:
                 partial, shortfall = partial_plan(lines, locations, ats, allow_split=request.allowSplit)
                 plans = [partial] if partial else []
             if not plans:
+                if self.reclaim_expired(lines, ats_locations):
+                    continue  # expired holds were still counted: they are back, look again
                 break
             for plan in plans:
                 expires_at = now + timedelta(minutes=minutes)
@@ -164,6 +168,19 @@ class HoldService:
         except WriteConflict:
             return False
         return True
+
+    def sweep(self, limit: int = 500) -> tuple[int, int]:
+        """Release holds whose timers are overdue but not yet deleted by TTL (which can be
+        days late). Answers (overdue found, released by this sweep)."""
+        overdue = self._table.overdue_holds(self._now(), limit)
+        return len(overdue), sum(self.release_expired(ref) for ref in overdue)
+
+    def reclaim_expired(self, products: Iterable[str], locations: Iterable[str]) -> int:
+        """Release expired holds still counted at these positions, whatever TTL and the
+        sweeper have done so far, so a shopper one second after an expiry gets the unit."""
+        positions = [ip_ref(product, location) for product in products for location in locations]
+        expired = self._table.expired_holds(positions, self._now())
+        return sum(self.release_expired(ref) for ref in expired)
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from holdfast.domain.planning import Allocation, build_plans, merge_lines
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
 from holdfast.errors import Conflict, NotFound, OutOfStock
 from holdfast.models import OrderRequest, OrderView
-from holdfast.services.holds import FO, HOLD_ATTEMPTS
+from holdfast.services.holds import FO, HOLD_ATTEMPTS, HoldService
 from holdfast.services.stock import (
     Release,
     StockReader,
@@ -30,10 +30,11 @@ ORDER = "ORDER"
 
 
 class OrderService:
-    def __init__(self, table: InventoryTable, config: ConfigLoader, clock: Clock) -> None:
+    def __init__(self, table: InventoryTable, config: ConfigLoader, clock: Clock, holds: HoldService) -> None:
         self._table = table
         self._config = config
         self._clock = clock
+        self._holds = holds
         self._stock = StockReader(table)
 
     def confirm(self, request: OrderRequest) -> tuple[OrderView, bool]:
@@ -56,7 +57,13 @@ class OrderService:
                     return result, True
                 hold = self._table.get_document(FO, hold.ref)  # changed meanwhile: look again
                 continue
-            result = self._reserve_afresh(request, fingerprint, channel, lines, hold, now)
+            try:
+                result = self._reserve_afresh(request, fingerprint, channel, lines, hold, now)
+            except OutOfStock:
+                locations = candidate_locations(self._config.current(), channel, request.deliveryType, request.locationRef)
+                if not self._holds.reclaim_expired(lines, locations):
+                    raise
+                result = None  # expired holds were still counted: they are back, try again
             if result is not None:
                 return result, True
             if hold is not None:

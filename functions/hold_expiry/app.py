@@ -1,0 +1,58 @@
+"""Hold expiry: release holds whose timers DynamoDB TTL deleted, and sweep overdue ones.
+
+Two entry points, one release path (``HoldService.release_expired``), whose conditional
+transaction lets exactly one release commit whichever path gets there first.
+"""
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from holdfast.runtime import get_runtime
+
+logger = Logger()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, model=DynamoDBStreamRecordModel)
+
+
+def is_timer_expiry(record: DynamoDBStreamRecordModel) -> bool:
+    """A TTL deletion (by the DynamoDB service, not a user) of a hold's timer item."""
+    identity = record.userIdentity
+    old = record.dynamodb.OldImage or {}
+    return (
+        record.eventName == "REMOVE"
+        and identity is not None
+        and identity.principalId == "dynamodb.amazonaws.com"
+        and old.get("entity") == "TIMER"
+        and isinstance(old.get("foRef"), str)
+    )
+
+
+def release_record(record: DynamoDBStreamRecordModel) -> None:
+    if not is_timer_expiry(record):
+        return
+    fo_ref = record.dynamodb.OldImage["foRef"]
+    released = get_runtime().holds.release_expired(fo_ref)
+    logger.info("timer expired", fo_ref=fo_ref, released=released)
+    if released:
+        metrics.add_metric(name="HoldsExpired", unit=MetricUnit.Count, value=1)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def stream_handler(event: dict, context: LambdaContext) -> dict:
+    """DynamoDB stream batch → release each expired hold; failed records are reported so
+    only they are retried (``ReportBatchItemFailures``)."""
+    return process_partial_response(event=event, record_handler=release_record, processor=processor, context=context)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def sweep_handler(event: dict, context: LambdaContext) -> dict:
+    """Scheduled: release holds past ``expiresAt`` that TTL has not deleted yet."""
+    overdue, released = get_runtime().holds.sweep()
+    logger.info("sweep", overdue=overdue, released=released)
+    metrics.add_metric(name="HoldsSwept", unit=MetricUnit.Count, value=released)
+    return {"overdue": overdue, "released": released}
