@@ -6,12 +6,12 @@ Every error leaves as ``{"error": {"code", "message", "details"}}`` (SPEC §9).
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from holdfast.errors import HoldfastError, PayloadTooLarge, UnsupportedMediaType, describe_problem
@@ -20,38 +20,60 @@ from holdfast.settings import Settings
 logger = Logger()
 
 
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or []}}
+
+
 def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> Response:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body={"error": {"code": code, "message": message, "details": details or []}},
-    )
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=error_body(code, message, details))
 
 
-def create_resolver(settings: Settings | None = None) -> APIGatewayHttpResolver:
+def body_problem(event: dict[str, Any], max_bytes: int) -> HoldfastError | None:
+    """Why a request body is refused before anything parses it: too large, or not JSON
+    (a form-encoded body would otherwise be parsed as a form)."""
+    body = event.get("body") or ""
+    if not body:
+        return None
+    size = len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode())
+    if size > max_bytes:
+        return PayloadTooLarge(
+            f"the body is {size} bytes; the limit is {max_bytes}",
+            [{"field": "body", "message": f"at most {max_bytes} bytes"}],
+        )
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "").strip().lower()
+    if content_type and not content_type.startswith("application/json"):
+        return UnsupportedMediaType(
+            f"bodies are JSON: send Content-Type: application/json, not {content_type}",
+            [{"field": "content-type", "message": "must be application/json"}],
+        )
+    return None
+
+
+class HoldfastResolver(APIGatewayHttpResolver):
+    """The HTTP API resolver with request validation, whose body checks run before any
+    parsing (Powertools runs its validation ahead of every middleware)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(enable_validation=True)
+        self._max_body_bytes = settings.max_body_bytes
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        problem = body_problem(event, self._max_body_bytes)
+        if problem is not None:
+            return {
+                "statusCode": problem.status,
+                "headers": {"Content-Type": content_types.APPLICATION_JSON},
+                "body": json.dumps(error_body(problem.code, problem.message, problem.details)),
+                "isBase64Encoded": False,
+            }
+        return super().resolve(event, context)
+
+
+def create_resolver(settings: Settings | None = None) -> HoldfastResolver:
     """The resolver every HTTP function uses, with our error mapping installed."""
     settings = settings or Settings.from_environment()
-    app = APIGatewayHttpResolver(enable_validation=True)
-
-    def check_body(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-        """Bodies are JSON (a form-encoded body would otherwise be parsed as a form) and
-        bounded in size."""
-        body = app.current_event.body or ""
-        content_type = app.current_event.headers.get("content-type", "").strip().lower()
-        if body and content_type and not content_type.startswith("application/json"):
-            raise UnsupportedMediaType(
-                f"bodies are JSON: send Content-Type: application/json, not {content_type}",
-                [{"field": "content-type", "message": "must be application/json"}],
-            )
-        size = len(base64.b64decode(body)) if app.current_event.is_base64_encoded else len(body.encode())
-        if size > settings.max_body_bytes:
-            raise PayloadTooLarge(
-                f"the body is {size} bytes; the limit is {settings.max_body_bytes}",
-                [{"field": "body", "message": f"at most {settings.max_body_bytes} bytes"}],
-            )
-        return next_middleware(app)
-
-    app.use(middlewares=[check_body])
+    app = HoldfastResolver(settings)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:

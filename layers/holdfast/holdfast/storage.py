@@ -267,7 +267,9 @@ class InventoryTable:
         if expected is None:
             condition, values = "attribute_not_exists(pk)", {}
         else:
-            condition = "feedSeq = :seq AND " + (
+            # feedSeq exists once a feed event has touched the position.
+            seq = "(attribute_not_exists(feedSeq) OR feedSeq = :seq)" if expected.feed_seq == 0 else "feedSeq = :seq"
+            condition = f"{seq} AND " + (
                 "snapshotAsOf = :prev" if expected.snapshot_as_of else "attribute_not_exists(snapshotAsOf)"
             )
             values = {":seq": {"N": str(expected.feed_seq)}}

@@ -50,13 +50,13 @@ class ConfigurationService:
     def location(self, ref: str) -> Location:
         location = self._config.current().locations.get(ref)
         if location is None:
-            raise NotFound(f"location {ref!r} is not configured")
+            raise NotFound(f"location {ref!r} is not configured", [{"field": "ref", "message": "unknown location"}])
         return location
 
     def product(self, ref: str) -> Product:
         product = self._config.products([ref]).get(ref)
         if product is None:
-            raise NotFound(f"product {ref!r} is not configured")
+            raise NotFound(f"product {ref!r} is not configured", [{"field": "ref", "message": "unknown product"}])
         return product
 
     def timers(self) -> TimerConfig:

@@ -48,17 +48,23 @@ class HoldService:
     def create(self, request: FulfilmentOptionRequest) -> tuple[FulfilmentOptionView, bool]:
         """Plan and hold a cart. Answers the view and whether this call created it (a retry
         of the same request answers the first result and holds nothing more)."""
+        # No read of the ref first: the FO item's create-if-absent condition in the hold
+        # transaction detects a retry, so the common path costs one read and one write.
         fingerprint = request_fingerprint(request)
-        existing = self._table.get_document(FO, request.ref)
-        if existing is not None:
-            return self._replay(existing, fingerprint), False
-
         configuration = self._config.current()
         channel = self._config.channel(request.channel)
         lines = merge_lines((line.productRef, line.quantity) for line in request.lines)
         locations = candidate_locations(configuration, channel, request.deliveryType, request.locationRef)
         minutes = hold_minutes(lines, self._config.products(list(lines)), configuration.timers)
-        replaced = self._replaced(request) if request.replaces else None
+        replaced = None
+        if request.replaces:
+            try:
+                replaced = self._replaced(request)
+            except Conflict:
+                existing = self._table.get_document(FO, request.ref)
+                if existing is None:
+                    raise
+                return self._replay(existing, fingerprint), False  # this replacement, sent again
         release = Release.of([replaced]) if replaced else Release.none()
         ats_locations = list(dict.fromkeys([*locations, *(loc for _, loc in release.units)]))
 
@@ -207,7 +213,7 @@ class HoldService:
     def _require(self, ref: str) -> Document:
         document = self._table.get_document(FO, ref)
         if document is None:
-            raise NotFound(f"fulfilment option {ref!r} does not exist")
+            raise NotFound(f"fulfilment option {ref!r} does not exist", [{"field": "ref", "message": "unknown fulfilment option"}])
         return document
 
     @staticmethod

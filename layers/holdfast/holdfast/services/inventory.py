@@ -173,7 +173,10 @@ class InventoryService:
         position_ref = ip_ref(product_ref, location_ref, catalogue)
         record, ledger = self._table.get_ledger(position_ref)
         if record is None:
-            raise NotFound(f"inventory position {position_ref!r} does not exist")
+            raise NotFound(
+                f"inventory position {position_ref!r} does not exist",
+                [{"field": "ref", "message": "unknown inventory position"}],
+            )
         return InventoryPositionView(
             ref=record.ref,
             productRef=record.product_ref,

@@ -40,10 +40,8 @@ class OrderService:
     def confirm(self, request: OrderRequest) -> tuple[OrderView, bool]:
         """Confirm an order: convert the cart's ACTIVE holds when they match, else reserve
         afresh under the same ATS condition, else 409 OUT_OF_STOCK. One transaction either way."""
+        # The order item's create-if-absent condition detects a retry; no read first.
         fingerprint = request_fingerprint(request)
-        existing = self._table.get_document(ORDER, request.ref)
-        if existing is not None:
-            return self._replay(existing, fingerprint), False
         channel = self._config.channel(request.channel)
         lines = merge_lines((line.productRef, line.quantity) for line in request.lines)
         # A missing cart is no error: the order reserves afresh.
@@ -54,18 +52,21 @@ class OrderService:
             if hold is not None and self._converts(hold, request, lines, now):
                 result = self._convert(request, fingerprint, hold, now)
                 if result is not None:
-                    return result, True
+                    return result
                 hold = self._table.get_document(FO, hold.ref)  # changed meanwhile: look again
                 continue
             try:
                 result = self._reserve_afresh(request, fingerprint, channel, lines, hold, now)
             except OutOfStock:
+                existing = self._table.get_document(ORDER, request.ref)
+                if existing is not None:  # a retry of an order confirmed before the stock ran out
+                    return self._replay(existing, fingerprint), False
                 locations = candidate_locations(self._config.current(), channel, request.deliveryType, request.locationRef)
                 if not self._holds.reclaim_expired(lines, locations):
                     raise
                 result = None  # expired holds were still counted: they are back, try again
             if result is not None:
-                return result, True
+                return result
             if hold is not None:
                 hold = self._table.get_document(FO, hold.ref)
         raise Conflict("the order could not be confirmed under contention; retry")
@@ -131,7 +132,9 @@ class OrderService:
             and held == lines
         )
 
-    def _convert(self, request: OrderRequest, fingerprint: str, hold: Document, now: datetime) -> OrderView | None:
+    def _convert(
+        self, request: OrderRequest, fingerprint: str, hold: Document, now: datetime
+    ) -> tuple[OrderView, bool] | None:
         allocations = allocations_of(hold.body)
         order = self._document(request, fingerprint, allocations, now, hold)
         writes = self._table.writes(now).create_document(order)
@@ -153,7 +156,7 @@ class OrderService:
         lines: dict[str, int],
         hold: Document | None,
         now: datetime,
-    ) -> OrderView | None:
+    ) -> tuple[OrderView, bool] | None:
         configuration = self._config.current()
         locations = candidate_locations(configuration, channel, request.deliveryType, request.locationRef)
         # The cart's own holds (expired, or for other lines) come back in the same transaction.
@@ -178,14 +181,16 @@ class OrderService:
             release_holds(writes, released, now, skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations])
         return self._commit_new(order, writes, fingerprint)
 
-    def _commit_new(self, order: Document, writes: Any, fingerprint: str) -> OrderView | None:
+    def _commit_new(self, order: Document, writes: Any, fingerprint: str) -> tuple[OrderView, bool] | None:
+        """Commit a new order: (view, True); a retry of an existing one: (its view, False);
+        ``None`` when stock or the cart changed under us and the caller should look again."""
         try:
             self._table.commit(writes)
         except WriteConflict as conflict:
             if f"{ORDER}:{order.ref}" in conflict.failed:
-                return self._replay(self._table.get_document(ORDER, order.ref), fingerprint)
+                return self._replay(self._table.get_document(ORDER, order.ref), fingerprint), False
             return None
-        return self._view(order)
+        return self._view(order), True
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -228,7 +233,7 @@ class OrderService:
     def _require(self, ref: str) -> Document:
         document = self._table.get_document(ORDER, ref)
         if document is None:
-            raise NotFound(f"order {ref!r} does not exist")
+            raise NotFound(f"order {ref!r} does not exist", [{"field": "ref", "message": "unknown order"}])
         return document
 
     @staticmethod
