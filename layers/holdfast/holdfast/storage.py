@@ -207,42 +207,23 @@ class InventoryTable:
     def record_adjustment(
         self, iq: InventoryQuantity, product_ref: str, location_ref: str, catalogue: str, now: datetime
     ) -> tuple[AdjustmentOutcome, InventoryQuantity | None]:
-        """Write a DELTA/CORRECTION/RETURNED/SALE IQ and add it to the counter, atomically.
+        """Write a DELTA/CORRECTION/RETURNED IQ and add it to the counter, atomically.
 
         The IQ is created only if its ref is new (a replay is a ``DUPLICATE``, answered with
         the IQ already there), and only if it happened after the position's snapshot (else it
         is already counted: ``STALE``). ``feedSeq`` moves so a concurrent snapshot re-reads.
         """
+        writes = self.writes(now).create_quantity(iq)
+        writes.change_counter(
+            CounterChange(iq.position_ref, product_ref, location_ref, catalogue, iq.quantity, feed_event_at=iq.effective_at)
+        )
         try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": _quantity_item(iq),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                        }
-                    },
-                    {"Update": self._counter_update(
-                        iq.position_ref, product_ref, location_ref, catalogue, iq.quantity, now,
-                        feed_event=True,
-                        condition="attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :effective",
-                        values={":effective": {"S": to_iso(iq.effective_at)}},
-                    )},
-                ]
-            )
-        except ClientError as error:
-            if not _is_cancelled(error):
-                raise
-            codes = cancellation_codes(error)
-            if codes[0] == "ConditionalCheckFailed":
-                reasons = error.response.get("CancellationReasons", [])
-                existing = reasons[0].get("Item")
-                return AdjustmentOutcome.DUPLICATE, _quantity_from(from_item(existing)) if existing else None
-            if codes[1] == "ConditionalCheckFailed":
-                return AdjustmentOutcome.STALE, None
-            raise
+            self.commit(writes)
+        except WriteConflict as conflict:
+            if f"iq:{iq.ref}" in conflict.failed:
+                existing = self.get_quantities([(iq.position_ref, iq.type, iq.source_ref)])
+                return AdjustmentOutcome.DUPLICATE, existing[0] if existing else None
+            return AdjustmentOutcome.STALE, None
         return AdjustmentOutcome.APPLIED, None
 
     def record_snapshot(
@@ -264,28 +245,15 @@ class InventoryTable:
         """
         previous = next((iq for iq in superseded if iq.type is IqType.LAST_ON_HAND and iq.source_ref is None), None)
         others = [iq for iq in superseded if iq is not previous]
-        if expected is None:
-            condition, values = "attribute_not_exists(pk)", {}
-        else:
-            # feedSeq exists once a feed event has touched the position.
-            seq = "(attribute_not_exists(feedSeq) OR feedSeq = :seq)" if expected.feed_seq == 0 else "feedSeq = :seq"
-            condition = f"{seq} AND " + (
-                "snapshotAsOf = :prev" if expected.snapshot_as_of else "attribute_not_exists(snapshotAsOf)"
-            )
-            values = {":seq": {"N": str(expected.feed_seq)}}
-            if expected.snapshot_as_of:
-                values[":prev"] = {"S": to_iso(expected.snapshot_as_of)}
-        update = self._counter_update(
-            snapshot.position_ref, product_ref, location_ref, catalogue, counter_delta, now,
-            feed_event=False, condition=condition, values=values,
-            extra_set={"snapshotAsOf": to_iso(snapshot.effective_at), "snapshotQuantity": snapshot.quantity},
+        writes = self.writes(now)
+        writes.change_counter(
+            CounterChange(snapshot.position_ref, product_ref, location_ref, catalogue, counter_delta),
+            snapshot=snapshot,
+            expected=expected,
         )
-        items: list[dict[str, Any]] = [
-            {"Update": update},
-            {"Put": {"TableName": self.table_name, "Item": _quantity_item(snapshot)}},
-        ]
+        writes.create_quantity(snapshot, replace=True)
         if previous is not None:
-            archived = InventoryQuantity(
+            writes.create_quantity(InventoryQuantity(
                 position_ref=previous.position_ref,
                 type=IqType.LAST_ON_HAND,
                 quantity=previous.quantity,
@@ -293,16 +261,14 @@ class InventoryTable:
                 effective_at=previous.effective_at,
                 created_at=previous.created_at,
                 source_ref=compact(previous.effective_at),
-            )
-            items.append({"Put": {"TableName": self.table_name, "Item": _quantity_item(archived)}})
-        room = MAX_TRANSACTION_ITEMS - len(items)
-        items.extend({"Update": self._deactivate(iq)} for iq in others[:room])
+            ), replace=True)
+        room = MAX_TRANSACTION_ITEMS - len(writes.operations)
+        for iq in others[:room]:
+            writes.deactivate_quantity(iq)
         try:
-            self._client.transact_write_items(TransactItems=items)
-        except ClientError as error:
-            if _is_cancelled(error):
-                return SnapshotOutcome.RACED
-            raise
+            self.commit(writes)
+        except WriteConflict:
+            return SnapshotOutcome.RACED
         if len(others) > room:
             self.mark_superseded(others[room:])
         return SnapshotOutcome.APPLIED
@@ -313,7 +279,7 @@ class InventoryTable:
             chunk = quantities[start : start + MAX_TRANSACTION_ITEMS]
             for iq in chunk:
                 try:
-                    self._client.update_item(**self._deactivate(iq))
+                    self._client.update_item(**_deactivate_update(self.table_name, iq))
                 except ClientError as error:
                     if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                         raise
@@ -436,60 +402,6 @@ class InventoryTable:
 
     # -- building blocks ------------------------------------------------------------------
 
-    def _counter_update(
-        self,
-        position_ref: str,
-        product_ref: str,
-        location_ref: str,
-        catalogue: str,
-        delta: int,
-        now: datetime,
-        *,
-        feed_event: bool,
-        condition: str | None = None,
-        values: Mapping[str, Any] | None = None,
-        extra_set: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """An Update of the IP item that ADDs ``delta`` to onHand, creating the item if new."""
-        names = {"#ref": "ref"}
-        attribute_values: dict[str, Any] = {
-            ":delta": {"N": str(delta)},
-            ":ref": {"S": position_ref},
-            ":product": {"S": product_ref},
-            ":location": {"S": location_ref},
-            ":catalogue": {"S": catalogue},
-            ":entity": {"S": "IP"},
-            ":now": {"S": to_iso(now)},
-        }
-        sets = [
-            "#ref = if_not_exists(#ref, :ref)",
-            "productRef = if_not_exists(productRef, :product)",
-            "locationRef = if_not_exists(locationRef, :location)",
-            "catalogue = if_not_exists(catalogue, :catalogue)",
-            "entity = if_not_exists(entity, :entity)",
-            "updatedAt = :now",
-        ]
-        for index, (name, value) in enumerate((extra_set or {}).items()):
-            sets.append(f"{name} = :x{index}")
-            attribute_values[f":x{index}"] = _serializer.serialize(value)
-        adds = ["onHand :delta"]
-        if feed_event:
-            adds.append("feedSeq :one")
-            attribute_values[":one"] = {"N": "1"}
-        update: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": key(position_pk(position_ref), IP_SK),
-            "UpdateExpression": f"SET {', '.join(sets)} ADD {', '.join(adds)}",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": {**attribute_values, **(values or {})},
-        }
-        if condition:
-            update["ConditionExpression"] = condition
-        return update
-
-    def _deactivate(self, iq: InventoryQuantity) -> dict[str, Any]:
-        return _deactivate_update(self.table_name, iq)
-
     def _query_partition(self, pk: str) -> Iterator[dict[str, Any]]:
         paginator = self._client.get_paginator("query")
         for page in paginator.paginate(
@@ -544,8 +456,9 @@ def timer_key(fo_ref: str) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class CounterChange:
-    """Move one IP's counter by ``delta``; where ``min_on_hand`` is set, only if the counter
-    is at least that much before the change (the exact "ATS still covers it" condition)."""
+    """Move one IP's counter by ``delta``, creating the IP item if new; where ``min_on_hand``
+    is set, only if the counter is at least that much before the change (the exact "ATS
+    still covers it" condition)."""
 
     position_ref: str
     product_ref: str
@@ -553,7 +466,10 @@ class CounterChange:
     catalogue: str
     delta: int
     min_on_hand: int | None = None
-    feed_event: bool = False
+    feed_event_at: datetime | None = None
+    """For feed events (DELTA, CORRECTION, RETURNED, SALE): when it happened. The change is
+    refused if the position's snapshot already counts it, and ``feedSeq`` moves so a snapshot
+    being planned meanwhile re-reads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -589,12 +505,12 @@ class LedgerWrites:
         self._now = now
         self.operations: list[Operation] = []
 
-    def create_quantity(self, iq: InventoryQuantity) -> "LedgerWrites":
-        self.operations.append((f"iq:{iq.ref}", {"Put": {
-            "TableName": self._table,
-            "Item": _quantity_item(iq),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }}))
+    def create_quantity(self, iq: InventoryQuantity, *, replace: bool = False) -> "LedgerWrites":
+        """Put an IQ; only if its key is new unless ``replace`` (the current snapshot's item)."""
+        put: dict[str, Any] = {"TableName": self._table, "Item": _quantity_item(iq)}
+        if not replace:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        self.operations.append((f"iq:{iq.ref}", {"Put": put}))
         return self
 
     def deactivate_quantity(self, iq: InventoryQuantity) -> "LedgerWrites":
@@ -614,8 +530,16 @@ class LedgerWrites:
         }}))
         return self
 
-    def change_counter(self, change: CounterChange) -> "LedgerWrites":
-        names = {"#ref": "ref"}
+    def change_counter(
+        self,
+        change: CounterChange,
+        *,
+        snapshot: InventoryQuantity | None = None,
+        expected: PositionRecord | None = None,
+    ) -> "LedgerWrites":
+        """ADD ``change.delta`` to the IP's onHand under the change's conditions. With a
+        ``snapshot``, also record it on the IP, conditioned on the position being as
+        ``expected`` was read (``None``: the position must not exist yet)."""
         values: dict[str, Any] = {
             ":delta": {"N": str(change.delta)},
             ":ref": {"S": change.position_ref},
@@ -625,29 +549,48 @@ class LedgerWrites:
             ":entity": {"S": "IP"},
             ":now": {"S": to_iso(self._now)},
         }
+        sets = [
+            "#ref = if_not_exists(#ref, :ref)",
+            "productRef = if_not_exists(productRef, :product)",
+            "locationRef = if_not_exists(locationRef, :location)",
+            "catalogue = if_not_exists(catalogue, :catalogue)",
+            "entity = if_not_exists(entity, :entity)",
+            "updatedAt = :now",
+        ]
         adds = ["onHand :delta"]
-        if change.feed_event:
-            adds.append("feedSeq :one")
-            values[":one"] = {"N": "1"}
-        update: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": key(position_pk(change.position_ref), IP_SK),
-            "UpdateExpression": (
-                "SET #ref = if_not_exists(#ref, :ref), productRef = if_not_exists(productRef, :product), "
-                "locationRef = if_not_exists(locationRef, :location), "
-                "catalogue = if_not_exists(catalogue, :catalogue), entity = if_not_exists(entity, :entity), "
-                f"updatedAt = :now ADD {', '.join(adds)}"
-            ),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
         conditions = []
         if change.min_on_hand is not None:
             conditions.append("onHand >= :min")
             values[":min"] = {"N": str(change.min_on_hand)}
-        if change.feed_event:
-            # A feed event the position's snapshot already counts must not be added again.
-            conditions.append("(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :now)")
+        if change.feed_event_at is not None:
+            adds.append("feedSeq :one")
+            values[":one"] = {"N": "1"}
+            conditions.append("(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :happened)")
+            values[":happened"] = {"S": to_iso(change.feed_event_at)}
+        if snapshot is not None:
+            sets += ["snapshotAsOf = :asOf", "snapshotQuantity = :count"]
+            values[":asOf"] = {"S": to_iso(snapshot.effective_at)}
+            values[":count"] = {"N": str(snapshot.quantity)}
+            if expected is None:
+                conditions.append("attribute_not_exists(pk)")
+            else:
+                # feedSeq exists once a feed event has touched the position.
+                values[":seq"] = {"N": str(expected.feed_seq)}
+                conditions.append(
+                    "(attribute_not_exists(feedSeq) OR feedSeq = :seq)" if expected.feed_seq == 0 else "feedSeq = :seq"
+                )
+                if expected.snapshot_as_of is None:
+                    conditions.append("attribute_not_exists(snapshotAsOf)")
+                else:
+                    conditions.append("snapshotAsOf = :previous")
+                    values[":previous"] = {"S": to_iso(expected.snapshot_as_of)}
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": key(position_pk(change.position_ref), IP_SK),
+            "UpdateExpression": f"SET {', '.join(sets)} ADD {', '.join(adds)}",
+            "ExpressionAttributeNames": {"#ref": "ref"},
+            "ExpressionAttributeValues": values,
+        }
         if conditions:
             update["ConditionExpression"] = " AND ".join(conditions)
         self.operations.append((f"counter:{change.position_ref}", {"Update": update}))

@@ -83,7 +83,7 @@ class OrderService:
             position = ip_ref(allocation.product_ref, allocation.location_ref)
             writes.deactivate_quantity(self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now))
             writes.create_quantity(self._quantity(position, IqType.SALE, ref, -allocation.quantity, now))
-            writes.change_counter(self._counter(allocation, 0, feed_event=True))
+            writes.change_counter(self._counter(allocation, 0, happened=now))
         return self._transition(ref, writes)
 
     def cancel(self, ref: str) -> OrderView:
@@ -111,7 +111,7 @@ class OrderService:
         for allocation in allocations_of(order.body):
             position = ip_ref(allocation.product_ref, allocation.location_ref)
             writes.create_quantity(self._quantity(position, IqType.RETURNED, ref, allocation.quantity, now))
-            writes.change_counter(self._counter(allocation, allocation.quantity, feed_event=True))
+            writes.change_counter(self._counter(allocation, allocation.quantity, happened=now))
         return self._transition(ref, writes)
 
     def get(self, ref: str) -> OrderView:
@@ -246,14 +246,14 @@ class OrderService:
         return InventoryQuantity(position, iq_type, quantity, IqStatus.ACTIVE, now, now, source_ref)
 
     @staticmethod
-    def _counter(allocation: Allocation, delta: int, feed_event: bool = False) -> CounterChange:
+    def _counter(allocation: Allocation, delta: int, happened: datetime | None = None) -> CounterChange:
         return CounterChange(
             ip_ref(allocation.product_ref, allocation.location_ref),
             allocation.product_ref,
             allocation.location_ref,
             DEFAULT_CATALOGUE,
             delta,
-            feed_event=feed_event,
+            feed_event_at=happened,
         )
 
     def _view(self, document: Document) -> OrderView:
