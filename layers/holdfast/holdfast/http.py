@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from holdfast.errors import HoldfastError, PayloadTooLarge, UnsupportedMediaType, describe_problem
+from holdfast.errors import HoldfastError, InvalidInput, PayloadTooLarge, UnsupportedMediaType, describe_problem
 from holdfast.settings import Settings
 
 logger = Logger()
@@ -47,6 +47,10 @@ def body_problem(event: dict[str, Any], max_bytes: int) -> HoldfastError | None:
             f"bodies are JSON: send Content-Type: application/json, not {content_type}",
             [{"field": "content-type", "message": "must be application/json"}],
         )
+    text = base64.b64decode(body).decode("utf-8", "replace") if event.get("isBase64Encoded") else body
+    if not text.lstrip().startswith("{"):
+        # Every body here is an object; Powertools would unwrap a list to its first element.
+        return InvalidInput.field("body", "must be a JSON object")
     return None
 
 

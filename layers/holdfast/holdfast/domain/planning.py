@@ -79,8 +79,14 @@ def partial_plan(
     """Hold what there is: per line, the best location's ATS (or, with splits, ATS filled
     across locations). Answers the plan (``None`` if nothing at all) and the shortfall."""
     if allow_split:
-        allocations, short = _fill(lines, locations, ats)
+        # Cap what one transaction can hold first, then report what is left as short.
+        allocations, _ = _fill(lines, locations, ats)
         allocations = allocations[:MAX_ALLOCATIONS]
+        short = []
+        for product_ref, quantity in lines.items():
+            held = sum(a.quantity for a in allocations if a.product_ref == product_ref)
+            if held < quantity:
+                short.append(Shortfall(product_ref, quantity, held))
     else:
         # Without splits every line must come from one location: the one covering most units.
         best = max(locations, key=lambda loc: (sum(min(ats.get((p, loc), 0), q) for p, q in lines.items()), -locations.index(loc)), default=None)

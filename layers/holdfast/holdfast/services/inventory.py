@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +31,9 @@ from holdfast.models import (
 )
 from holdfast.storage import AdjustmentOutcome, InventoryTable, SnapshotOutcome
 
-SNAPSHOT_ATTEMPTS = 5
+SNAPSHOT_ATTEMPTS = 12
+"""Rounds of read → plan → conditional write a snapshot gets when feed events for the same
+position keep landing in between (each round backs off with jitter)."""
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far ahead of our clock a feed's ``asOf`` may be (clock skew between systems)."""
 
@@ -146,7 +150,7 @@ class InventoryService:
     def _apply_snapshot(
         self, snapshot: InventoryQuantity, update: InventoryUpdate, now
     ) -> tuple[Literal["APPLIED", "UNCHANGED", "STALE"], str | None]:
-        for _ in range(SNAPSHOT_ATTEMPTS):
+        for attempt in range(SNAPSHOT_ATTEMPTS):
             position, ledger = self._table.get_ledger(snapshot.position_ref)
             current = position.snapshot_as_of if position else None
             if current is not None and snapshot.effective_at <= current:
@@ -160,6 +164,7 @@ class InventoryService:
             )
             if outcome is SnapshotOutcome.APPLIED:
                 return "APPLIED", None
+            time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
         raise RuntimeError(f"snapshot for {snapshot.position_ref} kept racing other feed events")
 
     # -- reads ----------------------------------------------------------------------------

@@ -166,9 +166,12 @@ class OrderService:
         plans = build_plans(lines, locations, ats, allow_split=True)
         if not plans:
             available = {p: sum(ats.get((p, loc), 0) for loc in locations) for p in lines}
+            first_line = {}
+            for index, line in enumerate(request.lines):
+                first_line.setdefault(line.productRef, index)
             short = [
-                {"field": f"lines.{index}", "productRef": product, "requested": quantity, "available": available[product]}
-                for index, (product, quantity) in enumerate(lines.items())
+                {"field": f"lines.{first_line[product]}", "productRef": product, "requested": quantity, "available": available[product]}
+                for product, quantity in lines.items()
                 if available[product] < quantity
             ]
             raise OutOfStock("not enough stock for " + ", ".join(d["productRef"] for d in short), short)
