@@ -34,7 +34,7 @@ def release_record(record: DynamoDBStreamRecordModel) -> None:
     if not is_timer_expiry(record):
         return
     fo_ref = record.dynamodb.OldImage["foRef"]
-    released = get_runtime().holds.release_expired(fo_ref)
+    released = get_runtime().holds.release_timer_deleted(fo_ref)
     logger.info("timer expired", fo_ref=fo_ref, released=released)
     if released:
         metrics.add_metric(name="HoldsExpired", unit=MetricUnit.Count, value=1)

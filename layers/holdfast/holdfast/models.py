@@ -15,7 +15,12 @@ MAX_BATCH_ENTITIES = 5_000
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use, not at import: keeps the handlers' cold start near Powertools' own.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(defer_build=True)
 
 
 class InventoryUpdate(_Body):
@@ -49,7 +54,7 @@ class InventoryBatchRequest(_Body):
 EntityStatus = Literal["APPLIED", "UNCHANGED", "STALE", "INVALID"]
 
 
-class EntityResult(BaseModel):
+class EntityResult(_View):
     index: int
     status: EntityStatus
     productRef: str | None = None
@@ -61,12 +66,12 @@ class EntityResult(BaseModel):
     details: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class InventoryBatchResponse(BaseModel):
+class InventoryBatchResponse(_View):
     results: list[EntityResult]
     summary: dict[str, int]
 
 
-class QuantityView(BaseModel):
+class QuantityView(_View):
     iqRef: str
     type: str
     quantity: int
@@ -77,7 +82,7 @@ class QuantityView(BaseModel):
     expiresAt: str | None = None
 
 
-class InventoryPositionView(BaseModel):
+class InventoryPositionView(_View):
     ref: str
     productRef: str
     locationRef: str
@@ -88,7 +93,7 @@ class InventoryPositionView(BaseModel):
     quantities: list[QuantityView]
 
 
-class VirtualPositionView(BaseModel):
+class VirtualPositionView(_View):
     ref: str
     type: Literal["BASE", "AGGREGATE"]
     channel: str
@@ -97,17 +102,17 @@ class VirtualPositionView(BaseModel):
     quantity: int
 
 
-class VirtualPositionsResponse(BaseModel):
+class VirtualPositionsResponse(_View):
     items: list[VirtualPositionView]
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(_View):
     code: str
     message: str
     details: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(_View):
     error: ErrorDetail
 
 
@@ -168,23 +173,23 @@ class OrderRequest(_Body):
         return self
 
 
-class AllocationView(BaseModel):
+class AllocationView(_View):
     productRef: str
     locationRef: str
     quantity: int
 
 
-class FulfilmentView(BaseModel):
+class FulfilmentView(_View):
     locationRef: str
     items: list[Line]
 
 
-class PlanView(BaseModel):
+class PlanView(_View):
     type: Literal["SINGLE", "SPLIT", "PARTIAL"]
     fulfilments: list[FulfilmentView]
 
 
-class ShortfallView(BaseModel):
+class ShortfallView(_View):
     productRef: str
     requested: int
     available: int
@@ -193,7 +198,7 @@ class ShortfallView(BaseModel):
 FulfilmentOptionStatus = Literal["ACTIVE", "NO_OPTIONS", "CANCELLED", "EXPIRED", "CONVERTED", "REPLACED"]
 
 
-class FulfilmentOptionView(BaseModel):
+class FulfilmentOptionView(_View):
     ref: str
     status: FulfilmentOptionStatus
     channel: str
@@ -214,7 +219,7 @@ class FulfilmentOptionView(BaseModel):
 OrderStatus = Literal["CONFIRMED", "SHIPPED", "CANCELLED", "RETURNED"]
 
 
-class OrderView(BaseModel):
+class OrderView(_View):
     ref: str
     status: OrderStatus
     channel: str

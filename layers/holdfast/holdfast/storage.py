@@ -17,6 +17,8 @@ Refs never contain ``#`` or ``:``, so keys cannot collide.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import time
 import zlib
@@ -85,7 +87,6 @@ class PositionRecord:
     on_hand: int
     snapshot_as_of: datetime | None = None
     snapshot_quantity: int | None = None
-    feed_seq: int = 0
     updated_at: datetime | None = None
 
 
@@ -98,7 +99,6 @@ def _position_from(values: Mapping[str, Any]) -> PositionRecord:
         on_hand=int(values.get("onHand", 0)),
         snapshot_as_of=from_iso(values["snapshotAsOf"]) if "snapshotAsOf" in values else None,
         snapshot_quantity=int(values["snapshotQuantity"]) if "snapshotQuantity" in values else None,
-        feed_seq=int(values.get("feedSeq", 0)),
         updated_at=from_iso(values["updatedAt"]) if "updatedAt" in values else None,
     )
 
@@ -211,7 +211,7 @@ class InventoryTable:
 
         The IQ is created only if its ref is new (a replay is a ``DUPLICATE``, answered with
         the IQ already there), and only if it happened after the position's snapshot (else it
-        is already counted: ``STALE``). ``feedSeq`` moves so a concurrent snapshot re-reads.
+        is already counted: ``STALE``), and not while a snapshot counting it is being applied.
         """
         writes = self.writes(now).create_quantity(iq)
         writes.change_counter(
@@ -226,12 +226,51 @@ class InventoryTable:
             return AdjustmentOutcome.STALE, None
         return AdjustmentOutcome.APPLIED, None
 
+    def fence_snapshot(
+        self, change: "CounterChange", as_of: datetime, until: datetime, now: datetime
+    ) -> bool:
+        """Put a fence at ``as_of`` on the position before a snapshot reads its ledger: from
+        now until the snapshot lands (or ``until`` passes, if its writer died), feed events at
+        or before ``as_of`` are refused as already counted, so the ledger the snapshot reads
+        stays the ledger it supersedes. Events after ``as_of`` and holds land freely. False if
+        the position already has a snapshot at or after ``as_of`` or a newer fence stands."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=key(position_pk(change.position_ref), IP_SK),
+                UpdateExpression=(
+                    "SET #ref = if_not_exists(#ref, :ref), productRef = if_not_exists(productRef, :product), "
+                    "locationRef = if_not_exists(locationRef, :location), catalogue = if_not_exists(catalogue, :catalogue), "
+                    "entity = if_not_exists(entity, :entity), fenceAsOf = :asOf, fenceUntil = :until ADD onHand :zero"
+                ),
+                ConditionExpression=(
+                    "(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :asOf) AND "
+                    "(attribute_not_exists(fenceAsOf) OR fenceAsOf <= :asOf OR fenceUntil < :now)"
+                ),
+                ExpressionAttributeNames={"#ref": "ref"},
+                ExpressionAttributeValues={
+                    ":ref": {"S": change.position_ref},
+                    ":product": {"S": change.product_ref},
+                    ":location": {"S": change.location_ref},
+                    ":catalogue": {"S": change.catalogue},
+                    ":entity": {"S": "IP"},
+                    ":asOf": {"S": to_iso(as_of)},
+                    ":until": {"S": to_iso(until)},
+                    ":now": {"S": to_iso(now)},
+                    ":zero": {"N": "0"},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def record_snapshot(
         self,
         snapshot: InventoryQuantity,
         superseded: Sequence[InventoryQuantity],
         counter_delta: int,
-        expected: PositionRecord | None,
         product_ref: str,
         location_ref: str,
         catalogue: str,
@@ -239,9 +278,9 @@ class InventoryTable:
     ) -> SnapshotOutcome:
         """Write a LAST_ON_HAND snapshot, supersede what it counts, move the counter — at once.
 
-        Conditioned on the position being as it was read (same snapshot, same ``feedSeq``),
-        so a racing feed event makes this ``RACED`` and the caller re-plans. Superseded IQs
-        beyond what one transaction holds are marked by :meth:`mark_superseded` afterwards.
+        Conditioned on the caller's fence (:meth:`fence_snapshot`) still standing; a newer
+        snapshot that took the fence makes this ``RACED``. Superseded IQs beyond what one
+        transaction holds are marked by :meth:`mark_superseded` afterwards.
         """
         previous = next((iq for iq in superseded if iq.type is IqType.LAST_ON_HAND and iq.source_ref is None), None)
         others = [iq for iq in superseded if iq is not previous]
@@ -249,7 +288,6 @@ class InventoryTable:
         writes.change_counter(
             CounterChange(snapshot.position_ref, product_ref, location_ref, catalogue, counter_delta),
             snapshot=snapshot,
-            expected=expected,
         )
         writes.create_quantity(snapshot, replace=True)
         if previous is not None:
@@ -311,9 +349,10 @@ class InventoryTable:
     def overdue_holds(self, now: datetime, limit: int) -> list[str]:
         """Refs of fulfilment options whose timer is at or past ``now`` but still in the table
         (TTL deletes can be days late), oldest first, from the expiry index."""
-        refs: list[str] = []
         upper = f"{to_iso(now)}#\uffff"
+        shards = []
         for shard in range(EXPIRY_SHARDS):
+            found: list[tuple[str, str]] = []
             paginator = self._client.get_paginator("query")
             for page in paginator.paginate(
                 TableName=self.table_name,
@@ -322,8 +361,9 @@ class InventoryTable:
                 ExpressionAttributeValues={":shard": {"S": f"TIMER#{shard}"}, ":upper": {"S": upper}},
                 PaginationConfig={"MaxItems": limit},
             ):
-                refs.extend(item["foRef"]["S"] for item in page["Items"])
-        return refs[:limit]
+                found.extend((item["timerExpiresAt"]["S"], item["foRef"]["S"]) for item in page["Items"])
+            shards.append(found)
+        return [ref for _, ref in itertools.islice(heapq.merge(*shards), limit)]
 
     def expired_holds(self, position_refs: Sequence[str], now: datetime) -> list[str]:
         """Refs of fulfilment options with an ACTIVE SOFT_RESERVE past ``expiresAt`` at these
@@ -468,8 +508,8 @@ class CounterChange:
     min_on_hand: int | None = None
     feed_event_at: datetime | None = None
     """For feed events (DELTA, CORRECTION, RETURNED, SALE): when it happened. The change is
-    refused if the position's snapshot already counts it, and ``feedSeq`` moves so a snapshot
-    being planned meanwhile re-reads."""
+    refused if the position's snapshot already counts it, or a snapshot fenced at or after
+    that time is being applied."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,11 +575,10 @@ class LedgerWrites:
         change: CounterChange,
         *,
         snapshot: InventoryQuantity | None = None,
-        expected: PositionRecord | None = None,
     ) -> "LedgerWrites":
         """ADD ``change.delta`` to the IP's onHand under the change's conditions. With a
-        ``snapshot``, also record it on the IP, conditioned on the position being as
-        ``expected`` was read (``None``: the position must not exist yet)."""
+        ``snapshot``, also record it on the IP, conditioned on its fence still standing, and
+        take the fence down."""
         values: dict[str, Any] = {
             ":delta": {"N": str(change.delta)},
             ":ref": {"S": change.position_ref},
@@ -562,32 +601,25 @@ class LedgerWrites:
         if change.min_on_hand is not None:
             conditions.append("onHand >= :min")
             values[":min"] = {"N": str(change.min_on_hand)}
+        removes = []
         if change.feed_event_at is not None:
-            adds.append("feedSeq :one")
-            values[":one"] = {"N": "1"}
+            # Not already counted by the snapshot, nor by one being applied right now.
             conditions.append("(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :happened)")
+            conditions.append("(attribute_not_exists(fenceAsOf) OR fenceAsOf < :happened OR fenceUntil < :now)")
             values[":happened"] = {"S": to_iso(change.feed_event_at)}
         if snapshot is not None:
             sets += ["snapshotAsOf = :asOf", "snapshotQuantity = :count"]
+            removes += ["fenceAsOf", "fenceUntil"]
             values[":asOf"] = {"S": to_iso(snapshot.effective_at)}
             values[":count"] = {"N": str(snapshot.quantity)}
-            if expected is None:
-                conditions.append("attribute_not_exists(pk)")
-            else:
-                # feedSeq exists once a feed event has touched the position.
-                values[":seq"] = {"N": str(expected.feed_seq)}
-                conditions.append(
-                    "(attribute_not_exists(feedSeq) OR feedSeq = :seq)" if expected.feed_seq == 0 else "feedSeq = :seq"
-                )
-                if expected.snapshot_as_of is None:
-                    conditions.append("attribute_not_exists(snapshotAsOf)")
-                else:
-                    conditions.append("snapshotAsOf = :previous")
-                    values[":previous"] = {"S": to_iso(expected.snapshot_as_of)}
+            conditions.append("fenceAsOf = :asOf")
+        expression = f"SET {', '.join(sets)} ADD {', '.join(adds)}"
+        if removes:
+            expression += f" REMOVE {', '.join(removes)}"
         update: dict[str, Any] = {
             "TableName": self._table,
             "Key": key(position_pk(change.position_ref), IP_SK),
-            "UpdateExpression": f"SET {', '.join(sets)} ADD {', '.join(adds)}",
+            "UpdateExpression": expression,
             "ExpressionAttributeNames": {"#ref": "ref"},
             "ExpressionAttributeValues": values,
         }

@@ -19,7 +19,7 @@ DeliveryType = Literal["HD", "CC"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class BufferRule(_Strict):
@@ -100,7 +100,7 @@ class TimerConfig(_Strict):
 class Configuration(BaseModel):
     """Everything the cached loader holds: channels, locations and timers."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     channels: dict[str, Channel] = Field(default_factory=dict)
     locations: dict[str, Location] = Field(default_factory=dict)

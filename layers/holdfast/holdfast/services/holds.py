@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -73,13 +75,13 @@ class HoldService:
             now = self._now()
             ats = self._stock.available(channel, list(lines), ats_locations, release)
             plans = build_plans(lines, locations, ats, allow_split=request.allowSplit)
+            if not plans and self.reclaim_expired(lines, ats_locations):
+                continue  # expired holds were still counted: they are back, look again
             shortfall: list[Shortfall] = []
             if not plans and request.allowPartial:
                 partial, shortfall = partial_plan(lines, locations, ats, allow_split=request.allowSplit)
                 plans = [partial] if partial else []
             if not plans:
-                if self.reclaim_expired(lines, ats_locations):
-                    continue  # expired holds were still counted: they are back, look again
                 break
             for plan in plans:
                 expires_at = now + timedelta(minutes=minutes)
@@ -129,8 +131,9 @@ class HoldService:
             try:
                 self._table.commit(writes)
             except WriteConflict:
-                pass  # converted, expired or cancelled meanwhile: answer what it is now
-            document = self._require(ref)
+                document = self._require(ref)  # converted, expired or cancelled meanwhile
+            else:
+                document = replace(document, status="CANCELLED")  # what we wrote: no second read
         if document.status in ("CONVERTED",):
             raise Conflict(f"fulfilment option {ref!r} is already converted to order {document.order_ref!r}")
         return self._view(document, self._now())
@@ -174,6 +177,20 @@ class HoldService:
         except WriteConflict:
             return False
         return True
+
+    def release_timer_deleted(self, ref: str) -> bool:
+        """TTL deleted the hold's timer: release the hold, or, if this clock says it is not
+        due yet (clock skew), put the timer back so TTL and the sweeper still find it."""
+        if self.release_expired(ref):
+            return True
+        document = self._table.get_document(FO, ref)
+        if document is None or document.status != "ACTIVE" or document.expires_at is None:
+            return False
+        writes = self._table.writes(self._now()).update_document(FO, ref, from_statuses=["ACTIVE"], status="ACTIVE")
+        writes.put_timer(ref, document.expires_at)
+        with contextlib.suppress(WriteConflict):  # converted, cancelled or released meanwhile
+            self._table.commit(writes)
+        return False
 
     def sweep(self, limit: int = 500) -> tuple[int, int]:
         """Release holds whose timers are overdue but not yet deleted by TTL (which can be

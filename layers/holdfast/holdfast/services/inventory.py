@@ -29,11 +29,13 @@ from holdfast.models import (
     QuantityView,
     VirtualPositionView,
 )
-from holdfast.storage import AdjustmentOutcome, InventoryTable, SnapshotOutcome
+from holdfast.storage import AdjustmentOutcome, CounterChange, InventoryTable, SnapshotOutcome
 
 SNAPSHOT_ATTEMPTS = 12
-"""Rounds of read → plan → conditional write a snapshot gets when feed events for the same
-position keep landing in between (each round backs off with jitter)."""
+"""Rounds a snapshot waits (with jittered backoff) while a newer count holds the position's
+fence; only concurrent snapshots of one position contend."""
+SNAPSHOT_FENCE = timedelta(seconds=30)
+"""How long a fence stands if the snapshot that set it never lands (its writer died)."""
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far ahead of our clock a feed's ``asOf`` may be (clock skew between systems)."""
 
@@ -150,22 +152,30 @@ class InventoryService:
     def _apply_snapshot(
         self, snapshot: InventoryQuantity, update: InventoryUpdate, now
     ) -> tuple[Literal["APPLIED", "UNCHANGED", "STALE"], str | None]:
+        """Fence the position at the count's time, read the ledger, supersede what the count
+        includes and move the counter — all feed events dated after the count, and every hold,
+        keep landing meanwhile."""
+        position = CounterChange(snapshot.position_ref, update.productRef, update.locationRef, update.catalogue, 0)
         for attempt in range(SNAPSHOT_ATTEMPTS):
-            position, ledger = self._table.get_ledger(snapshot.position_ref)
-            current = position.snapshot_as_of if position else None
-            if current is not None and snapshot.effective_at <= current:
-                if snapshot.effective_at == current and position.snapshot_quantity == snapshot.quantity:
-                    return "UNCHANGED", "this snapshot is already applied"
-                return "STALE", f"asOf: the position already has a snapshot as of {to_iso(current)}"
+            now = self._now()
+            if not self._table.fence_snapshot(position, snapshot.effective_at, now + SNAPSHOT_FENCE, now):
+                current = self._table.get_positions([snapshot.position_ref]).get(snapshot.position_ref)
+                if current is not None and current.snapshot_as_of is not None and snapshot.effective_at <= current.snapshot_as_of:
+                    if snapshot.effective_at == current.snapshot_as_of and current.snapshot_quantity == snapshot.quantity:
+                        return "UNCHANGED", "this snapshot is already applied"
+                    return "STALE", f"asOf: the position already has a snapshot as of {to_iso(current.snapshot_as_of)}"
+                time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))  # a newer count is landing
+                continue
+            record, ledger = self._table.get_ledger(snapshot.position_ref)
+            current = record.snapshot_as_of if record else None
             plan = rules.plan_snapshot(ledger, current, snapshot.quantity, snapshot.effective_at)
             outcome = self._table.record_snapshot(
-                snapshot, plan.superseded, plan.counter_delta, position,
+                snapshot, plan.superseded, plan.counter_delta,
                 update.productRef, update.locationRef, update.catalogue, now,
             )
             if outcome is SnapshotOutcome.APPLIED:
                 return "APPLIED", None
-            time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
-        raise RuntimeError(f"snapshot for {snapshot.position_ref} kept racing other feed events")
+        raise RuntimeError(f"snapshot for {snapshot.position_ref} could not take its fence")
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, from_iso, to_iso, truncate_to_millis
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
-from holdfast.domain.planning import Allocation, build_plans, merge_lines
+from holdfast.domain.planning import MAX_ALLOCATIONS, Allocation, build_plans, merge_lines
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
 from holdfast.errors import Conflict, NotFound, OutOfStock
 from holdfast.models import OrderRequest, OrderView
@@ -84,7 +85,7 @@ class OrderService:
             writes.deactivate_quantity(self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now))
             writes.create_quantity(self._quantity(position, IqType.SALE, ref, -allocation.quantity, now))
             writes.change_counter(self._counter(allocation, 0, happened=now))
-        return self._transition(ref, writes)
+        return self._transition(order, writes, "SHIPPED")
 
     def cancel(self, ref: str) -> OrderView:
         """RESERVED → INACTIVE: the units go back to stock."""
@@ -98,7 +99,7 @@ class OrderService:
             position = ip_ref(allocation.product_ref, allocation.location_ref)
             writes.deactivate_quantity(self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now))
             writes.change_counter(self._counter(allocation, allocation.quantity))
-        return self._transition(ref, writes)
+        return self._transition(order, writes, "CANCELLED")
 
     def return_order(self, ref: str) -> OrderView:
         """RETURNED +q: a shipped order's units come back into stock."""
@@ -112,7 +113,7 @@ class OrderService:
             position = ip_ref(allocation.product_ref, allocation.location_ref)
             writes.create_quantity(self._quantity(position, IqType.RETURNED, ref, allocation.quantity, now))
             writes.change_counter(self._counter(allocation, allocation.quantity, happened=now))
-        return self._transition(ref, writes)
+        return self._transition(order, writes, "RETURNED")
 
     def get(self, ref: str) -> OrderView:
         return self._view(self._require(ref))
@@ -174,6 +175,13 @@ class OrderService:
                 for product, quantity in lines.items()
                 if available[product] < quantity
             ]
+            if not short:  # enough units in total, but spread over more locations than one order takes
+                short = [
+                    {"field": f"lines.{first_line[product]}", "productRef": product, "requested": quantity,
+                     "available": available[product],
+                     "message": f"spread over more locations than one order can allocate ({MAX_ALLOCATIONS})"}
+                    for product, quantity in lines.items()
+                ]
             raise OutOfStock("not enough stock for " + ", ".join(d["productRef"] for d in short), short)
         plan = plans[0]
         order = self._document(request, fingerprint, list(plan.allocations), now, None)
@@ -215,13 +223,16 @@ class OrderService:
         }
         return Document(ORDER, request.ref, "CONFIRMED", body)
 
-    def _transition(self, ref: str, writes: Any) -> OrderView:
+    def _transition(self, order: Document, writes: Any, status: str) -> OrderView:
+        """Commit a status change; answer the order as written, or as it is now if it changed
+        meanwhile (only then is it read again)."""
         try:
             self._table.commit(writes)
         except WriteConflict as conflict:
             if any(tag.startswith("counter:") for tag in conflict.failed):
-                raise Conflict(f"order {ref!r}: a stock snapshot is dated after now; retry shortly") from None
-        return self._view(self._require(ref))
+                raise Conflict(f"order {order.ref!r}: a stock snapshot is dated after now; retry shortly") from None
+            return self._view(self._require(order.ref))
+        return self._view(replace(order, status=status))
 
     def _replay(self, document: Document | None, fingerprint: str) -> OrderView:
         if document is None:
