@@ -68,8 +68,9 @@ test-long: install ## As `test`, with HOLDFAST_LONG=1
 	HOLDFAST_LONG=1 $(UV_RUN) pytest $(PYTEST_ARGS)
 	$(UV_RUN) cfn-lint template.yaml
 
-bench: install ## python -m bench $(BENCH_ARGS)
-	$(UV_RUN) python -m bench $(BENCH_ARGS)
+bench: ## python -m bench $(BENCH_ARGS): stdout carries only the report (--json: one object)
+	@$(MAKE) -s install >&2
+	@$(UV_RUN) python -m bench $(BENCH_ARGS)
 
 lint: install-python ## cfn-lint template.yaml
 	$(UV_RUN) cfn-lint template.yaml

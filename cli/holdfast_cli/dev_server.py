@@ -15,11 +15,22 @@ Requests reach the handlers one at a time, as in one Lambda execution environmen
 Powertools resolver keeps the current event in class-level state, and moto is not
 thread-safe. Reading and writing sockets stays concurrent.
 
+Hold expiry runs as deployed: a :class:`~holdfast_cli.stream_poller.StreamPoller` delivers
+the table's stream (TTL deletions of hold timers) to the function the template attaches to
+it, and a :class:`~holdfast_cli.scheduler.Scheduler` runs the scheduled sweeper. On moto only
+the sweeper runs: moto never expires TTL items.
+
 Programmatic use (tests)::
 
     server = serve(engine="moto", port=0)             # seeded, serving in a thread
     urllib.request.urlopen(server.url + "/timers")
     server.shutdown()                                  # stops the engine, restores os.environ
+
+Engine, environment and table without the HTTP server (``holdfast flash-sale``)::
+
+    backend = open_backend("dynamodb-local", table="holdfast-local")
+    ...
+    backend.close()
 """
 
 from __future__ import annotations
@@ -39,7 +50,9 @@ from typing import Any, Literal, TextIO
 
 from holdfast_cli.aws_environment import dynamodb_client, local_defaults
 from holdfast_cli.local_api import LocalApi
+from holdfast_cli.scheduler import Scheduler
 from holdfast_cli.seed import EXAMPLE_POSITION, MAIN_DC, PRODUCT, SeedError, seed
+from holdfast_cli.stream_poller import StreamPoller
 from holdfast_cli.template import create_table
 
 Engine = Literal["dynamodb-local", "moto"]
@@ -81,6 +94,12 @@ class DevServer:
         #: The DynamoDB endpoint the handlers use (``None`` on moto).
         self.endpoint_url = endpoint_url
         self.table = table
+        #: Delivers the table's stream to the template's stream functions (``None`` when off).
+        self.stream_poller: StreamPoller | None = None
+        #: Runs the template's scheduled functions (``None`` when off).
+        self.scheduler: Scheduler | None = None
+        #: One line per background worker (poller, schedules), or why it is off.
+        self.background: list[str] = []
 
     @property
     def port(self) -> int:
@@ -138,6 +157,9 @@ def serve(
     port: int = DEFAULT_PORT,
     load_seed: bool = True,
     log: TextIO | None = None,
+    stream: bool = True,
+    schedules: bool = True,
+    sweep_seconds: float | None = None,
 ) -> DevServer:
     """Start the local API and return it, already serving in a background thread.
 
@@ -147,19 +169,18 @@ def serve(
     :param port: TCP port on 127.0.0.1; ``0`` picks a free one (see :attr:`DevServer.url`).
     :param load_seed: apply :func:`holdfast_cli.seed.seed` before serving.
     :param log: where the one-line-per-request log goes (the CLI passes ``sys.stderr``);
-        ``None``, the default, for silence.
+        ``None``, the default, for silence. Stream deliveries and scheduled runs log there too.
+    :param stream: poll the table's stream and invoke the functions the template attaches to
+        it (TTL expiry of holds). Ignored on moto, which never expires TTL items.
+    :param schedules: run the template's scheduled functions (the hold sweeper).
+    :param sweep_seconds: run them this often instead of at the template's rate.
 
     Sets ``TABLE_NAME``, ``DYNAMODB_ENDPOINT_URL`` and the Lambda/Powertools variables in
     ``os.environ`` (restored by :meth:`DevServer.shutdown`) and rebuilds the runtime. Raises
     :class:`DevServerError` if the port is taken or the engine or table cannot be reached,
     :class:`~holdfast_cli.seed.SeedError` if a seed call is refused; nothing is left running.
     """
-    if endpoint_url and engine is not None:
-        raise ValueError("pass either engine or endpoint_url, not both")
-    if not endpoint_url:
-        engine = engine or "dynamodb-local"
-    if not endpoint_url and engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+    engine = _resolve_engine(engine, endpoint_url)
     try:
         # Bind first: a taken port should fail before Java starts.
         httpd = _HttpServer((HOST, port), _RequestHandler)
@@ -167,6 +188,95 @@ def serve(
         raise DevServerError(f"cannot listen on {HOST}:{port}: {error.strerror or error}") from None
     httpd.log = log
     cleanups: list[Callable[[], None]] = [httpd.server_close]
+    teardown = _teardown(cleanups)
+    background: list[str] = []
+    try:
+        endpoint_url = _open_backend(engine, endpoint_url, table, cleanups)
+        httpd.api = LocalApi()
+        if load_seed:
+            seed(httpd.api)
+        poller, scheduler = _start_background(
+            httpd.api,
+            engine,
+            endpoint_url,
+            table,
+            cleanups,
+            background,
+            stream=stream,
+            schedules=schedules,
+            sweep_seconds=sweep_seconds,
+            log=log,
+        )
+    except BaseException:
+        teardown()
+        raise
+    cleanups.remove(httpd.server_close)  # DevServer.shutdown closes it after serving stops
+    server = DevServer(httpd, teardown, endpoint_url, table)
+    server.stream_poller, server.scheduler, server.background = poller, scheduler, background
+    return server.start()
+
+
+class Backend:
+    """A DynamoDB engine with the template's table and the process environment pointing the
+    handlers at it; :meth:`close` stops the engine and restores the environment."""
+
+    def __init__(
+        self, engine: Engine | None, endpoint_url: str | None, table: str, close: Callable[[], None]
+    ) -> None:
+        self.engine = engine
+        #: ``None`` on moto.
+        self.endpoint_url = endpoint_url
+        self.table = table
+        self._close = close
+
+    def close(self) -> None:
+        self._close()
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def open_backend(
+    engine: Engine | None = None,
+    *,
+    endpoint_url: str | None = None,
+    table: str = DEFAULT_TABLE,
+    environment: dict[str, str] | None = None,
+) -> Backend:
+    """What :func:`serve` does before it serves: start the engine (or use ``endpoint_url``),
+    set the Lambda environment (plus ``environment``), create the table if missing.
+
+    Raises :class:`DevServerError` if the engine or table cannot be reached; nothing is
+    left running then.
+    """
+    engine = _resolve_engine(engine, endpoint_url)
+    cleanups: list[Callable[[], None]] = []
+    close = _teardown(cleanups)
+    try:
+        endpoint_url = _open_backend(engine, endpoint_url, table, cleanups, environment)
+    except BaseException:
+        close()
+        raise
+    return Backend(engine, endpoint_url, table, close)
+
+
+def _resolve_engine(engine: Engine | None, endpoint_url: str | None) -> Engine | None:
+    """The engine to start: none with an ``endpoint_url``, else ``dynamodb-local`` by default."""
+    if endpoint_url and engine is not None:
+        raise ValueError("pass either engine or endpoint_url, not both")
+    if endpoint_url:
+        return None
+    engine = engine or "dynamodb-local"
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+    return engine
+
+
+def _teardown(cleanups: list[Callable[[], None]]) -> Callable[[], None]:
+    """Run the cleanups last-in first-out, all of them even if some fail."""
 
     def teardown() -> None:
         errors = []
@@ -178,18 +288,63 @@ def serve(
         if errors:
             raise errors[0]
 
-    try:
-        endpoint_url = _start_engine(engine, endpoint_url, cleanups)
-        _apply_environment(table, endpoint_url, moto=engine == "moto", cleanups=cleanups)
-        _ensure_table(table, endpoint_url)
-        httpd.api = LocalApi()
-        if load_seed:
-            seed(httpd.api)
-    except BaseException:
-        teardown()
-        raise
-    cleanups.remove(httpd.server_close)  # DevServer.shutdown closes it after serving stops
-    return DevServer(httpd, teardown, endpoint_url, table).start()
+    return teardown
+
+
+def _open_backend(
+    engine: Engine | None,
+    endpoint_url: str | None,
+    table: str,
+    cleanups: list[Callable[[], None]],
+    environment: dict[str, str] | None = None,
+) -> str | None:
+    endpoint_url = _start_engine(engine, endpoint_url, cleanups)
+    _apply_environment(
+        table, endpoint_url, moto=engine == "moto", cleanups=cleanups, extra=environment
+    )
+    _ensure_table(table, endpoint_url)
+    return endpoint_url
+
+
+def _start_background(
+    api: LocalApi,
+    engine: Engine | None,
+    endpoint_url: str | None,
+    table: str,
+    cleanups: list[Callable[[], None]],
+    background: list[str],
+    *,
+    stream: bool,
+    schedules: bool,
+    sweep_seconds: float | None,
+    log: TextIO | None,
+) -> tuple[StreamPoller | None, Scheduler | None]:
+    """The stream poller (engines with streams) and the scheduler, stopped by ``cleanups``."""
+    poller: StreamPoller | None = None
+    if not stream:
+        background.append("stream poller: off (--no-stream)")
+    elif engine == "moto" or endpoint_url is None:
+        background.append(
+            "stream poller: off on moto (it never expires TTL items); the sweeper releases holds"
+        )
+    else:
+        candidate = StreamPoller.for_table(endpoint_url, table, invoke=api.invoke, log=log)
+        try:
+            poller = candidate.start()
+        except Exception as error:  # the API still works; say why expiry runs on the sweeper only
+            background.append(f"stream poller: not started ({type(error).__name__}: {error})")
+        else:
+            cleanups.append(poller.stop)
+            background.append(
+                f"stream poller: {table} stream -> {', '.join(poller.functions) or 'no functions'} "
+                f"(from {poller.starting_position})"
+            )
+    scheduler: Scheduler | None = None
+    if schedules:
+        scheduler = Scheduler(api.invoke, interval_seconds=sweep_seconds, log=log).start()
+        cleanups.append(scheduler.stop)
+        background.extend(f"scheduler: {line}" for line in scheduler.describe())
+    return poller, scheduler
 
 
 def _start_engine(
@@ -216,7 +371,12 @@ def _start_engine(
 
 
 def _apply_environment(
-    table: str, endpoint_url: str | None, *, moto: bool, cleanups: list[Callable[[], None]]
+    table: str,
+    endpoint_url: str | None,
+    *,
+    moto: bool,
+    cleanups: list[Callable[[], None]],
+    extra: dict[str, str] | None = None,
 ) -> None:
     """What Lambda and the template give a deployed function, plus local credentials."""
     from holdfast.runtime import reset_runtime
@@ -228,6 +388,7 @@ def _apply_environment(
         "POWERTOOLS_METRICS_NAMESPACE": "Holdfast",
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         **local_defaults(),
+        **(extra or {}),
     }
     if moto:
         values["FEED_CONCURRENCY"] = "1"  # the feed service's thread pool would race on moto
@@ -429,7 +590,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"port on {HOST} (default {DEFAULT_PORT}; 0 picks one)",
     )
     parser.add_argument("--empty", action="store_true", help="do not load the example seed")
+    parser.add_argument(
+        "--no-stream",
+        dest="stream",
+        action="store_false",
+        help="do not poll the table's stream (TTL expiry of holds); the sweeper still runs",
+    )
+    parser.add_argument(
+        "--sweep-seconds",
+        type=_positive_seconds,
+        default=None,
+        metavar="N",
+        help="run the scheduled hold sweeper every N seconds (default: the template's rate)",
+    )
     parser.set_defaults(run=run)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -451,6 +635,8 @@ def run(args: argparse.Namespace) -> int:
                 port=args.port,
                 load_seed=not args.empty,
                 log=sys.stderr,
+                stream=args.stream,
+                sweep_seconds=args.sweep_seconds,
             )
         except (DevServerError, ValueError) as error:
             print(f"holdfast dev: {error}", file=sys.stderr)
@@ -487,6 +673,7 @@ def _banner(server: DevServer, *, seeded: bool) -> str:
     lines = [
         f"Holdfast API on {server.url}  (table {server.table}, DynamoDB {engine}"
         + (", seeded)" if seeded else ", empty)"),
+        *(f"  {line}" for line in server.background),
         "Try:",
         *(f"  {command}" for command in example_requests(server.url)),
         "Ctrl-C stops the server.",
