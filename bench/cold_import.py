@@ -1,0 +1,190 @@
+"""Cold-start import cost of each handler module, against what any Powertools HTTP function pays.
+
+Each import runs in a fresh interpreter, with the handler's folder first on ``sys.path`` and
+the environment Lambda and the template give a function, so nothing is cached in memory
+(``.pyc`` files are, as in a deployed package). The baseline imports ``boto3`` and
+``aws_lambda_powertools.event_handler.APIGatewayHttpResolver`` alone. Baseline runs are
+spread between handler runs, every round; the figure per handler is its best time over the
+best baseline time. For the worst handler over the target, one more interpreter imports the
+baseline first and then the handler under ``-X importtime``, naming what the handler adds.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from holdfast_cli.template import PROJECT_ROOT, functions
+
+TARGET = 1.3
+
+_BASELINE = """
+import time
+start = time.perf_counter()
+import boto3
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+print(repr(time.perf_counter() - start))
+"""
+
+_HANDLER = """
+import importlib, sys, time
+sys.path.insert(0, {code_uri!r})
+start = time.perf_counter()
+importlib.import_module({module!r})
+print(repr(time.perf_counter() - start))
+"""
+
+_WARM_UP = """
+import importlib, sys
+for code_uri, module in {paths!r}:
+    sys.path.insert(0, code_uri)
+    importlib.import_module(module)
+    sys.path.pop(0)
+    sys.modules.pop(module)
+"""
+
+_MARK = "holdfast-bench: handler import starts"
+_BREAKDOWN = """
+import importlib, sys
+import boto3
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+sys.stderr.write({mark!r} + "\\n")
+sys.stderr.flush()
+sys.path.insert(0, {code_uri!r})
+importlib.import_module({module!r})
+"""
+
+
+@dataclass(frozen=True)
+class HandlerModule:
+    path: str  # relative to the project, e.g. functions/orders/app.py
+    code_uri: Path
+    module: str
+    function_names: tuple[str, ...]
+
+
+def handler_modules() -> list[HandlerModule]:
+    """Every distinct handler module template.yaml deploys."""
+    found: dict[Path, HandlerModule] = {}
+    for spec in functions().values():
+        module = spec.handler.rpartition(".")[0]
+        file = spec.code_uri / f"{module.replace('.', '/')}.py"
+        known = found.get(file)
+        names = (*(known.function_names if known else ()), spec.name)
+        found[file] = HandlerModule(str(file.relative_to(PROJECT_ROOT)), spec.code_uri, module, names)
+    return list(found.values())
+
+
+def lambda_environment(module: HandlerModule) -> dict[str, str]:
+    """What a deployed function's process sees (template Globals + Lambda's own variables)."""
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+        "AWS_LAMBDA_FUNCTION_NAME": module.function_names[0],
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+        "LAMBDA_TASK_ROOT": str(module.code_uri),
+        "TABLE_NAME": "holdfast-bench-cold",
+        "CONFIG_CACHE_SECONDS": "30",
+        "POWERTOOLS_SERVICE_NAME": "holdfast",
+        "POWERTOOLS_METRICS_NAMESPACE": "Holdfast",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    if os.environ.get("PYTHONPATH"):
+        environment["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return environment
+
+
+def _run(script: str, environment: dict[str, str], *flags: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, *flags, "-c", script], env=environment, capture_output=True, text=True, timeout=120
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"import failed: {result.stderr.strip()[-800:]}")
+    return result
+
+
+def _seconds(script: str, environment: dict[str, str]) -> float:
+    return float(_run(script, environment).stdout.strip().splitlines()[-1])
+
+
+def additions(module: HandlerModule, top: int = 6) -> dict[str, Any]:
+    """What importing the handler adds after the baseline, by top-level package (self time:
+    a module's own code, e.g. the pydantic models it defines, not what it imports)."""
+    script = _BREAKDOWN.format(mark=_MARK, code_uri=str(module.code_uri), module=module.module)
+    lines = _run(script, lambda_environment(module), "-X", "importtime").stderr.splitlines()
+    started = False
+    by_package: dict[str, int] = defaultdict(int)
+    count = 0
+    for line in lines:
+        if _MARK in line:
+            started = True
+            continue
+        if not started or not line.startswith("import time:") or "|" not in line:
+            continue
+        self_us, _, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+        if not self_us.isdigit():
+            continue
+        count += 1
+        by_package[name.split(".")[0]] += int(self_us)
+    ranked = sorted(by_package.items(), key=lambda kv: kv[1], reverse=True)
+    return {
+        "modules_added": count,
+        "self_ms_by_package": {name: round(us / 1000, 1) for name, us in ranked[:top]},
+    }
+
+
+def run(rounds: int, progress: Callable[[str], None]) -> dict[str, Any]:
+    modules = handler_modules()
+    baseline_env = lambda_environment(modules[0])
+    # Warm-up (not timed): one interpreter imports every handler, writing the .pyc files all
+    # later interpreters read, as a deployed package ships them.
+    progress("cold_import_ratio: warm-up (writes .pyc files)")
+    _run(_WARM_UP.format(paths=[(str(m.code_uri), m.module) for m in modules]), baseline_env)
+    times: dict[str, list[float]] = {m.path: [] for m in modules}
+    baseline: list[float] = []
+    # A baseline run before every half of the handlers: never more than a few runs apart.
+    stride = max(1, math.ceil(len(modules) / 2))
+    for round_index in range(rounds):
+        progress(f"cold_import_ratio: round {round_index + 1}/{rounds}")
+        shift = round_index % len(modules)
+        for position, module in enumerate(modules[shift:] + modules[:shift]):
+            if position % stride == 0:
+                baseline.append(_seconds(_BASELINE, baseline_env))
+            script = _HANDLER.format(code_uri=str(module.code_uri), module=module.module)
+            times[module.path].append(_seconds(script, lambda_environment(module)))
+    best_baseline = min(baseline)
+    handlers: dict[str, Any] = {}
+    for module in modules:
+        best = min(times[module.path])
+        ratio = best / best_baseline
+        handlers[module.path] = {
+            "functions": list(module.function_names),
+            "best_ms": round(best * 1000, 1),
+            "ratio": round(ratio, 3),
+            "pass": ratio <= TARGET,
+        }
+    worst_path = max(handlers, key=lambda path: handlers[path]["ratio"])
+    worst = handlers[worst_path]
+    if not worst["pass"]:
+        progress(f"cold_import_ratio: what {worst_path} adds (-X importtime)")
+        worst["adds"] = additions(next(m for m in modules if m.path == worst_path))
+    return {
+        "ratio": worst["ratio"],
+        "target": TARGET,
+        "pass": all(h["pass"] for h in handlers.values()),
+        "baseline": "import boto3; from aws_lambda_powertools.event_handler import APIGatewayHttpResolver",
+        "baseline_best_ms": round(best_baseline * 1000, 1),
+        "rounds": rounds,
+        "handlers": handlers,
+    }

@@ -1,0 +1,227 @@
+"""A flash sale: C shoppers at once, each holding one unit of the same SKU.
+
+Shoppers are forked worker processes (``holdfast_cli.workers.map_in_processes``), each its
+own "execution environment" with its own handlers, runtime and client, as Lambda would run
+them. The comparison is the most a single item takes on this engine: a conditional
+``UpdateItem`` (``ADD n -1`` if ``n >= 1``) on one counter, from the same processes on the
+same client. Every worker runs the same schedule of timed slots — a short warm-up of each side, then
+holds, updates, updates, holds … — starting each slot together at a barrier, so the two sides alternate and share
+whatever the machine is doing. A slot's throughput is the operations completed in it over
+the time from its first start to its last finish.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from holdfast.runtime import get_runtime
+from holdfast_cli.local_api import LocalApi
+from holdfast_cli.workers import map_in_processes
+
+from bench.capacity import TableSpec
+from bench.engine import BenchEngine, BenchError, Deployment
+from bench.recorder import CallRecorder, written_keys
+from bench.retailer import HOT_SKU, MAIN_DC, PLENTY, cart, open_shop
+
+HOLDS = "holds"
+UPDATES = "conditional_updates"
+COUNTER_KEY = {"pk": {"S": "BENCH#FLASH_COUNTER"}, "sk": {"S": "#COUNTER"}}
+BARRIER_TIMEOUT = 120.0
+WARM_UP_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Schedule:
+    rounds: int
+    slot_seconds: float
+    table_name: str
+    spec: TableSpec
+
+    def slots(self) -> list[tuple[int, str]]:
+        """(round, side) in the order every worker runs them; round -1 warms up (not counted)."""
+        order = [(-1, HOLDS), (-1, UPDATES)]
+        for round_index in range(self.rounds):
+            sides = (HOLDS, UPDATES) if round_index % 2 == 0 else (UPDATES, HOLDS)
+            order += [(round_index, side) for side in sides]
+        return order
+
+
+# Set in the parent just before the workers are forked; they inherit both.
+_schedule: Schedule | None = None
+_barrier: Any = None
+
+
+def _conditional_update(client: Any, table_name: str) -> bool:
+    try:
+        client.update_item(
+            TableName=table_name,
+            Key=COUNTER_KEY,
+            UpdateExpression="ADD n :minus",
+            ConditionExpression="n >= :one",
+            ExpressionAttributeValues={":minus": {"N": "-1"}, ":one": {"N": "1"}},
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def _hold(api: LocalApi, ref: str) -> bool:
+    response = api.post("/fulfilment-options", cart(ref))
+    return response.status == 201 and response.json()["status"] == "ACTIVE"
+
+
+def shopper(index: int) -> dict[str, Any]:
+    """One worker process: warm up, then run every slot of the schedule."""
+    schedule, barrier = _schedule, _barrier
+    assert schedule is not None and barrier is not None, "run through flash_sale.run"
+    try:
+        return _shop(index, schedule, barrier)
+    except BaseException:
+        barrier.abort()  # the other shoppers stop waiting for this one
+        raise
+
+
+def _shop(index: int, schedule: Schedule, barrier: Any) -> dict[str, Any]:
+    api = LocalApi()
+    warm_holds = int(_hold(api, f"flash-warm-{index}"))  # cold start: imports, client, caches
+    client = get_runtime().table._client
+    _conditional_update(client, schedule.table_name)
+    recorder = CallRecorder.attach(client, schedule.spec)
+    slots = []
+    for round_index, side in schedule.slots():
+        barrier.wait(BARRIER_TIMEOUT)
+        done = failed = 0
+        seconds = min(WARM_UP_SECONDS, schedule.slot_seconds) if round_index < 0 else schedule.slot_seconds
+        with recorder.window() as calls:
+            start = time.monotonic()
+            while time.monotonic() - start < seconds:
+                if side == HOLDS:
+                    ok = _hold(api, f"flash-r{round_index + 1}-{index}-{done + failed}")
+                else:
+                    ok = _conditional_update(client, schedule.table_name)
+                done, failed = done + ok, failed + (not ok)
+            end = time.monotonic()
+        keys = Counter("|".join(key) for key in written_keys(calls, schedule.spec))
+        slots.append({"round": round_index, "side": side, "done": done, "failed": failed,
+                      "start": start, "end": end, "writes": dict(keys)})
+    return {"pid": os.getpid(), "warm_holds": warm_holds, "slots": slots}
+
+
+def run(engine: BenchEngine, concurrency: int, rounds: int, slot_seconds: float, progress: Callable[[str], None]) -> dict[str, Any]:
+    """``flash_sale_throughput_ratio`` and ``hot_item_writes``."""
+    global _schedule, _barrier
+    if not engine.shares_state_across_processes:
+        reason = "moto keeps its tables in each process's memory: forked shoppers cannot share a table"
+        return {"flash_sale_throughput_ratio": {"skipped": reason}, "hot_item_writes": {"skipped": reason}}
+    with engine.fresh_table("flash") as deployment:
+        open_shop(deployment.api, grid=False)
+        deployment.client.put_item(TableName=deployment.table_name, Item={**COUNTER_KEY, "n": {"N": str(10**12)}})
+        _schedule = Schedule(rounds, slot_seconds, deployment.table_name, engine.spec)
+        _barrier = multiprocessing.get_context("fork").Barrier(concurrency)
+        progress(f"flash_sale: {concurrency} shoppers, {rounds} rounds of {slot_seconds:g} s per side")
+        try:
+            workers = map_in_processes(shopper, range(concurrency), processes=concurrency)
+        finally:
+            _schedule, _barrier = None, None
+        if len({w["pid"] for w in workers}) != concurrency:
+            raise BenchError("a worker process ran two shoppers: the concurrency was lower than asked")
+        return _summarize(deployment, workers, concurrency, rounds, slot_seconds)
+
+
+def _summarize(deployment: Deployment, workers: list[dict[str, Any]], concurrency: int, rounds: int, slot_seconds: float) -> dict[str, Any]:
+    per_round: dict[str, list[float]] = {HOLDS: [], UPDATES: []}
+    writes: dict[str, Counter[str]] = {HOLDS: Counter(), UPDATES: Counter()}
+    busy_seconds: dict[str, float] = {HOLDS: 0.0, UPDATES: 0.0}
+    done: dict[str, int] = {HOLDS: 0, UPDATES: 0}
+    failed: dict[str, int] = {HOLDS: 0, UPDATES: 0}
+    warm_up_holds = 0
+    for slot_index in range(len(workers[0]["slots"])):
+        slots = [w["slots"][slot_index] for w in workers]
+        side = slots[0]["side"]
+        if slots[0]["round"] < 0:
+            warm_up_holds += sum(s["done"] for s in slots) if side == HOLDS else 0
+            continue
+        span = max(s["end"] for s in slots) - min(s["start"] for s in slots)
+        completed = sum(s["done"] for s in slots)
+        per_round[side].append(completed / span)
+        busy_seconds[side] += span
+        done[side] += completed
+        failed[side] += sum(s["failed"] for s in slots)
+        for s in slots:
+            writes[side].update(s["writes"])
+    holds_per_s = statistics.median(per_round[HOLDS])
+    updates_per_s = statistics.median(per_round[UPDATES])
+
+    # The hot position's counter must have moved by exactly the holds that succeeded.
+    position = f"{HOT_SKU}:{MAIN_DC}:DEFAULT"
+    on_hand = get_runtime().table.get_positions([position])[position].on_hand
+    holds_total = done[HOLDS] + warm_up_holds + sum(w["warm_holds"] for w in workers)
+
+    throughput = {
+        "ratio": round(holds_per_s / updates_per_s, 3),
+        "holds_per_s": round(holds_per_s, 1),
+        "conditional_updates_per_s": round(updates_per_s, 1),
+        "per_round": {side: [round(v, 1) for v in values] for side, values in per_round.items()},
+        "concurrency": concurrency,
+        "rounds": rounds,
+        "slot_seconds": slot_seconds,
+        "holds": done[HOLDS],
+        "holds_failed": failed[HOLDS],
+        "updates": done[UPDATES],
+        "updates_failed": failed[UPDATES],
+        "counter_matches_holds": on_hand == PLENTY - holds_total,
+    }
+    hot = _hot_items(writes, busy_seconds, done)
+    hot["hot_position_after_sale"] = _ledger_read(deployment, position)
+    return {"flash_sale_throughput_ratio": throughput, "hot_item_writes": hot}
+
+
+def _ledger_read(deployment: Deployment, position: str) -> dict[str, Any]:
+    """What reading the hot position costs once the sale has left a ledger entry per hold
+    (``GET /inventory-positions/{ref}``; a LAST_ON_HAND feed reads the same partition)."""
+    with deployment.recorder.window(price=True) as calls:
+        response = deployment.api.get(f"/inventory-positions/{position}")
+    if response.status != 200:
+        raise BenchError(f"GET /inventory-positions/{position} answered {response.status}")
+    return {
+        "ledger_entries": len(response.json()["quantities"]),
+        "query_pages": sum(c.operation == "Query" for c in calls),
+        "modeled_rcu": sum(c.modeled.read for c in calls if c.modeled),
+    }
+
+
+def _hot_items(writes: dict[str, Counter[str]], busy_seconds: dict[str, float], done: dict[str, int]) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    for side, counter in writes.items():
+        total = sum(counter.values())
+        if not total:
+            continue
+        (hottest, hottest_writes), = counter.most_common(1)
+        partitions: Counter[str] = Counter()
+        for key, count in counter.items():
+            partitions[key.split("|")[1]] += count
+        (hot_partition, partition_writes), = partitions.most_common(1)
+        report[side] = {
+            "item_writes": total,
+            "distinct_items": len(counter),
+            "hottest_item": hottest.split("|", 1)[1],
+            "hottest_item_writes": hottest_writes,
+            "hottest_item_share": round(hottest_writes / total, 3),
+            "hottest_item_writes_per_s": round(hottest_writes / busy_seconds[side], 1),
+            "hottest_item_writes_per_operation": round(hottest_writes / max(1, done[side]), 3),
+            "hottest_partition": hot_partition,
+            "hottest_partition_share": round(partition_writes / total, 3),
+        }
+    report["note"] = (
+        "item writes counted from the recorded TransactWriteItems/UpdateItem parameters; "
+        "a hold writes its FO, its timer, a SOFT_RESERVE IQ and the position's counter, so "
+        "every hold lands one write on the same counter item and two on its partition"
+    )
+    return report

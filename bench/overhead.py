@@ -1,0 +1,192 @@
+"""What the service costs on top of the DynamoDB call it cannot avoid.
+
+For each route, a warm-up request through the real handler is recorded; the exact
+parameters of its essential DynamoDB call are then replayed bare, on the same client, with
+fresh refs of the same length (so item sizes and conditions match). Requests and bare calls
+alternate — A,B then B,A — so a noisy neighbour hits both sides alike; the figure is the
+median request latency over the median bare-call latency.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from holdfast_cli.local_api import ApiResponse
+
+from bench.engine import BenchEngine, BenchError, Deployment
+from bench.recorder import ApiCall
+from bench.retailer import cart, expect, hold, open_shop, order, virtual_positions_query
+
+WARM_UPS = 3
+
+
+def interleaved(samples: int, request: Callable[[int], Any], bare: Callable[[int], Any]) -> tuple[list[float], list[float]]:
+    """Seconds per request and per bare call, alternating which goes first."""
+    request_times: list[float] = []
+    bare_times: list[float] = []
+    for i in range(samples):
+        pair = [(request, request_times), (bare, bare_times)]
+        for side, times in pair if i % 2 == 0 else reversed(pair):
+            start = time.perf_counter()
+            side(i)
+            times.append(time.perf_counter() - start)
+    return request_times, bare_times
+
+
+def summarize(request_times: list[float], bare_times: list[float], **detail: Any) -> dict[str, Any]:
+    request_median = statistics.median(request_times)
+    bare_median = statistics.median(bare_times)
+    return {
+        "ratio": round(request_median / bare_median, 3),
+        "paired_ratio_median": round(statistics.median(r / b for r, b in zip(request_times, bare_times)), 3),
+        "request_median_ms": round(request_median * 1000, 2),
+        "bare_median_ms": round(bare_median * 1000, 2),
+        "request_p90_ms": round(_quantile(request_times, 0.9) * 1000, 2),
+        "bare_p90_ms": round(_quantile(bare_times, 0.9) * 1000, 2),
+        "samples": len(request_times),
+        **detail,
+    }
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _ref(kind: str, side: str, i: int) -> str:
+    """Refs of one fixed length, so a replayed item is exactly as big as the recorded one."""
+    return f"bench-{kind}-{side}{i:06d}"
+
+
+def _with_refs(params: dict[str, Any], replacements: dict[str, str]) -> dict[str, Any]:
+    text = json.dumps(params)
+    for old, new in replacements.items():
+        assert len(old) == len(new), (old, new)
+        text = text.replace(old, new)
+    return json.loads(text)
+
+
+def _only(calls: list[ApiCall], operation: str, what: str) -> ApiCall:
+    found = [c for c in calls if c.operation == operation]
+    if len(found) != 1:
+        raise BenchError(f"{what} made {len(found)} {operation} calls ({[c.operation for c in calls]}); expected one")
+    return found[0]
+
+
+def _transaction_shape(call: ApiCall) -> str:
+    actions = [next(iter(entry)) for entry in call.params["TransactItems"]]
+    return f"TransactWriteItems ({len(actions)} items: {', '.join(actions)})"
+
+
+def fo_create_overhead(deployment: Deployment, samples: int) -> dict[str, Any]:
+    """``POST /fulfilment-options`` (one line) ÷ the ``TransactWriteItems`` it issues."""
+    api, client = deployment.api, deployment.client
+    recorder = deployment.recorder
+    for i in range(WARM_UPS):
+        hold(api, _ref("fo", "w", i))
+    recorded = _ref("fo", "w", WARM_UPS)
+    with recorder.window() as calls:
+        hold(api, recorded)
+    template = _only(calls, "TransactWriteItems", "POST /fulfilment-options")
+    bare_params = [_with_refs(template.params, {recorded: _ref("fo", "b", i)}) for i in range(samples + WARM_UPS)]
+    for params in bare_params[samples:]:
+        client.transact_write_items(**params)
+
+    answers: list[ApiResponse] = []
+    times = interleaved(
+        samples,
+        lambda i: answers.append(api.post("/fulfilment-options", cart(_ref("fo", "a", i)))),
+        lambda i: client.transact_write_items(**bare_params[i]),
+    )
+    _check_holds(answers)
+    return summarize(*times, bare_call=_transaction_shape(template), request_calls=[c.operation for c in calls])
+
+
+def _check_holds(answers: list[ApiResponse]) -> None:
+    bad = [a for a in answers if a.status != 201 or a.json()["status"] != "ACTIVE"]
+    if bad:
+        raise BenchError(f"{len(bad)} holds failed while timing, e.g. {bad[0].status} {bad[0].body[:300]}")
+
+
+def order_confirm_overhead(deployment: Deployment, samples: int) -> dict[str, Any]:
+    """``POST /orders`` converting a hold ÷ the ``TransactWriteItems`` it issues. Every
+    conversion, timed or bare, converts a hold of its own made beforehand (untimed)."""
+    api, client = deployment.api, deployment.client
+    recorder = deployment.recorder
+    count = samples + WARM_UPS
+    for side in ("a", "b"):
+        for i in range(count):
+            hold(api, _ref("fo", side, i))
+    for i in range(WARM_UPS):
+        hold(api, _ref("fo", "w", i))
+        expect(api.post("/orders", order(_ref("or", "w", i), _ref("fo", "w", i))), (201,), "warm-up order")
+    recorded_fo, recorded_order = _ref("fo", "w", WARM_UPS), _ref("or", "w", WARM_UPS)
+    hold(api, recorded_fo)
+    with recorder.window() as calls:
+        expect(api.post("/orders", order(recorded_order, recorded_fo)), (201,), "recorded order")
+    template = _only(calls, "TransactWriteItems", "POST /orders (conversion)")
+    bare_params = [
+        _with_refs(template.params, {recorded_fo: _ref("fo", "b", i), recorded_order: _ref("or", "b", i)})
+        for i in range(count)
+    ]
+    for params in bare_params[samples:]:
+        client.transact_write_items(**params)
+
+    answers: list[ApiResponse] = []
+    times = interleaved(
+        samples,
+        lambda i: answers.append(api.post("/orders", order(_ref("or", "a", i), _ref("fo", "a", i)))),
+        lambda i: client.transact_write_items(**bare_params[i]),
+    )
+    bad = [a for a in answers if a.status != 201 or not a.json()["convertedFromHold"]]
+    if bad:
+        raise BenchError(f"{len(bad)} conversions failed while timing, e.g. {bad[0].status} {bad[0].body[:300]}")
+    return summarize(*times, bare_call=_transaction_shape(template), request_calls=[c.operation for c in calls])
+
+
+def vp_read_overhead(deployment: Deployment, samples: int) -> dict[str, Any]:
+    """``GET /virtual-positions`` for 20 products × 5 locations ÷ the ``BatchGetItem`` of
+    those 100 counters."""
+    api, client = deployment.api, deployment.client
+    query = virtual_positions_query()
+    for _ in range(WARM_UPS):
+        expect(api.get("/virtual-positions", query=query), (200,), "GET /virtual-positions")
+    with deployment.recorder.window() as calls:
+        expect(api.get("/virtual-positions", query=query), (200,), "GET /virtual-positions")
+    template = _only(calls, "BatchGetItem", "GET /virtual-positions")
+    keys = sum(len(r["Keys"]) for r in template.params["RequestItems"].values())
+    for _ in range(WARM_UPS):
+        client.batch_get_item(**template.params)
+
+    answers: list[ApiResponse] = []
+    times = interleaved(
+        samples,
+        lambda i: answers.append(api.get("/virtual-positions", query=query)),
+        lambda i: client.batch_get_item(**template.params),
+    )
+    bad = [a for a in answers if a.status != 200]
+    if bad:
+        raise BenchError(f"{len(bad)} reads failed while timing: {bad[0].status} {bad[0].body[:300]}")
+    return summarize(*times, bare_call=f"BatchGetItem ({keys} keys, consistent)", request_calls=[c.operation for c in calls])
+
+
+MEASURES: dict[str, Callable[[Deployment, int], dict[str, Any]]] = {
+    "fo_create_overhead": fo_create_overhead,
+    "order_confirm_overhead": order_confirm_overhead,
+    "vp_read_overhead": vp_read_overhead,
+}
+
+
+def run(engine: BenchEngine, names: list[str], samples: int, progress: Callable[[str], None]) -> dict[str, Any]:
+    """The requested overhead measures, each on a fresh table."""
+    results: dict[str, Any] = {}
+    for name in names:
+        with engine.fresh_table(name.removesuffix("_overhead").replace("_", "-")) as deployment:
+            open_shop(deployment.api, grid=name == "vp_read_overhead", sparse_grid=engine.copies_tables_on_write)
+            progress(f"{name}: {samples} interleaved pairs")
+            results[name] = MEASURES[name](deployment, samples)
+    return results
