@@ -184,6 +184,27 @@ class InventoryTable:
                 ledger.append(_quantity_from(values))
         return position, ledger
 
+    def get_snapshot_ledger(self, position_ref: str) -> tuple[PositionRecord | None, list[InventoryQuantity]]:
+        """The IP item and the IQs a snapshot can supersede (LAST_ON_HAND, DELTA, CORRECTION,
+        RETURNED, SALE), skipping the hold and reservation ranges, which grow with every cart
+        on a hot SKU. Sort keys in order: ``#IP`` < ``IQ#CORRECTION`` < ``IQ#DELTA`` <
+        ``IQ#LAST_ON_HAND`` < ``IQ#RESERVED`` < ``IQ#RETURNED`` < ``IQ#SALE`` < ``IQ#SOFT_RESERVE``."""
+        position: PositionRecord | None = None
+        ledger: list[InventoryQuantity] = []
+        pk = position_pk(position_ref)
+        below_reserved = ("sk < :reserved", {":reserved": {"S": f"IQ#{IqType.RESERVED}"}})
+        returned_to_sale = (
+            "sk BETWEEN :returned AND :sale",
+            {":returned": {"S": f"IQ#{IqType.RETURNED}"}, ":sale": {"S": f"IQ#{IqType.SALE}$"}},
+        )
+        for condition, values in (below_reserved, returned_to_sale):
+            for item in self._query_partition(pk, condition, values):
+                if item["sk"] == IP_SK:
+                    position = _position_from(item)
+                elif item.get("entity") == "IQ":
+                    ledger.append(_quantity_from(item))
+        return position, ledger
+
     def scan_ledgers(self) -> Iterator[tuple[PositionRecord | None, list[InventoryQuantity]]]:
         """Every position with its ledger (for reconcile). A full table scan: an offline job."""
         grouped: dict[str, tuple[list[PositionRecord], list[InventoryQuantity]]] = {}
@@ -442,12 +463,14 @@ class InventoryTable:
 
     # -- building blocks ------------------------------------------------------------------
 
-    def _query_partition(self, pk: str) -> Iterator[dict[str, Any]]:
+    def _query_partition(
+        self, pk: str, sort_condition: str | None = None, values: Mapping[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
         paginator = self._client.get_paginator("query")
         for page in paginator.paginate(
             TableName=self.table_name,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": pk}},
+            KeyConditionExpression="pk = :pk" + (f" AND {sort_condition}" if sort_condition else ""),
+            ExpressionAttributeValues={":pk": {"S": pk}, **(values or {})},
             ConsistentRead=True,
         ):
             for item in page["Items"]:

@@ -166,7 +166,7 @@ class InventoryService:
                     return "STALE", f"asOf: the position already has a snapshot as of {to_iso(current.snapshot_as_of)}"
                 time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))  # a newer count is landing
                 continue
-            record, ledger = self._table.get_ledger(snapshot.position_ref)
+            record, ledger = self._table.get_snapshot_ledger(snapshot.position_ref)
             current = record.snapshot_as_of if record else None
             plan = rules.plan_snapshot(ledger, current, snapshot.quantity, snapshot.effective_at)
             outcome = self._table.record_snapshot(
