@@ -231,7 +231,7 @@ def test_stream_sweeper_and_reclaim_racing_release_each_hold_exactly_once(shop, 
 
     stream_batch(shop, timer_deleted_by_ttl("a"), timer_deleted_by_ttl("b"))
     shop.invoke("HoldSweeperFunction", {})
-    get_runtime().holds.reclaim_expired([SKU], [DC])
+    get_runtime().holds.reclaim_expired()
     stream_batch(shop, timer_deleted_by_ttl("c"), timer_deleted_by_ttl("a"))
 
     assert on_hand(shop) == 3

@@ -386,28 +386,6 @@ class InventoryTable:
             shards.append(found)
         return [ref for _, ref in itertools.islice(heapq.merge(*shards), limit)]
 
-    def expired_holds(self, position_refs: Sequence[str], now: datetime) -> list[str]:
-        """Refs of fulfilment options with an ACTIVE SOFT_RESERVE past ``expiresAt`` at these
-        positions: the holds a reservation may reclaim before giving up."""
-        refs: list[str] = []
-        for position_ref in dict.fromkeys(position_refs):
-            paginator = self._client.get_paginator("query")
-            for page in paginator.paginate(
-                TableName=self.table_name,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :holds)",
-                FilterExpression="#status = :active AND expiresAt <= :now",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":pk": {"S": position_pk(position_ref)},
-                    ":holds": {"S": f"IQ#{IqType.SOFT_RESERVE}#"},
-                    ":active": {"S": "ACTIVE"},
-                    ":now": {"S": to_iso(now)},
-                },
-                ConsistentRead=True,
-            ):
-                refs.extend(item["sourceRef"]["S"] for item in page["Items"])
-        return list(dict.fromkeys(refs))
-
     def get_quantities(self, refs: Sequence[tuple[str, str, str | None]]) -> list[InventoryQuantity]:
         """IQs by (ipRef, type, sourceRef), in one or more BatchGetItem calls."""
         keys = [key(position_pk(ip), quantity_sk(t, source)) for ip, t, source in refs]

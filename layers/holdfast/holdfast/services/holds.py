@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +13,6 @@ from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
 from holdfast.domain.ledger import IqType
 from holdfast.domain.planning import Plan, Shortfall, build_plans, merge_lines, partial_plan
-from holdfast.domain.refs import ip_ref
 from holdfast.domain.timers import hold_minutes
 from holdfast.errors import Conflict, NotFound
 from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionView
@@ -27,12 +25,15 @@ from holdfast.services.stock import (
     hold_quantity,
     plan_dict,
     release_holds,
+    replayed,
     request_fingerprint,
     write_allocations,
 )
 from holdfast.storage import Document, InventoryTable, WriteConflict
 
 FO = "FO"
+RECLAIM_LIMIT = 25
+"""Overdue holds a refused hold or order releases before looking again."""
 HOLD_ATTEMPTS = 6
 """Rounds of read → plan → conditional write before answering NO_OPTIONS. A round only fails
 when another hold took the stock first, so every failed round is someone else's progress."""
@@ -75,7 +76,7 @@ class HoldService:
             now = self._now()
             ats = self._stock.available(channel, list(lines), ats_locations, release)
             plans = build_plans(lines, locations, ats, allow_split=request.allowSplit)
-            if not plans and self.reclaim_expired(lines, ats_locations):
+            if not plans and self.reclaim_expired():
                 continue  # expired holds were still counted: they are back, look again
             shortfall: list[Shortfall] = []
             if not plans and request.allowPartial:
@@ -198,12 +199,13 @@ class HoldService:
         overdue = self._table.overdue_holds(self._now(), limit)
         return len(overdue), sum(self.release_expired(ref) for ref in overdue)
 
-    def reclaim_expired(self, products: Iterable[str], locations: Iterable[str]) -> int:
-        """Release expired holds still counted at these positions, whatever TTL and the
-        sweeper have done so far, so a shopper one second after an expiry gets the unit."""
-        positions = [ip_ref(product, location) for product in products for location in locations]
-        expired = self._table.expired_holds(positions, self._now())
-        return sum(self.release_expired(ref) for ref in expired)
+    def reclaim_expired(self, limit: int = RECLAIM_LIMIT) -> int:
+        """Release overdue holds now, whatever TTL and the sweeper have done so far, so a
+        shopper one second after an expiry gets the unit. Reads the expiry index (oldest
+        first): a few small queries whatever the SKU's hold history, and on a hot SKU the
+        overdue holds are that SKU's."""
+        overdue = self._table.overdue_holds(self._now(), limit)
+        return sum(self.release_expired(ref) for ref in overdue)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -218,14 +220,7 @@ class HoldService:
         return document
 
     def _replay(self, document: Document | None, fingerprint: str) -> FulfilmentOptionView:
-        if document is None:
-            raise Conflict("fulfilment option vanished while being created; retry")
-        if document.body.get("requestHash") != fingerprint:
-            raise Conflict(
-                f"fulfilment option {document.ref!r} already exists with a different request",
-                [{"field": "ref", "message": "already used for a different cart"}],
-            )
-        return self._view(document, self._now())
+        return self._view(replayed(document, fingerprint, "fulfilment option", "a different cart"), self._now())
 
     def _require(self, ref: str) -> Document:
         document = self._table.get_document(FO, ref)

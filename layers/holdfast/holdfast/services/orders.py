@@ -22,6 +22,7 @@ from holdfast.services.stock import (
     candidate_locations,
     hold_quantity,
     release_holds,
+    replayed,
     request_fingerprint,
     write_allocations,
 )
@@ -62,8 +63,7 @@ class OrderService:
                 existing = self._table.get_document(ORDER, request.ref)
                 if existing is not None:  # a retry of an order confirmed before the stock ran out
                     return self._replay(existing, fingerprint), False
-                locations = candidate_locations(self._config.current(), channel, request.deliveryType, request.locationRef)
-                if not self._holds.reclaim_expired(lines, locations):
+                if not self._holds.reclaim_expired():
                     raise
                 result = None  # expired holds were still counted: they are back, try again
             if result is not None:
@@ -235,14 +235,7 @@ class OrderService:
         return self._view(replace(order, status=status))
 
     def _replay(self, document: Document | None, fingerprint: str) -> OrderView:
-        if document is None:
-            raise Conflict("order vanished while being created; retry")
-        if document.body.get("requestHash") != fingerprint:
-            raise Conflict(
-                f"order {document.ref!r} already exists with a different request",
-                [{"field": "ref", "message": "already used for a different order"}],
-            )
-        return self._view(document)
+        return self._view(replayed(document, fingerprint, "order", "a different order"))
 
     def _require(self, ref: str) -> Document:
         document = self._table.get_document(ORDER, ref)

@@ -15,7 +15,7 @@ from holdfast.domain.configuration import Channel, Configuration
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.domain.planning import Allocation, Plan
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
-from holdfast.errors import NotFound
+from holdfast.errors import Conflict, NotFound
 from holdfast.storage import CounterChange, Document, InventoryTable, LedgerWrites
 
 
@@ -23,6 +23,19 @@ def request_fingerprint(request: Any) -> str:
     """A stable hash of a request body, to tell a retry from a conflicting reuse of a ref."""
     canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def replayed(document: Document | None, fingerprint: str, what: str, used_for: str) -> Document:
+    """The stored FO or order a retried request answers with, or a 409 when the ref was
+    first used for a different request."""
+    if document is None:
+        raise Conflict(f"{what} vanished while being created; retry")
+    if document.body.get("requestHash") != fingerprint:
+        raise Conflict(
+            f"{what} {document.ref!r} already exists with a different request",
+            [{"field": "ref", "message": f"already used for {used_for}"}],
+        )
+    return document
 
 
 def candidate_locations(
