@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from holdfast_cli import dev_server, flash_sale, reconcile
+from holdfast_cli import dev_server, flash_sale, openapi, reconcile
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("dev", dev_server, "serve the HTTP API on localhost through the real Lambda handlers"),
         ("reconcile", reconcile, "check every position's onHand counter against its ledger"),
         ("flash-sale", flash_sale, "replay the flash sale of SPEC §8: zero oversells, or exit 1"),
+        ("openapi", openapi, "print the OpenAPI 3.1 document of the HTTP API (docs/openapi.json)"),
     ):
         module.add_arguments(
             commands.add_parser(name, help=summary, description=module.DESCRIPTION)

@@ -1,0 +1,259 @@
+"""``holdfast openapi``: one OpenAPI 3.1 document for the whole HTTP API.
+
+Each HTTP function's resolver describes its own routes (Powertools builds that from the route
+signatures and the pydantic models). This merges them into one document and adds what only
+the template and the shared resolver know: the JWT and scope each route needs, the servers,
+and the error shape every route answers with. ``docs/openapi.json`` is its output, and
+``tests/integration/test_openapi.py`` keeps the two equal::
+
+    uv run python -m holdfast_cli.openapi > docs/openapi.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from holdfast_cli.template import PROJECT_ROOT, FunctionSpec, _import_file, functions, load_template
+
+DESCRIPTION = (
+    "Print the OpenAPI 3.1 document of the whole HTTP API, built from each function's "
+    "resolver and the template's authorizer (docs/openapi.json is its output)."
+)
+OPENAPI_PATH = PROJECT_ROOT / "docs" / "openapi.json"
+TITLE = "Holdfast"
+LOCAL_URL = "http://127.0.0.1:3000"
+API_RESOURCE = "HttpApi"
+ERROR_SCHEMA = "ErrorResponse"
+HANDLER_ENVIRONMENT = {
+    "TABLE_NAME": "holdfast",
+    "POWERTOOLS_SERVICE_NAME": "holdfast",
+    "POWERTOOLS_METRICS_NAMESPACE": "Holdfast",
+}
+"""What importing a handler needs (its resolver reads the settings); no handler is called."""
+
+
+class DocumentError(Exception):
+    """The resolvers and the template disagree about the API."""
+
+
+def build_document(template: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The merged document: every HTTP function's routes and schemas, with security."""
+    template = template or load_template()
+    for name, value in HANDLER_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    version = project_version()
+    routes = template_routes(template)
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {}
+    tags = []
+    for spec in http_functions(template):
+        tag = spec.code_uri.name
+        description = template["Resources"][spec.name]["Properties"].get("Description", "")
+        tags.append({"name": tag, "description": description})
+        part = json.loads(_resolver_of(spec).get_openapi_json_schema(title=TITLE, version=version))
+        for path, operations in part.get("paths", {}).items():
+            for method, operation in operations.items():
+                route = f"{method.upper()} {path}"
+                if routes.get(route, (None,))[0] != spec.name:
+                    raise DocumentError(f"{spec.name} serves {route}, which template.yaml does not route to it")
+                operation["tags"] = [tag]
+                paths.setdefault(path, {})[method] = operation
+        _merge_schemas(schemas, part.get("components", {}).get("schemas", {}))
+    documented = {f"{method.upper()} {path}" for path, operations in paths.items() for method in operations}
+    missing = sorted(set(routes) - documented)
+    if missing:
+        raise DocumentError(f"template.yaml routes {', '.join(missing)}, which no function's resolver serves")
+
+    _merge_schemas(schemas, error_schemas())
+    authorizers = _api_auth(template).get("Authorizers", {})
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            authorizer, scopes = routes[f"{method.upper()} {path}"][1:]
+            _describe_errors(operation, secured=authorizer is not None)
+            operation["security"] = [{authorizer: scopes}] if authorizer else []
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": TITLE,
+            "version": version,
+            "description": " ".join(template.get("Description", "").split()),
+        },
+        "servers": [
+            {"url": LOCAL_URL, "description": "holdfast dev: the handlers on this machine, with no authorizer"},
+            {
+                "url": "https://{apiId}.execute-api.{region}.amazonaws.com/{stage}",
+                "description": "A deployed stack (its ApiUrl output)",
+                "variables": {
+                    "apiId": {"default": "API_ID", "description": "the HTTP API's id"},
+                    "region": {"default": "us-east-1"},
+                    "stage": {"default": "dev", "description": "the stack's Stage parameter"},
+                },
+            },
+        ],
+        "tags": tags,
+        "paths": paths,
+        "components": {
+            "schemas": _reachable(schemas, paths),
+            "securitySchemes": {name: _security_scheme(name) for name in authorizers},
+        },
+    }
+
+
+def render(document: dict[str, Any]) -> str:
+    """The document as committed: sorted keys, two-space indent, a final newline."""
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def project_version() -> str:
+    with open(PROJECT_ROOT / "pyproject.toml", "rb") as handle:
+        return tomllib.load(handle)["project"]["version"]
+
+
+def http_functions(template: dict[str, Any] | None = None) -> list[FunctionSpec]:
+    return [spec for spec in functions(template).values() if "HttpApi" in spec.event_types()]
+
+
+def template_routes(template: dict[str, Any]) -> dict[str, tuple[str, str | None, list[str]]]:
+    """``"METHOD /path"`` → (function, authorizer or None, scopes), as API Gateway will
+    enforce them: an event's own ``Auth`` over the API's default authorizer and its scopes."""
+    auth = _api_auth(template)
+    routes = {}
+    for spec in functions(template).values():
+        for event in spec.events.values():
+            if event["Type"] != "HttpApi":
+                continue
+            properties = event["Properties"]
+            event_auth = properties.get("Auth") or {}
+            authorizer = event_auth.get("Authorizer", auth.get("DefaultAuthorizer"))
+            if authorizer in (None, "NONE"):
+                routes[f"{properties['Method'].upper()} {properties['Path']}"] = (spec.name, None, [])
+                continue
+            default_scopes = auth.get("Authorizers", {}).get(authorizer, {}).get("AuthorizationScopes", [])
+            scopes = list(event_auth.get("AuthorizationScopes", default_scopes))
+            routes[f"{properties['Method'].upper()} {properties['Path']}"] = (spec.name, authorizer, scopes)
+    return routes
+
+
+def error_schemas() -> dict[str, Any]:
+    """``ErrorResponse`` and what it refers to, as component schemas."""
+    from holdfast.models import ErrorResponse
+
+    schema = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+    definitions = schema.pop("$defs", {})
+    return {**definitions, ERROR_SCHEMA: schema}
+
+
+def _api_auth(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"][API_RESOURCE]["Properties"].get("Auth") or {}
+
+
+def _resolver_of(spec: FunctionSpec) -> Any:
+    """The HTTP resolver the function's handler module builds at import."""
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    module_file = spec.handler.rpartition(".")[0].replace(".", "/")
+    module = _import_file(f"holdfast_openapi_{spec.name}", spec.code_uri / f"{module_file}.py")
+    resolvers = [value for value in vars(module).values() if isinstance(value, APIGatewayHttpResolver)]
+    if len(resolvers) != 1:
+        raise DocumentError(f"{spec.name}: expected one HTTP resolver in its handler module, found {len(resolvers)}")
+    return resolvers[0]
+
+
+def _merge_schemas(into: dict[str, Any], schemas: dict[str, Any]) -> None:
+    for name, schema in schemas.items():
+        if name in into and into[name] != schema:
+            raise DocumentError(f"two different schemas are both named {name!r}")
+        into[name] = schema
+
+
+def _describe_errors(operation: dict[str, Any], *, secured: bool) -> None:
+    """Every error leaves the shared resolver as ``ErrorResponse`` (Powertools would document
+    its own validation body for 422); API Gateway answers 401/403 before any function runs."""
+    error = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}}
+    responses = operation.setdefault("responses", {})
+    responses["422"] = {
+        "description": "INVALID_INPUT: a parameter or body field is invalid (named in details)",
+        "content": error,
+    }
+    responses["default"] = {
+        "description": "An error: NOT_FOUND (404), OUT_OF_STOCK or CONFLICT (409), PAYLOAD_TOO_LARGE (413), "
+        "UNSUPPORTED_MEDIA_TYPE (415), INTERNAL_ERROR (500)",
+        "content": error,
+    }
+    if secured:
+        responses["401"] = {
+            "description": "API Gateway: no token, or one that is expired or not from the issuer and audience"
+        }
+        responses["403"] = {"description": "API Gateway: the token lacks the route's scope"}
+
+
+def _security_scheme(name: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": (
+            f"API Gateway's JWT authorizer {name}: a token from the stack's JwtIssuer whose aud (or "
+            "client_id) is one of its JwtAudience, sent as 'Authorization: Bearer <token>'. Each "
+            "operation lists the scope it needs. holdfast dev checks no token."
+        ),
+    }
+
+
+def _reachable(schemas: dict[str, Any], paths: dict[str, Any]) -> dict[str, Any]:
+    """Only the schemas the paths refer to, directly or through other schemas."""
+    prefix = "#/components/schemas/"
+    found: set[str] = set()
+    pending = [paths]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix):] not in found:
+                found.add(ref[len(prefix):])
+                pending.append(schemas[ref[len(prefix):]])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return {name: schemas[name] for name in sorted(found)}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", "-o", type=Path, help="write the document to this file instead of stdout")
+    parser.add_argument(
+        "--check", action="store_true", help=f"exit 1 if {OPENAPI_PATH.relative_to(PROJECT_ROOT)} is not up to date"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        text = render(build_document())
+    except DocumentError as error:
+        print(f"holdfast openapi: {error}", file=sys.stderr)
+        return 1
+    if args.check:
+        if not OPENAPI_PATH.exists() or OPENAPI_PATH.read_text(encoding="utf-8") != text:
+            relative = OPENAPI_PATH.relative_to(PROJECT_ROOT)
+            print(f"{relative} is out of date: run `uv run holdfast openapi -o {relative}`", file=sys.stderr)
+            return 1
+        return 0
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    _parser = argparse.ArgumentParser(prog="python -m holdfast_cli.openapi", description=DESCRIPTION)
+    add_arguments(_parser)
+    _args = _parser.parse_args()
+    raise SystemExit(_args.run(_args))
