@@ -4,7 +4,7 @@ does, and applies the mapping's batch, retry and failure rules from template.yam
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +22,8 @@ from holdfast_cli.stream_poller import (
 )
 
 STREAM_ARN = "arn:aws:dynamodb:ddblocal:000000000000:table/holdfast/stream/2026-11-27T09:59:51.583"
+# Recent, whole seconds: the poller drops records older than the template's record age.
+RECORD_TIME = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
 TIMER_IMAGE = {
     "pk": {"S": "FO#cart-1"},
     "sk": {"S": "TIMER"},
@@ -41,7 +43,7 @@ def streams_record(
 ) -> dict[str, Any]:
     """A record as boto3's GetRecords returns it from DynamoDB Local 2.6.1."""
     change: dict[str, Any] = {
-        "ApproximateCreationDateTime": datetime(2026, 11, 27, 9, 59, tzinfo=UTC),
+        "ApproximateCreationDateTime": RECORD_TIME,
         "Keys": {"pk": TIMER_IMAGE["pk"], "sk": TIMER_IMAGE["sk"]},
         "SequenceNumber": sequence,
         "SizeBytes": 32,
@@ -100,7 +102,7 @@ def test_a_ttl_removal_becomes_the_record_lambda_delivers():
         "awsRegion": "ddblocal",
         "eventSourceARN": STREAM_ARN,
         "dynamodb": {
-            "ApproximateCreationDateTime": 1795773540.0,
+            "ApproximateCreationDateTime": RECORD_TIME.timestamp(),
             "Keys": {"pk": {"S": "FO#cart-1"}, "sk": {"S": "TIMER"}},
             "OldImage": TIMER_IMAGE,
             "SequenceNumber": "000000000000000000002",
@@ -120,7 +122,7 @@ def test_the_converted_record_parses_with_powertools_stream_model():
     )
     assert parsed.dynamodb.OldImage["foRef"] == "cart-1"
     assert parsed.dynamodb.NewImage is None
-    assert parsed.dynamodb.ApproximateCreationDateTime == datetime(2026, 11, 27, 9, 59, tzinfo=UTC)
+    assert parsed.dynamodb.ApproximateCreationDateTime == RECORD_TIME
 
 
 def test_a_user_deletion_has_no_user_identity():
@@ -225,7 +227,7 @@ def delivery(
     mapping: StreamMapping, function: RecordingFunction, stats: DeliveryStats | None = None
 ) -> BatchDelivery:
     return BatchDelivery(
-        mapping, function, stats or DeliveryStats(), retry_delay=0, now=lambda: 1795773540.0
+        mapping, function, stats or DeliveryStats(), retry_delay=0, now=lambda: RECORD_TIME.timestamp()
     )
 
 
@@ -306,7 +308,7 @@ def test_records_are_delivered_in_batches_of_batch_size_and_only_if_they_pass_th
 
 def test_records_older_than_maximum_record_age_are_dropped(expiry_mapping, caplog):
     old = lambda_record(streams_record(), STREAM_ARN)
-    old["dynamodb"]["ApproximateCreationDateTime"] = 1795773540.0 - 3601
+    old["dynamodb"]["ApproximateCreationDateTime"] = RECORD_TIME.timestamp() - 3601
     function = RecordingFunction()
 
     with caplog.at_level(logging.WARNING, logger="holdfast_cli.stream_poller"):
