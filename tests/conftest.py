@@ -40,6 +40,16 @@ from holdfast_cli.template import create_table  # noqa: E402
 pytest_plugins = ["tests.fixtures_dynamodb_local"]
 
 
+def pytest_collection_modifyitems(config, items):
+    """``slow`` tests run only with HOLDFAST_LONG=1 (``make test-long``)."""
+    if os.environ.get("HOLDFAST_LONG") == "1":
+        return
+    skip = pytest.mark.skip(reason="long-running: make test-long (HOLDFAST_LONG=1)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def moto_table(monkeypatch):
     """A fresh moto account with the template's table; the runtime rebuilt to use it.

@@ -97,3 +97,16 @@ def test_usage_errors_exit_with_two(capsys):
     assert main(["flash-sale", "--engine", "moto", "--api-url", "http://127.0.0.1:9"]) == 2
     assert main(["flash-sale", "--api-url", "http://127.0.0.1:9", "--shoppers", "1"]) == 2
     assert "cannot reach the API" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.dynamodb_local
+def test_the_flash_sale_of_the_spec_with_hundreds_of_concurrent_shoppers(capsys, dynamodb_local_endpoint):
+    """SPEC §8 at the issue's size: 500 shoppers for 50 units on a real engine (make test-long)."""
+    code, result = flash_sale(
+        capsys, "--shoppers", "500", "--stock", "50", "--concurrency", "16", "--endpoint-url", dynamodb_local_endpoint
+    )
+
+    assert code == 0
+    assert_every_unit_sold_or_back(result, stock=50)
+    assert result["holds"] >= 50
