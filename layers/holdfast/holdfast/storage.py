@@ -334,14 +334,12 @@ class InventoryTable:
 
     def mark_superseded(self, quantities: Sequence[InventoryQuantity]) -> None:
         """Mark IQs a snapshot already excluded from the counter INACTIVE (no counter change)."""
-        for start in range(0, len(quantities), MAX_TRANSACTION_ITEMS):
-            chunk = quantities[start : start + MAX_TRANSACTION_ITEMS]
-            for iq in chunk:
-                try:
-                    self._client.update_item(**_deactivate_update(self.table_name, iq))
-                except ClientError as error:
-                    if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                        raise
+        for iq in quantities:
+            try:
+                self._client.update_item(**_deactivate_update(self.table_name, iq))
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise  # already INACTIVE is fine: another writer got there first
 
     # -- documents and ledger transactions ----------------------------------------------
 
@@ -474,9 +472,7 @@ class InventoryTable:
 
 # -- documents (fulfilment options, orders) and transactional ledger writes ---------------
 
-FO_SK = "#FO"
 TIMER_SK = "TIMER"
-ORDER_SK = "#ORDER"
 EXPIRY_INDEX = "HoldsByExpiry"
 EXPIRY_SHARDS = 4
 """Timer items spread over this many index partitions, so the sweeper's index stays cool."""

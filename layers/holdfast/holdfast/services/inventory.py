@@ -100,13 +100,13 @@ class InventoryService:
                 apply_group(group)
 
         counters = self._table.get_positions(list(by_position))
-        final: list[EntityResult] = []
-        for result in results:
-            assert result is not None
-            if result.status != "INVALID" and result.productRef and result.locationRef:
-                record = counters.get(ip_ref(result.productRef, result.locationRef, _catalogue_of(result)))
-                result.onHand = record.on_hand if record else 0
-            final.append(result)
+        for position, group in by_position.items():
+            record = counters.get(position)
+            for index, _ in group:
+                result = results[index]
+                if result is not None and result.status != "INVALID":
+                    result.onHand = record.on_hand if record else 0
+        final = [result for result in results if result is not None]
         return InventoryBatchResponse(results=final, summary=dict(Counter(r.status for r in final)))
 
     def _apply_one(self, index: int, update: InventoryUpdate) -> EntityResult:
@@ -293,6 +293,3 @@ def _echo(raw: Any) -> dict[str, Any]:
         return {}
     return {k: raw[k] for k in ("productRef", "locationRef", "type") if isinstance(raw.get(k), str)}
 
-
-def _catalogue_of(result: EntityResult) -> str:
-    return result.iqRef.split(":")[2] if result.iqRef else "DEFAULT"
