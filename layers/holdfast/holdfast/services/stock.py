@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from holdfast.config_loader import ConfigLoader
 from holdfast.domain.availability import available_to_sell, min_on_hand_for
 from holdfast.domain.configuration import Channel, Configuration
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
