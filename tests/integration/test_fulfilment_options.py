@@ -15,7 +15,7 @@ import pytest
 
 from holdfast.domain.clock import from_iso
 from holdfast.runtime import get_runtime
-from holdfast.services.stock import StockReader
+from holdfast.services.stock import Stock, StockReader
 
 SKU = "ACME_SNEAKER_BLK_US9"
 SOCKS = "ACME_SOCKS_WHT"
@@ -831,12 +831,13 @@ def test_the_hold_write_itself_is_conditioned_on_the_exact_buffer_rule(
     """A plan made on a stale read (here every ATS read 10 too high, as if a competing hold
     had not happened yet) is still held only where the channel's ATS covers it now."""
     shop(api, 3, buffer=10)
-    read = StockReader.available
+    read = StockReader.read
 
-    def stale_read(self, *args: Any, **kwargs: Any) -> dict[tuple[str, str], int]:
-        return {position: ats + 10 for position, ats in read(self, *args, **kwargs).items()}
+    def stale_read(self, *args: Any, **kwargs: Any) -> Stock:
+        stock = read(self, *args, **kwargs)
+        return Stock({position: ats + 10 for position, ats in stock.ats.items()}, stock.positions)
 
-    monkeypatch.setattr(StockReader, "available", stale_read)
+    monkeypatch.setattr(StockReader, "read", stale_read)
 
     fo = hold(api, "cart-1", (SKU, quantity)).json()
 

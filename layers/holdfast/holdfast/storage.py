@@ -6,6 +6,7 @@ Single-table design (see docs/architecture.md for the access-pattern table):
 item                       pk                     sk
 =========================  =====================  ======================================
 Inventory Position         ``IP#{ipRef}``         ``#IP``
+counter shard (1..N-1)     ``IP#{ipRef}#S{n}``    ``#IP``
 Inventory Quantity         ``IP#{ipRef}``         ``IQ#{type}`` / ``IQ#{type}#{sourceRef}``
 channel / location         ``CONFIG``             ``CHANNEL#{name}`` / ``LOCATION#{ref}``
 timers                     ``CONFIG``             ``TIMERS``
@@ -23,7 +24,7 @@ import json
 import time
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -41,8 +42,10 @@ from holdfast.domain.configuration import (
     TimerConfig,
 )
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
+from holdfast.domain.shards import Cover, Move
 
 CONFIG_PK = "CONFIG"
+SHARD_ENTITY = "IP_SHARD"
 IP_SK = "#IP"
 PRODUCT_SK = "#PRODUCT"
 MAX_TRANSACTION_ITEMS = 100
@@ -54,6 +57,13 @@ _deserializer = TypeDeserializer()
 
 def position_pk(position_ref: str) -> str:
     return f"IP#{position_ref}"
+
+
+def shard_key(position_ref: str, shard: int) -> dict[str, Any]:
+    """Shard 0 is the position's own item; shards 1..N-1 have partitions of their own, so a
+    hot SKU's counter writes spread over N items (and N partitions)."""
+    pk = position_pk(position_ref)
+    return key(pk if shard == 0 else f"{pk}#S{shard}", IP_SK)
 
 
 def quantity_sk(iq_type: str, source_ref: str | None) -> str:
@@ -88,6 +98,19 @@ class PositionRecord:
     snapshot_as_of: datetime | None = None
     snapshot_quantity: int | None = None
     updated_at: datetime | None = None
+    fence_as_of: datetime | None = None
+    fence_until: datetime | None = None
+    counter_shards: int = 1
+    """How many counter items onHand is split over (docs/decisions.md #12)."""
+    shard_on_hand: tuple[int, ...] = ()
+    """Each shard's onHand (index 0: this item) when sharded; ``on_hand`` is their sum."""
+
+    @property
+    def shard_values(self) -> tuple[int, ...]:
+        return self.shard_on_hand or (self.on_hand,)
+
+    def counter_change(self, delta: int = 0) -> "CounterChange":
+        return CounterChange(self.ref, self.product_ref, self.location_ref, self.catalogue, delta)
 
 
 def _position_from(values: Mapping[str, Any]) -> PositionRecord:
@@ -100,7 +123,23 @@ def _position_from(values: Mapping[str, Any]) -> PositionRecord:
         snapshot_as_of=from_iso(values["snapshotAsOf"]) if "snapshotAsOf" in values else None,
         snapshot_quantity=int(values["snapshotQuantity"]) if "snapshotQuantity" in values else None,
         updated_at=from_iso(values["updatedAt"]) if "updatedAt" in values else None,
+        fence_as_of=from_iso(values["fenceAsOf"]) if "fenceAsOf" in values else None,
+        fence_until=from_iso(values["fenceUntil"]) if "fenceUntil" in values else None,
+        counter_shards=int(values.get("counterShards", 1)),
     )
+
+
+def _with_shards(position: PositionRecord, shards: Mapping[int, int]) -> PositionRecord:
+    """The position with its shard counters added in (shards never written count 0)."""
+    count = max([position.counter_shards, *(shard + 1 for shard in shards)])
+    if count <= 1:
+        return position
+    values = (position.on_hand, *(shards.get(shard, 0) for shard in range(1, count)))
+    return replace(position, on_hand=sum(values), shard_on_hand=values)
+
+
+def _is_shard(values: Mapping[str, Any]) -> bool:
+    return values.get("entity") == SHARD_ENTITY
 
 
 def _quantity_from(values: Mapping[str, Any]) -> InventoryQuantity:
@@ -139,6 +178,24 @@ class AdjustmentOutcome(StrEnum):
     APPLIED = "APPLIED"
     DUPLICATE = "DUPLICATE"
     STALE = "STALE"
+    SHARDED = "SHARDED"
+    """A decrease of a sharded position whose shards moved since they were read (or were
+    not read): read them and apply it again with a fresh cover."""
+
+
+def _already_counted(position: PositionRecord | None, happened: datetime, now: datetime) -> bool:
+    """Whether the feed rules refuse an event that happened at ``happened``: the snapshot
+    counts it, or a snapshot counting it is being applied."""
+    if position is None:
+        return False
+    if position.snapshot_as_of is not None and position.snapshot_as_of >= happened:
+        return True
+    return (
+        position.fence_as_of is not None
+        and position.fence_as_of >= happened
+        and position.fence_until is not None
+        and position.fence_until >= now
+    )
 
 
 class SnapshotOutcome(StrEnum):
@@ -165,13 +222,32 @@ class InventoryTable:
 
     # -- positions and their ledgers ------------------------------------------------------
 
-    def get_positions(self, refs: Sequence[str]) -> dict[str, PositionRecord]:
-        """Read many IP items with BatchGetItem (100 keys a call), consistent reads."""
-        keys = [key(position_pk(ref), IP_SK) for ref in dict.fromkeys(refs)]
-        return {
-            record.ref: record
-            for record in map(_position_from, self._batch_get(keys, consistent=True))
-        }
+    def get_positions(
+        self, refs: Sequence[str], shard_counts: Mapping[str, int] | None = None
+    ) -> dict[str, PositionRecord]:
+        """Read many IP items with BatchGetItem (100 keys a call), consistent reads, summing
+        sharded counters. ``shard_counts`` (from product configuration) lets the shards be
+        read with their positions; a position whose item says it has more is topped up with
+        one more read."""
+        shard_counts = shard_counts or {}
+        wanted = {(ref, shard) for ref in dict.fromkeys(refs) for shard in range(max(1, shard_counts.get(ref, 1)))}
+        positions: dict[str, PositionRecord] = {}
+        shards: dict[str, dict[int, int]] = {}
+        pending = wanted
+        while pending:
+            for values in self._batch_get([shard_key(ref, shard) for ref, shard in sorted(pending)], consistent=True):
+                if _is_shard(values):
+                    shards.setdefault(values["ref"], {})[int(values["shard"])] = int(values.get("onHand", 0))
+                else:
+                    positions[values["ref"]] = _position_from(values)
+            pending = {
+                (ref, shard)
+                for ref, position in positions.items()
+                for shard in range(position.counter_shards)
+                if (ref, shard) not in wanted
+            }
+            wanted |= pending
+        return {ref: _with_shards(position, shards.get(ref, {})) for ref, position in positions.items()}
 
     def get_ledger(self, position_ref: str) -> tuple[PositionRecord | None, list[InventoryQuantity]]:
         """The IP item and every IQ of the position, in one paginated Query."""
@@ -182,6 +258,8 @@ class InventoryTable:
                 position = _position_from(values)
             elif values.get("entity") == "IQ":
                 ledger.append(_quantity_from(values))
+        if position is not None and position.counter_shards > 1:
+            position = self.get_positions([position_ref], {position_ref: position.counter_shards})[position_ref]
         return position, ledger
 
     def get_snapshot_ledger(self, position_ref: str) -> tuple[PositionRecord | None, list[InventoryQuantity]]:
@@ -207,7 +285,7 @@ class InventoryTable:
 
     def scan_ledgers(self) -> Iterator[tuple[PositionRecord | None, list[InventoryQuantity]]]:
         """Every position with its ledger (for reconcile). A full table scan: an offline job."""
-        grouped: dict[str, tuple[list[PositionRecord], list[InventoryQuantity]]] = {}
+        grouped: dict[str, tuple[list[PositionRecord], dict[int, int], list[InventoryQuantity]]] = {}
         paginator = self._client.get_paginator("scan")
         for page in paginator.paginate(
             TableName=self.table_name,
@@ -217,26 +295,38 @@ class InventoryTable:
         ):
             for item in page["Items"]:
                 values = from_item(item)
-                positions, ledger = grouped.setdefault(values["pk"], ([], []))
-                if values["sk"] == IP_SK:
+                ref = values["ipRef"] if values.get("entity") == "IQ" else values["ref"]
+                positions, shards, ledger = grouped.setdefault(ref, ([], {}, []))
+                if _is_shard(values):
+                    shards[int(values["shard"])] = int(values.get("onHand", 0))
+                elif values["sk"] == IP_SK:
                     positions.append(_position_from(values))
                 elif values.get("entity") == "IQ":
                     ledger.append(_quantity_from(values))
-        for positions, ledger in grouped.values():
-            yield (positions[0] if positions else None), ledger
+        for positions, shards, ledger in grouped.values():
+            yield (_with_shards(positions[0], shards) if positions else None), ledger
 
     def record_adjustment(
-        self, iq: InventoryQuantity, product_ref: str, location_ref: str, catalogue: str, now: datetime
+        self,
+        iq: InventoryQuantity,
+        product_ref: str,
+        location_ref: str,
+        catalogue: str,
+        now: datetime,
+        cover: Cover | None = None,
     ) -> tuple[AdjustmentOutcome, InventoryQuantity | None]:
         """Write a DELTA/CORRECTION/RETURNED IQ and add it to the counter, atomically.
 
         The IQ is created only if its ref is new (a replay is a ``DUPLICATE``, answered with
         the IQ already there), and only if it happened after the position's snapshot (else it
         is already counted: ``STALE``), and not while a snapshot counting it is being applied.
+        A decrease of a sharded position needs a ``cover`` (else ``SHARDED``: read the shards
+        and call again).
         """
         writes = self.writes(now).create_quantity(iq)
         writes.change_counter(
-            CounterChange(iq.position_ref, product_ref, location_ref, catalogue, iq.quantity, feed_event_at=iq.effective_at)
+            CounterChange(iq.position_ref, product_ref, location_ref, catalogue, iq.quantity, feed_event_at=iq.effective_at),
+            cover=cover,
         )
         try:
             self.commit(writes)
@@ -244,6 +334,8 @@ class InventoryTable:
             if f"iq:{iq.ref}" in conflict.failed:
                 existing = self.get_quantities([(iq.position_ref, iq.type, iq.source_ref)])
                 return AdjustmentOutcome.DUPLICATE, existing[0] if existing else None
+            if iq.quantity < 0 and not _already_counted(self.get_positions([iq.position_ref]).get(iq.position_ref), iq.effective_at, now):
+                return AdjustmentOutcome.SHARDED, None  # the shard guard failed, not the feed rules
             return AdjustmentOutcome.STALE, None
         return AdjustmentOutcome.APPLIED, None
 
@@ -296,12 +388,14 @@ class InventoryTable:
         location_ref: str,
         catalogue: str,
         now: datetime,
+        cover: Cover | None = None,
     ) -> SnapshotOutcome:
         """Write a LAST_ON_HAND snapshot, supersede what it counts, move the counter — at once.
 
         Conditioned on the caller's fence (:meth:`fence_snapshot`) still standing; a newer
         snapshot that took the fence makes this ``RACED``. Superseded IQs beyond what one
-        transaction holds are marked by :meth:`mark_superseded` afterwards.
+        transaction holds are marked by :meth:`mark_superseded` afterwards. A decrease of a
+        sharded position needs a ``cover`` from a fresh read of its shards (else ``RACED``).
         """
         previous = next((iq for iq in superseded if iq.type is IqType.LAST_ON_HAND and iq.source_ref is None), None)
         others = [iq for iq in superseded if iq is not previous]
@@ -309,6 +403,7 @@ class InventoryTable:
         writes.change_counter(
             CounterChange(snapshot.position_ref, product_ref, location_ref, catalogue, counter_delta),
             snapshot=snapshot,
+            cover=cover,
         )
         writes.create_quantity(snapshot, replace=True)
         if previous is not None:
@@ -507,6 +602,8 @@ class CounterChange:
     """For feed events (DELTA, CORRECTION, RETURNED, SALE): when it happened. The change is
     refused if the position's snapshot already counts it, or a snapshot fenced at or after
     that time is being applied."""
+    shard: int = 0
+    """Which counter item of a sharded position (0: the position's own item)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -572,12 +669,21 @@ class LedgerWrites:
         change: CounterChange,
         *,
         snapshot: InventoryQuantity | None = None,
+        cover: Cover | None = None,
     ) -> "LedgerWrites":
         """ADD ``change.delta`` to the IP's onHand under the change's conditions. With a
         ``snapshot``, also record it on the IP, conditioned on its fence still standing, and
-        take the fence down."""
+        take the fence down.
+
+        Sharded positions (docs/decisions.md #12): a change to shard 1..N-1 writes that item
+        alone. A decrease of shard 0 with no ATS condition (a feed sale, a lower count) is
+        refused on a sharded position unless it brings its ``cover``: the units pulled back
+        from the other shards in the same transaction, conditioned on the shards as read."""
+        if change.shard:
+            return self._change_shard(change, change.delta, change.min_on_hand, exact=False)
+        delta = change.delta + (sum(move.units for move in cover.moves) if cover else 0)
         values: dict[str, Any] = {
-            ":delta": {"N": str(change.delta)},
+            ":delta": {"N": str(delta)},
             ":ref": {"S": change.position_ref},
             ":product": {"S": change.product_ref},
             ":location": {"S": change.location_ref},
@@ -598,6 +704,17 @@ class LedgerWrites:
         if change.min_on_hand is not None:
             conditions.append("onHand >= :min")
             values[":min"] = {"N": str(change.min_on_hand)}
+        if cover is not None:
+            conditions.append("counterShards = :shards")
+            values[":shards"] = {"N": str(cover.shard_count)}
+            if cover.floor is not None:
+                conditions.append("onHand >= :floor")
+                values[":floor"] = {"N": str(cover.floor)}
+            for move in cover.moves:
+                self._change_shard(change, -move.units, move.units, exact=move.exact, shard=move.source)
+        elif change.delta < 0 and change.min_on_hand is None:
+            conditions.append("(attribute_not_exists(counterShards) OR counterShards <= :one)")
+            values[":one"] = {"N": "1"}
         removes = []
         if change.feed_event_at is not None:
             # Not already counted by the snapshot, nor by one being applied right now.
@@ -623,6 +740,95 @@ class LedgerWrites:
         if conditions:
             update["ConditionExpression"] = " AND ".join(conditions)
         self.operations.append((f"counter:{change.position_ref}", {"Update": update}))
+        return self
+
+    def move_units(self, position: PositionRecord, moves: Sequence[Move]) -> "LedgerWrites":
+        """Move units out of shard 0 into other shards (rebalancing), shard 0 keeping at least
+        0, and only into shards the position still has."""
+        change = position.counter_change()
+        out = sum(move.units for move in moves)
+        self.operations.append((f"counter:{position.ref}", {"Update": {
+            "TableName": self._table,
+            "Key": shard_key(position.ref, 0),
+            "UpdateExpression": "SET updatedAt = :now ADD onHand :out",
+            "ConditionExpression": "onHand >= :units AND counterShards > :highest",
+            "ExpressionAttributeValues": {
+                ":now": {"S": to_iso(self._now)},
+                ":out": {"N": str(-out)},
+                ":units": {"N": str(out)},
+                ":highest": {"N": str(max(move.target for move in moves))},
+            },
+        }}))
+        for move in moves:
+            self._change_shard(change, move.units, None, exact=False, shard=move.target)
+        return self
+
+    def set_shard_count(self, position: PositionRecord, shards: int, collapse: Sequence[Move]) -> "LedgerWrites":
+        """Give the position ``shards`` counter items, emptying the shards it drops into shard
+        0 (each must still hold exactly what was read), if its count is still as read."""
+        values: dict[str, Any] = {
+            ":shards": {"N": str(shards)},
+            ":back": {"N": str(sum(move.units for move in collapse))},
+            ":now": {"S": to_iso(self._now)},
+            ":ref": {"S": position.ref},
+            ":product": {"S": position.product_ref},
+            ":location": {"S": position.location_ref},
+            ":catalogue": {"S": position.catalogue},
+            ":entity": {"S": "IP"},
+        }
+        if position.counter_shards > 1:
+            condition = "counterShards = :was"
+            values[":was"] = {"N": str(position.counter_shards)}
+        else:
+            condition = "attribute_not_exists(counterShards) OR counterShards <= :was"
+            values[":was"] = {"N": "1"}
+        self.operations.append((f"counter:{position.ref}", {"Update": {
+            "TableName": self._table,
+            "Key": shard_key(position.ref, 0),
+            "UpdateExpression": (
+                "SET #ref = if_not_exists(#ref, :ref), productRef = if_not_exists(productRef, :product), "
+                "locationRef = if_not_exists(locationRef, :location), catalogue = if_not_exists(catalogue, :catalogue), "
+                "entity = if_not_exists(entity, :entity), counterShards = :shards, updatedAt = :now ADD onHand :back"
+            ),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#ref": "ref"},
+            "ExpressionAttributeValues": values,
+        }}))
+        change = position.counter_change()
+        for move in collapse:
+            self._change_shard(change, -move.units, move.units, exact=True, shard=move.source)
+        return self
+
+    def _change_shard(
+        self, change: CounterChange, delta: int, at_least: int | None, *, exact: bool, shard: int | None = None
+    ) -> "LedgerWrites":
+        """ADD ``delta`` to one of shards 1..N-1, if it holds at least (or, ``exact``, exactly)
+        ``at_least``; the item is created on first use."""
+        shard = change.shard if shard is None else shard
+        values: dict[str, Any] = {
+            ":delta": {"N": str(delta)},
+            ":ref": {"S": change.position_ref},
+            ":product": {"S": change.product_ref},
+            ":location": {"S": change.location_ref},
+            ":catalogue": {"S": change.catalogue},
+            ":entity": {"S": SHARD_ENTITY},
+            ":shard": {"N": str(shard)},
+            ":now": {"S": to_iso(self._now)},
+        }
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": shard_key(change.position_ref, shard),
+            "UpdateExpression": (
+                "SET #ref = :ref, productRef = :product, locationRef = :location, catalogue = :catalogue, "
+                "entity = :entity, shard = :shard, updatedAt = :now ADD onHand :delta"
+            ),
+            "ExpressionAttributeNames": {"#ref": "ref"},
+            "ExpressionAttributeValues": values,
+        }
+        if at_least is not None:
+            update["ConditionExpression"] = "onHand = :least" if exact else "onHand >= :least"
+            values[":least"] = {"N": str(at_least)}
+        self.operations.append((f"counter:{change.position_ref}#S{shard}", {"Update": update}))
         return self
 
     def create_document(self, document: Document) -> "LedgerWrites":

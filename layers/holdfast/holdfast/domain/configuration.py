@@ -6,11 +6,12 @@ These models are both the bodies of the configuration routes and what the domain
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_serializer, model_validator
 
 from holdfast.domain.refs import Ref
+from holdfast.domain.shards import MAX_COUNTER_SHARDS
 
 MAX_STOCK = 10_000_000
 """Upper bound on any stock figure we accept (a count, a delta, a fixed buffer)."""
@@ -72,6 +73,14 @@ class Location(LocationConfig):
 
 class ProductConfig(_Strict):
     category: Ref | None = None
+    counterShards: dict[Ref, Annotated[StrictInt, Field(ge=1, le=MAX_COUNTER_SHARDS)]] = Field(
+        default_factory=dict, max_length=1000
+    )
+    """Per location ref: how many items the position's onHand counter is split over, for a
+    SKU whose holds would pass one item's write ceiling (about 500 holds/s). Default 1."""
+
+    def counter_shards_at(self, location_ref: str) -> int:
+        return self.counterShards.get(location_ref, 1)
 
 
 class Product(ProductConfig):

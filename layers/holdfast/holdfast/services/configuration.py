@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import time
+
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock
 from holdfast.domain.configuration import (
@@ -13,8 +16,13 @@ from holdfast.domain.configuration import (
     ProductConfig,
     TimerConfig,
 )
-from holdfast.errors import NotFound
-from holdfast.storage import InventoryTable
+from holdfast.domain import shards
+from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
+from holdfast.errors import Conflict, NotFound
+from holdfast.services.stock import StockReader
+from holdfast.storage import InventoryTable, PositionRecord, WriteConflict
+
+RESHARD_ATTEMPTS = 12
 
 
 class ConfigurationService:
@@ -34,10 +42,37 @@ class ConfigurationService:
         return Location(ref=ref, **body.model_dump())
 
     def put_product(self, ref: str, body: ProductConfig) -> Product:
+        """Store a product's settings; positions whose counter shard count changed are
+        resharded at once (a dropped shard's units move back into shard 0)."""
         product = Product(ref=ref, **body.model_dump())
+        previous = self._table.get_products([ref]).get(ref)
         self._table.put_product(product, self._clock())
         self._config.invalidate()
+        locations = set(product.counterShards) | set(previous.counterShards if previous else {})
+        for location in sorted(locations):
+            wanted = product.counter_shards_at(location)
+            if previous is None or previous.counter_shards_at(location) != wanted:
+                self._reshard(ip_ref(ref, location), ref, location, wanted)
         return product
+
+    def _reshard(self, position_ref: str, product_ref: str, location_ref: str, count: int) -> None:
+        for attempt in range(RESHARD_ATTEMPTS):
+            now = self._clock()
+            record = self._table.get_positions([position_ref]).get(position_ref) or PositionRecord(
+                position_ref, product_ref, location_ref, DEFAULT_CATALOGUE, 0
+            )
+            if record.counter_shards != count:
+                writes = self._table.writes(now).set_shard_count(record, count, shards.collapse(record.shard_values, count))
+                try:
+                    self._table.commit(writes)
+                except WriteConflict:  # a hold moved a shard meanwhile: read again
+                    time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+                    continue
+            if count > 1:
+                spread = self._table.get_positions([position_ref], {position_ref: count})[position_ref]
+                StockReader(self._table).rebalance([spread], now)
+            return
+        raise Conflict(f"{position_ref}: could not change its counter shards under contention; retry")
 
     def put_timers(self, body: TimerConfig) -> TimerConfig:
         self._table.put_configuration("TIMERS", None, body, self._clock())

@@ -27,6 +27,7 @@ from holdfast.services.stock import (
     release_holds,
     replayed,
     request_fingerprint,
+    sharded_positions,
     write_allocations,
 )
 from holdfast.storage import Document, InventoryTable, WriteConflict
@@ -58,7 +59,8 @@ class HoldService:
         channel = self._config.channel(request.channel)
         lines = merge_lines((line.productRef, line.quantity) for line in request.lines)
         locations = candidate_locations(configuration, channel, request.deliveryType, request.locationRef)
-        minutes = hold_minutes(lines, self._config.products(list(lines)), configuration.timers)
+        products = self._config.products(list(lines))
+        minutes = hold_minutes(lines, products, configuration.timers)
         replaced = None
         if request.replaces:
             try:
@@ -74,7 +76,8 @@ class HoldService:
         ats: dict[tuple[str, str], int] = {}
         for attempt in range(HOLD_ATTEMPTS):
             now = self._now()
-            ats = self._stock.available(channel, list(lines), ats_locations, release)
+            stock = self._stock.read(channel, list(lines), ats_locations, release, products)
+            ats = stock.ats
             plans = build_plans(lines, locations, ats, allow_split=request.allowSplit)
             if not plans and self.reclaim_expired():
                 continue  # expired holds were still counted: they are back, look again
@@ -91,7 +94,8 @@ class HoldService:
                 writes.create_document(Document(FO, request.ref, "ACTIVE", body, expires_at))
                 writes.put_timer(request.ref, expires_at)
                 write_allocations(
-                    writes, channel, plan.allocations, IqType.SOFT_RESERVE, request.ref, now, expires_at, release
+                    writes, channel, plan.allocations, IqType.SOFT_RESERVE, request.ref, now, expires_at, release,
+                    stock.positions,
                 )
                 if replaced is not None:
                     writes.update_document(FO, replaced.ref, from_statuses=["ACTIVE"], status="REPLACED")
@@ -104,6 +108,7 @@ class HoldService:
                     if replaced is not None and f"{FO}:{replaced.ref}" in conflict.failed:
                         raise Conflict(f"fulfilment option {replaced.ref!r} is no longer ACTIVE") from None
                     continue  # the stock raced away: try the next plan
+                self._stock.rebalance(sharded_positions(stock, plan), now)
                 return self._view(Document(FO, request.ref, "ACTIVE", body, expires_at), now), True
             time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
 

@@ -15,12 +15,13 @@ from pydantic import ValidationError
 
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain import ledger as rules
+from holdfast.domain import shards
 from holdfast.domain.availability import available_to_sell, displayed_quantity
 from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
 from holdfast.domain.configuration import Channel
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.domain.refs import ip_ref, parse_ip_ref, vp_ref
-from holdfast.errors import InvalidInput, NotFound, describe_problem
+from holdfast.errors import Conflict, InvalidInput, NotFound, describe_problem
 from holdfast.models import (
     EntityResult,
     InventoryBatchResponse,
@@ -133,9 +134,7 @@ class InventoryService:
         if iq_type is IqType.LAST_ON_HAND:
             status, message = self._apply_snapshot(iq, update, now)
             return EntityResult(status=status, message=message, **echo)
-        outcome, existing = self._table.record_adjustment(
-            iq, update.productRef, update.locationRef, update.catalogue, now
-        )
+        outcome, existing = self._record_adjustment(iq, update, now)
         if outcome is AdjustmentOutcome.APPLIED:
             return EntityResult(status="APPLIED", **echo)
         if outcome is AdjustmentOutcome.STALE:
@@ -148,6 +147,24 @@ class InventoryService:
                 **echo,
             )
         return EntityResult(status="UNCHANGED", message="already applied", **echo)
+
+    def _record_adjustment(
+        self, iq: InventoryQuantity, update: InventoryUpdate, now
+    ) -> tuple[AdjustmentOutcome, InventoryQuantity | None]:
+        """Record a feed adjustment; a decrease of a sharded position is sent again with the
+        units it needs pulled back from the other shards (docs/decisions.md #12)."""
+        cover = None
+        for attempt in range(SNAPSHOT_ATTEMPTS):
+            outcome, existing = self._table.record_adjustment(
+                iq, update.productRef, update.locationRef, update.catalogue, now, cover
+            )
+            if outcome is not AdjustmentOutcome.SHARDED:
+                return outcome, existing
+            record = self._table.get_positions([iq.position_ref]).get(iq.position_ref)
+            cover = shards.cover(record.shard_values, iq.quantity) if record and record.counter_shards > 1 else None
+            if attempt:
+                time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
+        raise Conflict(f"{iq.position_ref}: its counter shards kept changing; send the batch again")
 
     def _apply_snapshot(
         self, snapshot: InventoryQuantity, update: InventoryUpdate, now
@@ -169,9 +186,13 @@ class InventoryService:
             record, ledger = self._table.get_snapshot_ledger(snapshot.position_ref)
             current = record.snapshot_as_of if record else None
             plan = rules.plan_snapshot(ledger, current, snapshot.quantity, snapshot.effective_at)
+            cover = None
+            if record is not None and record.counter_shards > 1 and plan.counter_delta < 0:
+                counters = self._table.get_positions([record.ref])[record.ref]
+                cover = shards.cover(counters.shard_values, plan.counter_delta)
             outcome = self._table.record_snapshot(
                 snapshot, plan.superseded, plan.counter_delta,
-                update.productRef, update.locationRef, update.catalogue, now,
+                update.productRef, update.locationRef, update.catalogue, now, cover,
             )
             if outcome is SnapshotOutcome.APPLIED:
                 return "APPLIED", None

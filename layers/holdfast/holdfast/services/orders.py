@@ -24,6 +24,7 @@ from holdfast.services.stock import (
     release_holds,
     replayed,
     request_fingerprint,
+    sharded_positions,
     write_allocations,
 )
 from holdfast.storage import CounterChange, Document, InventoryTable, WriteConflict
@@ -163,7 +164,8 @@ class OrderService:
         # The cart's own holds (expired, or for other lines) come back in the same transaction.
         released = hold if hold is not None and hold.status == "ACTIVE" else None
         release = Release.of([released]) if released else Release.none()
-        ats = self._stock.available(channel, list(lines), locations, release)
+        stock = self._stock.read(channel, list(lines), locations, release, self._config.products(list(lines)))
+        ats = stock.ats
         plans = build_plans(lines, locations, ats, allow_split=True)
         if not plans:
             available = {p: sum(ats.get((p, loc), 0) for loc in locations) for p in lines}
@@ -186,11 +188,16 @@ class OrderService:
         plan = plans[0]
         order = self._document(request, fingerprint, list(plan.allocations), now, None)
         writes = self._table.writes(now).create_document(order)
-        write_allocations(writes, channel, plan.allocations, IqType.RESERVED, request.ref, now, release=release)
+        write_allocations(
+            writes, channel, plan.allocations, IqType.RESERVED, request.ref, now, release=release, positions=stock.positions
+        )
         if released is not None:
             writes.update_document(FO, released.ref, from_statuses=["ACTIVE"], status="EXPIRED" if released.expires_at and released.expires_at <= now else "REPLACED")
             release_holds(writes, released, now, skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations])
-        return self._commit_new(order, writes, fingerprint)
+        result = self._commit_new(order, writes, fingerprint)
+        if result is not None and result[1]:
+            self._stock.rebalance(sharded_positions(stock, plan), now)
+        return result
 
     def _commit_new(self, order: Document, writes: Any, fingerprint: str) -> tuple[OrderView, bool] | None:
         """Commit a new order: (view, True); a retry of an existing one: (its view, False);

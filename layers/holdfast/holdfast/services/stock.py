@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from holdfast.domain import shards
 from holdfast.domain.availability import available_to_sell, min_on_hand_for
-from holdfast.domain.configuration import Channel, Configuration
+from holdfast.domain.configuration import Channel, Configuration, Product
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.domain.planning import Allocation, Plan
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
 from holdfast.errors import Conflict, NotFound
-from holdfast.storage import CounterChange, Document, InventoryTable, LedgerWrites
+from holdfast.storage import CounterChange, Document, InventoryTable, LedgerWrites, PositionRecord, WriteConflict
 
 
 def request_fingerprint(request: Any) -> str:
@@ -96,28 +97,67 @@ class Release:
         return cls(units)
 
 
+@dataclass(frozen=True)
+class Stock:
+    """What a plan is made from: ATS per (product, location) and the counters as read (the
+    shard values tell a hold where to take its units)."""
+
+    ats: dict[tuple[str, str], int]
+    positions: Mapping[str, PositionRecord]
+
+
 class StockReader:
-    """Reads the counters a plan needs (one BatchGetItem) and answers ATS per position."""
+    """Reads the counters a plan needs (one BatchGetItem, shards included) and answers ATS
+    per position."""
 
     def __init__(self, table: InventoryTable) -> None:
         self._table = table
 
-    def available(
+    def read(
         self,
         channel: Channel,
         products: Sequence[str],
         locations: Sequence[str],
         release: Release = Release.none(),
-    ) -> dict[tuple[str, str], int]:
+        settings: Mapping[str, Product] | None = None,
+    ) -> Stock:
         refs = {ip_ref(p, loc): (p, loc) for p in products for loc in locations}
-        counters = self._table.get_positions(list(refs))
+        settings = settings or {}
+        shard_counts = {
+            ref: settings[product].counter_shards_at(location)
+            for ref, (product, location) in refs.items()
+            if product in settings
+        }
+        counters = self._table.get_positions(list(refs), shard_counts)
         ats: dict[tuple[str, str], int] = {}
         for ref, (product, location) in refs.items():
             on_hand = counters[ref].on_hand if ref in counters else 0
             ats[(product, location)] = available_to_sell(
                 on_hand + release.units.get((product, location), 0), channel, location
             )
-        return ats
+        return Stock(ats, counters)
+
+    def rebalance(self, positions: Iterable[PositionRecord], now: datetime) -> int:
+        """Refill the shards of sharded positions that ran low, from shard 0 (best effort: a
+        move that meets a changed shard 0 is skipped; the next hold looks again). Answers the
+        positions rebalanced."""
+        moved = 0
+        for position in positions:
+            moves = shards.rebalance(position.shard_values)
+            if not moves:
+                continue
+            try:
+                self._table.commit(self._table.writes(now).move_units(position, moves))
+            except WriteConflict:
+                continue
+            moved += 1
+        return moved
+
+
+def sharded_positions(stock: Stock, plan: Plan) -> list[PositionRecord]:
+    """The sharded positions a plan took from, as read before it did."""
+    refs = dict.fromkeys(ip_ref(a.product_ref, a.location_ref) for a in plan.allocations)
+    return [stock.positions[ref] for ref in refs if ref in stock.positions and stock.positions[ref].counter_shards > 1]
 
 
 def write_allocations(
@@ -129,14 +169,21 @@ def write_allocations(
     now: datetime,
     expires_at: datetime | None = None,
     release: Release = Release.none(),
+    positions: Mapping[str, PositionRecord] | None = None,
 ) -> None:
     """A negative IQ per allocation and its counter change, each conditioned on the
-    channel's ATS still covering it (counting units released in the same transaction)."""
+    channel's ATS still covering it (counting units released in the same transaction).
+
+    On a sharded position the units come from one shard that covers the hold alone, or from
+    the fullest shards together (:func:`holdfast.domain.shards.place_hold`), by the counters
+    as read in ``positions``; the conditions make a stale read fail, never oversell."""
+    positions = positions or {}
     for allocation in allocations:
         position = ip_ref(allocation.product_ref, allocation.location_ref)
         freed = release.units.get((allocation.product_ref, allocation.location_ref), 0)
         threshold = min_on_hand_for(allocation.quantity, channel, allocation.location_ref)
         assert threshold is not None, "a plan never allocates where nothing can be sold"
+        record = positions.get(position)
         writes.create_quantity(
             InventoryQuantity(
                 position_ref=position,
@@ -149,13 +196,27 @@ def write_allocations(
                 expires_at=expires_at,
             )
         )
-        writes.change_counter(
-            CounterChange(
-                position, allocation.product_ref, allocation.location_ref, DEFAULT_CATALOGUE,
-                delta=freed - allocation.quantity,
-                min_on_hand=threshold - freed,
+        values = list(record.shard_values) if record is not None else [0]
+        values[0] += freed  # released in this same transaction, into shard 0
+        takes = shards.place_hold(values, threshold, allocation.quantity) if len(values) > 1 else []
+        takes = takes or [shards.Take(0, allocation.quantity, threshold)]  # fails if the read was right
+        from_base = next((take for take in takes if take.shard == 0), None)
+        if from_base is not None or freed:
+            writes.change_counter(
+                CounterChange(
+                    position, allocation.product_ref, allocation.location_ref, DEFAULT_CATALOGUE,
+                    delta=freed - (from_base.units if from_base else 0),
+                    min_on_hand=from_base.at_least - freed if from_base else None,
+                )
             )
-        )
+        for take in takes:
+            if take.shard:
+                writes.change_counter(
+                    CounterChange(
+                        position, allocation.product_ref, allocation.location_ref, DEFAULT_CATALOGUE,
+                        delta=-take.units, min_on_hand=take.at_least, shard=take.shard,
+                    )
+                )
 
 
 def release_holds(
