@@ -820,9 +820,9 @@ class LedgerWrites:
             "Key": shard_key(change.position_ref, shard),
             "UpdateExpression": (
                 "SET #ref = :ref, productRef = :product, locationRef = :location, catalogue = :catalogue, "
-                "entity = :entity, shard = :shard, updatedAt = :now ADD onHand :delta"
+                "entity = :entity, #shard = :shard, updatedAt = :now ADD onHand :delta"
             ),
-            "ExpressionAttributeNames": {"#ref": "ref"},
+            "ExpressionAttributeNames": {"#ref": "ref", "#shard": "shard"},
             "ExpressionAttributeValues": values,
         }
         if at_least is not None:
