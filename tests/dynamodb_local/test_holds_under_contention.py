@@ -23,7 +23,7 @@ DC = "MAIN_DC"
 STORE = "STORE_SYDNEY"
 
 
-def configure(api, *, stock: int, buffer: int = 10, store_stock: int | None = None) -> None:
+def configure(api, *, stock: int, buffer: int = 10, store_stock: int | None = None, shards: int = 1) -> None:
     assert api.put("/channels/ECOMMERCE", {"buffer": {"type": "PERCENTAGE", "value": buffer}}).status == 200
     assert api.put(f"/locations/{DC}", {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1}).status == 200
     entities = [{"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": stock}]
@@ -31,6 +31,8 @@ def configure(api, *, stock: int, buffer: int = 10, store_stock: int | None = No
         assert api.put(f"/locations/{STORE}", {"type": "STORE", "deliveryTypes": ["HD", "CC"], "channels": ["ECOMMERCE"], "priority": 2}).status == 200
         entities.append({"productRef": SKU, "locationRef": STORE, "type": "LAST_ON_HAND", "quantity": store_stock})
     assert api.post("/inventory/batch", {"entities": entities}).status == 200
+    if shards > 1:  # the DC's counter split over several items (docs/decisions.md #12)
+        assert api.put(f"/products/{SKU}", {"counterShards": {DC: shards}}).status == 200
 
 
 def ats(api, location: str = DC) -> int:
@@ -53,13 +55,21 @@ def assert_ledger_clean() -> None:
     checked, drift = get_runtime().inventory.reconcile()
     assert checked > 0
     assert drift == []
+    position = f"{SKU}:{DC}:DEFAULT"
+    values = get_runtime().table.get_positions([position])[position].shard_values
+    assert all(v >= 0 for v in values[1:]) and (values[0] >= 0 or not any(values[1:])), values
 
 
-def test_two_hundred_concurrent_holds_take_exactly_what_the_channel_allows(local_api):
+SHARDS = pytest.mark.parametrize("shards", [1, 4], ids=["one-counter", "four-shards"])
+
+
+@SHARDS
+def test_two_hundred_concurrent_holds_take_exactly_what_the_channel_allows(local_api, shards):
     # Stock 50 with a 10 % buffer shows ATS 45. Each hold re-checks the buffer on what is left
     # (SPEC §3: a cart add of 2 at onHand 45 leaves 43 with ATS 38), so holds of 1 continue
-    # until onHand 1, whose buffer ceil(0.1) = 1 leaves ATS 0: exactly 49 holds, never 50.
-    configure(local_api, stock=50)
+    # until onHand 1, whose buffer ceil(0.1) = 1 leaves ATS 0: exactly 49 holds, never 50 —
+    # on one counter or split over four.
+    configure(local_api, stock=50, shards=shards)
     assert ats(local_api) == 45
 
     responses = map_in_processes(hold_one, [f"cart-{i:03d}" for i in range(200)], processes=12)
@@ -82,8 +92,9 @@ def sequential_capacity(stock: int, percentage: int) -> int:
     return count
 
 
-def test_concurrent_orders_without_carts_never_oversell(local_api):
-    configure(local_api, stock=20, buffer=0)
+@SHARDS
+def test_concurrent_orders_without_carts_never_oversell(local_api, shards):
+    configure(local_api, stock=20, buffer=0, shards=shards)
 
     responses = map_in_processes(order_one, range(60), processes=12)
 
@@ -110,14 +121,34 @@ def test_multi_line_holds_are_all_or_nothing_under_contention(local_api):
     assert_ledger_clean()
 
 
-def test_holds_then_conversions_and_cancels_keep_counter_equal_to_ledger(local_api):
-    configure(local_api, stock=30, buffer=0, store_stock=10)
+@SHARDS
+def test_holds_then_conversions_and_cancels_keep_counter_equal_to_ledger(local_api, shards):
+    configure(local_api, stock=30, buffer=0, store_stock=10, shards=shards)
 
     outcomes = map_in_processes(shop_hold_then_order_or_cancel, range(40), processes=12)
 
     ordered = outcomes.count("ordered")
     assert ordered * 2 <= 40
     assert on_hand(local_api) + on_hand(local_api, STORE) == 40 - 2 * ordered
+    assert_ledger_clean()
+
+
+def test_store_sales_landing_during_a_sharded_drop_never_let_holds_pass_the_total(local_api):
+    """Shard 0 takes the till's sales while the shards take holds: a sale that would take
+    shard 0 below zero pulls units back from the shards in its own transaction, so no shard
+    can grant a hold the position's total does not cover. 100 shoppers and 10 sales of 2
+    race for 60 units: every unit not sold at the till is held (none stranded), none twice."""
+    configure(local_api, stock=60, buffer=0, shards=4)
+
+    work = [("hold", i) for i in range(100)] + [("sale", i) for i in range(10)]
+    work.sort(key=lambda item: (item[1] * 7919) % 110)  # sales spread through the holds
+    outcomes = map_in_processes(hold_or_sell, work, processes=12)
+
+    granted = outcomes.count("ACTIVE")
+    assert outcomes.count("APPLIED") == 10
+    assert 40 <= granted <= 60
+    assert on_hand(local_api) == 60 - 20 - granted
+    assert on_hand(local_api) <= 0  # every refusal met an empty position, not a stranded shard
     assert_ledger_clean()
 
 
@@ -130,6 +161,14 @@ def worker_api() -> LocalApi:
 
 def hold_one(ref: str):
     return hold(worker_api(), ref)
+
+
+def hold_or_sell(item: tuple[str, int]) -> str:
+    kind, i = item
+    if kind == "hold":
+        return hold(worker_api(), f"drop-{i:03d}").json()["status"]
+    entity = {"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -2, "sourceRef": f"till-{i}"}
+    return worker_api().post("/inventory/batch", {"entities": [entity]}).json()["results"][0]["status"]
 
 
 def order_one(i: int):
