@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--import-rounds", type=_positive, default=5, help="cold imports per handler, best of N (default 5)")
     parser.add_argument("--flash-rounds", type=_positive, default=3, help="flash-sale rounds, each one slot per side (default 3)")
     parser.add_argument("--flash-seconds", type=float, default=2.0, help="seconds per flash-sale slot (default 2)")
+    parser.add_argument("--shards", type=_positive, default=4, help="counter shards of the flash sale's sharded SKU (default 4)")
     parser.add_argument("--output", metavar="FILE", help="also write the JSON report to FILE")
     parser.add_argument("--repeats", type=_positive, default=None,
                         help="recorded runs per operation in calls_per_op (default min(3, samples))")
@@ -133,7 +134,7 @@ def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, 
             if wanted & set(FLASH_MEASURES):
                 chosen = [n for n in FLASH_MEASURES if n in wanted]
                 attempt(chosen, lambda: flash_sale.run(
-                    engine, args.concurrency, args.flash_rounds, args.flash_seconds, progress))
+                    engine, args.concurrency, args.flash_rounds, args.flash_seconds, progress, args.shards))
     meta["load_average_at_end"] = _load_average()
     meta["duration_s"] = round(time.monotonic() - started, 1)
     report: dict[str, Any] = {"meta": meta}

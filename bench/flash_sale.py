@@ -4,10 +4,12 @@ Shoppers are forked worker processes (``holdfast_cli.workers.map_in_processes``)
 own "execution environment" with its own handlers, runtime and client, as Lambda would run
 them. The comparison is the most a single item takes on this engine: a conditional
 ``UpdateItem`` (``ADD n -1`` if ``n >= 1``) on one counter, from the same processes on the
-same client. Every worker runs the same schedule of timed slots — a short warm-up of each side, then
-holds, updates, updates, holds … — starting each slot together at a barrier, so the two sides alternate and share
-whatever the machine is doing. A slot's throughput is the operations completed in it over
-the time from its first start to its last finish.
+same client. A third side holds a second SKU whose counter is split over ``--shards`` items
+(docs/decisions.md #12), to show its hottest item's writes falling with the shard count.
+Every worker runs the same schedule of timed slots — a short warm-up of each side, then the
+sides in rotating order — starting each slot together at a barrier, so the sides alternate
+and share whatever the machine is doing. A slot's throughput is the operations completed in
+it over the time from its first start to its last finish.
 """
 
 from __future__ import annotations
@@ -28,10 +30,14 @@ from holdfast_cli.workers import map_in_processes
 from bench.capacity import TableSpec
 from bench.engine import BenchEngine, BenchError, Deployment
 from bench.recorder import CallRecorder, written_keys
-from bench.retailer import HOT_SKU, MAIN_DC, PLENTY, cart, open_shop
+from bench.retailer import HOT_SKU, MAIN_DC, PLENTY, cart, expect, open_shop, snapshot
 
 HOLDS = "holds"
 UPDATES = "conditional_updates"
+SHARDED_HOLDS = "sharded_holds"
+SIDES = (HOLDS, UPDATES, SHARDED_HOLDS)
+SHARDED_SKU = "BENCH_TEE_WHITE_M"
+"""The same drop, on a position whose counter is split over ``Schedule.shards`` items."""
 COUNTER_KEY = {"pk": {"S": "BENCH#FLASH_COUNTER"}, "sk": {"S": "#COUNTER"}}
 BARRIER_TIMEOUT = 120.0
 WARM_UP_SECONDS = 1.0
@@ -43,13 +49,14 @@ class Schedule:
     slot_seconds: float
     table_name: str
     spec: TableSpec
+    shards: int = 4
 
     def slots(self) -> list[tuple[int, str]]:
         """(round, side) in the order every worker runs them; round -1 warms up (not counted)."""
-        order = [(-1, HOLDS), (-1, UPDATES)]
+        order = [(-1, side) for side in SIDES]
         for round_index in range(self.rounds):
-            sides = (HOLDS, UPDATES) if round_index % 2 == 0 else (UPDATES, HOLDS)
-            order += [(round_index, side) for side in sides]
+            turn = round_index % len(SIDES)
+            order += [(round_index, side) for side in SIDES[turn:] + SIDES[:turn]]
         return order
 
 
@@ -72,8 +79,8 @@ def _conditional_update(client: Any, table_name: str) -> bool:
     return True
 
 
-def _hold(api: LocalApi, ref: str) -> bool:
-    response = api.post("/fulfilment-options", cart(ref))
+def _hold(api: LocalApi, ref: str, product: str = HOT_SKU) -> bool:
+    response = api.post("/fulfilment-options", cart(ref, product))
     return response.status == 201 and response.json()["status"] == "ACTIVE"
 
 
@@ -91,6 +98,7 @@ def shopper(index: int) -> dict[str, Any]:
 def _shop(index: int, schedule: Schedule, barrier: Any) -> dict[str, Any]:
     api = LocalApi()
     warm_holds = int(_hold(api, f"flash-warm-{index}"))  # cold start: imports, client, caches
+    warm_sharded = int(_hold(api, f"flash-warm-sharded-{index}", SHARDED_SKU))
     client = get_runtime().table._client
     _conditional_update(client, schedule.table_name)
     recorder = CallRecorder.attach(client, schedule.spec)
@@ -104,6 +112,8 @@ def _shop(index: int, schedule: Schedule, barrier: Any) -> dict[str, Any]:
             while time.monotonic() - start < seconds:
                 if side == HOLDS:
                     ok = _hold(api, f"flash-r{round_index + 1}-{index}-{done + failed}")
+                elif side == SHARDED_HOLDS:
+                    ok = _hold(api, f"flash-s-r{round_index + 1}-{index}-{done + failed}", SHARDED_SKU)
                 else:
                     ok = _conditional_update(client, schedule.table_name)
                 done, failed = done + ok, failed + (not ok)
@@ -111,10 +121,12 @@ def _shop(index: int, schedule: Schedule, barrier: Any) -> dict[str, Any]:
         keys = Counter("|".join(key) for key in written_keys(calls, schedule.spec))
         slots.append({"round": round_index, "side": side, "done": done, "failed": failed,
                       "start": start, "end": end, "writes": dict(keys)})
-    return {"pid": os.getpid(), "warm_holds": warm_holds, "slots": slots}
+    return {"pid": os.getpid(), "warm_holds": warm_holds, "warm_sharded": warm_sharded, "shards": schedule.shards, "slots": slots}
 
 
-def run(engine: BenchEngine, concurrency: int, rounds: int, slot_seconds: float, progress: Callable[[str], None]) -> dict[str, Any]:
+def run(
+    engine: BenchEngine, concurrency: int, rounds: int, slot_seconds: float, progress: Callable[[str], None], shards: int = 4
+) -> dict[str, Any]:
     """``flash_sale_throughput_ratio`` and ``hot_item_writes``."""
     global _schedule, _barrier
     if not engine.shares_state_across_processes:
@@ -122,10 +134,13 @@ def run(engine: BenchEngine, concurrency: int, rounds: int, slot_seconds: float,
         return {"flash_sale_throughput_ratio": {"skipped": reason}, "hot_item_writes": {"skipped": reason}}
     with engine.fresh_table("flash") as deployment:
         open_shop(deployment.api, grid=False)
+        deployment.api.post("/inventory/batch", {"entities": [snapshot(SHARDED_SKU, MAIN_DC, PLENTY)]})
+        expect(deployment.api.put(f"/products/{SHARDED_SKU}", {"category": "BENCH", "counterShards": {MAIN_DC: shards}}),
+               (200,), f"PUT product {SHARDED_SKU}")
         deployment.client.put_item(TableName=deployment.table_name, Item={**COUNTER_KEY, "n": {"N": str(10**12)}})
-        _schedule = Schedule(rounds, slot_seconds, deployment.table_name, engine.spec)
+        _schedule = Schedule(rounds, slot_seconds, deployment.table_name, engine.spec, shards)
         _barrier = multiprocessing.get_context("fork").Barrier(concurrency)
-        progress(f"flash_sale: {concurrency} shoppers, {rounds} rounds of {slot_seconds:g} s per side")
+        progress(f"flash_sale: {concurrency} shoppers, {rounds} rounds of {slot_seconds:g} s per side, {shards} shards")
         try:
             workers = map_in_processes(shopper, range(concurrency), processes=concurrency)
         finally:
@@ -136,17 +151,17 @@ def run(engine: BenchEngine, concurrency: int, rounds: int, slot_seconds: float,
 
 
 def _summarize(deployment: Deployment, workers: list[dict[str, Any]], concurrency: int, rounds: int, slot_seconds: float) -> dict[str, Any]:
-    per_round: dict[str, list[float]] = {HOLDS: [], UPDATES: []}
-    writes: dict[str, Counter[str]] = {HOLDS: Counter(), UPDATES: Counter()}
-    busy_seconds: dict[str, float] = {HOLDS: 0.0, UPDATES: 0.0}
-    done: dict[str, int] = {HOLDS: 0, UPDATES: 0}
-    failed: dict[str, int] = {HOLDS: 0, UPDATES: 0}
-    warm_up_holds = 0
+    per_round: dict[str, list[float]] = {side: [] for side in SIDES}
+    writes: dict[str, Counter[str]] = {side: Counter() for side in SIDES}
+    busy_seconds: dict[str, float] = dict.fromkeys(SIDES, 0.0)
+    done: dict[str, int] = dict.fromkeys(SIDES, 0)
+    failed: dict[str, int] = dict.fromkeys(SIDES, 0)
+    warm_up: dict[str, int] = dict.fromkeys(SIDES, 0)
     for slot_index in range(len(workers[0]["slots"])):
         slots = [w["slots"][slot_index] for w in workers]
         side = slots[0]["side"]
         if slots[0]["round"] < 0:
-            warm_up_holds += sum(s["done"] for s in slots) if side == HOLDS else 0
+            warm_up[side] += sum(s["done"] for s in slots)
             continue
         span = max(s["end"] for s in slots) - min(s["start"] for s in slots)
         completed = sum(s["done"] for s in slots)
@@ -158,11 +173,14 @@ def _summarize(deployment: Deployment, workers: list[dict[str, Any]], concurrenc
             writes[side].update(s["writes"])
     holds_per_s = statistics.median(per_round[HOLDS])
     updates_per_s = statistics.median(per_round[UPDATES])
+    sharded_per_s = statistics.median(per_round[SHARDED_HOLDS])
 
-    # The hot position's counter must have moved by exactly the holds that succeeded.
+    # The hot positions' counters must have moved by exactly the holds that succeeded.
     position = f"{HOT_SKU}:{MAIN_DC}:DEFAULT"
-    on_hand = get_runtime().table.get_positions([position])[position].on_hand
-    holds_total = done[HOLDS] + warm_up_holds + sum(w["warm_holds"] for w in workers)
+    sharded = f"{SHARDED_SKU}:{MAIN_DC}:DEFAULT"
+    counters = get_runtime().table.get_positions([position, sharded], {sharded: schedule_shards(workers)})
+    holds_total = done[HOLDS] + warm_up[HOLDS] + sum(w["warm_holds"] for w in workers)
+    sharded_total = done[SHARDED_HOLDS] + warm_up[SHARDED_HOLDS] + sum(w["warm_sharded"] for w in workers)
 
     throughput = {
         "ratio": round(holds_per_s / updates_per_s, 3),
@@ -176,11 +194,25 @@ def _summarize(deployment: Deployment, workers: list[dict[str, Any]], concurrenc
         "holds_failed": failed[HOLDS],
         "updates": done[UPDATES],
         "updates_failed": failed[UPDATES],
-        "counter_matches_holds": on_hand == PLENTY - holds_total,
+        "counter_matches_holds": counters[position].on_hand == PLENTY - holds_total,
+        "sharded_holds_per_s": round(sharded_per_s, 1),
+        "sharded_ratio": round(sharded_per_s / updates_per_s, 3),
+        "sharded_counter_matches_holds": counters[sharded].on_hand == PLENTY - sharded_total,
+        "shards": len(counters[sharded].shard_values),
+        "sharded_holds": done[SHARDED_HOLDS],
+        "sharded_holds_failed": failed[SHARDED_HOLDS],
     }
     hot = _hot_items(writes, busy_seconds, done)
+    if HOLDS in hot and SHARDED_HOLDS in hot:
+        hot["hottest_item_reduction"] = round(
+            hot[HOLDS]["hottest_item_writes_per_operation"] / hot[SHARDED_HOLDS]["hottest_item_writes_per_operation"], 2
+        )
     hot["hot_position_after_sale"] = _ledger_read(deployment, position)
     return {"flash_sale_throughput_ratio": throughput, "hot_item_writes": hot}
+
+
+def schedule_shards(workers: list[dict[str, Any]]) -> int:
+    return max(1, max((w.get("shards", 1) for w in workers), default=1))
 
 
 def _ledger_read(deployment: Deployment, position: str) -> dict[str, Any]:
@@ -222,6 +254,7 @@ def _hot_items(writes: dict[str, Counter[str]], busy_seconds: dict[str, float], 
     report["note"] = (
         "item writes counted from the recorded TransactWriteItems/UpdateItem parameters; "
         "a hold writes its FO, its timer, a SOFT_RESERVE IQ and the position's counter, so "
-        "every hold lands one write on the same counter item and two on its partition"
+        "every hold lands one write on the same counter item and two on its partition; on the "
+        "sharded SKU the counter write lands on one of N items (plus rebalancing moves)"
     )
     return report

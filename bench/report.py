@@ -102,14 +102,20 @@ def render(report: dict[str, Any]) -> str:
                   flash["rounds"], " ".join(map(str, flash["per_round"]["holds"])),
                   " ".join(map(str, flash["per_round"]["conditional_updates"])), flash["counter_matches_holds"]]],
             )
+            if "sharded_holds_per_s" in flash:
+                lines.append(f"  with {flash['shards']} counter shards: {flash['sharded_holds_per_s']:g} holds/s "
+                             f"(ratio {flash['sharded_ratio']:g}), counter ok {flash['sharded_counter_matches_holds']}")
     if "hot_item_writes" in report:
         hot = report["hot_item_writes"]
         if "skipped" not in hot:
             lines += ["", "Hot items during the flash sale (writes per item key)"]
             rows = [[side, h["item_writes"], h["distinct_items"], h["hottest_item"], h["hottest_item_share"],
-                     h["hottest_item_writes_per_s"], h["hottest_partition_share"]]
+                     h["hottest_item_writes_per_s"], h["hottest_item_writes_per_operation"], h["hottest_partition_share"]]
                     for side, h in hot.items() if isinstance(h, dict) and "item_writes" in h]
-            lines += _table(["side", "item writes", "items", "hottest item", "share", "its writes/s", "partition share"], rows)
+            lines += _table(["side", "item writes", "items", "hottest item", "share", "its writes/s", "per op",
+                             "partition share"], rows)
+            if "hottest_item_reduction" in hot:
+                lines.append(f"  sharded counters cut the hottest item's writes per hold {hot['hottest_item_reduction']:g}-fold")
             ledger = hot.get("hot_position_after_sale")
             if ledger:
                 lines.append(f"  after the sale, reading the hot position's ledger ({ledger['ledger_entries']} entries) takes "
