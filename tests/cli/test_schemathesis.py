@@ -1,0 +1,169 @@
+"""Hostile input (issue #7 item 4): schemathesis drives every operation of docs/openapi.json
+against ``holdfast dev`` over real HTTP.
+
+For each generated request (schema-valid and schema-violating bodies, path and query values,
+from the examples, coverage and fuzzing phases) the answer must be:
+
+- never a 5xx;
+- every 4xx in the SPEC's error shape, with the code its status implies and, for a 422, each
+  detail naming a field;
+- a refused (4xx) request writes nothing: the table is the same before and after it.
+
+``holdfast dev`` has no authorizer (the JWT authorizer is API Gateway's), so this exercises
+the handlers, not the authorizer: schemathesis's auth checks are left out. The fast run (in
+``make test``) uses a small budget per operation; ``HOLDFAST_LONG=1`` runs a large one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import schemathesis
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import negative_data_rejection, response_schema_conformance
+
+from holdfast_cli.dev_server import serve
+
+OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+LONG = os.environ.get("HOLDFAST_LONG") == "1"
+MAX_EXAMPLES = 150 if LONG else 10
+
+CODES_BY_STATUS = {
+    400: {"BAD_REQUEST"},
+    404: {"NOT_FOUND"},
+    409: {"OUT_OF_STOCK", "CONFLICT"},
+    411: {"LENGTH_REQUIRED"},
+    413: {"PAYLOAD_TOO_LARGE"},
+    415: {"UNSUPPORTED_MEDIA_TYPE"},
+    422: {"INVALID_INPUT"},
+}
+
+
+
+def without_the_authorizer(document: dict) -> dict:
+    """The document minus its security requirements: ``holdfast dev`` calls the handlers
+    directly, as the tests do, and checks no token (API Gateway's JWT authorizer does, in a
+    deployed stack), so a request without ``Authorization`` is not "negative" here."""
+    document = json.loads(json.dumps(document))
+    document.pop("security", None)
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            operation.pop("security", None)
+            for status in ("401", "403"):
+                operation.get("responses", {}).pop(status, None)
+    return document
+
+
+schema = schemathesis.openapi.from_dict(
+    without_the_authorizer(json.loads(OPENAPI.read_text())),
+    config=schemathesis.Config.from_dict(
+        {
+            "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "database": "none"},
+            "phases": {"stateful": {"enabled": False}},
+        }
+    ),
+)
+
+#: What the run saw, reported at the end of the module (the figures for issue #7).
+tally: Counter[str] = Counter()
+
+
+WRITE_OPERATIONS = frozenset(
+    {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+)
+
+
+class WriteCounter:
+    """Counts the DynamoDB writes that succeed, from any client of boto3's default session
+    (the handlers' included): a refused request must not add one. A conditional write whose
+    condition fails writes nothing and is not counted."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, http_response: Any, model: Any, **_: Any) -> None:
+        if model.name in WRITE_OPERATIONS and http_response.status_code < 300:
+            self.count += 1
+
+
+@pytest.fixture(scope="module")
+def writes():
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    counter = WriteCounter()
+    boto3.DEFAULT_SESSION.events.register("after-call.dynamodb", counter)
+    yield counter
+    boto3.DEFAULT_SESSION.events.unregister("after-call.dynamodb", counter)
+
+
+@pytest.fixture(scope="module")
+def dev_server(writes):
+    """``holdfast dev --engine moto`` (seeded), without the sweeper so nothing writes but
+    the requests. Its handlers' client is built after ``writes`` hooks the session."""
+    server = serve(engine="moto", port=0, stream=False, schedules=False, log=None)
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_figures(request):
+    yield
+    if tally:
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        line = "hostile input: " + json.dumps(dict(sorted(tally.items())))
+        if reporter is not None:
+            reporter.write_line(line)
+
+
+def error_in_the_spec_shape(ctx, response, case) -> None:
+    """SPEC §9: every 4xx is ``{"error": {"code", "message", "details": [...]}}``; the code fits
+    the status; a 422 names the field of each problem."""
+    if not 400 <= response.status_code < 500:
+        return None
+    body = json.loads(response.content)
+    assert isinstance(body, dict) and set(body) == {"error"}, f"not the error shape: {body!r}"
+    error = body["error"]
+    assert set(error) == {"code", "message", "details"}, f"error keys: {sorted(error)}"
+    assert error["code"] in CODES_BY_STATUS.get(response.status_code, set()), (
+        f"{response.status_code} with code {error['code']!r}"
+    )
+    assert isinstance(error["message"], str) and error["message"], "empty message"
+    assert isinstance(error["details"], list), "details is not a list"
+    assert all(isinstance(detail, dict) for detail in error["details"])
+    if response.status_code == 422:
+        assert error["details"], "a 422 with no details"
+        for detail in error["details"]:
+            assert isinstance(detail.get("field"), str) and detail["field"], f"no field: {detail}"
+            assert isinstance(detail.get("message"), str) and detail["message"]
+    return None
+
+
+CHECKS = [not_a_server_error, negative_data_rejection, response_schema_conformance, error_in_the_spec_shape]
+
+
+@schema.parametrize()
+def test_hostile_input_gets_no_5xx_the_error_shape_and_no_write_when_refused(
+    case, dev_server, writes
+):
+    writes_before = writes.count
+    response = case.call(base_url=dev_server.url, timeout=30)
+    written = writes.count - writes_before
+    tally["inputs"] += 1
+    tally[f"inputs, {case.meta.phase.name.value}"] += 1
+    tally[f"inputs, {case.meta.generation.mode.value}"] += 1
+    tally[f"status {response.status_code // 100}xx"] += 1
+    tally[f"operation {case.operation.label}"] = 1
+    case.validate_response(response, checks=CHECKS)
+    tally["responses checked"] += 1
+    if 400 <= response.status_code < 500:
+        assert written == 0, (
+            f"{case.method} {case.formatted_path} was refused with {response.status_code} "
+            f"but made {written} DynamoDB write(s)"
+        )
+        tally["refused, nothing written"] += 1
