@@ -7,7 +7,7 @@ from the examples, coverage and fuzzing phases) the answer must be:
 - never a 5xx;
 - every 4xx in the SPEC's error shape, with the code its status implies and, for a 422, each
   detail naming a field;
-- a refused (4xx) request writes nothing: the table is the same before and after it.
+- a refused (4xx) request writes nothing: the handlers make no successful DynamoDB write.
 
 ``holdfast dev`` has no authorizer (the JWT authorizer is API Gateway's), so this exercises
 the handlers, not the authorizer: schemathesis's auth checks are left out. The fast run (in
@@ -20,15 +20,15 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection, response_schema_conformance
 
 from holdfast_cli.dev_server import serve
+from tests.cli.http_client import call
+from tests.cli.write_counter import counting_writes
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 LONG = os.environ.get("HOLDFAST_LONG") == "1"
@@ -45,12 +45,10 @@ CODES_BY_STATUS = {
 }
 
 
-
 def without_the_authorizer(document: dict) -> dict:
     """The document minus its security requirements: ``holdfast dev`` calls the handlers
     directly, as the tests do, and checks no token (API Gateway's JWT authorizer does, in a
     deployed stack), so a request without ``Authorization`` is not "negative" here."""
-    document = json.loads(json.dumps(document))
     document.pop("security", None)
     for operations in document["paths"].values():
         for operation in operations.values():
@@ -74,32 +72,10 @@ schema = schemathesis.openapi.from_dict(
 tally: Counter[str] = Counter()
 
 
-WRITE_OPERATIONS = frozenset(
-    {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
-)
-
-
-class WriteCounter:
-    """Counts the DynamoDB writes that succeed, from any client of boto3's default session
-    (the handlers' included): a refused request must not add one. A conditional write whose
-    condition fails writes nothing and is not counted."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, http_response: Any, model: Any, **_: Any) -> None:
-        if model.name in WRITE_OPERATIONS and http_response.status_code < 300:
-            self.count += 1
-
-
 @pytest.fixture(scope="module")
 def writes():
-    if boto3.DEFAULT_SESSION is None:
-        boto3.setup_default_session()
-    counter = WriteCounter()
-    boto3.DEFAULT_SESSION.events.register("after-call.dynamodb", counter)
-    yield counter
-    boto3.DEFAULT_SESSION.events.unregister("after-call.dynamodb", counter)
+    with counting_writes() as counter:
+        yield counter
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +143,14 @@ def test_hostile_input_gets_no_5xx_the_error_shape_and_no_write_when_refused(
             f"but made {written} DynamoDB write(s)"
         )
         tally["refused, nothing written"] += 1
+    else:
+        tally["writes by accepted requests"] += written
+
+
+def test_the_write_counter_sees_the_handlers_writes(dev_server, writes):
+    """Guards the check above: an accepted configuration change is counted."""
+    before = writes.count
+    status, _ = call(f"{dev_server.url}/products/FUZZ_GUARD", "PUT", b'{"category": "GUARD"}')
+
+    assert status == 200
+    assert writes.count > before
