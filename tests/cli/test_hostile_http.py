@@ -25,16 +25,25 @@ MAX_PRODUCTS, MAX_LOCATIONS = 100, 50  # functions/availability/app.py
 
 
 @pytest.fixture(scope="module")
-def writes():
+def server():
+    """``holdfast dev`` on moto, seeded; no sweeper, so only requests write."""
+    with serve(engine="moto", port=0, stream=False, schedules=False, log=None) as dev:
+        yield dev
+
+
+@pytest.fixture(scope="module")
+def writes(server):
     with counting_writes() as counter:
         yield counter
 
 
-@pytest.fixture(scope="module")
-def server(writes):
-    """``holdfast dev`` on moto, seeded; no sweeper, so only requests write."""
-    with serve(engine="moto", port=0, stream=False, schedules=False, log=None) as dev:
-        yield dev
+def test_the_write_counter_sees_the_handlers_writes(server, writes):
+    """Guards every "writes nothing" below: an accepted configuration change is counted."""
+    before = writes.count
+    status, _ = call(f"{server.url}/products/HOSTILE_GUARD", "PUT", b'{"category": "GUARD"}')
+
+    assert status == 200
+    assert writes.count > before
 
 
 def on_hand(server) -> int:

@@ -73,18 +73,17 @@ tally: Counter[str] = Counter()
 
 
 @pytest.fixture(scope="module")
-def writes():
-    with counting_writes() as counter:
-        yield counter
+def dev_server():
+    """``holdfast dev --engine moto`` (seeded), without the sweeper so nothing writes but
+    the requests."""
+    with serve(engine="moto", port=0, stream=False, schedules=False, log=None) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def dev_server(writes):
-    """``holdfast dev --engine moto`` (seeded), without the sweeper so nothing writes but
-    the requests. Its handlers' client is built after ``writes`` hooks the session."""
-    server = serve(engine="moto", port=0, stream=False, schedules=False, log=None)
-    yield server
-    server.shutdown()
+def writes(dev_server):
+    with counting_writes() as counter:
+        yield counter
 
 
 @pytest.fixture(scope="module", autouse=True)

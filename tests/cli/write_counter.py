@@ -8,6 +8,8 @@ from typing import Any
 
 import boto3
 
+from holdfast.runtime import reset_runtime
+
 WRITE_OPERATIONS = frozenset(
     {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 )
@@ -28,13 +30,17 @@ class WriteCounter:
 
 @contextmanager
 def counting_writes() -> Iterator[WriteCounter]:
-    """Hook boto3's default session; clients created inside the block (start ``holdfast dev``
-    there: it rebuilds the handlers' runtime) report their writes to the counter."""
+    """Hook boto3's default session and rebuild the handlers' runtime from it, so their client
+    reports its writes to the counter. Enter it after ``holdfast dev`` has started: moto
+    replaces the default session while its mock runs."""
     if boto3.DEFAULT_SESSION is None:
         boto3.setup_default_session()
+    session = boto3.DEFAULT_SESSION
     counter = WriteCounter()
-    boto3.DEFAULT_SESSION.events.register("after-call.dynamodb", counter)
+    session.events.register("after-call.dynamodb", counter)
+    reset_runtime()
     try:
         yield counter
     finally:
-        boto3.DEFAULT_SESSION.events.unregister("after-call.dynamodb", counter)
+        session.events.unregister("after-call.dynamodb", counter)
+        reset_runtime()
