@@ -68,7 +68,7 @@ class LoadError(RuntimeError):
 
 @dataclass(frozen=True)
 class Options:
-    requests: int = 3_000
+    requests: int = 2_000
     clients: int = 30
     skus: int = 20
     stock: int = 30

@@ -24,9 +24,14 @@ from pathlib import Path
 import pytest
 import schemathesis
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import negative_data_rejection, response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from holdfast_cli.dev_server import serve
+from holdfast_cli.seed import CHANNELS, EXAMPLE_POSITION, LOCATIONS, MAIN_DC, PRODUCT, TIMERS
 from tests.cli.http_client import call
 from tests.cli.write_counter import counting_writes
 
@@ -153,3 +158,56 @@ def test_the_write_counter_sees_the_handlers_writes(dev_server, writes):
 
     assert status == 200
     assert writes.count > before
+
+
+CART = {"ref": "cart-conforms", "channel": "ECOMMERCE", "deliveryType": "HD",
+        "lines": [{"productRef": PRODUCT, "quantity": 1}]}
+ORDER = {**CART, "ref": "ORD-conforms", "fulfilmentOptionRef": CART["ref"]}
+FEED = {"entities": [{"productRef": PRODUCT, "locationRef": MAIN_DC, "type": "DELTA",
+                      "quantity": 2, "sourceRef": "RCPT-conforms"}]}
+#: A retailer's day through every operation, so each success answer is checked too (random
+#: inputs rarely name the seed's channel or refs). (method, path, path parameters, query, body)
+HAPPY_PATH = [
+    ("GET", "/virtual-positions", {}, {"channel": "ECOMMERCE", "productRef": PRODUCT}, None),
+    ("POST", "/fulfilment-options", {}, None, CART),
+    ("POST", "/fulfilment-options", {}, None, CART),  # the same request again: 200
+    ("GET", "/fulfilment-options/{ref}", {"ref": CART["ref"]}, None, None),
+    ("POST", "/fulfilment-options/{ref}/extend", {"ref": CART["ref"]}, None, None),
+    ("POST", "/orders", {}, None, ORDER),
+    ("POST", "/orders", {}, None, ORDER),
+    ("GET", "/orders/{ref}", {"ref": ORDER["ref"]}, None, None),
+    ("POST", "/orders/{ref}/ship", {"ref": ORDER["ref"]}, None, None),
+    ("POST", "/orders/{ref}/return", {"ref": ORDER["ref"]}, None, None),
+    ("POST", "/fulfilment-options", {}, None, {**CART, "ref": "cart-conforms-2"}),
+    ("DELETE", "/fulfilment-options/{ref}", {"ref": "cart-conforms-2"}, None, None),
+    ("POST", "/orders", {}, None, {**ORDER, "ref": "ORD-conforms-2", "fulfilmentOptionRef": None}),
+    ("POST", "/orders/{ref}/cancel", {"ref": "ORD-conforms-2"}, None, None),
+    ("POST", "/inventory/batch", {}, None, FEED),
+    ("GET", "/inventory-positions/{ref}", {"ref": EXAMPLE_POSITION}, None, None),
+    ("PUT", "/channels/{name}", {"name": "ECOMMERCE"}, None, CHANNELS["ECOMMERCE"]),
+    ("GET", "/channels/{name}", {"name": "ECOMMERCE"}, None, None),
+    ("PUT", "/locations/{ref}", {"ref": MAIN_DC}, None, LOCATIONS[MAIN_DC]),
+    ("GET", "/locations/{ref}", {"ref": MAIN_DC}, None, None),
+    ("PUT", "/products/{ref}", {"ref": PRODUCT}, None, {"category": "SNEAKERS"}),
+    ("GET", "/products/{ref}", {"ref": PRODUCT}, None, None),
+    ("PUT", "/timers", {}, None, TIMERS),
+    ("GET", "/timers", {}, None, None),
+]
+
+
+def test_every_operation_answers_success_as_documented(dev_server):
+    """Status and body of each success answer conform to docs/openapi.json."""
+    operations = set()
+    for method, path, parameters, query, body in HAPPY_PATH:
+        arguments = {"path_parameters": parameters, "query": query}
+        case = schema[path][method].Case(**arguments, **({} if body is None else {"body": body}))
+        response = case.call(base_url=dev_server.url, timeout=30)
+
+        assert 200 <= response.status_code < 300, (method, path, response.text)
+        case.validate_response(
+            response, checks=[not_a_server_error, status_code_conformance, response_schema_conformance]
+        )
+        operations.add(f"{method} {path}")
+    tally["success answers checked against the document"] += len(HAPPY_PATH)
+    documented = {result.ok().label for result in schema.get_all_operations()}
+    assert documented - operations == set(), "add a step to HAPPY_PATH for each new operation"
