@@ -323,6 +323,7 @@ def latency_summary(seconds: Sequence[float]) -> dict[str, Any]:
 def summarize(results: Sequence[Result], elapsed: float) -> dict[str, Any]:
     classes = Counter("no answer" if r.status == 0 else f"{r.status // 100}xx" for r in results)
     refusals = Counter(f"{r.kind} {r.status} {r.code}" for r in results if 400 <= r.status < 500)
+    no_answer = Counter(f"{r.kind} {r.code}" for r in results if r.status == 0)
     failures = classes["5xx"] + classes["no answer"]
     by_kind: dict[str, list[float]] = defaultdict(list)
     for r in results:
@@ -334,6 +335,7 @@ def summarize(results: Sequence[Result], elapsed: float) -> dict[str, Any]:
         "status_classes": dict(sorted(classes.items())),
         "error_rate": round(failures / len(results), 5) if results else 0.0,
         "refusals": dict(sorted(refusals.items())),
+        "no_answer": dict(sorted(no_answer.items())),
         "latency": {"all": latency_summary([r.seconds for r in results]),
                     **{kind: latency_summary(by_kind[kind]) for kind in MIX if kind in by_kind}},
     }
@@ -490,6 +492,7 @@ def render(report: dict[str, Any]) -> str:
         f"({report['throughput_rps']} req/s) on {report['target']}",
         f"status: {report['status_classes']}  error rate (5xx + no answer): {report['error_rate']:.2%}",
         f"refusals: {report['refusals'] or 'none'}",
+        f"no answer: {report['no_answer'] or 'none'}",
         "latency (ms)   count    p50    p95    p99    max",
     ]
     for kind, figures in report["latency"].items():

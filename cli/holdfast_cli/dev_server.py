@@ -427,6 +427,8 @@ def _ensure_table(table: str, endpoint_url: str | None) -> None:
 
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's listen backlog is 5: tens of clients connecting at once were reset.
+    request_queue_size = 128
     api: LocalApi
     log: TextIO | None = None
 
