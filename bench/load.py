@@ -92,10 +92,6 @@ class Cart:
     ref: str
     lines: list[dict[str, Any]]
 
-    @property
-    def units(self) -> int:
-        return sum(line["quantity"] for line in self.lines)
-
 
 @dataclass
 class Ledger:

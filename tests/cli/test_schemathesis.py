@@ -9,9 +9,17 @@ from the examples, coverage and fuzzing phases) the answer must be:
   detail naming a field;
 - a refused (4xx) request writes nothing: the handlers make no successful DynamoDB write.
 
+Every schema-violating request must be refused (4xx), and every 2xx body must match the
+document; a deterministic walk through every operation checks the success answers too.
+
 ``holdfast dev`` has no authorizer (the JWT authorizer is API Gateway's), so this exercises
-the handlers, not the authorizer: schemathesis's auth checks are left out. The fast run (in
-``make test``) uses a small budget per operation; ``HOLDFAST_LONG=1`` runs a large one.
+the handlers, not the authorizer: the document's security requirements are dropped. The fast
+run (in ``make test``) tries about 820 inputs; ``HOLDFAST_LONG=1`` about 3,400. The figures are
+printed at the end of the module (``-s`` or the terminal summary).
+
+Found and fixed when this was written: a non-UTF-8 JSON body was a 500 on every body route;
+``holdfast dev`` answered unknown methods 501; the 201 of the two creating routes was not
+in the document.
 """
 
 from __future__ import annotations
@@ -75,6 +83,7 @@ schema = schemathesis.openapi.from_dict(
 
 #: What the run saw, reported at the end of the module (the figures for issue #7).
 tally: Counter[str] = Counter()
+operations_fuzzed: set[str] = set()
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +104,7 @@ def writes(dev_server):
 def report_figures(request):
     yield
     if tally:
+        tally["operations fuzzed"] = len(operations_fuzzed)
         reporter = request.config.pluginmanager.get_plugin("terminalreporter")
         line = "hostile input: " + json.dumps(dict(sorted(tally.items())))
         if reporter is not None:
@@ -124,7 +134,12 @@ def error_in_the_spec_shape(ctx, response, case) -> None:
     return None
 
 
-CHECKS = [not_a_server_error, negative_data_rejection, response_schema_conformance, error_in_the_spec_shape]
+CHECKS = [
+    not_a_server_error,
+    negative_data_rejection,
+    response_schema_conformance,
+    error_in_the_spec_shape,
+]
 
 
 @schema.parametrize()
@@ -138,7 +153,7 @@ def test_hostile_input_gets_no_5xx_the_error_shape_and_no_write_when_refused(
     tally[f"inputs, {case.meta.phase.name.value}"] += 1
     tally[f"inputs, {case.meta.generation.mode.value}"] += 1
     tally[f"status {response.status_code // 100}xx"] += 1
-    tally[f"operation {case.operation.label}"] = 1
+    operations_fuzzed.add(case.operation.label)
     case.validate_response(response, checks=CHECKS)
     tally["responses checked"] += 1
     if 400 <= response.status_code < 500:
