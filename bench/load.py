@@ -54,12 +54,16 @@ from urllib.parse import urlencode, urlsplit
 CHANNEL = "LOADTEST"
 LOCATIONS = {
     "LOAD_DC": {"type": "DC", "deliveryTypes": ["HD"], "channels": [CHANNEL], "priority": 1},
-    "LOAD_STORE": {"type": "STORE", "deliveryTypes": ["HD", "CC"], "channels": [CHANNEL], "priority": 2},
+    "LOAD_STORE": {
+        "type": "STORE", "deliveryTypes": ["HD", "CC"], "channels": [CHANNEL], "priority": 2
+    },
 }
 MIX = {"vp_read": 40, "fo_create": 25, "fo_get": 10, "fo_cancel": 10, "order": 15}
 NEEDS_A_HOLD = frozenset({"fo_get", "fo_cancel", "order"})
 START_TIMEOUT = 120.0
-BANNER = re.compile(r"Holdfast API on (?P<url>http://\S+)\s+\(table (?P<table>\S+), DynamoDB (?P<endpoint>[^\s,)]+)")
+BANNER = re.compile(
+    r"Holdfast API on (?P<url>http://\S+)\s+\(table (?P<table>\S+), DynamoDB (?P<endpoint>[^\s,)]+)"
+)
 
 
 class LoadError(RuntimeError):
@@ -125,7 +129,9 @@ class Connection:
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """``(status, parsed body)``; raises ``OSError``/``HTTPException`` when no answer came."""
         if self._connection is None:
-            self._connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self._connection = http.client.HTTPConnection(
+                self.host, self.port, timeout=self.timeout
+            )
         payload = None if body is None else json.dumps(body).encode()
         headers = {"content-type": "application/json"} if payload is not None else {}
         try:
@@ -153,7 +159,8 @@ def _skus(run_id: str, count: int) -> list[str]:
 
 
 def set_up_retailer(api: Connection, skus: Sequence[str], stock: int) -> None:
-    """One channel (10 % buffer), two locations selling to it, ``stock`` units of every SKU at each."""
+    """One channel (10 % buffer), two locations selling to it, ``stock`` units of every SKU
+    at each."""
     calls: list[tuple[str, str, Any]] = [
         ("PUT", f"/channels/{CHANNEL}", {"buffer": {"type": "PERCENTAGE", "value": 10}}),
         *(("PUT", f"/locations/{ref}", body) for ref, body in LOCATIONS.items()),
@@ -384,13 +391,15 @@ class DevProcess:
     URL, the table and the DynamoDB endpoint."""
 
     def __init__(self, endpoint_url: str | None, table: str | None) -> None:
-        command = [sys.executable, "-m", "holdfast_cli.main", "dev", "--port", "0", "--empty", "--no-stream"]
+        command = [sys.executable, "-m", "holdfast_cli.main", "dev", "--port", "0", "--empty"]
+        command.append("--no-stream")
         if endpoint_url:
             command += ["--endpoint-url", endpoint_url]
         if table:
             command += ["--table", table]
         self.log = tempfile.TemporaryFile(mode="w+")
-        environment = {**os.environ, "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")}
+        environment = {**os.environ}
+        environment.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=self.log, text=True, env=environment
         )
@@ -402,7 +411,8 @@ class DevProcess:
         for line in self.process.stdout:
             match = BANNER.search(line)
             if match:
-                self.url, self.table, self.endpoint_url = match["url"], match["table"], match["endpoint"]
+                self.url, self.table = match["url"], match["table"]
+                self.endpoint_url = match["endpoint"]
                 threading.Thread(target=self._drain, daemon=True).start()
                 return self
             if time.monotonic() > deadline:
@@ -486,7 +496,8 @@ def render(report: dict[str, Any]) -> str:
     lines = [
         f"{report['requests']} requests from {report['clients']} clients in {report['seconds']} s "
         f"({report['throughput_rps']} req/s) on {report['target']}",
-        f"status: {report['status_classes']}  error rate (5xx + no answer): {report['error_rate']:.2%}",
+        f"status: {report['status_classes']}  "
+        f"error rate (5xx + no answer): {report['error_rate']:.2%}",
         f"refusals: {report['refusals'] or 'none'}",
         f"no answer: {report['no_answer'] or 'none'}",
         "latency (ms)   count    p50    p95    p99    max",
@@ -506,7 +517,10 @@ def render(report: dict[str, Any]) -> str:
     ]
     reconciled = report["reconcile"]
     if isinstance(reconciled, dict):
-        lines.append(f"reconcile: {reconciled['positions_checked']} positions, drift {len(reconciled['drift'])}")
+        lines.append(
+            f"reconcile: {reconciled['positions_checked']} positions, "
+            f"drift {len(reconciled['drift'])}"
+        )
     else:
         lines.append(f"reconcile: {reconciled}")
     lines.append("OK" if report["ok"] else "FAILED: see above")
