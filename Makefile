@@ -8,6 +8,7 @@
 #   make test-long                     the same with HOLDFAST_LONG=1 (long-running checks)
 #   make dev ARGS='--port 3000'        `holdfast dev`: the API locally on DynamoDB Local
 #   make bench BENCH_ARGS='...'        python -m bench
+#   make load LOAD_ARGS='...'          python -m bench.load: the load run of holdfast dev
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -27,11 +28,12 @@ UV_RUN = $(UV) run $(UV_FROZEN)
 ARGS ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+LOAD_ARGS ?=
 
 # npm ci runs again only when package-lock.json differs from the one it last installed.
 NPM_STAMP := node_modules/.holdfast-installed-package-lock.json
 
-.PHONY: help install install-uv install-python install-node dev test test-long bench lint clean distclean
+.PHONY: help install install-uv install-python install-node dev test test-long bench load lint clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -71,6 +73,10 @@ test-long: install ## As `test`, with HOLDFAST_LONG=1
 bench: ## python -m bench $(BENCH_ARGS): stdout carries only the report (--json: one object)
 	@$(MAKE) -s install >&2
 	@$(UV_RUN) python -m bench $(BENCH_ARGS)
+
+load: ## python -m bench.load $(LOAD_ARGS): thousands of requests from tens of clients at holdfast dev
+	@$(MAKE) -s install >&2
+	@$(UV_RUN) python -m bench.load $(LOAD_ARGS)
 
 lint: install-python ## cfn-lint template.yaml
 	$(UV_RUN) cfn-lint template.yaml

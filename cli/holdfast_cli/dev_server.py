@@ -427,6 +427,8 @@ def _ensure_table(table: str, endpoint_url: str | None) -> None:
 
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's listen backlog is 5: tens of clients connecting at once were reset.
+    request_queue_size = 128
     api: LocalApi
     log: TextIO | None = None
 
@@ -450,6 +452,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._dispatch()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, CONNECT, PROPFIND, ...) reaches the routes too and gets
+        their 404 in the error shape, as API Gateway answers a route it does not have,
+        instead of http.server's 501."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def _dispatch(self) -> None:
         began = time.perf_counter()

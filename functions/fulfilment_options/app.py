@@ -16,9 +16,17 @@ logger = Logger()
 app = create_resolver()
 
 RefPath = Annotated[str, Path(pattern=REF_PATTERN)]
+# 201 and a replayed 200 answer the same view.
+FO_JSON = {"application/json": {"model": FulfilmentOptionView}}
 
 
-@app.post("/fulfilment-options")
+@app.post(
+    "/fulfilment-options",
+    responses={
+        201: {"description": "created: the cart's answer (its holds, or NO_OPTIONS)", "content": FO_JSON},
+        200: {"description": "the same request again: the answer it had", "content": FO_JSON},
+    },
+)
 def create_fulfilment_option(request: FulfilmentOptionRequest) -> Response[FulfilmentOptionView]:
     view, created = get_runtime().holds.create(request)
     return Response(201 if created else 200, content_types.APPLICATION_JSON, view)

@@ -16,9 +16,17 @@ logger = Logger()
 app = create_resolver()
 
 RefPath = Annotated[str, Path(pattern=REF_PATTERN)]
+# 201 and a replayed 200 answer the same view.
+ORDER_JSON = {"application/json": {"model": OrderView}}
 
 
-@app.post("/orders")
+@app.post(
+    "/orders",
+    responses={
+        201: {"description": "created: the order is confirmed", "content": ORDER_JSON},
+        200: {"description": "the same request again: the answer it had", "content": ORDER_JSON},
+    },
+)
 def confirm_order(request: OrderRequest) -> Response[OrderView]:
     view, created = get_runtime().orders.confirm(request)
     return Response(201 if created else 200, content_types.APPLICATION_JSON, view)

@@ -29,8 +29,8 @@ def error_response(status: int, code: str, message: str, details: list[dict[str,
 
 
 def body_problem(event: dict[str, Any], max_bytes: int) -> HoldfastError | None:
-    """Why a request body is refused before anything parses it: too large, or not JSON
-    (a form-encoded body would otherwise be parsed as a form)."""
+    """Why a request body is refused before anything parses it: too large, not JSON (a
+    form-encoded body would otherwise be parsed as a form), or not UTF-8."""
     body = event.get("body") or ""
     if not body:
         return None
@@ -47,7 +47,14 @@ def body_problem(event: dict[str, Any], max_bytes: int) -> HoldfastError | None:
             f"bodies are JSON: send Content-Type: application/json, not {content_type}",
             [{"field": "content-type", "message": "must be application/json"}],
         )
-    text = base64.b64decode(body).decode("utf-8", "replace") if event.get("isBase64Encoded") else body
+    if event.get("isBase64Encoded"):
+        try:
+            text = base64.b64decode(body).decode("utf-8")
+        except UnicodeDecodeError:
+            # JSON is UTF-8 (RFC 8259); Powertools would fail decoding it, a 500.
+            return InvalidInput.field("body", "malformed JSON: not UTF-8 text")
+    else:
+        text = body
     if not text.lstrip().startswith("{"):
         # Every body here is an object; Powertools would unwrap a list to its first element.
         return InvalidInput.field("body", "must be a JSON object")
