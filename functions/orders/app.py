@@ -2,17 +2,20 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from holdfast.domain.refs import REF_PATTERN
+from holdfast.errors import OutOfStock
 from holdfast.http import create_resolver
 from holdfast.models import OrderRequest, OrderView
 from holdfast.runtime import get_runtime
 
 logger = Logger()
+metrics = Metrics()
 app = create_resolver()
 
 RefPath = Annotated[str, Path(pattern=REF_PATTERN)]
@@ -20,7 +23,12 @@ RefPath = Annotated[str, Path(pattern=REF_PATTERN)]
 
 @app.post("/orders")
 def confirm_order(request: OrderRequest) -> Response[OrderView]:
-    view, created = get_runtime().orders.confirm(request)
+    try:
+        view, created = get_runtime().orders.confirm(request)
+    except OutOfStock:
+        # Refused orders write nothing, so no stream record tells of them: counted here.
+        metrics.add_metric(name="OversellAttemptsRefused", unit=MetricUnit.Count, value=1)
+        raise
     return Response(201 if created else 200, content_types.APPLICATION_JSON, view)
 
 
@@ -44,6 +52,7 @@ def return_order(ref: RefPath) -> OrderView:
     return get_runtime().orders.return_order(ref)
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
