@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from holdfast.domain.refs import REF_PATTERN
@@ -14,6 +14,7 @@ from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionView
 from holdfast.runtime import get_runtime
 
 logger = Logger()
+metrics = Metrics()
 app = create_resolver()
 
 RefPath = Annotated[str, Path(pattern=REF_PATTERN)]
@@ -44,9 +45,10 @@ def extend_fulfilment_option(ref: RefPath) -> FulfilmentOptionView:
 
 
 def refused_oversell() -> None:
-    """One EMF line (no call, no latency); a single metric, so calls without one print none."""
-    with single_metric(name="OversellAttemptsRefused", unit=MetricUnit.Count, value=1):
-        pass
+    """One EMF log line (no call, no latency), flushed at once: calls that refuse nothing
+    print no empty metrics."""
+    metrics.add_metric(name="OversellAttemptsRefused", unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics()
 
 
 @logger.inject_lambda_context

@@ -70,9 +70,9 @@ class SignalService:
         return funnel(self._signals.read_range(start, end, FUNNEL_TYPES))
 
     def time_range(self, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-        """``[from, to)``: ``to`` defaults to now, ``from`` to a day before ``to``; at most 31
-        days. Times without a zone are UTC."""
-        end = _utc(end) if end else self._clock()
+        """``[from, to)``: ``to`` defaults to now (what happened this millisecond included),
+        ``from`` to a day before ``to``; at most 31 days. Times without a zone are UTC."""
+        end = _utc(end) if end else self._clock() + timedelta(milliseconds=1)
         start = _utc(start) if start else end - DEFAULT_RANGE
         if start >= end:
             raise InvalidInput.field("to", "must be after from")
