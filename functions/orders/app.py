@@ -57,6 +57,7 @@ def refused_oversell() -> None:
     print no empty metrics."""
     metrics.add_metric(name="OversellAttemptsRefused", unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()
+    metrics.clear_metrics()  # flush keeps them when metrics are disabled (local runs)
 
 
 @logger.inject_lambda_context
