@@ -56,7 +56,7 @@ class SignalService:
         signals, last = self._signals.page(
             start,
             end,
-            kinds=[kind] if kind else list(SignalType),
+            kinds=[SignalType(kind)] if kind else list(SignalType),
             product_ref=product_ref,
             location_ref=location_ref,
             channel=channel,
