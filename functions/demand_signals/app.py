@@ -35,9 +35,10 @@ def capture_record(record: DynamoDBStreamRecordModel) -> None:
 
 def count(signal: Signal) -> None:
     if signal.type is SignalType.FO_CALL:
-        name = "Refusals" if signal.outcome == "NO_OPTIONS" else "Holds"
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-        if signal.heldQuantity:
+        if signal.outcome == "NO_OPTIONS":
+            metrics.add_metric(name="Refusals", unit=MetricUnit.Count, value=1)
+        elif signal.heldQuantity:
+            metrics.add_metric(name="Holds", unit=MetricUnit.Count, value=1)
             metrics.add_metric(name="UnitsHeld", unit=MetricUnit.Count, value=signal.heldQuantity)
         return
     value = signal.quantity if signal.type is SignalType.OUT_OF_STOCK else 1
