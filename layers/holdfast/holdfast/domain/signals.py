@@ -229,7 +229,8 @@ def _order_confirmed(new: Mapping[str, Any]) -> list[Signal]:
 def _low_stock(old: Mapping[str, Any] | None, new: Mapping[str, Any], configuration: Configuration) -> list[Signal]:
     before = int(old.get("onHand", 0)) if old else None
     after = int(new.get("onHand", 0))
-    if before is None or after >= before:
+    at = new.get("updatedAt")
+    if before is None or after >= before or not at:
         return []
     location = new["locationRef"]
     configured = configuration.locations.get(location)
@@ -243,7 +244,6 @@ def _low_stock(old: Mapping[str, Any] | None, new: Mapping[str, Any], configurat
         ats_before = available_to_sell(before, channel, location)
         ats_after = available_to_sell(after, channel, location)
         if ats_before > threshold >= ats_after:
-            at = new.get("updatedAt")
             signals.append(Signal(
                 id=_signal_id(SignalType.LOW_STOCK, new["productRef"], location, channel.name, at),
                 type=SignalType.LOW_STOCK,
