@@ -1,18 +1,21 @@
-"""Where demand signals live in the Holdfast table: their keys, the product index, retention.
+"""Where demand signals live in the Holdfast table: their keys, partitions, pages, retention.
 
 Kept apart from :mod:`holdfast.storage` (the ledger's module): signals are written only by the
 stream consumer and read only by the signals routes, never inside a ledger transaction.
 
-====================  =============================  ======================================
-item                  pk                             sk
-====================  =============================  ======================================
-signal                ``SIGNAL#{type}#{yyyy-mm-dd}``  ``{at}#{id}`` (the id starts with the type)
-====================  =============================  ======================================
+=====================  ==================================  =================================
+item                   pk                                  sk
+=====================  ==================================  =================================
+signal, by type / day  ``SIGNAL#{type}#{yyyy-mm-dd}``      ``{at}#{id}`` (the id starts with
+signal, by product     ``SIGNAL#PRODUCT#{productRef}``     the type)
+=====================  ==================================  =================================
 
-Index ``SignalsByProduct``: partition ``signalProduct`` (the productRef), sort ``sk``. Every
-sort key starts with the signal's time, so one ``sk`` order runs through every partition and
-the index: a page ends at a sort key, and the next page starts after it, wherever it is.
-``ttl`` removes a signal ``SIGNAL_RETENTION_DAYS`` after it happened.
+Each signal is written twice, once in each partition (the same cost as an index entry, and no
+index: DynamoDB Local 2.6.1's TTL leaves alone every item a sparse index does not hold, so a
+signals index would stop hold timers from expiring locally). Every sort key starts with the
+signal's time, so one ``sk`` order runs through every partition: a page ends at a sort key,
+and the next page starts after it, wherever it is. ``ttl`` removes a signal
+``SIGNAL_RETENTION_DAYS`` after it happened.
 """
 
 from __future__ import annotations
@@ -28,13 +31,17 @@ from holdfast.domain.clock import from_iso, to_iso
 from holdfast.domain.signals import Signal, SignalType, signal_day
 from holdfast.storage import from_item, to_item
 
-SIGNAL_INDEX = "SignalsByProduct"
 BATCH_WRITE_LIMIT = 25
 QUERY_PAGE = 500
 
 
 def signal_pk(kind: SignalType | str, day: str) -> str:
     return f"SIGNAL#{kind}#{day}"
+
+
+def product_signals_pk(product_ref: str) -> str:
+    """``PRODUCT`` is no signal type, and refs hold no ``#``: no collision with a type's day."""
+    return f"SIGNAL#PRODUCT#{product_ref}"
 
 
 def signal_sk(signal: Signal) -> str:
@@ -54,7 +61,11 @@ class SignalTable:
     def put(self, signals: Sequence[Signal]) -> None:
         """Store signals with BatchWriteItem (25 a call, unprocessed items retried). A signal
         written again (a redelivered stream record) overwrites itself with the same content."""
-        items = [{"PutRequest": {"Item": self._item(signal)}} for signal in signals]
+        items = [
+            {"PutRequest": {"Item": item}}
+            for signal in signals
+            for item in self._items(signal)
+        ]
         for start in range(0, len(items), BATCH_WRITE_LIMIT):
             pending = {self.table_name: items[start : start + BATCH_WRITE_LIMIT]}
             attempt = 0
@@ -106,36 +117,41 @@ class SignalTable:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _item(self, signal: Signal) -> dict[str, Any]:
+    def _items(self, signal: Signal) -> list[dict[str, Any]]:
+        """The signal in its type's day partition and in its product's partition."""
         at = from_iso(signal.at)
-        return to_item({
-            "pk": signal_pk(signal.type, signal_day(at)),
+        values = {
             "sk": signal_sk(signal),
             "entity": "SIGNAL",
             "type": str(signal.type),
-            "signalProduct": signal.productRef,
+            "productRef": signal.productRef,
             "locationRef": signal.locationRef,
             "channel": signal.channel,
             "body": signal.model_dump_json(),
             "ttl": int((at + self._retention).timestamp()),
-        })
+        }
+        return [
+            to_item({"pk": signal_pk(signal.type, signal_day(at)), **values}),
+            to_item({"pk": product_signals_pk(signal.productRef), **values}),
+        ]
 
     def _sources(
         self, start: datetime, end: datetime, kinds: Sequence[SignalType], product_ref: str | None, lower: str
-    ) -> Iterator[list[tuple[str | None, str, str]]]:
-        """Groups of (index, partition attribute, value) to merge, in time order: the product's
-        index partition, or each day's partition of each type (from the day of ``lower``)."""
+    ) -> Iterator[list[tuple[str, bool]]]:
+        """Groups of partitions to merge, in time order, each with whether it holds other types
+        than ``kinds``: the product's partition, or each day's partition of each type (from the
+        day of ``lower``)."""
         if product_ref is not None:
-            yield [(SIGNAL_INDEX, "signalProduct", product_ref)]
+            yield [(product_signals_pk(product_ref), len(kinds) < len(SignalType))]
             return
         day = from_iso(lower[:24]).replace(hour=0, minute=0, second=0, microsecond=0)
         while day < end:
-            yield [(None, "pk", signal_pk(kind, signal_day(day))) for kind in kinds]
+            yield [(signal_pk(kind, signal_day(day)), False) for kind in kinds]
             day += timedelta(days=1)
 
     def _matching(
         self,
-        source: tuple[str | None, str, str],
+        source: tuple[str, bool],
         lower: str,
         upper: str,
         location_ref: str | None,
@@ -145,7 +161,7 @@ class SignalTable:
     ) -> Iterator[tuple[str, Signal]]:
         """One partition's signals with ``lower <= sk < upper`` passing the filters, in sort
         key order; stops reading after ``need`` matches."""
-        index, attribute, value = source
+        partition, filter_types = source
         filters, values, names = [], {}, {}
         if location_ref is not None:
             filters.append("locationRef = :location")
@@ -153,7 +169,7 @@ class SignalTable:
         if channel is not None:
             filters.append("channel = :channel")
             values[":channel"] = {"S": channel}
-        if index is not None and len(kinds) < len(SignalType):
+        if filter_types:
             names["#type"] = "type"
             allowed = []
             for number, kind in enumerate(kinds):
@@ -162,11 +178,9 @@ class SignalTable:
             filters.append(f"#type IN ({', '.join(allowed)})")
         request: dict[str, Any] = {
             "TableName": self.table_name,
-            "KeyConditionExpression": f"{attribute} = :partition AND sk BETWEEN :lower AND :upper",
-            "ExpressionAttributeValues": {":partition": {"S": value}, ":lower": {"S": lower}, ":upper": {"S": upper}, **values},
+            "KeyConditionExpression": "pk = :partition AND sk BETWEEN :lower AND :upper",
+            "ExpressionAttributeValues": {":partition": {"S": partition}, ":lower": {"S": lower}, ":upper": {"S": upper}, **values},
         }
-        if index is not None:
-            request["IndexName"] = index
         if filters:
             request["FilterExpression"] = " AND ".join(filters)
         if names:
