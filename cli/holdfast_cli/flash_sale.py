@@ -37,12 +37,13 @@ import random
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TextIO
 
 from holdfast_cli.local_api import ApiResponse
@@ -64,6 +65,7 @@ RECLAIM_GRACE_SECONDS = 15
 """Over HTTP, how long past expiry the server's own paths (TTL stream, sweeper) get before
 this tool makes the service reclaim. DynamoDB Local's TTL runs about every 10 s."""
 EXIT_OK, EXIT_BROKEN, EXIT_ERROR = 0, 1, 2
+SIGNALS_FUNCTION = "DemandSignalsFunction"
 
 
 # -- the shape of a run -------------------------------------------------------------------
@@ -419,6 +421,13 @@ class Report:
     problems: list[str] = field(default_factory=list)
     setting: str = ""
     shopping_seconds: float = 0.0
+    funnel: dict[str, Any] | None = None
+    """The SKU's row of ``GET /reports/funnel`` once the demand-signals consumer caught up."""
+    funnel_expected: dict[str, Any] | None = None
+    """What the funnel must say, from the shoppers' answers (reclaim probes included)."""
+    funnel_agrees: bool | None = None
+    """The funnel's foCalls, holds, orders, abandoned, refused and outOfStock equal this run's
+    figures (``None``: not checked)."""
 
     def as_json(self) -> dict[str, Any]:
         keys = (
@@ -434,13 +443,20 @@ class Report:
             "ledger_consistent",
             "seconds",
             "holds_per_second",
+            "funnel",
+            "funnel_agrees",
         )
         values = asdict(self)
         return {key: values[key] for key in keys}
 
     @property
     def ok(self) -> bool:
-        return self.oversells == 0 and self.ledger_consistent and not self.errors
+        return (
+            self.oversells == 0
+            and self.ledger_consistent
+            and not self.errors
+            and self.funnel_agrees is not False
+        )
 
     def table(self) -> str:
         rows = [
@@ -463,6 +479,18 @@ class Report:
             f"  took {self.seconds:.1f} s (shopping {self.shopping_seconds:.1f} s, "
             f"{self.holds_per_second:.1f} hold requests/s)"
         )
+        if self.funnel_agrees is not None:
+            lines.append(
+                "  funnel (GET /reports/funnel): "
+                + ("agrees" if self.funnel_agrees else "DISAGREES")
+                + (
+                    ""
+                    if self.funnel is None
+                    else " — " + ", ".join(f"{k} {self.funnel.get(k)}" for k in FUNNEL_CHECKED)
+                )
+            )
+            if not self.funnel_agrees:
+                lines.append(f"  expected: {self.funnel_expected}")
         lines += [f"  problem: {problem}" for problem in self.problems]
         lines += [f"  error: {error}" for error in self.errors[:10]]
         if len(self.errors) > 10:
@@ -555,6 +583,7 @@ def _run_in_process(options: Options, sale: Sale, err: TextIO) -> Report:
             think_scale=options.timer_seconds,
             release_deadline=options.timer_seconds * 3 + 30,
             setting=setting,
+            catch_up_signals=lambda: _deliver_signals(backend, api),
         )
     finally:
         use_clock(None)
@@ -563,6 +592,29 @@ def _run_in_process(options: Options, sale: Sale, err: TextIO) -> Report:
                 dynamodb_client(options.endpoint_url).delete_table(TableName=table)
         _local_api.cache_clear()
         backend.close()
+
+
+def _deliver_signals(backend: Any, api: Any) -> None:
+    """What the deployed stream mapping does for the demand-signals function, done after the
+    sale (workers are forked; a poller thread must not run while they start): the whole
+    stream of this sale's table, from its start, through the template's filter and batches."""
+    import boto3
+
+    from holdfast_cli.stream_poller import StreamPoller, stream_mappings
+
+    mappings = [m for m in stream_mappings() if m.function == SIGNALS_FUNCTION]
+    poller = StreamPoller(
+        api.invoke,
+        dynamodb=boto3.client("dynamodb", endpoint_url=backend.endpoint_url),
+        streams=boto3.client("dynamodbstreams", endpoint_url=backend.endpoint_url),
+        table=backend.table,
+        mappings=mappings,
+        starting_position="TRIM_HORIZON",
+    )
+    while poller.poll_once():
+        pass
+    if poller.stats.records_dropped:
+        raise FlashSaleError(f"the demand-signals function dropped {poller.stats.records_dropped} records")
 
 
 def _run_over_http(options: Options, sale: Sale, err: TextIO) -> Report:
@@ -662,8 +714,10 @@ def _shop_and_settle(
     think_scale: float,
     release_deadline: float,
     setting: str,
+    catch_up_signals: Callable[[], None] | None = None,
 ) -> Report:
     global _progress
+    sale_began = clock()
     progress = _progress = Progress(options.shoppers, err)
     plans = plan_shoppers(options, sale, think_scale)
     started = time.time()
@@ -708,11 +762,18 @@ def _shop_and_settle(
     holds_answered = [o.hold_answered_at for o in outcomes if o.hold_answered_at]
     shopping_seconds = max(holds_answered, default=started) - started
 
-    released_ok = _wait_for_release(
+    released_ok, probes = _wait_for_release(
         api, sale, progress, clock, in_process=in_process, deadline=time.time() + release_deadline
     )
     progress.draw(status="checking the ledger", final=True)
     report = _check(sale, api, outcomes, released_ok, in_process=in_process)
+    report.funnel_expected = _expected_funnel(report, sale, probes)
+    report.funnel = _settled_funnel(
+        api, sale, report.funnel_expected, clock, since=sale_began, catch_up=catch_up_signals
+    )
+    report.funnel_agrees = report.funnel is not None and all(
+        report.funnel.get(k) == v for k, v in report.funnel_expected.items()
+    )
     report.seconds = round(time.time() - started, 2)
     report.shopping_seconds = round(shopping_seconds, 2)
     report.holds_per_second = (
@@ -750,18 +811,20 @@ def _wait_for_release(
 ) -> bool:
     """Until no hold is ACTIVE in the ledger: sweep (in-process), or over HTTP let the
     server's sweeper and stream poller work, then ask for more than the stock so the
-    service reclaims what is overdue. Answers whether every hold was released in time."""
+    service reclaims what is overdue. Answers whether every hold was released in time, and how
+    many reclaim probes (NO_OPTIONS carts of stock + 1 units) it sent."""
     probes = itertools.count(1)
+    sent = 0
     next_probe = 0.0
     while True:
         if in_process:
             _sweep(progress)
         active = _active_holds(api, sale)
         if not active:
-            return True
+            return True, sent
         now = time.time()
         if now > deadline:
-            return False
+            return False, sent
         latest = max(
             (datetime.fromisoformat(q["expiresAt"]) for q in active if q.get("expiresAt")),
             default=clock(),
@@ -774,8 +837,61 @@ def _wait_for_release(
             # Still counted well after expiry: a request that cannot be met reclaims them.
             probe = sale.cart(f"fs-{sale.run_id}-reclaim-{next(probes)}", sale.stock + 1)
             api.request("POST", "/fulfilment-options", json_body=probe)
+            sent += 1
             next_probe = now + RECLAIM_GRACE_SECONDS
         time.sleep(0.25 if in_process else 1.0)
+
+
+FUNNEL_CHECKED = ("foCalls", "holds", "orders", "abandoned", "refused", "outOfStock")
+SIGNALS_SETTLE_SECONDS = 60.0
+"""Over HTTP, how long the server's demand-signals consumer gets to catch up."""
+
+
+def _expected_funnel(report: Report, sale: Sale, probes: int) -> dict[str, int]:
+    """The SKU's funnel as this run's answers tell it: every shopper's cart is one FO call of
+    one unit; a reclaim probe is one more call, refused, of stock + 1 units."""
+    return {
+        "foCalls": report.holds + report.refused + probes,
+        "holds": report.holds,
+        "orders": report.orders,
+        "abandoned": report.expired,
+        "refused": report.refused + probes,
+        "outOfStock": report.refused + probes * (sale.stock + 1),
+    }
+
+
+def _settled_funnel(
+    api: Client,
+    sale: Sale,
+    expected: dict[str, int],
+    clock: FastClock,
+    *,
+    since: datetime,
+    catch_up: Callable[[], None] | None,
+) -> dict[str, Any] | None:
+    """The SKU's row of ``GET /reports/funnel`` over the sale, once the demand signals are in:
+    in-process, ``catch_up`` delivers the table's stream to the signals function first; over
+    HTTP the server's own consumer is given up to a minute to agree."""
+    if catch_up is not None:
+        catch_up()
+    deadline = time.time() + (0 if catch_up is not None else SIGNALS_SETTLE_SECONDS)
+    row: dict[str, Any] | None = None
+    while True:
+        window = {
+            "from": (since - timedelta(minutes=1)).isoformat(),
+            "to": (clock() + timedelta(minutes=1)).isoformat(),
+        }
+        if isinstance(api, HttpClient):
+            response = api.request("GET", "/reports/funnel?" + urllib.parse.urlencode(window))
+        else:  # the local API takes its query apart
+            response = api.request("GET", "/reports/funnel", query=window)  # type: ignore[call-arg]
+        if response.status != 200:
+            raise FlashSaleError(f"GET /reports/funnel answered {response.status}: {response.body[:300]}")
+        rows = [r for r in response.json()["items"] if r["productRef"] == sale.sku]
+        row = rows[0] if rows else None
+        if (row and all(row.get(k) == v for k, v in expected.items())) or time.time() >= deadline:
+            return row
+        time.sleep(1.0)
 
 
 def _check(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from holdfast_cli import dev_server, flash_sale, openapi, reconcile
+from holdfast_cli import dev_server, flash_sale, openapi, reconcile, report, signals
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("reconcile", reconcile, "check every position's onHand counter against its ledger"),
         ("flash-sale", flash_sale, "replay the flash sale of SPEC §8: zero oversells, or exit 1"),
         ("openapi", openapi, "print the OpenAPI 3.1 document of the HTTP API (docs/openapi.json)"),
+        ("signals", signals, "demand signals: export them as JSON lines"),
+        ("report", report, "reports from the demand signals: the funnel per SKU (table, JSON, PNG)"),
     ):
         module.add_arguments(
             commands.add_parser(name, help=summary, description=module.DESCRIPTION)

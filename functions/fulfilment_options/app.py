@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from holdfast.domain.refs import REF_PATTERN
@@ -13,6 +14,7 @@ from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionView
 from holdfast.runtime import get_runtime
 
 logger = Logger()
+metrics = Metrics()
 app = create_resolver()
 
 RefPath = Annotated[str, Path(pattern=REF_PATTERN)]
@@ -29,6 +31,9 @@ FO_JSON = {"application/json": {"model": FulfilmentOptionView}}
 )
 def create_fulfilment_option(request: FulfilmentOptionRequest) -> Response[FulfilmentOptionView]:
     view, created = get_runtime().holds.create(request)
+    if created and view.status == "NO_OPTIONS":
+        # A cart asked for more than the channel can sell: refused, not oversold.
+        refused_oversell()
     return Response(201 if created else 200, content_types.APPLICATION_JSON, view)
 
 
@@ -45,6 +50,14 @@ def cancel_fulfilment_option(ref: RefPath) -> FulfilmentOptionView:
 @app.post("/fulfilment-options/<ref>/extend")
 def extend_fulfilment_option(ref: RefPath) -> FulfilmentOptionView:
     return get_runtime().holds.extend(ref)
+
+
+def refused_oversell() -> None:
+    """One EMF log line (no call, no latency), flushed at once: calls that refuse nothing
+    print no empty metrics."""
+    metrics.add_metric(name="OversellAttemptsRefused", unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics()
+    metrics.clear_metrics()  # flush keeps them when metrics are disabled (local runs)
 
 
 @logger.inject_lambda_context

@@ -22,6 +22,8 @@ JSON_KEYS = {
     "ledger_consistent",
     "seconds",
     "holds_per_second",
+    "funnel",
+    "funnel_agrees",
 }
 
 
@@ -41,6 +43,16 @@ def assert_every_unit_sold_or_back(result: dict, stock: int) -> None:
     assert result["expired"] == result["released"]  # one unit per cart
 
 
+def assert_the_funnel_agrees(result: dict) -> None:
+    """GET /reports/funnel, from the demand signals the stream carried, tells the same sale."""
+    assert result["funnel_agrees"] is True
+    funnel = result["funnel"]
+    assert funnel["foCalls"] == result["shoppers"]
+    assert (funnel["holds"], funnel["orders"], funnel["abandoned"], funnel["refused"]) == (
+        result["holds"], result["orders"], result["expired"], result["refused"])
+    assert funnel["outOfStock"] == result["refused"]
+
+
 def test_sixty_shoppers_for_ten_units_on_moto_never_oversell(capsys):
     environment = dict(os.environ)
 
@@ -52,6 +64,7 @@ def test_sixty_shoppers_for_ten_units_on_moto_never_oversell(capsys):
     assert_every_unit_sold_or_back(result, stock=10)
     assert result["holds"] >= 10, "the first ten shoppers each got a unit"
     assert result["expired"] == result["holds"] - result["orders"]
+    assert_the_funnel_agrees(result)
     assert dict(os.environ) == environment, "the command restores the environment it changed"
 
 
@@ -77,6 +90,7 @@ def test_a_hundred_and_twenty_concurrent_shoppers_for_twenty_units_on_dynamodb_l
     assert_every_unit_sold_or_back(result, stock=20)
     assert result["holds"] >= 20
     assert result["orders"] >= 1
+    assert_the_funnel_agrees(result)
 
 
 def test_the_same_seed_decides_the_same_shoppers():
@@ -110,3 +124,4 @@ def test_the_flash_sale_of_the_spec_with_hundreds_of_concurrent_shoppers(capsys,
     assert code == 0
     assert_every_unit_sold_or_back(result, stock=50)
     assert result["holds"] >= 50
+    assert_the_funnel_agrees(result)

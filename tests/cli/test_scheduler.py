@@ -137,7 +137,7 @@ def test_dev_on_dynamodb_local_polls_the_stream_until_shutdown(
     )
     try:
         assert server.stream_poller is not None and server.stream_poller.running
-        assert server.stream_poller.functions == ["HoldExpiryFunction"]
+        assert server.stream_poller.functions == ["HoldExpiryFunction", "DemandSignalsFunction"]
         assert server.scheduler is not None and server.scheduler.running
     finally:
         server.shutdown()

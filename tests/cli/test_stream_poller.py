@@ -68,7 +68,7 @@ def streams_record(
 
 @pytest.fixture(scope="module")
 def expiry_mapping() -> StreamMapping:
-    (mapping,) = stream_mappings()
+    (mapping,) = [m for m in stream_mappings() if m.function == "HoldExpiryFunction"]
     return mapping
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,10 +23,13 @@ from holdfast.domain.clock import to_iso
 from holdfast.runtime import reset_runtime
 from holdfast_cli.local_api import LocalApi
 from holdfast_cli.template import PROJECT_ROOT, functions, load_template
+from tests.signal_delivery import SignalDelivery
 
 TABLE = "InventoryTable"
 EXPIRY_INDEX = f"{TABLE}/index/HoldsByExpiry"
 FAILURE_QUEUE = "HoldExpiryFailureQueue"
+SIGNALS_FAILURE_QUEUE = "DemandSignalsFailureQueue"
+SIGNAL_BUS = "SignalEventBus"
 AUTHORIZER = "HoldfastJwt"
 READ, HOLDS, WRITE = "holdfast/read", "holdfast/holds", "holdfast/inventory.write"
 
@@ -57,6 +61,12 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         TABLE: {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
         EXPIRY_INDEX: {"dynamodb:Query"},
     },
+    "DemandSignalsFunction": {
+        TABLE: {"dynamodb:BatchWriteItem", "dynamodb:Query"},  # signals; configuration (low stock)
+        SIGNALS_FAILURE_QUEUE: {"sqs:SendMessage"},
+        SIGNAL_BUS: {"events:PutEvents"},
+    },
+    "SignalsFunction": {TABLE: {"dynamodb:Query"}},
 }
 
 TRANSACTION_ITEM_ACTIONS = {
@@ -358,6 +368,14 @@ def exercise_every_path(api: LocalApi, clock) -> None:
     assert hold(api, "cart-9", available(api)).status == 201
     clock.advance(minutes=16)
     assert order(api, "ORD-3", 1).status in ok  # reclaimed from expired holds
+
+    threshold = available(api) - 1
+    assert api.put("/channels/ECOMMERCE", {"buffer": {"type": "NONE"}, "lowStockThreshold": threshold}).status == 200
+    assert hold(api, "cart-10", 1).status == 201  # a low-stock crossing: the consumer reads configuration
+    SignalDelivery(api.invoke, os.environ["TABLE_NAME"]).catch_up()  # every change so far, as signals
+    assert api.get("/signals", query={"limit": 3}).status == 200
+    assert api.get("/signals", query={"productRef": SKU, "type": "LOW_STOCK"}).json()["items"]
+    assert api.get("/reports/funnel").json()["items"]
 
 
 def test_each_function_is_granted_exactly_the_dynamodb_actions_it_calls(recorded, clock) -> None:

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, mod
 from holdfast.domain.configuration import MAX_STOCK
 from holdfast.domain.ledger import IqType, check_feed_quantity
 from holdfast.domain.refs import DEFAULT_CATALOGUE, Ref
+from holdfast.domain.signals import FunnelRow, Signal
 
 MAX_BATCH_ENTITIES = 5_000
 """Entities one ``POST /inventory/batch`` may carry."""
@@ -232,3 +233,19 @@ class OrderView(_View):
     secondsToConvert: float | None = None
     createdAt: str
     updatedAt: str
+
+
+class SignalsResponse(_View):
+    """A page of demand signals (``GET /signals``), oldest first."""
+
+    items: list[Signal]
+    nextToken: str | None = None
+    """Pass it back as ``nextToken`` for the next page; absent on the last page."""
+
+
+class FunnelResponse(_View):
+    """The funnel per SKU over ``[from, to)`` (``GET /reports/funnel``)."""
+
+    items: list[FunnelRow]
+    from_: str = Field(alias="from", serialization_alias="from")
+    to: str

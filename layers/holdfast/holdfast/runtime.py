@@ -18,7 +18,10 @@ from holdfast.services.configuration import ConfigurationService
 from holdfast.services.holds import HoldService
 from holdfast.services.inventory import InventoryService
 from holdfast.services.orders import OrderService
+from holdfast.services.signals import SignalService
 from holdfast.settings import Settings
+from holdfast.signal_events import SignalPublisher
+from holdfast.signal_store import SignalTable
 from holdfast.storage import InventoryTable
 
 
@@ -31,6 +34,7 @@ class Runtime:
     configuration: ConfigurationService
     holds: HoldService
     orders: OrderService
+    signals: SignalService
 
 
 def build_runtime(settings: Settings, clock: Clock = system_clock, client=None) -> Runtime:
@@ -57,7 +61,18 @@ def build_runtime(settings: Settings, clock: Clock = system_clock, client=None) 
         configuration=ConfigurationService(table, config, clock),
         holds=holds,
         orders=OrderService(table, config, clock, holds),
+        signals=SignalService(
+            SignalTable(client, settings.table_name, settings.signal_retention_days),
+            SignalPublisher(_events_client() if settings.signal_event_bus else None, settings.signal_event_bus),
+            config,
+            clock,
+        ),
     )
+
+
+def _events_client():
+    """EventBridge, only for the function that publishes signals (created when a bus is set)."""
+    return boto3.client("events", config=Config(retries={"mode": "standard", "max_attempts": 4}))
 
 
 _clock: Clock = system_clock

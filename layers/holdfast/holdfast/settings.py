@@ -19,6 +19,9 @@ class Settings(BaseModel):
     config_cache_seconds: float = Field(default=30.0, alias="CONFIG_CACHE_SECONDS", ge=0, le=30)
     feed_concurrency: int = Field(default=8, alias="FEED_CONCURRENCY", ge=1, le=64)
     max_body_bytes: int = Field(default=2_000_000, alias="MAX_BODY_BYTES", ge=1_000, le=6_000_000)
+    signal_retention_days: int = Field(default=90, alias="SIGNAL_RETENTION_DAYS", ge=1, le=3650)
+    signal_event_bus: str | None = Field(default=None, alias="SIGNAL_EVENT_BUS", min_length=1, max_length=256)
+    """The EventBridge bus demand signals are published to; none: stored only."""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> "Settings":

@@ -54,6 +54,7 @@ class HoldService:
         of the same request answers the first result and holds nothing more)."""
         # No read of the ref first: the FO item's create-if-absent condition in the hold
         # transaction detects a retry, so the common path costs one read and one write.
+        started = time.monotonic()  # the demand signals' FO-call latency (body.latencyMs)
         fingerprint = request_fingerprint(request)
         configuration = self._config.current()
         channel = self._config.channel(request.channel)
@@ -90,6 +91,7 @@ class HoldService:
             for plan in plans:
                 expires_at = now + timedelta(minutes=minutes)
                 body = self._body(request, fingerprint, lines, plans, plan, shortfall, minutes, now)
+                body["latencyMs"] = round((time.monotonic() - started) * 1000)
                 writes = self._table.writes(now)
                 writes.create_document(Document(FO, request.ref, "ACTIVE", body, expires_at))
                 writes.put_timer(request.ref, expires_at)
@@ -115,6 +117,7 @@ class HoldService:
         now = self._now()
         short = [Shortfall(p, q, sum(ats.get((p, loc), 0) for loc in locations)) for p, q in lines.items()]
         body = self._body(request, fingerprint, lines, [], None, short, minutes, now)
+        body["latencyMs"] = round((time.monotonic() - started) * 1000)
         writes = self._table.writes(now).create_document(Document(FO, request.ref, "NO_OPTIONS", body))
         try:
             self._table.commit(writes)

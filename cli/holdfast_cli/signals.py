@@ -1,0 +1,205 @@
+"""``holdfast signals export``: demand signals as JSON lines (SPEC §7), from a running API
+(``--api-url``, the ``GET /signals`` route, page by page) or straight from the table
+(``--table`` [``--endpoint-url``], through the same service the route uses).
+
+Also the shared source of ``holdfast report funnel`` (:mod:`holdfast_cli.report`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
+
+DESCRIPTION = (
+    "Demand signals (FO calls, out-of-stock demand, conversions, abandoned and cancelled carts, "
+    "low stock). export: write them as JSON lines, oldest first."
+)
+EXIT_OK, EXIT_ERROR = 0, 2
+WINDOW = timedelta(days=31)
+"""The longest range one query reads; longer exports are split into windows of this size."""
+PAGE = 1000
+SIGNAL_TYPES = ("FO_CALL", "OUT_OF_STOCK", "CONVERSION", "ABANDONED", "CANCELLED", "LOW_STOCK")
+
+
+class SourceError(RuntimeError):
+    """The API or the table refused the request, or could not be reached."""
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the signals come from, and the time range (shared with ``report funnel``)."""
+    parser.add_argument(
+        "--from", dest="start", type=parse_time, metavar="TIME",
+        help="start, inclusive, ISO 8601 (default: a day before --to)",
+    )
+    parser.add_argument(
+        "--to", dest="end", type=parse_time, metavar="TIME", help="end, exclusive (default: now)"
+    )
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--api-url", help="a running Holdfast API (e.g. http://127.0.0.1:3000)")
+    target.add_argument(
+        "--table",
+        default=os.environ.get("TABLE_NAME") or None,
+        help="read the table directly (default: $TABLE_NAME)",
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        default=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
+        help="with --table: DynamoDB endpoint, e.g. DynamoDB Local (default: $DYNAMODB_ENDPOINT_URL)",
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("HOLDFAST_TOKEN") or None,
+        help="with --api-url: a bearer token with holdfast/read (default: $HOLDFAST_TOKEN)",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    commands = parser.add_subparsers(dest="signals_command", required=True, metavar="COMMAND")
+    export = commands.add_parser(
+        "export", help="write signals as JSON lines", description="Write demand signals as JSON lines, oldest first."
+    )
+    add_source_arguments(export)
+    export.add_argument("--type", choices=SIGNAL_TYPES, help="only this type")
+    export.add_argument("--product-ref", help="only this product")
+    export.add_argument("--location-ref", help="only this location")
+    export.add_argument("--channel", help="only this channel")
+    export.add_argument("--out", "-o", metavar="FILE", help="write here instead of stdout")
+    export.set_defaults(run=run_export)
+
+
+def parse_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def time_range(args: argparse.Namespace) -> tuple[datetime, datetime]:
+    end = args.end or datetime.now(UTC)
+    start = args.start or end - timedelta(days=1)
+    if start >= end:
+        raise SourceError("--to must be after --from")
+    return start, end
+
+
+class SignalSource:
+    """Signals and the funnel, over HTTP or from the table; the same answers either way."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self._api_url = args.api_url.rstrip("/") if args.api_url else None
+        self._token = args.token
+        self._service = None
+        if self._api_url is None:
+            if not args.table:
+                raise SourceError("name the API with --api-url, or the table with --table or $TABLE_NAME")
+            from holdfast.runtime import build_runtime
+            from holdfast.settings import Settings
+
+            from holdfast_cli.aws_environment import dynamodb_client
+
+            settings = Settings(table_name=args.table, dynamodb_endpoint_url=args.endpoint_url)
+            self._service = build_runtime(settings, client=dynamodb_client(args.endpoint_url)).signals
+
+    def signals(self, start: datetime, end: datetime, **filters: str | None) -> Iterator[dict[str, Any]]:
+        """Every signal in ``[start, end)`` passing ``filters``, oldest first, window by window."""
+        while start < end:
+            stop = min(end, start + WINDOW)
+            token = None
+            while True:
+                items, token = self._page(start, stop, token, filters)
+                yield from items
+                if not token:
+                    break
+            start = stop
+
+    def funnel(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        if self._service is not None:
+            return [row.model_dump() for row in self._call(self._service.funnel, start, end)]
+        return self._get("/reports/funnel", {"from": _iso(start), "to": _iso(end)})["items"]
+
+    def _page(
+        self, start: datetime, end: datetime, token: str | None, filters: dict[str, str | None]
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        if self._service is not None:
+            items, token = self._call(
+                self._service.query,
+                start=start,
+                end=end,
+                kind=filters.get("type"),
+                product_ref=filters.get("productRef"),
+                location_ref=filters.get("locationRef"),
+                channel=filters.get("channel"),
+                limit=PAGE,
+                token=token,
+            )
+            return [item.model_dump(mode="json") for item in items], token
+        query = {"from": _iso(start), "to": _iso(end), "limit": PAGE, **{k: v for k, v in filters.items() if v}}
+        if token:
+            query["nextToken"] = token
+        page = self._get("/signals", query)
+        return page["items"], page.get("nextToken")
+
+    @staticmethod
+    def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from holdfast.errors import HoldfastError
+
+        try:
+            return function(*args, **kwargs)
+        except HoldfastError as error:
+            raise SourceError(error.message) from None
+        except (ClientError, BotoCoreError) as error:
+            raise SourceError(f"DynamoDB: {error}") from None
+
+    def _get(self, path: str, query: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(f"{self._api_url}{path}?{urllib.parse.urlencode(query)}")
+        if self._token:
+            request.add_header("Authorization", f"Bearer {self._token}")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            with error:
+                raise SourceError(f"GET {path} answered {error.code}: {error.read().decode()[:300]}") from None
+        except (OSError, urllib.error.URLError) as error:
+            raise SourceError(f"cannot reach {self._api_url}: {error}") from None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def run_export(args: argparse.Namespace) -> int:
+    try:
+        start, end = time_range(args)
+        source = SignalSource(args)
+        filters = {
+            "type": args.type,
+            "productRef": args.product_ref,
+            "locationRef": args.location_ref,
+            "channel": args.channel,
+        }
+        out: TextIO = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+        try:
+            count = 0
+            for signal in source.signals(start, end, **filters):
+                out.write(json.dumps(signal, separators=(",", ":")) + "\n")
+                count += 1
+        finally:
+            if args.out:
+                out.close()
+    except SourceError as error:
+        print(f"holdfast signals: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"holdfast signals: {count} signals from {_iso(start)} to {_iso(end)}", file=sys.stderr)
+    return EXIT_OK

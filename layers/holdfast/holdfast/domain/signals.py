@@ -1,0 +1,349 @@
+"""Demand signals (SPEC §7): what a table change tells a retailer about demand, and the funnel.
+
+Pure functions over item images as the table's stream carries them (``OldImage`` /
+``NewImage``, already deserialized): no AWS imports. Every signal concerns one product, so a
+three-line cart gives three ``FO_CALL`` signals; each has an ``id`` derived from the change it
+comes from, so a redelivered stream record yields the same signals again.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from holdfast.domain.availability import available_to_sell
+from holdfast.domain.clock import from_iso
+from holdfast.domain.configuration import Configuration
+
+
+class SignalType(StrEnum):
+    FO_CALL = "FO_CALL"
+    """A fulfilment-options call: its request line, plans, outcome and latency."""
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+    """A line of a NO_OPTIONS answer the stock could not cover: demand that went unserved."""
+    CONVERSION = "CONVERSION"
+    """An order confirmed: FO ref → order ref and the time from hold to order."""
+    ABANDONED = "ABANDONED"
+    """A hold that expired without its order converting it."""
+    CANCELLED = "CANCELLED"
+    """A hold cancelled by the shopper (or replaced by a changed cart)."""
+    LOW_STOCK = "LOW_STOCK"
+    """A channel's ATS at a location fell to or below the channel's ``lowStockThreshold``."""
+
+
+class Signal(BaseModel):
+    """One demand signal, as stored, answered by ``GET /signals`` and published as an event's
+    ``detail``. Fields that do not apply to a type are null."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True)
+
+    id: str
+    type: SignalType
+    at: str
+    """When it happened (the change's own time, ISO 8601 UTC with milliseconds)."""
+    productRef: str
+    locationRef: str | None = None
+    channel: str | None = None
+    quantity: int
+    """Units concerned: requested (FO_CALL, OUT_OF_STOCK), ordered (CONVERSION), held and
+    given back (ABANDONED, CANCELLED), the ATS left (LOW_STOCK)."""
+    foRef: str | None = None
+    orderRef: str | None = None
+    outcome: str | None = None
+    """FO_CALL: ``ACTIVE`` (held in full), ``PARTIAL`` or ``NO_OPTIONS``; CANCELLED:
+    ``CANCELLED`` or ``REPLACED``."""
+    heldQuantity: int | None = None
+    """FO_CALL: units of this product held."""
+    secondsToConvert: float | None = None
+    """CONVERSION from a hold: seconds from the hold's creation to the order."""
+    latencyMs: int | None = None
+    """FO_CALL: milliseconds the service took to decide the answer (reads, plans, retries),
+    up to the write that stored it."""
+    detail: dict[str, Any] = {}
+    """Type-specific: FO_CALL the cart and its plans; OUT_OF_STOCK ``available``; CONVERSION
+    ``convertedFromHold``; LOW_STOCK ``threshold``, ``atsBefore``, ``onHand``."""
+
+
+def signals_from_change(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, configuration: Configuration | None = None
+) -> list[Signal]:
+    """The signals one table change carries (none for most changes). ``configuration`` is
+    needed only for a position's counter change (low stock)."""
+    entity = (new or old or {}).get("entity")
+    if entity == "FO" and new is not None:
+        if old is None:
+            return _fulfilment_option_created(new)
+        return _fulfilment_option_ended(old, new)
+    if entity == "ORDER" and new is not None and old is None:
+        return _order_confirmed(new)
+    if entity == "IP" and new is not None and configuration is not None:
+        return _low_stock(old, new, configuration)
+    return []
+
+
+def _body(image: Mapping[str, Any]) -> dict[str, Any]:
+    body = image.get("body")
+    return json.loads(body) if isinstance(body, str) else {}
+
+
+def _signal_id(kind: SignalType, *parts: str | None) -> str:
+    return "#".join([str(kind), *(part or "-" for part in parts)])
+
+
+def _held_by_product(allocations: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, list[str]]]:
+    """Units held per product and the locations holding them."""
+    held: dict[str, tuple[int, list[str]]] = {}
+    for allocation in allocations:
+        units, locations = held.get(allocation["productRef"], (0, []))
+        if allocation["locationRef"] not in locations:
+            locations = [*locations, allocation["locationRef"]]
+        held[allocation["productRef"]] = (units + int(allocation["quantity"]), locations)
+    return held
+
+
+def _one_location(locations: list[str], fallback: str | None) -> str | None:
+    """The location a signal is filed under: the one that holds it, else the pickup store."""
+    return locations[0] if len(locations) == 1 else fallback
+
+
+def _fulfilment_option_created(new: Mapping[str, Any]) -> list[Signal]:
+    body = _body(new)
+    ref = new["ref"]
+    status = new.get("status")
+    at = body.get("createdAt") or new.get("createdAt")
+    held = _held_by_product(body.get("allocations", []))
+    shortfall = {s["productRef"]: s for s in body.get("shortfall", [])}
+    outcome = "NO_OPTIONS" if status == "NO_OPTIONS" else ("PARTIAL" if shortfall else "ACTIVE")
+    cart = {
+        "deliveryType": body.get("deliveryType"),
+        "lines": body.get("lines", []),
+        "plans": body.get("plans", []),
+        "reservedPlan": body.get("reservedPlan"),
+        "shortfall": body.get("shortfall", []),
+        "replaces": body.get("replaces"),
+        "timerMinutes": body.get("timerMinutes"),
+        "expiresAt": new.get("expiresAt"),
+    }
+    lines = body.get("lines", [])
+    unserved = set()
+    if status == "NO_OPTIONS":
+        # The lines the stock could not cover; if each alone could be, the cart as a whole
+        # could not (spread over too many locations): all of its lines went unserved.
+        unserved = {
+            line["productRef"] for line in lines
+            if line["productRef"] in shortfall and shortfall[line["productRef"]]["available"] < int(line["quantity"])
+        } or {line["productRef"] for line in lines}
+    signals = []
+    for line in lines:
+        product, requested = line["productRef"], int(line["quantity"])
+        units, locations = held.get(product, (0, []))
+        signals.append(Signal(
+            id=_signal_id(SignalType.FO_CALL, ref, product),
+            type=SignalType.FO_CALL,
+            at=at,
+            productRef=product,
+            locationRef=_one_location(locations, body.get("locationRef")),
+            channel=body.get("channel"),
+            quantity=requested,
+            foRef=ref,
+            outcome=outcome,
+            heldQuantity=units,
+            latencyMs=body.get("latencyMs"),
+            detail=cart,
+        ))
+        short = shortfall.get(product)
+        if product in unserved:
+            signals.append(Signal(
+                id=_signal_id(SignalType.OUT_OF_STOCK, ref, product),
+                type=SignalType.OUT_OF_STOCK,
+                at=at,
+                productRef=product,
+                locationRef=body.get("locationRef"),
+                channel=body.get("channel"),
+                quantity=requested,
+                foRef=ref,
+                detail={"available": short["available"] if short else None, "deliveryType": body.get("deliveryType")},
+            ))
+    return signals
+
+
+ENDINGS = {"EXPIRED": SignalType.ABANDONED, "CANCELLED": SignalType.CANCELLED, "REPLACED": SignalType.CANCELLED}
+"""A hold leaving ACTIVE for one of these statuses gives back its units as this signal.
+(ACTIVE → CONVERTED is the order's CONVERSION.)"""
+
+
+def _fulfilment_option_ended(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Signal]:
+    kind = ENDINGS.get(new.get("status", ""))
+    if old.get("status") != "ACTIVE" or kind is None:
+        return []
+    body = _body(new)
+    ref = new["ref"]
+    at = new.get("updatedAt") or body.get("createdAt")
+    held_seconds = _seconds_between(body.get("createdAt"), at)
+    return [
+        Signal(
+            id=_signal_id(kind, ref, product),
+            type=kind,
+            at=at,
+            productRef=product,
+            locationRef=_one_location(locations, body.get("locationRef")),
+            channel=body.get("channel"),
+            quantity=units,
+            foRef=ref,
+            outcome=new["status"] if kind is SignalType.CANCELLED else None,
+            detail={"heldSeconds": held_seconds, "locations": locations, "expiresAt": new.get("expiresAt")},
+        )
+        for product, (units, locations) in _held_by_product(body.get("allocations", [])).items()
+    ]
+
+
+def _order_confirmed(new: Mapping[str, Any]) -> list[Signal]:
+    body = _body(new)
+    ref = new["ref"]
+    at = body.get("createdAt") or new.get("createdAt")
+    from_hold = bool(body.get("convertedFromHold"))
+    return [
+        Signal(
+            id=_signal_id(SignalType.CONVERSION, ref, product),
+            type=SignalType.CONVERSION,
+            at=at,
+            productRef=product,
+            locationRef=_one_location(locations, body.get("locationRef")),
+            channel=body.get("channel"),
+            quantity=units,
+            foRef=body.get("fulfilmentOptionRef"),
+            orderRef=ref,
+            secondsToConvert=body.get("secondsToConvert") if from_hold else None,
+            detail={"convertedFromHold": from_hold, "locations": locations, "deliveryType": body.get("deliveryType")},
+        )
+        for product, (units, locations) in _held_by_product(body.get("allocations", [])).items()
+    ]
+
+
+def _low_stock(old: Mapping[str, Any] | None, new: Mapping[str, Any], configuration: Configuration) -> list[Signal]:
+    before = int(old.get("onHand", 0)) if old else None
+    after = int(new.get("onHand", 0))
+    at = new.get("updatedAt")
+    if before is None or after >= before or not at:
+        return []
+    location = new["locationRef"]
+    configured = configuration.locations.get(location)
+    signals = []
+    for channel in configuration.channels.values():
+        threshold = channel.lowStockThreshold
+        if threshold is None:
+            continue
+        if configured is not None and channel.name not in configured.channels:
+            continue  # the location does not sell to this channel
+        ats_before = available_to_sell(before, channel, location)
+        ats_after = available_to_sell(after, channel, location)
+        if ats_before > threshold >= ats_after:
+            signals.append(Signal(
+                id=_signal_id(SignalType.LOW_STOCK, new["productRef"], location, channel.name, at),
+                type=SignalType.LOW_STOCK,
+                at=at,
+                productRef=new["productRef"],
+                locationRef=location,
+                channel=channel.name,
+                quantity=ats_after,
+                detail={"threshold": threshold, "atsBefore": ats_before, "onHand": after},
+            ))
+    return signals
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    return round((from_iso(end) - from_iso(start)).total_seconds(), 3)
+
+
+# -- the funnel -------------------------------------------------------------------------------
+
+FUNNEL_TYPES = (SignalType.FO_CALL, SignalType.CONVERSION, SignalType.ABANDONED, SignalType.OUT_OF_STOCK)
+"""The signal types the funnel reads."""
+
+
+class FunnelRow(BaseModel):
+    """One SKU's funnel over a time range (``GET /reports/funnel``)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    productRef: str
+    foCalls: int
+    """Fulfilment-options calls that asked for the product."""
+    holds: int
+    """Units of the product held by those calls."""
+    orders: int
+    """Orders confirmed with the product (converting a hold or reserving afresh)."""
+    abandoned: int
+    """Holds of the product that expired without an order converting them."""
+    refused: int
+    """Calls answered NO_OPTIONS that asked for the product (nothing could be held)."""
+    conversionRate: float | None
+    """Orders that converted a hold ÷ calls that held some of the product (null: no holds)."""
+    abandonmentRate: float | None
+    """``abandoned`` ÷ calls that held some of the product (null: no holds)."""
+    medianSecondsToConvert: float | None
+    """Median seconds from hold to order over the orders that converted a hold."""
+    outOfStock: int
+    """Units asked for in NO_OPTIONS answers that the stock could not cover."""
+
+
+def funnel(signals: Iterable[Signal]) -> list[FunnelRow]:
+    """The funnel per SKU from the FO_CALL, CONVERSION, ABANDONED and OUT_OF_STOCK signals of
+    a time range (each counted by its own time), by productRef."""
+    rows: dict[str, dict[str, Any]] = {}
+
+    def row(product: str) -> dict[str, Any]:
+        return rows.setdefault(product, {
+            "foCalls": 0, "holds": 0, "heldCalls": 0, "orders": 0, "fromHolds": 0,
+            "abandoned": 0, "refused": 0, "outOfStock": 0, "seconds": [],
+        })
+
+    for signal in signals:
+        counts = row(signal.productRef)
+        if signal.type is SignalType.FO_CALL:
+            counts["foCalls"] += 1
+            counts["holds"] += signal.heldQuantity or 0
+            counts["heldCalls"] += 1 if signal.heldQuantity else 0
+            counts["refused"] += 1 if signal.outcome == "NO_OPTIONS" else 0
+        elif signal.type is SignalType.CONVERSION:
+            counts["orders"] += 1
+            if signal.detail.get("convertedFromHold"):
+                counts["fromHolds"] += 1
+                if signal.secondsToConvert is not None:
+                    counts["seconds"].append(signal.secondsToConvert)
+        elif signal.type is SignalType.ABANDONED:
+            counts["abandoned"] += 1
+        elif signal.type is SignalType.OUT_OF_STOCK:
+            counts["outOfStock"] += signal.quantity
+    return [
+        FunnelRow(
+            productRef=product,
+            foCalls=c["foCalls"],
+            holds=c["holds"],
+            orders=c["orders"],
+            abandoned=c["abandoned"],
+            refused=c["refused"],
+            conversionRate=_rate(c["fromHolds"], c["heldCalls"]),
+            abandonmentRate=_rate(c["abandoned"], c["heldCalls"]),
+            medianSecondsToConvert=round(statistics.median(c["seconds"]), 3) if c["seconds"] else None,
+            outOfStock=c["outOfStock"],
+        )
+        for product, c in sorted(rows.items())
+    ]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def signal_day(at: datetime) -> str:
+    """The UTC day a signal is filed under."""
+    return at.strftime("%Y-%m-%d")
