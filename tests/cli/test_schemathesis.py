@@ -207,6 +207,8 @@ HAPPY_PATH = [
     ("GET", "/products/{ref}", {"ref": PRODUCT}, None, None),
     ("PUT", "/timers", {}, None, TIMERS),
     ("GET", "/timers", {}, None, None),
+    ("GET", "/signals", {}, {"productRef": PRODUCT, "limit": 10}, None),
+    ("GET", "/reports/funnel", {}, None, None),
 ]
 
 

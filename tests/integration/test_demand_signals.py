@@ -284,3 +284,18 @@ def test_refused_oversell_attempts_are_counted_as_metrics(shop, capsys):
 
     assert [m.get("OversellAttemptsRefused") for m in emitted] == [[1.0], [1.0]]
     assert emitted[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Holdfast"
+
+
+def test_a_sharded_position_crosses_low_stock_on_its_total_not_on_one_shard(shop, signals, clock):
+    """OTHER has 10 units split over 4 counter items (docs/decisions.md #12): the crossing to
+    ATS ≤ 1 is seen once, when the position's total gets there, whichever shard took the hold."""
+    assert shop.put(f"/products/{OTHER}", {"counterShards": {DC: 4}}).status == 200
+
+    for n in range(9):
+        assert hold(shop, f"sharded-{n}", (OTHER, 1)).json()["status"] == "ACTIVE"
+    signals.catch_up()
+
+    [low] = all_signals(shop, productRef=OTHER, type="LOW_STOCK")
+    assert low["quantity"] == 1
+    assert low["detail"]["onHand"] == 1
+    assert low["detail"]["atsBefore"] == 2

@@ -38,7 +38,9 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "InventoryFeedFunction": {
         TABLE: {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
     },
-    "ConfigurationFunction": {TABLE: {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:Query"}},
+    "ConfigurationFunction": {  # UpdateItem: resharding a position's counter (a transaction)
+        TABLE: {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+    },
     "FulfilmentOptionsFunction": {
         TABLE: {
             "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
@@ -62,7 +64,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         EXPIRY_INDEX: {"dynamodb:Query"},
     },
     "DemandSignalsFunction": {
-        TABLE: {"dynamodb:BatchWriteItem", "dynamodb:Query"},  # signals; configuration (low stock)
+        # signals; configuration (low stock); a sharded position's other shards (low stock)
+        TABLE: {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:Query"},
         SIGNALS_FAILURE_QUEUE: {"sqs:SendMessage"},
         SIGNAL_BUS: {"events:PutEvents"},
     },
@@ -369,6 +372,9 @@ def exercise_every_path(api: LocalApi, clock) -> None:
     clock.advance(minutes=16)
     assert order(api, "ORD-3", 1).status in ok  # reclaimed from expired holds
 
+    sharded = {"category": "SNEAKERS", "counterShards": {DC: 2}}
+    assert api.put(f"/products/{SKU}", sharded).status == 200  # reshard: a transaction
+    assert api.post("/inventory/batch", {"entities": [entity("DELTA", -1, sourceRef="TILL-1")]}).status == 200
     threshold = available(api) - 1
     assert api.put("/channels/ECOMMERCE", {"buffer": {"type": "NONE"}, "lowStockThreshold": threshold}).status == 200
     assert hold(api, "cart-10", 1).status == 201  # a low-stock crossing: the consumer reads configuration

@@ -66,6 +66,7 @@ def build_runtime(settings: Settings, clock: Clock = system_clock, client=None) 
             SignalPublisher(_events_client() if settings.signal_event_bus else None, settings.signal_event_bus),
             config,
             clock,
+            table,
         ),
     )
 

@@ -71,10 +71,15 @@ class Signal(BaseModel):
 
 
 def signals_from_change(
-    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, configuration: Configuration | None = None
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+    configuration: Configuration | None = None,
+    other_shards: int = 0,
 ) -> list[Signal]:
     """The signals one table change carries (none for most changes). ``configuration`` is
-    needed only for a position's counter change (low stock)."""
+    needed only for a position's counter change (low stock); on a sharded position
+    ``other_shards`` is what its other counter items hold, so the crossing is judged on the
+    position's total."""
     entity = (new or old or {}).get("entity")
     if entity == "FO" and new is not None:
         if old is None:
@@ -82,8 +87,8 @@ def signals_from_change(
         return _fulfilment_option_ended(old, new)
     if entity == "ORDER" and new is not None and old is None:
         return _order_confirmed(new)
-    if entity == "IP" and new is not None and configuration is not None:
-        return _low_stock(old, new, configuration)
+    if entity in ("IP", "IP_SHARD") and new is not None and configuration is not None:
+        return _low_stock(old, new, configuration, other_shards)
     return []
 
 
@@ -226,9 +231,11 @@ def _order_confirmed(new: Mapping[str, Any]) -> list[Signal]:
     ]
 
 
-def _low_stock(old: Mapping[str, Any] | None, new: Mapping[str, Any], configuration: Configuration) -> list[Signal]:
-    before = int(old.get("onHand", 0)) if old else None
-    after = int(new.get("onHand", 0))
+def _low_stock(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any], configuration: Configuration, other_shards: int = 0
+) -> list[Signal]:
+    before = int(old.get("onHand", 0)) + other_shards if old else None
+    after = int(new.get("onHand", 0)) + other_shards
     at = new.get("updatedAt")
     if before is None or after >= before or not at:
         return []
