@@ -1,11 +1,13 @@
 """Demand signals and the funnel report (SPEC §7): reads of what the stream consumer stored."""
 
+import re
 from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BeforeValidator
 
 from holdfast.domain.clock import to_iso
 from holdfast.domain.refs import REF_PATTERN
@@ -18,7 +20,17 @@ logger = Logger()
 app = create_resolver()
 
 MAX_LIMIT = 1000
-TimeParameter = Annotated[datetime | None, Query(description="ISO 8601; without a zone, UTC")]
+ISO_8601 = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}.*)?")
+
+
+def _iso_8601(value: object) -> object:
+    """Only ISO 8601 text: pydantic alone would also read ``0.5`` as a Unix time."""
+    if isinstance(value, str) and not ISO_8601.fullmatch(value):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-11-27T10:00:00Z")
+    return value
+
+
+IsoTime = Annotated[datetime | None, BeforeValidator(_iso_8601)]
 RefParameter = Annotated[str | None, Query(pattern=REF_PATTERN)]
 
 
@@ -28,8 +40,8 @@ def get_signals(
     productRef: RefParameter = None,
     locationRef: RefParameter = None,
     channel: RefParameter = None,
-    from_: Annotated[datetime | None, Query(alias="from", description="start, inclusive (default: a day before to)")] = None,
-    to: Annotated[datetime | None, Query(description="end, exclusive (default: now); at most 31 days after from")] = None,
+    from_: Annotated[IsoTime, Query(alias="from", description="start, inclusive (default: a day before to)")] = None,
+    to: Annotated[IsoTime, Query(description="end, exclusive (default: now); at most 31 days after from")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     nextToken: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> SignalsResponse:
@@ -48,8 +60,8 @@ def get_signals(
 
 @app.get("/reports/funnel")
 def get_funnel(
-    from_: Annotated[datetime | None, Query(alias="from", description="start, inclusive (default: a day before to)")] = None,
-    to: Annotated[datetime | None, Query(description="end, exclusive (default: now); at most 31 days after from")] = None,
+    from_: Annotated[IsoTime, Query(alias="from", description="start, inclusive (default: a day before to)")] = None,
+    to: Annotated[IsoTime, Query(description="end, exclusive (default: now); at most 31 days after from")] = None,
 ) -> FunnelResponse:
     service = get_runtime().signals
     start, end = service.time_range(from_, to)
