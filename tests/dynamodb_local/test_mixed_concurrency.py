@@ -49,8 +49,11 @@ def configure(api: LocalApi) -> None:
 @pytest.mark.parametrize(
     ("shoppers", "processes"),
     [
-        pytest.param(63, 6, id="63-shoppers"),
-        pytest.param(int(os.environ.get("HOLDFAST_MIXED_SHOPPERS", "700")), 12, id="long", marks=pytest.mark.slow),
+        pytest.param(42, 6, id="42-shoppers"),
+        pytest.param(
+            int(os.environ.get("HOLDFAST_MIXED_SHOPPERS", "420")), 12, id="long",
+            marks=[pytest.mark.slow, pytest.mark.timeout(1800)],
+        ),
     ],
 )
 def test_mixed_shoppers_sweepers_and_feeds_never_oversell_and_account_for_every_unit(local_api, shoppers, processes):
