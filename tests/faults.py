@@ -25,8 +25,20 @@ from botocore.exceptions import ReadTimeoutError
 from holdfast.runtime import reset_runtime
 
 
+INJECTED: Counter[str] = Counter()
+"""Every fault fired in this test session, by kind."""
+
+
 class LambdaCrash(BaseException):
     """The execution environment died here (timeout, out of memory, a host failure)."""
+
+
+class _Tally(Counter):
+    """A test's faults, also added to the session's :data:`INJECTED`."""
+
+    def __setitem__(self, kind: str, count: int) -> None:
+        INJECTED[kind] += count - self[kind]
+        super().__setitem__(kind, count)
 
 
 def _body(params: dict[str, Any]) -> str:
@@ -37,13 +49,12 @@ def _body(params: dict[str, Any]) -> str:
 class Faults:
     def __init__(self) -> None:
         boto3.setup_default_session()
-        self._events = boto3.DEFAULT_SESSION.events
-        self.injected: Counter[str] = Counter()
+        self.injected = _Tally()
         self._serial = 0
 
     def _register(self, event: str, handler: Any) -> None:
         self._serial += 1
-        self._events.register(event, handler, unique_id=f"holdfast-fault-{self._serial}")
+        boto3.DEFAULT_SESSION.events.register(event, handler, unique_id=f"holdfast-fault-{self._serial}")
         reset_runtime()  # the next client is built from the session, with this hook
 
     def timeout_after_commit(self, operation: str, *, matching: str = "", times: int = 1) -> None:
@@ -110,5 +121,6 @@ class Faults:
             self._register(f"after-call.dynamodb.{operation}", die_after)
 
     def close(self) -> None:
+        """Disarm every fault: a fresh default session, and clients built from it."""
         boto3.setup_default_session()
         reset_runtime()

@@ -21,7 +21,8 @@ import pytest
 from holdfast.domain.clock import from_iso, to_iso
 from holdfast.runtime import get_runtime
 from holdfast_cli.local_api import ApiResponse, LocalApi
-from tests.faults import Faults, LambdaCrash
+from tests.faults import INJECTED, Faults, LambdaCrash
+from tests.figures import record_figures
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -30,6 +31,12 @@ OTHER = "FAULT_SOCK_BLK"
 DC = "FAULT_DC"
 IP = f"{SKU}:{DC}:DEFAULT"
 STOCK = 10
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_faults():
+    yield
+    record_figures("faults", {"injected": dict(INJECTED), "total": sum(INJECTED.values())})
 
 
 @pytest.fixture
@@ -91,87 +98,82 @@ def assert_unavailable(response: ApiResponse) -> None:
     assert error["code"] == "UNAVAILABLE" and "Traceback" not in response.body
 
 
-# -- a timeout after the write committed: the client retries, nothing is doubled ---------------
+# -- every kind of write, one after another, each meeting a fault --------------------------------
 
 
 @dataclass(frozen=True)
-class Retried:
-    """An operation whose first try commits and times out, then is sent again."""
+class Step:
+    """One write of a shop's day and the onHand it leaves."""
 
-    arrange: Callable[[LocalApi], None]
+    name: str
     act: Callable[[LocalApi], ApiResponse]
     on_hand: int
-    check: Callable[[LocalApi], None] = lambda api: None
 
 
-def _no_arrangement(api: LocalApi) -> None:
-    return None
+def receipt(api: LocalApi) -> ApiResponse:
+    return feed(api, {"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": 5, "sourceRef": "rcpt-1"})
 
 
-def _one(kind: str) -> Callable[[LocalApi], None]:
-    def check(api: LocalApi) -> None:
-        assert len([q for q in api.get(f"/inventory-positions/{IP}").json()["quantities"] if q["type"] == kind]) == 1
-    return check
+A_DAY = [
+    Step("receipt", receipt, STOCK + 5),
+    Step("hold", lambda api: cart(api, "cart-1"), STOCK + 3),
+    Step("order from the cart", lambda api: order(api, "order-1", 2, "cart-1"), STOCK + 3),
+    Step("ship", lambda api: api.post("/orders/order-1/ship"), STOCK + 3),
+    Step("return", lambda api: api.post("/orders/order-1/return"), STOCK + 5),
+    Step("another hold", lambda api: cart(api, "cart-2", 4), STOCK + 1),
+    Step("cancel the cart", lambda api: api.delete("/fulfilment-options/cart-2"), STOCK + 5),
+    Step("order afresh", lambda api: order(api, "order-2", 3), STOCK + 2),
+    Step("cancel the order", lambda api: api.post("/orders/order-2/cancel"), STOCK + 5),
+]
+"""Every write path: after it, the ledger holds one IQ per write, whatever was retried."""
 
-
-def _status_is(kind: str, ref: str, status: str, also: Callable[[LocalApi], None] = _no_arrangement) -> Callable[[LocalApi], None]:
-    def check(api: LocalApi) -> None:
-        assert stored_status(kind, ref) == status
-        also(api)
-    return check
-
-
-def _hold_cart(api: LocalApi) -> None:
-    assert cart(api, "cart-1").json()["status"] == "ACTIVE"
-
-
-def _confirm(api: LocalApi) -> None:
-    assert order(api, "order-1", 3).status == 201
-
-
-def _ship(api: LocalApi) -> None:
-    _confirm(api)
-    assert api.post("/orders/order-1/ship").status == 200
-
-
-RETRIED = {
-    "hold": Retried(_no_arrangement, lambda api: cart(api, "cart-1"), STOCK - 2, _one("SOFT_RESERVE")),
-    "order from the cart": Retried(
-        _hold_cart, lambda api: order(api, "order-1", 2, "cart-1"), STOCK - 2,
-        _status_is("FO", "cart-1", "CONVERTED", _one("RESERVED")),
-    ),
-    "order afresh": Retried(_no_arrangement, lambda api: order(api, "order-1", 3), STOCK - 3, _one("RESERVED")),
-    "cancel the cart": Retried(
-        _hold_cart, lambda api: api.delete("/fulfilment-options/cart-1"), STOCK,
-        _status_is("FO", "cart-1", "CANCELLED"),
-    ),
-    "ship": Retried(_confirm, lambda api: api.post("/orders/order-1/ship"), STOCK - 3, _one("SALE")),
-    "cancel the order": Retried(_confirm, lambda api: api.post("/orders/order-1/cancel"), STOCK, _status_is("ORDER", "order-1", "CANCELLED")),
-    "return": Retried(_ship, lambda api: api.post("/orders/order-1/return"), STOCK, _one("RETURNED")),
-    "receipt": Retried(
-        _no_arrangement,
-        lambda api: feed(api, {"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": 5, "sourceRef": "rcpt-1"}),
-        STOCK + 5, _one("DELTA"),
-    ),
+LEDGER_AFTER_A_DAY = {
+    ("DELTA", "rcpt-1", "ACTIVE"), ("SOFT_RESERVE", "cart-1", "INACTIVE"), ("RESERVED", "order-1", "INACTIVE"),
+    ("SALE", "order-1", "ACTIVE"), ("RETURNED", "order-1", "ACTIVE"), ("SOFT_RESERVE", "cart-2", "INACTIVE"),
+    ("RESERVED", "order-2", "INACTIVE"),
 }
 
 
-@pytest.mark.parametrize("operation", list(RETRIED))
-def test_a_timeout_after_a_committed_write_is_a_503_and_the_retry_changes_nothing_more(shop, faults, operation):
-    scenario = RETRIED[operation]
-    scenario.arrange(shop)
-    faults.timeout_after_commit("TransactWriteItems")
+def assert_one_iq_per_write(api: LocalApi) -> None:
+    quantities = api.get(f"/inventory-positions/{IP}").json()["quantities"]
+    found = [(q["type"], q["sourceRef"], q["status"]) for q in quantities if q["type"] != "LAST_ON_HAND"]
+    assert sorted(found) == sorted(LEDGER_AFTER_A_DAY)
+    assert [stored_status("FO", "cart-1"), stored_status("FO", "cart-2")] == ["CONVERTED", "CANCELLED"]
+    assert [stored_status("ORDER", "order-1"), stored_status("ORDER", "order-2")] == ["RETURNED", "CANCELLED"]
 
-    first = scenario.act(shop)
-    again = scenario.act(shop)
 
-    assert faults.injected["timeout after commit"] == 1
-    assert_unavailable(first)
-    assert again.status in (200, 201), again.body
-    if again.body and again.json().get("results"):
-        assert again.json()["results"][0]["status"] == "UNCHANGED"
-    assert on_hand(shop) == scenario.on_hand
-    scenario.check(shop)
+def test_a_timeout_after_each_committed_write_is_a_503_and_the_retry_changes_nothing_more(shop, faults):
+    for step in A_DAY:
+        faults.timeout_after_commit("TransactWriteItems")
+
+        first = step.act(shop)
+        again = step.act(shop)
+
+        assert_unavailable(first)
+        assert again.status in (200, 201), (step.name, again.body)
+        if "results" in again.json():
+            assert again.json()["results"][0]["status"] == "UNCHANGED", step.name
+        assert on_hand(shop) == step.on_hand, step.name
+    assert faults.injected["timeout after commit"] == len(A_DAY)
+    assert_one_iq_per_write(shop)
+    assert_reconciled()
+
+
+def test_one_contention_cancellation_on_each_write_neither_loses_nor_misreports_it(shop, faults):
+    # Before commit retried, a TransactionConflict read as a failed condition: a receipt came
+    # back UNCHANGED and was never counted, a hold a 409 "vanished", a cancel answered 200
+    # with the cart still ACTIVE, a ship a 409.
+    for step in A_DAY:
+        faults.cancel("TransactWriteItems", "TransactionConflict", times=1)
+
+        response = step.act(shop)
+
+        assert response.status in (200, 201), (step.name, response.body)
+        if "results" in response.json():
+            assert response.json()["results"][0]["status"] == "APPLIED", step.name
+        assert on_hand(shop) == step.on_hand, step.name
+    assert faults.injected["TransactionConflict"] == len(A_DAY)
+    assert_one_iq_per_write(shop)
     assert_reconciled()
 
 
@@ -208,34 +210,16 @@ def test_a_retried_extend_after_a_timeout_extends_once(shop, faults):
 # -- throttling and contention ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", ["ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"])
-def test_a_transaction_cancelled_for_throttling_or_contention_is_retried_unseen(shop, faults, code):
-    faults.cancel("TransactWriteItems", code, times=3)
+def test_transactions_cancelled_for_throttling_or_contention_are_retried_unseen(shop, faults):
+    codes = ["ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"]
+    for n, code in enumerate(codes, start=1):
+        faults.cancel("TransactWriteItems", code, times=3)
 
-    response = cart(shop, "cart-1")
+        response = cart(shop, f"cart-{n}")
 
-    assert faults.injected[code] == 3
-    assert response.status == 201 and response.json()["status"] == "ACTIVE", response.body
-    assert on_hand(shop) == STOCK - 2
-    assert_reconciled()
-
-
-@pytest.mark.parametrize("operation", ["receipt", "cancel the cart", "ship", "cancel the order", "return"])
-def test_one_contention_cancellation_neither_loses_nor_misreports_the_write(shop, faults, operation):
-    # Before retries, a TransactionConflict read as a failed condition: a receipt came back
-    # STALE (lost), a cancel answered 200 with the cart still ACTIVE, a ship a 409.
-    scenario = RETRIED[operation]
-    scenario.arrange(shop)
-    faults.cancel("TransactWriteItems", "TransactionConflict", times=1)
-
-    response = scenario.act(shop)
-
-    assert faults.injected["TransactionConflict"] == 1
-    assert response.status == 200, response.body
-    if response.json().get("results"):
-        assert response.json()["results"][0]["status"] == "APPLIED"
-    assert on_hand(shop) == scenario.on_hand
-    scenario.check(shop)
+        assert response.status == 201 and response.json()["status"] == "ACTIVE", (code, response.body)
+        assert faults.injected[code] == 3
+        assert on_hand(shop) == STOCK - 2 * n
     assert_reconciled()
 
 
@@ -252,8 +236,8 @@ def test_an_expiry_met_by_contention_still_releases_the_hold(shop, faults, clock
 
 
 def test_contention_that_never_clears_is_a_503_and_writes_nothing(shop, faults):
-    # Before retries, this cart was answered NO_OPTIONS (and counted as out-of-stock demand)
-    # with ten units on the shelf.
+    # Before commit retried, this cart was answered NO_OPTIONS (and recorded as out-of-stock
+    # demand) with ten units on the shelf.
     faults.cancel("TransactWriteItems", "TransactionConflict", times=1000)
 
     response = cart(shop, "cart-1")
@@ -265,23 +249,21 @@ def test_contention_that_never_clears_is_a_503_and_writes_nothing(shop, faults):
     assert cart(shop, "cart-1").status == 201  # the client's retry, once it clears
 
 
-@pytest.mark.parametrize(
-    ("operation", "path"),
-    [
-        ("GetItem", "/fulfilment-options/cart-1"),
-        ("Query", f"/inventory-positions/{IP}"),
-        ("BatchGetItem", f"/virtual-positions?channel=ECOMMERCE&productRef={SKU}&locationRef={DC}"),
-    ],
-)
-def test_reads_throttled_past_botocores_retries_are_a_503_not_a_500(shop, faults, operation, path):
+def test_reads_throttled_past_botocores_retries_are_a_503_not_a_500(shop, faults):
     assert cart(shop, "cart-1").status == 201
-    faults.cancel(operation, "ProvisionedThroughputExceededException", times=1000)
+    reads = {
+        "GetItem": ("/fulfilment-options/cart-1", None),
+        "Query": (f"/inventory-positions/{IP}", None),
+        "BatchGetItem": ("/virtual-positions", {"channel": "ECOMMERCE", "productRef": SKU, "locationRef": DC}),
+    }
+    for operation, (path, query) in reads.items():
+        faults.cancel(operation, "ProvisionedThroughputExceededException", times=1000)
 
-    path, _, query = path.partition("?")
-    response = shop.get(path, query=query or None)
+        response = shop.get(path, query=query)
 
-    assert faults.injected["ProvisionedThroughputExceededException"] >= 1
-    assert_unavailable(response)
+        assert_unavailable(response)
+        faults.close()
+    assert faults.injected["ProvisionedThroughputExceededException"] == 3
 
 
 # -- the expiry stream: redelivered, out of order, racing the sweeper ------------------------

@@ -28,6 +28,7 @@ from holdfast.domain.configuration import Channel
 from holdfast.runtime import get_runtime, use_clock
 from holdfast_cli.local_api import LocalApi
 from holdfast_cli.workers import map_in_processes
+from tests.figures import record_figures
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -91,7 +92,10 @@ def test_mixed_shoppers_sweepers_and_feeds_never_oversell_and_account_for_every_
     assert any(status == 409 for _, status in calls), "the stock never ran out: no contention was tested"
     checked, drift = get_runtime().inventory.reconcile()
     assert checked == len(SKUS) and drift == []
-    print(f"\nmixed concurrency: {len(calls)} calls by {shoppers} shoppers in {processes} processes: {dict(statuses)}")
+    record_figures(f"mixed-concurrency-{shoppers}", {
+        "shoppers": shoppers, "processes": processes, "calls": len(calls),
+        "statuses": {str(k): v for k, v in statuses.items()}, "oversells": 0, "drift": len(drift), "server_errors": 0,
+    })
 
 
 # -- the shoppers (module level: they run in worker processes) --------------------------------

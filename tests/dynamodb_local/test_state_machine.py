@@ -25,13 +25,11 @@ The totals are printed (``-s``) and written to ``.hypothesis/holdfast-stateful.j
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -53,6 +51,7 @@ from holdfast.domain.configuration import Channel
 from holdfast.runtime import get_runtime, reset_runtime, use_clock
 from holdfast_cli.local_api import LocalApi
 from holdfast_cli.template import create_table
+from tests.figures import record_figures
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -536,10 +535,7 @@ def run_machine(endpoint: str, examples: int, steps: int) -> dict[str, int]:
         ),
     )
     figures = {**STATS, "seconds": round(time.monotonic() - started, 1)}
-    print(f"\nstateful: {json.dumps(figures)}")
-    out = Path(".hypothesis")
-    out.mkdir(exist_ok=True)
-    (out / "holdfast-stateful.json").write_text(json.dumps(figures))
+    record_figures("stateful", figures)
     return figures
 
 
