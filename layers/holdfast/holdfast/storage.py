@@ -398,6 +398,7 @@ class InventoryTable:
         """
         tags = [tag for tag, _ in writes.operations]
         items = [op for _, op in writes.operations]
+        reason = ""
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 self._client.transact_write_items(TransactItems=items)
