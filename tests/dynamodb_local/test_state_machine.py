@@ -17,7 +17,7 @@ cancels; only its order converts it). A hold or order never takes more than the 
 refusal (NO_OPTIONS, OUT_OF_STOCK) is only ever answered when the model agrees nothing fits.
 
 Each hypothesis example gets a fresh table. Budget: ``HOLDFAST_STATEFUL_EXAMPLES`` examples
-of up to ``HOLDFAST_STATEFUL_STEPS`` steps (defaults 6 × 20 in ``make test``; 40 × 50 with
+of up to ``HOLDFAST_STATEFUL_STEPS`` steps (defaults 8 × 25 in ``make test``; 40 × 50 with
 HOLDFAST_LONG=1, the ``slow`` test, whose examples are new each run). The CI run is
 derandomized: the same examples every run; ``HOLDFAST_STATEFUL_RANDOM=1`` draws new ones.
 The totals are printed (``-s``) and written to ``.hypothesis/holdfast-stateful.json``.
@@ -415,6 +415,32 @@ class HoldfastMachine(RuleBasedStateMachine):
         self.order_models[order_ref] = OrderModel(order_ref, "CONFIRMED", allocations)
         return order_ref
 
+    @rule(target=orders, channel=st.sampled_from(list(CHANNELS)),
+          lines=st.dictionaries(st.sampled_from(PRODUCTS), st.integers(1, 4), min_size=1, max_size=2))
+    def order_without_cart(self, channel: str, lines: dict[str, int]) -> str:
+        order_ref = self.next_ref("order")
+        body = {"ref": order_ref, "channel": channel, "deliveryType": "HD",
+                "lines": [{"productRef": p, "quantity": q} for p, q in lines.items()]}
+        response = self.api.post("/orders", body)
+        self.observe_documents()  # overdue holds reclaimed on the way
+        if response.status == 409:
+            assert response.json()["error"]["code"] == "OUT_OF_STOCK", response.body
+            for product in {d["productRef"] for d in response.json()["error"]["details"]}:
+                total = sum(self.ats(channel, product, loc) for loc in LOCATIONS)
+                assert total < lines[product], f"OUT_OF_STOCK for {product} although ATS {total} covers {lines[product]}"
+            assert not self.overdue_active(), "a refused order reclaims every overdue hold first"
+            return order_ref
+        assert response.status == 201, response.body
+        allocations = {(a["productRef"], a["locationRef"]): a["quantity"] for a in response.json()["allocations"]}
+        for pair, quantity in allocations.items():
+            available = self.ats(channel, *pair)
+            if quantity > available:
+                STATS["oversells"] += 1
+            assert quantity <= available, f"order took {quantity} of {pair} with ATS {available}"
+        STATS["orders"] += 1
+        self.order_models[order_ref] = OrderModel(order_ref, "CONFIRMED", allocations)
+        return order_ref
+
     @rule(ref=orders, action=st.sampled_from(["ship", "cancel", "return"]))
     def order_moves_on(self, ref: str, action: str) -> None:
         model = self.order_models.get(ref)
@@ -550,8 +576,8 @@ def machine_environment(dynamodb_local_endpoint, monkeypatch):
 
 @pytest.mark.timeout(900)
 def test_random_interleavings_keep_every_invariant(machine_environment):
-    examples = int(os.environ.get("HOLDFAST_STATEFUL_EXAMPLES", "6"))
-    steps = int(os.environ.get("HOLDFAST_STATEFUL_STEPS", "20"))
+    examples = int(os.environ.get("HOLDFAST_STATEFUL_EXAMPLES", "8"))
+    steps = int(os.environ.get("HOLDFAST_STATEFUL_STEPS", "25"))
     figures = run_machine(machine_environment, examples, steps)
     assert figures["examples"] >= examples
     assert figures["oversells"] == 0 and figures["drift"] == 0
