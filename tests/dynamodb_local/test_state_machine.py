@@ -475,9 +475,6 @@ class HoldfastMachine(RuleBasedStateMachine):
 
     # -- the model's arithmetic -----------------------------------------------------------
 
-    def pairs(self) -> list[tuple[str, str]]:
-        return [(p, loc) for p in PRODUCTS for loc in LOCATIONS]
-
     def expected_on_hand(self, product: str, location: str) -> int:
         total = self.positions[position(product, location)].feed_part()
         for cart in self.hold_models.values():
