@@ -17,7 +17,7 @@ cancels; only its order converts it). A hold or order never takes more than the 
 refusal (NO_OPTIONS, OUT_OF_STOCK) is only ever answered when the model agrees nothing fits.
 
 Each hypothesis example gets a fresh table. Budget: ``HOLDFAST_STATEFUL_EXAMPLES`` examples
-of up to ``HOLDFAST_STATEFUL_STEPS`` steps (defaults 8 × 25 in ``make test``; 40 × 50 with
+of up to ``HOLDFAST_STATEFUL_STEPS`` steps (defaults 8 × 25 in ``make test``; 80 × 50 with
 HOLDFAST_LONG=1, the ``slow`` test, whose examples are new each run). The CI run is
 derandomized: the same examples every run; ``HOLDFAST_STATEFUL_RANDOM=1`` draws new ones.
 The totals are printed (``-s``) and written to ``.hypothesis/holdfast-stateful.json``.
@@ -583,7 +583,7 @@ def test_random_interleavings_keep_every_invariant(machine_environment):
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_random_interleavings_keep_every_invariant_long_run(machine_environment):
-    examples = int(os.environ.get("HOLDFAST_STATEFUL_LONG_EXAMPLES", "40"))
+    examples = int(os.environ.get("HOLDFAST_STATEFUL_LONG_EXAMPLES", "80"))
     os.environ.setdefault("HOLDFAST_STATEFUL_RANDOM", "1")  # explore beyond the fixed CI examples
     figures = run_machine(machine_environment, examples, steps=50)
     assert figures["oversells"] == 0 and figures["drift"] == 0
