@@ -197,8 +197,11 @@ class HoldfastMachine(RuleBasedStateMachine):
 
     # -- setup ----------------------------------------------------------------------------
 
-    @initialize(counts=st.lists(st.integers(0, 12), min_size=4, max_size=4))
-    def open_the_shop(self, counts: list[int]) -> None:
+    @initialize(target=holds, counts=st.lists(st.integers(0, 12), min_size=4, max_size=4),
+                channel=st.sampled_from(list(CHANNELS)), product=st.sampled_from(PRODUCTS), quantity=st.integers(1, 3))
+    def open_the_shop(self, counts: list[int], channel: str, product: str, quantity: int) -> str:
+        """Configure, count the stock, and take a first cart, so the rules on carts and orders
+        run from the first step."""
         for name, body in CHANNELS.items():
             assert self.api.put(f"/channels/{name}", body).status == 200
         for priority, location in enumerate(LOCATIONS, start=1):
@@ -207,8 +210,9 @@ class HoldfastMachine(RuleBasedStateMachine):
             assert self.api.put(f"/locations/{location}", body).status == 200
         assert self.api.put("/timers", TIMERS).status == 200
         for ref, count in zip(self.positions, counts):
-            product, location, _ = ref.split(":")
-            self.feed_snapshot_of(product, location, count, minutes_ago=60)
+            counted_product, location, _ = ref.split(":")
+            self.feed_snapshot_of(counted_product, location, count, minutes_ago=60)
+        return self.hold(channel, {product: quantity}, allow_partial=False)
 
     # -- stock feeds ----------------------------------------------------------------------
 
