@@ -5,7 +5,9 @@
 #
 #   make test                          pytest (unit, integration, DynamoDB Local) + cfn-lint
 #   make test PYTEST_ARGS='-k holds -x'
-#   make test-long                     the same with HOLDFAST_LONG=1 (long-running checks)
+#   make test-long                     the same with HOLDFAST_LONG=1: adds the `slow` tests (the
+#                                      SPEC-size flash sale, the stateful property test at
+#                                      80 x 50 steps, 420 mixed concurrent shoppers)
 #   make dev ARGS='--port 3000'        `holdfast dev`: the API locally on DynamoDB Local
 #   make bench BENCH_ARGS='...'        python -m bench
 #   make load LOAD_ARGS='...'          python -m bench.load: the load run of holdfast dev
@@ -66,7 +68,7 @@ test: install ## pytest $(PYTEST_ARGS), then cfn-lint
 	$(UV_RUN) pytest $(PYTEST_ARGS)
 	$(UV_RUN) cfn-lint template.yaml
 
-test-long: install ## As `test`, with HOLDFAST_LONG=1
+test-long: install ## As `test`, with HOLDFAST_LONG=1: the slow tests too (flash sale, stateful, mixed concurrency)
 	HOLDFAST_LONG=1 $(UV_RUN) pytest $(PYTEST_ARGS)
 	$(UV_RUN) cfn-lint template.yaml
 

@@ -47,6 +47,14 @@ class OutOfStock(HoldfastError):
     status = 409
 
 
+class Unavailable(HoldfastError):
+    """DynamoDB kept answering "not now" (contention, throttling, a timeout). Every write is
+    idempotent by its ref, so the client retries the same request."""
+
+    code = "UNAVAILABLE"
+    status = 503
+
+
 class UnsupportedMediaType(HoldfastError):
     code = "UNSUPPORTED_MEDIA_TYPE"
     status = 415

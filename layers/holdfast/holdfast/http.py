@@ -13,11 +13,24 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-from holdfast.errors import HoldfastError, InvalidInput, PayloadTooLarge, UnsupportedMediaType, describe_problem
+from holdfast.errors import HoldfastError, InvalidInput, PayloadTooLarge, Unavailable, UnsupportedMediaType, describe_problem
 from holdfast.settings import Settings
 
 logger = Logger()
+
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+    }
+)
+"""DynamoDB errors that mean "not now": still failing after botocore's retries, they reach the
+client as a 503 to retry, never as a 500."""
 
 
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -100,6 +113,21 @@ def create_resolver(settings: Settings | None = None) -> HoldfastResolver:
     def route_not_found(error: NotFoundError) -> Response:
         event = app.current_event
         return error_response(404, "NOT_FOUND", f"no route for {event.http_method} {event.path}")
+
+    @app.exception_handler([ConnectionError, HTTPClientError])
+    def dynamodb_unreachable(error: Exception) -> Response:
+        # A timeout can come after a write committed: the client's retry is answered as a replay.
+        logger.warning("DynamoDB unreachable", error=str(error))
+        unavailable = Unavailable("the database did not answer in time; retry the same request")
+        return error_response(unavailable.status, unavailable.code, unavailable.message)
+
+    @app.exception_handler(ClientError)
+    def dynamodb_refused(error: ClientError) -> Response:
+        code = error.response.get("Error", {}).get("Code")
+        if code in THROTTLING_CODES:
+            logger.warning("DynamoDB throttled", code=code)
+            return error_response(503, Unavailable.code, f"the database is busy ({code}); retry the same request")
+        return unexpected(error)
 
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import random
 import time
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -43,6 +44,7 @@ from holdfast.domain.configuration import (
 )
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.domain.shards import Cover, Move
+from holdfast.errors import Unavailable
 
 CONFIG_PK = "CONFIG"
 SHARD_ENTITY = "IP_SHARD"
@@ -210,6 +212,46 @@ def cancellation_codes(error: ClientError) -> list[str]:
 
 def _is_cancelled(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "TransactionCanceledException"
+
+
+CONDITION_FAILED = "ConditionalCheckFailed"
+COMMIT_ATTEMPTS = 5
+"""Tries of one transaction that DynamoDB cancelled for contention or throttling (each try
+after the first waits :func:`commit_backoff`); then the caller gets a 503 to retry."""
+RETRYABLE_CANCELLATIONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+)
+"""Cancellation reasons that say "not now" rather than "no": another transaction held an item,
+or capacity ran short. Nothing was written, so the same transaction may simply run again."""
+RETRYABLE_ERRORS = frozenset(
+    {
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+    }
+)
+"""Whole-call errors botocore may give up on after its own retries; worth a few more."""
+
+
+def _worth_retrying(error: ClientError) -> bool:
+    """Cancelled only for contention or throttling (no condition failed), or throttled whole."""
+    if _is_cancelled(error):
+        codes = [code for code in cancellation_codes(error) if code not in ("None", "")]
+        return bool(codes) and all(code in RETRYABLE_CANCELLATIONS for code in codes)
+    return error.response["Error"]["Code"] in RETRYABLE_ERRORS
+
+
+def _retry_reason(error: ClientError) -> str:
+    codes = [code for code in cancellation_codes(error) if code not in ("None", "")]
+    return ", ".join(sorted(set(codes))) or error.response["Error"]["Code"]
+
+
+def commit_backoff(attempt: int) -> float:
+    """Full jitter: a random wait up to 25 ms × 2^(attempt−1), at most 400 ms, so contenders
+    that collided once do not collide again in step."""
+    return random.uniform(0, min(0.4, 0.025 * 2 ** (attempt - 1)))
 
 
 class InventoryTable:
@@ -444,17 +486,33 @@ class InventoryTable:
     def commit(self, writes: LedgerWrites) -> None:
         """Run the writes as one TransactWriteItems: all of them or none.
 
-        Raises :class:`WriteConflict` naming the operations whose conditions failed.
+        Raises :class:`WriteConflict` naming the operations whose conditions failed. A
+        cancellation for contention or throttling alone (no condition failed, nothing written)
+        is retried with jittered backoff, :data:`COMMIT_ATTEMPTS` tries in all, then raises
+        :class:`~holdfast.errors.Unavailable` (503). docs/decisions.md §13.
         """
         tags = [tag for tag, _ in writes.operations]
-        try:
-            self._client.transact_write_items(TransactItems=[op for _, op in writes.operations])
-        except ClientError as error:
-            if not _is_cancelled(error):
-                raise
-            codes = cancellation_codes(error)
-            failed = [tag for tag, code in zip(tags, codes) if code not in ("None", "")]
-            raise WriteConflict(failed) from None
+        items = [op for _, op in writes.operations]
+        reason = ""
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                if not _worth_retrying(error):
+                    if not _is_cancelled(error):
+                        raise
+                    codes = cancellation_codes(error)
+                    if CONDITION_FAILED not in codes:
+                        raise  # neither a condition nor contention: a bug, not a conflict
+                    raise WriteConflict([tag for tag, code in zip(tags, codes) if code == CONDITION_FAILED]) from None
+                reason = _retry_reason(error)
+            if attempt < COMMIT_ATTEMPTS:
+                time.sleep(commit_backoff(attempt))
+        raise Unavailable(
+            f"the write met contention or throttling ({reason}) {COMMIT_ATTEMPTS} times; nothing was written, retry",
+            [{"field": "body", "message": "retry with the same request: it is idempotent"}],
+        )
 
     def get_document(self, kind: str, ref: str) -> Document | None:
         response = self._client.get_item(TableName=self.table_name, Key=document_key(kind, ref), ConsistentRead=True)

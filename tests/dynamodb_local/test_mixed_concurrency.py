@@ -1,0 +1,181 @@
+"""Holds, orders, cancels, ships, receipts and sweeps all at once on two SKUs (issue #7 item 2),
+on DynamoDB Local: zero oversells, counter = ledger sum, every unit accounted for, and no
+client ever sees a 5xx.
+
+Why processes and not threads: the deployed path is event → Powertools handler → services →
+DynamoDB, and Powertools keeps the current event on a class attribute, so one process serves
+one request at a time (as one Lambda execution environment does; ``LocalApi`` serializes
+calls). Real concurrency through the real handlers therefore needs several processes
+(``workers.map_in_processes``), each with its own handlers, runtime and boto3 client. Every
+worker runs a different shopper script, and some run with their clock 20 minutes ahead: to
+them every hold is overdue, so their sweeps and reclaims race the other workers' conversions
+and cancels of the very same holds — the race between the expiry paths and the cart is real,
+not simulated.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from holdfast.domain.availability import min_on_hand_for
+from holdfast.domain.configuration import Channel
+from holdfast.runtime import get_runtime, use_clock
+from holdfast_cli.local_api import LocalApi
+from holdfast_cli.workers import map_in_processes
+from tests.figures import record_figures
+
+pytestmark = pytest.mark.dynamodb_local
+
+SKUS = ("MIX_HOODIE_GRY_L", "MIX_BEANIE_NVY")
+DC = "MIX_DC"
+STOCK = 6
+BUFFER = {"type": "PERCENTAGE", "value": 10}
+
+
+def configure(api: LocalApi) -> None:
+    assert api.put("/channels/ECOMMERCE", {"buffer": BUFFER}).status == 200
+    location = {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1}
+    assert api.put(f"/locations/{DC}", location).status == 200
+    assert api.put("/timers", {"globalMinutes": 15}).status == 200
+    stock = [{"productRef": sku, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": STOCK} for sku in SKUS]
+    assert api.post("/inventory/batch", {"entities": stock}).status == 200
+
+
+@pytest.mark.parametrize(
+    ("shoppers", "processes"),
+    [
+        pytest.param(42, 6, id="42-shoppers"),
+        pytest.param(
+            int(os.environ.get("HOLDFAST_MIXED_SHOPPERS", "420")), 12, id="long",
+            marks=[pytest.mark.slow, pytest.mark.timeout(1800)],
+        ),
+    ],
+)
+def test_mixed_shoppers_sweepers_and_feeds_never_oversell_and_account_for_every_unit(local_api, shoppers, processes):
+    configure(local_api)
+
+    outcomes = map_in_processes(shopper, range(shoppers), processes=processes)
+
+    calls = [call for calls in outcomes for call in calls]
+    statuses = Counter(status for _, status in calls)
+    assert not [c for c in calls if c[1] >= 500], "a client saw a 5xx"
+    assert set(statuses) <= {200, 201, 409}, statuses
+    table = get_runtime().table
+    channel = Channel(name="ECOMMERCE", buffer=BUFFER)
+    floor = min_on_hand_for(1, channel, DC) - 1  # each decrement is conditioned on ATS >= q
+    for sku in SKUS:
+        position = f"{sku}:{DC}:DEFAULT"
+        view = local_api.get(f"/inventory-positions/{position}").json()
+        active = {(q["type"], q["sourceRef"]): q["quantity"] for q in view["quantities"] if q["status"] == "ACTIVE"}
+        holds = {ref for (kind, ref) in active if kind == "SOFT_RESERVE"}
+        reserved = {ref for (kind, ref) in active if kind == "RESERVED"}
+        sold = -sum(q for (kind, _), q in active.items() if kind == "SALE")
+        fo_refs = {f"{kind}-{i:03d}" for i in range(shoppers) for kind in ("keep", "drop", "late")}
+        active_fos = {ref for ref in fo_refs if (d := table.get_document("FO", ref)) and d.status == "ACTIVE"
+                      and any(a["productRef"] == sku for a in d.body["allocations"])}
+        orders = {ref: table.get_document("ORDER", ref) for ref in (f"order-{i:03d}" for i in range(shoppers))}
+        confirmed = {ref for ref, o in orders.items() if o and o.status == "CONFIRMED"
+                     and any(a["productRef"] == sku for a in o.body["allocations"])}
+        assert holds == active_fos, "SOFT_RESERVE IQs and ACTIVE carts disagree: a hold released twice or never"
+        assert reserved == confirmed, "RESERVED IQs and CONFIRMED orders disagree"
+        # Every unit is on hand, held, reserved or sold (each receipt shopper adds one unit).
+        held_units = -sum(q for (kind, _), q in active.items() if kind in ("SOFT_RESERVE", "RESERVED"))
+        sku_receipts = sum(1 for i in range(shoppers) if i % 7 == 5 and SKUS[i % 2] == sku)
+        assert view["onHand"] + held_units + sold == STOCK + sku_receipts, (view["onHand"], held_units, sold)
+        assert view["onHand"] >= floor, f"{sku}: onHand {view['onHand']} below the channel's floor: oversold"
+    assert any(action == "hold refused" or status == 409 for action, status in calls), "the stock never ran out"
+    checked, drift = get_runtime().inventory.reconcile()
+    assert checked == len(SKUS) and drift == []
+    record_figures(f"mixed-concurrency-{shoppers}", {
+        "shoppers": shoppers, "processes": processes, "calls": len(calls),
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "holds refused": sum(action == "hold refused" for action, _ in calls), "oversells": 0, "drift": len(drift), "server_errors": 0,
+    })
+
+
+# -- the shoppers (module level: they run in worker processes) --------------------------------
+
+@functools.cache
+def worker_api() -> LocalApi:
+    return LocalApi()
+
+
+def cart(ref: str, sku: str, quantity: int) -> dict[str, Any]:
+    return {"ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": sku, "quantity": quantity}]}
+
+
+def order(ref: str, sku: str, quantity: int, fo_ref: str | None = None) -> dict[str, Any]:
+    body = {"ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": sku, "quantity": quantity}]}
+    if fo_ref:
+        body["fulfilmentOptionRef"] = fo_ref
+    return body
+
+
+def shopper(i: int) -> list[tuple[str, int]]:
+    """One of seven scripts, on SKU ``i % 2``; answers (action, HTTP status) per call."""
+    api = worker_api()
+    sku = SKUS[i % 2]
+    calls: list[tuple[str, int]] = []
+
+    def call(action: str, response) -> Any:
+        answer = response.json() if response.body else None
+        refused = action == "hold" and response.status == 201 and answer["status"] == "NO_OPTIONS"
+        calls.append(("hold refused" if refused else action, response.status))
+        return answer
+
+    role = i % 7
+    if role == 0:  # hold, then order from the cart
+        held = call("hold", api.post("/fulfilment-options", cart(f"keep-{i:03d}", sku, 1)))
+        if held["status"] == "ACTIVE":
+            call("order", api.post("/orders", order(f"order-{i:03d}", sku, 1, f"keep-{i:03d}")))
+    elif role == 1:  # hold two, change of mind
+        call("hold", api.post("/fulfilment-options", cart(f"drop-{i:03d}", sku, 2)))
+        call("cancel", api.delete(f"/fulfilment-options/drop-{i:03d}"))
+    elif role == 2:  # buy without a cart, then it ships
+        confirmed = call("order", api.post("/orders", order(f"order-{i:03d}", sku, 1)))
+        if confirmed and confirmed.get("status") == "CONFIRMED":
+            call("ship", api.post(f"/orders/order-{i:03d}/ship"))
+    elif role == 3:  # buy without a cart, then cancel the order
+        confirmed = call("order", api.post("/orders", order(f"order-{i:03d}", sku, 1)))
+        if confirmed and confirmed.get("status") == "CONFIRMED":
+            call("cancel", api.post(f"/orders/order-{i:03d}/cancel"))
+    elif role == 4:  # a sweeper whose clock is 20 minutes ahead: every hold looks overdue
+        with clock_ahead(minutes=20):
+            api.invoke("HoldSweeperFunction", {"source": "aws.events"})
+            calls.append(("sweep", 200))
+            held = call("hold", api.post("/fulfilment-options", cart(f"late-{i:03d}", sku, 1)))  # may reclaim
+            if held["status"] == "ACTIVE":
+                call("order", api.post("/orders", order(f"order-{i:03d}", sku, 1, f"late-{i:03d}")))
+    elif role == 5:  # a receipt of one unit, delivered twice
+        receipt = {"productRef": sku, "locationRef": DC, "type": "DELTA", "quantity": 1, "sourceRef": f"rcpt-{i:03d}"}
+        for _ in range(2):
+            answer = call("receipt", api.post("/inventory/batch", {"entities": [receipt]}))
+            assert answer["results"][0]["status"] in ("APPLIED", "UNCHANGED"), answer
+    else:  # hold, then order the cart twice (a double click)
+        held = call("hold", api.post("/fulfilment-options", cart(f"keep-{i:03d}", sku, 1)))
+        if held["status"] == "ACTIVE":
+            first = api.post("/orders", order(f"order-{i:03d}", sku, 1, f"keep-{i:03d}"))
+            again = api.post("/orders", order(f"order-{i:03d}", sku, 1, f"keep-{i:03d}"))
+            calls += [("order", first.status), ("order", again.status)]
+            if first.status == 201:
+                assert again.status == 200 and again.json()["allocations"] == first.json()["allocations"]
+    return calls
+
+
+class clock_ahead:
+    """Tell time ``minutes`` ahead of the real clock in this worker, for the block."""
+
+    def __init__(self, minutes: int) -> None:
+        self.offset = timedelta(minutes=minutes)
+
+    def __enter__(self) -> None:
+        use_clock(lambda: datetime.now(UTC) + self.offset)
+
+    def __exit__(self, *exc: object) -> None:
+        use_clock(None)
