@@ -67,7 +67,7 @@ FO_STATUSES = {"ACTIVE", "NO_OPTIONS", "CANCELLED", "EXPIRED", "CONVERTED", "REP
 ORDER_EDGES = {("CONFIRMED", "SHIPPED"), ("CONFIRMED", "CANCELLED"), ("SHIPPED", "RETURNED")}
 
 STATS = {"examples": 0, "steps": 0, "holds_granted": 0, "holds_refused": 0, "orders": 0,
-         "releases": 0, "oversells": 0, "drift": 0}
+         "releases": 0, "reshards": 0, "oversells": 0, "drift": 0}
 """Totals over a run, for the issue's note: ``releases`` counts expiries by stream or sweeper."""
 
 
@@ -213,6 +213,16 @@ class HoldfastMachine(RuleBasedStateMachine):
             counted_product, location, _ = ref.split(":")
             self.feed_snapshot_of(counted_product, location, count, minutes_ago=60)
         return self.hold(channel, {product: quantity}, allow_partial=False)
+
+    # -- counter shards (docs/decisions.md #12) -------------------------------------------
+
+    @rule(product=st.sampled_from(PRODUCTS), location=st.sampled_from(LOCATIONS), shards=st.integers(1, 4))
+    def reshard(self, product: str, location: str, shards: int) -> None:
+        """Split a position's counter over 1–4 items (or fold it back) at any moment: no figure
+        a retailer sees may move, and every later hold, feed and release must still add up."""
+        response = self.api.put(f"/products/{product}", {"counterShards": {location: shards}})
+        assert response.status == 200, response.body
+        STATS["reshards"] += 1
 
     # -- stock feeds ----------------------------------------------------------------------
 
@@ -543,6 +553,9 @@ class HoldfastMachine(RuleBasedStateMachine):
         checked, drift = get_runtime().inventory.reconcile()
         STATS["drift"] += len(drift)
         assert drift == [], drift
+        for record in get_runtime().table.get_positions(list(self.positions)).values():
+            values = record.shard_values  # shards 1.. never negative; shard 0 only while they are empty
+            assert all(v >= 0 for v in values[1:]) and (values[0] >= 0 or not any(values[1:])), (record.ref, values)
 
 
 def run_machine(endpoint: str, examples: int, steps: int) -> dict[str, int]:
