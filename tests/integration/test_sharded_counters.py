@@ -231,3 +231,23 @@ def test_a_bad_shard_count_is_refused_and_changes_nothing(api) -> None:
         assert "counterShards" in response.body
 
     assert shard_values() == (10, 10, 10, 10)
+
+
+def test_holds_are_kept_in_their_shards_partition_and_still_read_and_released_after_resharding(api) -> None:
+    shop(api, 40)
+    for n in range(12):
+        hold(api, f"cart-{n}")
+    items = get_runtime().table._client.scan(TableName=get_runtime().table.table_name)["Items"]
+    partitions = {item["pk"]["S"] for item in items if item.get("type", {}).get("S") == "SOFT_RESERVE"}
+    assert len(partitions) > 1, partitions  # not all on the position's own partition
+
+    ok(api.put(f"/products/{SKU}", {}))  # back to one counter: the holds stay where they were
+    position = ok(api.get(f"/inventory-positions/{POSITION}"))
+    assert sum(q["status"] == "ACTIVE" and q["type"] == "SOFT_RESERVE" for q in position["quantities"]) == 12
+    assert position["onHand"] == 28
+
+    for n in range(12):
+        assert ok(api.delete(f"/fulfilment-options/cart-{n}"))["status"] == "CANCELLED"
+    assert on_hand(api) == 40
+    assert shard_values() == (40,)
+    assert_clean()

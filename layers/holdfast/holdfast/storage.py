@@ -61,11 +61,16 @@ def position_pk(position_ref: str) -> str:
     return f"IP#{position_ref}"
 
 
-def shard_key(position_ref: str, shard: int) -> dict[str, Any]:
-    """Shard 0 is the position's own item; shards 1..N-1 have partitions of their own, so a
-    hot SKU's counter writes spread over N items (and N partitions)."""
+def shard_pk(position_ref: str, shard: int) -> str:
+    """Shard 0 is the position's own partition; shards 1..N-1 have partitions of their own
+    (their counter item and the holds they granted), so a hot SKU's hold writes spread over
+    N items and N partitions."""
     pk = position_pk(position_ref)
-    return key(pk if shard == 0 else f"{pk}#S{shard}", IP_SK)
+    return pk if shard == 0 else f"{pk}#S{shard}"
+
+
+def shard_key(position_ref: str, shard: int) -> dict[str, Any]:
+    return key(shard_pk(position_ref, shard), IP_SK)
 
 
 def quantity_sk(iq_type: str, source_ref: str | None) -> str:
@@ -104,6 +109,8 @@ class PositionRecord:
     fence_until: datetime | None = None
     counter_shards: int = 1
     """How many counter items onHand is split over (docs/decisions.md #12)."""
+    shard_partitions: int = 1
+    """How many shard partitions may hold ledger records (the most shards it ever had)."""
     shard_on_hand: tuple[int, ...] = ()
     """Each shard's onHand (index 0: this item) when sharded; ``on_hand`` is their sum."""
 
@@ -128,6 +135,7 @@ def _position_from(values: Mapping[str, Any]) -> PositionRecord:
         fence_as_of=from_iso(values["fenceAsOf"]) if "fenceAsOf" in values else None,
         fence_until=from_iso(values["fenceUntil"]) if "fenceUntil" in values else None,
         counter_shards=int(values.get("counterShards", 1)),
+        shard_partitions=int(values.get("shardPartitions", values.get("counterShards", 1))),
     )
 
 
@@ -154,13 +162,15 @@ def _quantity_from(values: Mapping[str, Any]) -> InventoryQuantity:
         created_at=from_iso(values["createdAt"]),
         source_ref=values.get("sourceRef"),
         expires_at=from_iso(values["expiresAt"]) if "expiresAt" in values else None,
+        shard=int(values.get("shard", 0)),
     )
 
 
 def _quantity_item(iq: InventoryQuantity) -> dict[str, Any]:
     return to_item(
         {
-            "pk": position_pk(iq.position_ref),
+            "pk": shard_pk(iq.position_ref, iq.shard),
+            "shard": iq.shard or None,
             "sk": quantity_sk(iq.type, iq.source_ref),
             "entity": "IQ",
             "iqRef": iq.ref,
@@ -300,9 +310,16 @@ class InventoryTable:
                 position = _position_from(values)
             elif values.get("entity") == "IQ":
                 ledger.append(_quantity_from(values))
-        if position is not None and position.counter_shards > 1:
-            position = self.get_positions([position_ref], {position_ref: position.counter_shards})[position_ref]
-        return position, ledger
+        if position is None or position.shard_partitions <= 1:
+            return position, ledger
+        shards: dict[int, int] = {}
+        for shard in range(1, position.shard_partitions):  # a sharded position: one Query per shard
+            for values in self._query_partition(shard_pk(position_ref, shard)):
+                if _is_shard(values):
+                    shards[shard] = int(values.get("onHand", 0))
+                elif values.get("entity") == "IQ":
+                    ledger.append(_quantity_from(values))
+        return _with_shards(position, shards), ledger
 
     def get_snapshot_ledger(self, position_ref: str) -> tuple[PositionRecord | None, list[InventoryQuantity]]:
         """The IP item and the IQs a snapshot can supersede (LAST_ON_HAND, DELTA, CORRECTION,
@@ -714,7 +731,7 @@ class LedgerWrites:
         """Move an ACTIVE hold IQ's ``expiresAt`` (an extended cart)."""
         self.operations.append((f"iq:{iq.ref}", {"Update": {
             "TableName": self._table,
-            "Key": key(position_pk(iq.position_ref), quantity_sk(iq.type, iq.source_ref)),
+            "Key": key(shard_pk(iq.position_ref, iq.shard), quantity_sk(iq.type, iq.source_ref)),
             "UpdateExpression": "SET expiresAt = :expires",
             "ConditionExpression": "#status = :active",
             "ExpressionAttributeNames": {"#status": "status"},
@@ -826,6 +843,7 @@ class LedgerWrites:
         0 (each must still hold exactly what was read), if its count is still as read."""
         values: dict[str, Any] = {
             ":shards": {"N": str(shards)},
+            ":partitions": {"N": str(max(shards, position.shard_partitions, position.counter_shards))},
             ":back": {"N": str(sum(move.units for move in collapse))},
             ":now": {"S": to_iso(self._now)},
             ":ref": {"S": position.ref},
@@ -846,7 +864,8 @@ class LedgerWrites:
             "UpdateExpression": (
                 "SET #ref = if_not_exists(#ref, :ref), productRef = if_not_exists(productRef, :product), "
                 "locationRef = if_not_exists(locationRef, :location), catalogue = if_not_exists(catalogue, :catalogue), "
-                "entity = if_not_exists(entity, :entity), counterShards = :shards, updatedAt = :now ADD onHand :back"
+                "entity = if_not_exists(entity, :entity), counterShards = :shards, shardPartitions = :partitions, "
+                "updatedAt = :now ADD onHand :back"
             ),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": {"#ref": "ref"},
@@ -971,7 +990,7 @@ class LedgerWrites:
 def _deactivate_update(table_name: str, iq: InventoryQuantity) -> dict[str, Any]:
     return {
         "TableName": table_name,
-        "Key": key(position_pk(iq.position_ref), quantity_sk(iq.type, iq.source_ref)),
+        "Key": key(shard_pk(iq.position_ref, iq.shard), quantity_sk(iq.type, iq.source_ref)),
         "UpdateExpression": "SET #status = :inactive",
         "ConditionExpression": "#status = :active",
         "ExpressionAttributeNames": {"#status": "status"},

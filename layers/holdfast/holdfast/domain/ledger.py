@@ -52,6 +52,9 @@ class InventoryQuantity:
     created_at: datetime
     source_ref: str | None = None
     expires_at: datetime | None = None
+    shard: int = 0
+    """Where the record is kept: a hold taken from counter shard n of a sharded position is
+    kept in that shard's partition (docs/decisions.md #12); it does not change what it is."""
 
     @property
     def ref(self) -> str:

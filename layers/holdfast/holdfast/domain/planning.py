@@ -24,6 +24,8 @@ class Allocation:
     product_ref: str
     location_ref: str
     quantity: int
+    shard: int = 0
+    """For a hold on a sharded position: the counter shard whose partition keeps its record."""
 
 
 @dataclass(frozen=True, slots=True)

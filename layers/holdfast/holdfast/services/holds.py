@@ -23,6 +23,7 @@ from holdfast.services.stock import (
     allocations_of,
     candidate_locations,
     hold_quantity,
+    place_allocations,
     plan_dict,
     release_holds,
     replayed,
@@ -90,15 +91,14 @@ class HoldService:
                 break
             for plan in plans:
                 expires_at = now + timedelta(minutes=minutes)
+                placements = place_allocations(channel, plan.allocations, release, stock.positions, keep_in_shard=True)
                 body = self._body(request, fingerprint, lines, plans, plan, shortfall, minutes, now)
+                body["allocations"] = allocation_dicts(p.allocation for p in placements)
                 body["latencyMs"] = round((time.monotonic() - started) * 1000)
                 writes = self._table.writes(now)
                 writes.create_document(Document(FO, request.ref, "ACTIVE", body, expires_at))
                 writes.put_timer(request.ref, expires_at)
-                write_allocations(
-                    writes, channel, plan.allocations, IqType.SOFT_RESERVE, request.ref, now, expires_at, release,
-                    stock.positions,
-                )
+                write_allocations(writes, placements, IqType.SOFT_RESERVE, request.ref, now, expires_at)
                 if replaced is not None:
                     writes.update_document(FO, replaced.ref, from_statuses=["ACTIVE"], status="REPLACED")
                     release_holds(writes, replaced, now, skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations])

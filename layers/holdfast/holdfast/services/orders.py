@@ -21,6 +21,7 @@ from holdfast.services.stock import (
     allocations_of,
     candidate_locations,
     hold_quantity,
+    place_allocations,
     release_holds,
     replayed,
     request_fingerprint,
@@ -138,7 +139,8 @@ class OrderService:
         self, request: OrderRequest, fingerprint: str, hold: Document, now: datetime
     ) -> tuple[OrderView, bool] | None:
         allocations = allocations_of(hold.body)
-        order = self._document(request, fingerprint, allocations, now, hold)
+        # The order's reservations are kept in the position's own partition, wherever the hold was.
+        order = self._document(request, fingerprint, [replace(a, shard=0) for a in allocations], now, hold)
         writes = self._table.writes(now).create_document(order)
         writes.update_document(
             FO, hold.ref, from_statuses=["ACTIVE"], status="CONVERTED", order_ref=request.ref, unexpired_at=now
@@ -188,9 +190,8 @@ class OrderService:
         plan = plans[0]
         order = self._document(request, fingerprint, list(plan.allocations), now, None)
         writes = self._table.writes(now).create_document(order)
-        write_allocations(
-            writes, channel, plan.allocations, IqType.RESERVED, request.ref, now, release=release, positions=stock.positions
-        )
+        placements = place_allocations(channel, plan.allocations, release, stock.positions)
+        write_allocations(writes, placements, IqType.RESERVED, request.ref, now)
         if released is not None:
             writes.update_document(FO, released.ref, from_statuses=["ACTIVE"], status="EXPIRED" if released.expires_at and released.expires_at <= now else "REPLACED")
             release_holds(writes, released, now, skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -57,11 +57,18 @@ def candidate_locations(
 
 
 def allocations_of(body: Mapping[str, Any]) -> list[Allocation]:
-    return [Allocation(a["productRef"], a["locationRef"], a["quantity"]) for a in body.get("allocations", [])]
+    return [
+        Allocation(a["productRef"], a["locationRef"], a["quantity"], a.get("shard", 0))
+        for a in body.get("allocations", [])
+    ]
 
 
 def allocation_dicts(allocations: Iterable[Allocation]) -> list[dict[str, Any]]:
-    return [{"productRef": a.product_ref, "locationRef": a.location_ref, "quantity": a.quantity} for a in allocations]
+    return [
+        {"productRef": a.product_ref, "locationRef": a.location_ref, "quantity": a.quantity,
+         **({"shard": a.shard} if a.shard else {})}
+        for a in allocations
+    ]
 
 
 def plan_dict(plan: Plan) -> dict[str, Any]:
@@ -160,30 +167,62 @@ def sharded_positions(stock: Stock, plan: Plan) -> list[PositionRecord]:
     return [stock.positions[ref] for ref in refs if ref in stock.positions and stock.positions[ref].counter_shards > 1]
 
 
-def write_allocations(
-    writes: LedgerWrites,
+@dataclass(frozen=True)
+class Placement:
+    """Where one allocation takes its units: counter changes under the ATS condition, and
+    the shard whose partition keeps its ledger record."""
+
+    allocation: Allocation
+    takes: tuple[shards.Take, ...]
+    freed: int
+    threshold: int
+
+
+def place_allocations(
     channel: Channel,
     allocations: Sequence[Allocation],
-    iq_type: IqType,
-    source_ref: str,
-    now: datetime,
-    expires_at: datetime | None = None,
     release: Release = Release.none(),
     positions: Mapping[str, PositionRecord] | None = None,
-) -> None:
-    """A negative IQ per allocation and its counter change, each conditioned on the
-    channel's ATS still covering it (counting units released in the same transaction).
+    *,
+    keep_in_shard: bool = False,
+) -> list[Placement]:
+    """Each allocation's counter changes, conditioned on the channel's ATS still covering it
+    (counting units released in the same transaction).
 
     On a sharded position the units come from one shard that covers the hold alone, or from
     the fullest shards together (:func:`holdfast.domain.shards.place_hold`), by the counters
-    as read in ``positions``; the conditions make a stale read fail, never oversell."""
+    as read in ``positions``; the conditions make a stale read fail, never oversell. With
+    ``keep_in_shard`` (holds), a hold taken from one shard is recorded in that shard's
+    partition, so its writes stay off the position's own partition."""
     positions = positions or {}
+    placements = []
     for allocation in allocations:
         position = ip_ref(allocation.product_ref, allocation.location_ref)
         freed = release.units.get((allocation.product_ref, allocation.location_ref), 0)
         threshold = min_on_hand_for(allocation.quantity, channel, allocation.location_ref)
         assert threshold is not None, "a plan never allocates where nothing can be sold"
         record = positions.get(position)
+        values = list(record.shard_values) if record is not None else [0]
+        values[0] += freed  # released in this same transaction, into shard 0
+        takes = shards.place_hold(values, threshold, allocation.quantity) if len(values) > 1 else []
+        takes = takes or [shards.Take(0, allocation.quantity, threshold)]  # fails if the read was right
+        shard = takes[0].shard if keep_in_shard and len(takes) == 1 and not freed else 0
+        placements.append(Placement(replace(allocation, shard=shard), tuple(takes), freed, threshold))
+    return placements
+
+
+def write_allocations(
+    writes: LedgerWrites,
+    placements: Sequence[Placement],
+    iq_type: IqType,
+    source_ref: str,
+    now: datetime,
+    expires_at: datetime | None = None,
+) -> None:
+    """A negative IQ per placed allocation and its counter changes (:func:`place_allocations`)."""
+    for placement in placements:
+        allocation, takes, freed = placement.allocation, placement.takes, placement.freed
+        position = ip_ref(allocation.product_ref, allocation.location_ref)
         writes.create_quantity(
             InventoryQuantity(
                 position_ref=position,
@@ -194,12 +233,9 @@ def write_allocations(
                 created_at=now,
                 source_ref=source_ref,
                 expires_at=expires_at,
+                shard=allocation.shard,
             )
         )
-        values = list(record.shard_values) if record is not None else [0]
-        values[0] += freed  # released in this same transaction, into shard 0
-        takes = shards.place_hold(values, threshold, allocation.quantity) if len(values) > 1 else []
-        takes = takes or [shards.Take(0, allocation.quantity, threshold)]  # fails if the read was right
         from_base = next((take for take in takes if take.shard == 0), None)
         if from_base is not None or freed:
             writes.change_counter(
@@ -249,4 +285,5 @@ def hold_quantity(document: Document, allocation: Allocation, now: datetime) -> 
         effective_at=now,
         created_at=now,
         source_ref=document.ref,
+        shard=allocation.shard,
     )
