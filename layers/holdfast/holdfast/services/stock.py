@@ -15,7 +15,7 @@ from holdfast.domain.configuration import Channel, Configuration, Product
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.domain.planning import Allocation, Plan
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
-from holdfast.errors import Conflict, NotFound
+from holdfast.errors import Conflict, NotFound, Unavailable
 from holdfast.storage import CounterChange, Document, InventoryTable, LedgerWrites, PositionRecord, WriteConflict
 
 
@@ -145,9 +145,10 @@ class StockReader:
         return Stock(ats, counters)
 
     def rebalance(self, positions: Iterable[PositionRecord], now: datetime) -> int:
-        """Refill the shards of sharded positions that ran low, from shard 0 (best effort: a
-        move that meets a changed shard 0 is skipped; the next hold looks again). Answers the
-        positions rebalanced."""
+        """Refill the shards of sharded positions that ran low, from shard 0 (best effort, after
+        the caller's own write has committed: a move that meets a changed shard 0, or DynamoDB
+        saying "not now", is skipped; the next hold looks again). Answers the positions
+        rebalanced."""
         moved = 0
         for position in positions:
             moves = shards.rebalance(position.shard_values)
@@ -155,7 +156,7 @@ class StockReader:
                 continue
             try:
                 self._table.commit(self._table.writes(now).move_units(position, moves))
-            except WriteConflict:
+            except (WriteConflict, Unavailable):
                 continue
             moved += 1
         return moved
@@ -175,7 +176,6 @@ class Placement:
     allocation: Allocation
     takes: tuple[shards.Take, ...]
     freed: int
-    threshold: int
 
 
 def place_allocations(
@@ -207,7 +207,7 @@ def place_allocations(
         takes = shards.place_hold(values, threshold, allocation.quantity) if len(values) > 1 else []
         takes = takes or [shards.Take(0, allocation.quantity, threshold)]  # fails if the read was right
         shard = takes[0].shard if keep_in_shard and len(takes) == 1 and not freed else 0
-        placements.append(Placement(replace(allocation, shard=shard), tuple(takes), freed, threshold))
+        placements.append(Placement(replace(allocation, shard=shard), tuple(takes), freed))
     return placements
 
 
