@@ -7,7 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from holdfast.domain.clock import to_iso
 from holdfast.domain.refs import REF_PATTERN
@@ -30,7 +30,14 @@ def _iso_8601(value: object) -> object:
     return value
 
 
-IsoTime = Annotated[datetime | None, BeforeValidator(_iso_8601)]
+def _plausible(value: datetime | None) -> datetime | None:
+    """Signals exist from 1970 on; far-off years would only overflow the range arithmetic."""
+    if value is not None and not 1970 <= value.year <= 9000:
+        raise ValueError("must be a date-time between 1970 and 9000")
+    return value
+
+
+IsoTime = Annotated[datetime | None, BeforeValidator(_iso_8601), AfterValidator(_plausible)]
 RefParameter = Annotated[str | None, Query(pattern=REF_PATTERN)]
 
 

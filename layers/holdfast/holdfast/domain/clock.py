@@ -15,7 +15,8 @@ def system_clock() -> datetime:
 
 def to_iso(moment: datetime) -> str:
     """``2026-11-27T09:26:20.123Z``: fixed width, so the strings sort as the times do."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"  # %Y is unpadded before 1000
 
 
 def from_iso(text: str) -> datetime:
