@@ -23,6 +23,7 @@ from holdfast.runtime import get_runtime
 from holdfast_cli.local_api import ApiResponse, LocalApi
 from tests.faults import INJECTED, Faults, LambdaCrash
 from tests.figures import record_figures
+from tests.stream_records import timer_deleted_by_ttl
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -271,27 +272,6 @@ def test_reads_throttled_past_botocores_retries_are_a_503_not_a_500(shop, faults
 
 
 # -- the expiry stream: redelivered, out of order, racing the sweeper ------------------------
-
-
-def timer_deleted_by_ttl(fo_ref: str, sequence: int) -> dict[str, Any]:
-    return {
-        "eventID": f"evt-{fo_ref}-{sequence}",
-        "eventName": "REMOVE",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/holdfast/stream/2026-01-01T00:00:00.000",
-        "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1767225600,
-            "Keys": {"pk": {"S": f"FO#{fo_ref}"}, "sk": {"S": "TIMER"}},
-            "OldImage": {"pk": {"S": f"FO#{fo_ref}"}, "sk": {"S": "TIMER"}, "entity": {"S": "TIMER"},
-                         "foRef": {"S": fo_ref}, "ttl": {"N": "1767225600"}},
-            "SequenceNumber": f"{sequence:021d}",
-            "SizeBytes": 120,
-            "StreamViewType": "NEW_AND_OLD_IMAGES",
-        },
-    }
 
 
 def test_expiry_records_redelivered_and_out_of_order_release_each_hold_once(shop, clock):

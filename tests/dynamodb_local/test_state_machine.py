@@ -52,6 +52,7 @@ from holdfast.runtime import get_runtime, reset_runtime, use_clock
 from holdfast_cli.local_api import LocalApi
 from holdfast_cli.template import create_table
 from tests.figures import record_figures
+from tests.stream_records import timer_deleted_by_ttl
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -69,7 +70,6 @@ ORDER_EDGES = {("CONFIRMED", "SHIPPED"), ("CONFIRMED", "CANCELLED"), ("SHIPPED",
 STATS = {"examples": 0, "steps": 0, "holds_granted": 0, "holds_refused": 0, "orders": 0,
          "releases": 0, "reshards": 0, "oversells": 0, "drift": 0}
 """Totals over a run, for the issue's note: ``releases`` counts expiries by stream or sweeper."""
-
 
 
 def position(product: str, location: str) -> str:
@@ -123,30 +123,6 @@ def allocations_of_plan(plan: dict[str, Any] | None) -> dict[tuple[str, str], in
             pair = (item["productRef"], fulfilment["locationRef"])
             found[pair] = found.get(pair, 0) + item["quantity"]
     return found
-
-
-def timer_deleted_by_ttl(fo_ref: str, sequence: int) -> dict[str, Any]:
-    """A stream record as Lambda delivers DynamoDB TTL's deletion of a hold's timer."""
-    return {
-        "eventID": f"evt-{fo_ref}-{sequence}",
-        "eventName": "REMOVE",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/holdfast/stream/2026-01-01T00:00:00.000",
-        "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1767225600,
-            "Keys": {"pk": {"S": f"FO#{fo_ref}"}, "sk": {"S": "TIMER"}},
-            "OldImage": {
-                "pk": {"S": f"FO#{fo_ref}"}, "sk": {"S": "TIMER"}, "entity": {"S": "TIMER"},
-                "foRef": {"S": fo_ref}, "ttl": {"N": "1767225600"},
-            },
-            "SequenceNumber": f"{sequence:021d}",
-            "SizeBytes": 120,
-            "StreamViewType": "NEW_AND_OLD_IMAGES",
-        },
-    }
 
 
 class StateClock:

@@ -9,6 +9,7 @@ import pytest
 
 from holdfast.runtime import get_runtime
 from holdfast_cli.local_api import LocalApi
+from tests.stream_records import timer_deleted_by_ttl
 
 SKU = "FLASH_SNEAKER_GOLD_US8"
 DC = "MAIN_DC"
@@ -38,32 +39,6 @@ def on_hand(api: LocalApi) -> int:
 
 def stored_status(ref: str) -> str:
     return get_runtime().table.get_document("FO", ref).status
-
-
-def timer_deleted_by_ttl(fo_ref: str, *, by_service: bool = True) -> dict:
-    """A stream record as Lambda delivers a TTL deletion of a hold's timer item."""
-    record = {
-        "eventID": f"evt-{fo_ref}",
-        "eventName": "REMOVE",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/holdfast-test/stream/2026-01-01T00:00:00.000",
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1767225600,
-            "Keys": {"pk": {"S": f"FO#{fo_ref}"}, "sk": {"S": "TIMER"}},
-            "OldImage": {
-                "pk": {"S": f"FO#{fo_ref}"}, "sk": {"S": "TIMER"}, "entity": {"S": "TIMER"},
-                "foRef": {"S": fo_ref}, "ttl": {"N": "1767225600"},
-            },
-            "SequenceNumber": f"{abs(hash(fo_ref)) % 10**12:012d}",
-            "SizeBytes": 120,
-            "StreamViewType": "NEW_AND_OLD_IMAGES",
-        },
-    }
-    if by_service:
-        record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
-    return record
 
 
 def stream_batch(api: LocalApi, *records: dict) -> dict:
