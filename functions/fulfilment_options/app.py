@@ -4,7 +4,7 @@ from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -48,8 +48,14 @@ def cancel_fulfilment_option(ref: RefPath) -> FulfilmentOptionView:
 
 
 @app.post("/fulfilment-options/<ref>/extend")
-def extend_fulfilment_option(ref: RefPath) -> FulfilmentOptionView:
-    return get_runtime().holds.extend(ref)
+def extend_fulfilment_option(
+    ref: RefPath,
+    requestId: Annotated[  # noqa: N803 (the API's field names are camelCase)
+        str | None,
+        Query(pattern=REF_PATTERN, description="names this extension, so a retry of it answers 200, not 409"),
+    ] = None,
+) -> FulfilmentOptionView:
+    return get_runtime().holds.extend(ref, requestId)
 
 
 def refused_oversell() -> None:

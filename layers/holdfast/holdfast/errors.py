@@ -28,6 +28,16 @@ class InvalidInput(HoldfastError):
         return cls(f"{field}: {message}", [{"field": field, "message": message}])
 
 
+class TooManyWrites(InvalidInput):
+    """The request is well formed but would need more items in one transaction than DynamoDB
+    takes (100); nothing was written."""
+
+    @classmethod
+    def needing(cls, items: int, field: str, advice: str) -> "TooManyWrites":
+        message = f"this request would write {items} items in one transaction; DynamoDB takes at most 100: {advice}"
+        return cls(message, [{"field": field, "message": message}])
+
+
 class NotFound(HoldfastError):
     code = "NOT_FOUND"
     status = 404

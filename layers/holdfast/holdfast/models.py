@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, mod
 
 from holdfast.domain.configuration import MAX_STOCK
 from holdfast.domain.ledger import IqType, check_feed_quantity
+from holdfast.domain.planning import MAX_ALLOCATIONS
 from holdfast.domain.refs import DEFAULT_CATALOGUE, Ref
 from holdfast.domain.signals import FunnelRow, Signal
 
@@ -52,7 +53,7 @@ class InventoryBatchRequest(_Body):
     entities: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH_ENTITIES)
 
 
-EntityStatus = Literal["APPLIED", "UNCHANGED", "STALE", "INVALID"]
+EntityStatus = Literal["APPLIED", "UNCHANGED", "STALE", "INVALID", "RETRY"]
 
 
 class EntityResult(_View):
@@ -117,7 +118,8 @@ class ErrorResponse(_View):
     error: ErrorDetail
 
 
-MAX_LINES = 40
+MAX_LINES = MAX_ALLOCATIONS
+"""Lines in one cart or order: each becomes at least one allocation."""
 MAX_LINE_QUANTITY = 10_000
 
 

@@ -23,6 +23,7 @@ import itertools
 import json
 import random
 import time
+import uuid
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -43,6 +44,7 @@ from holdfast.domain.configuration import (
     TimerConfig,
 )
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
+from holdfast.domain.planning import MAX_TRANSACTION_ITEMS
 from holdfast.domain.shards import Cover, Move
 from holdfast.errors import Unavailable
 
@@ -50,7 +52,6 @@ CONFIG_PK = "CONFIG"
 SHARD_ENTITY = "IP_SHARD"
 IP_SK = "#IP"
 PRODUCT_SK = "#PRODUCT"
-MAX_TRANSACTION_ITEMS = 100
 BATCH_GET_LIMIT = 100
 
 _serializer = TypeSerializer()
@@ -107,6 +108,9 @@ class PositionRecord:
     updated_at: datetime | None = None
     fence_as_of: datetime | None = None
     fence_until: datetime | None = None
+    fence_id: str | None = None
+    """Which snapshot writer set the fence: its commit is conditioned on this token, so a
+    fence taken over or taken down since makes that commit fail (docs/decisions.md #14)."""
     counter_shards: int = 1
     """How many counter items onHand is split over (docs/decisions.md #12)."""
     shard_partitions: int = 1
@@ -134,6 +138,7 @@ def _position_from(values: Mapping[str, Any]) -> PositionRecord:
         updated_at=from_iso(values["updatedAt"]) if "updatedAt" in values else None,
         fence_as_of=from_iso(values["fenceAsOf"]) if "fenceAsOf" in values else None,
         fence_until=from_iso(values["fenceUntil"]) if "fenceUntil" in values else None,
+        fence_id=values.get("fenceId"),
         counter_shards=int(values.get("counterShards", 1)),
         shard_partitions=int(values.get("shardPartitions", values.get("counterShards", 1))),
     )
@@ -193,6 +198,19 @@ class AdjustmentOutcome(StrEnum):
     SHARDED = "SHARDED"
     """A decrease of a sharded position whose shards moved since they were read (or were
     not read): read them and apply it again with a fresh cover."""
+    AGAIN = "AGAIN"
+    """Refused by a fence whose writer died; the fence is down now: apply it again."""
+
+
+def _lapsed_fence(position: PositionRecord | None, happened: datetime, now: datetime) -> bool:
+    """Whether a fence at or after ``happened`` is in the way but its writer's time is up."""
+    return (
+        position is not None
+        and position.fence_as_of is not None
+        and position.fence_as_of >= happened
+        and position.fence_until is not None
+        and position.fence_until < now
+    )
 
 
 def _already_counted(position: PositionRecord | None, happened: datetime, now: datetime) -> bool:
@@ -393,19 +411,26 @@ class InventoryTable:
             if f"iq:{iq.ref}" in conflict.failed:
                 existing = self.get_quantities([(iq.position_ref, iq.type, iq.source_ref)])
                 return AdjustmentOutcome.DUPLICATE, existing[0] if existing else None
-            if iq.quantity < 0 and not _already_counted(self.get_positions([iq.position_ref]).get(iq.position_ref), iq.effective_at, now):
+            position = self.get_positions([iq.position_ref]).get(iq.position_ref)
+            if _lapsed_fence(position, iq.effective_at, now):
+                self.take_down_fence(position, now)
+                return AdjustmentOutcome.AGAIN, None
+            if iq.quantity < 0 and not _already_counted(position, iq.effective_at, now):
                 return AdjustmentOutcome.SHARDED, None  # the shard guard failed, not the feed rules
             return AdjustmentOutcome.STALE, None
         return AdjustmentOutcome.APPLIED, None
 
     def fence_snapshot(
         self, change: "CounterChange", as_of: datetime, until: datetime, now: datetime
-    ) -> bool:
+    ) -> str | None:
         """Put a fence at ``as_of`` on the position before a snapshot reads its ledger: from
         now until the snapshot lands (or ``until`` passes, if its writer died), feed events at
         or before ``as_of`` are refused as already counted, so the ledger the snapshot reads
-        stays the ledger it supersedes. Events after ``as_of`` and holds land freely. False if
-        the position already has a snapshot at or after ``as_of`` or a newer fence stands."""
+        stays the ledger it supersedes. Events after ``as_of`` and holds land freely. Answers the
+        fence's token, which the snapshot's commit must still find (:meth:`record_snapshot`), or
+        ``None`` if the position already has a snapshot at or after ``as_of`` or a newer fence
+        stands."""
+        fence_id = uuid.uuid4().hex
         try:
             self._client.update_item(
                 TableName=self.table_name,
@@ -413,7 +438,8 @@ class InventoryTable:
                 UpdateExpression=(
                     "SET #ref = if_not_exists(#ref, :ref), productRef = if_not_exists(productRef, :product), "
                     "locationRef = if_not_exists(locationRef, :location), catalogue = if_not_exists(catalogue, :catalogue), "
-                    "entity = if_not_exists(entity, :entity), fenceAsOf = :asOf, fenceUntil = :until ADD onHand :zero"
+                    "entity = if_not_exists(entity, :entity), fenceAsOf = :asOf, fenceUntil = :until, fenceId = :fence "
+                    "ADD onHand :zero"
                 ),
                 ConditionExpression=(
                     "(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :asOf) AND "
@@ -428,13 +454,38 @@ class InventoryTable:
                     ":entity": {"S": "IP"},
                     ":asOf": {"S": to_iso(as_of)},
                     ":until": {"S": to_iso(until)},
+                    ":fence": {"S": fence_id},
                     ":now": {"S": to_iso(now)},
                     ":zero": {"N": "0"},
                 },
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
+                return None
+            raise
+        return fence_id
+
+    def take_down_fence(self, position: PositionRecord, now: datetime) -> bool:
+        """Remove a fence whose writer's time is up (it died, or it is slower than the fence
+        allows), so feed events it refuses can land. A snapshot still working under it then
+        fails its commit (its token is gone) and starts again, reading what landed."""
+        values = {":now": {"S": to_iso(now)}}
+        if position.fence_id is None:  # a fence set before fences carried a token
+            condition = "attribute_not_exists(fenceId) AND fenceUntil < :now"
+        else:
+            condition = "fenceId = :fence AND fenceUntil < :now"
+            values[":fence"] = {"S": position.fence_id}
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=key(position_pk(position.ref), IP_SK),
+                UpdateExpression="REMOVE fenceAsOf, fenceUntil, fenceId",
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False  # taken down, taken over or landed meanwhile
             raise
         return True
 
@@ -448,11 +499,13 @@ class InventoryTable:
         catalogue: str,
         now: datetime,
         cover: Cover | None = None,
+        fence_id: str = "",
     ) -> SnapshotOutcome:
         """Write a LAST_ON_HAND snapshot, supersede what it counts, move the counter — at once.
 
-        Conditioned on the caller's fence (:meth:`fence_snapshot`) still standing; a newer
-        snapshot that took the fence makes this ``RACED``. Superseded IQs beyond what one
+        Conditioned on the caller's fence (:meth:`fence_snapshot`, its token ``fence_id``) still
+        standing; a newer snapshot that took the fence, or a feed event that took a lapsed fence
+        down, makes this ``RACED``. Superseded IQs beyond what one
         transaction holds are marked by :meth:`mark_superseded` afterwards. A decrease of a
         sharded position needs a ``cover`` from a fresh read of its shards (else ``RACED``).
         """
@@ -463,6 +516,7 @@ class InventoryTable:
             CounterChange(snapshot.position_ref, product_ref, location_ref, catalogue, counter_delta),
             snapshot=snapshot,
             cover=cover,
+            fence_id=fence_id,
         )
         writes.create_quantity(snapshot, replace=True)
         if previous is not None:
@@ -691,6 +745,8 @@ class Document:
     body: dict[str, Any]
     expires_at: datetime | None = None
     order_ref: str | None = None
+    updated_at: datetime | None = None
+    """When the document last changed status (the item's ``updatedAt``)."""
 
 
 class WriteConflict(Exception):
@@ -712,6 +768,8 @@ class LedgerWrites:
     def __init__(self, table_name: str, now: datetime) -> None:
         self._table = table_name
         self._now = now
+        self.now = now
+        """The time every write in this transaction is stamped with."""
         self.operations: list[Operation] = []
 
     def create_quantity(self, iq: InventoryQuantity, *, replace: bool = False) -> "LedgerWrites":
@@ -745,6 +803,7 @@ class LedgerWrites:
         *,
         snapshot: InventoryQuantity | None = None,
         cover: Cover | None = None,
+        fence_id: str = "",
     ) -> "LedgerWrites":
         """ADD ``change.delta`` to the IP's onHand under the change's conditions. With a
         ``snapshot``, also record it on the IP, conditioned on its fence still standing, and
@@ -787,21 +846,32 @@ class LedgerWrites:
                 values[":floor"] = {"N": str(cover.floor)}
             for move in cover.moves:
                 self._change_shard(change, -move.units, move.units, exact=move.exact, shard=move.source)
+            if cover.floor is None:
+                # Shard 0 may go below zero only while every other shard is empty: the shards
+                # read as empty must still be, or a rebalance that refilled them since the read
+                # would leave a negative shard 0 beside positive ones (docs/decisions.md #12).
+                pulled = {move.source for move in cover.moves}
+                for shard in range(1, cover.shard_count):
+                    if shard not in pulled:
+                        self._still_empty(change.position_ref, shard)
         elif change.delta < 0 and change.min_on_hand is None:
             conditions.append("(attribute_not_exists(counterShards) OR counterShards <= :one)")
             values[":one"] = {"N": "1"}
         removes = []
         if change.feed_event_at is not None:
-            # Not already counted by the snapshot, nor by one being applied right now.
+            # Not already counted by the snapshot, nor by one being applied. A fence whose
+            # writer's time is up is taken down first (InventoryTable.take_down_fence), never
+            # passed through: its writer could still commit without this event.
             conditions.append("(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :happened)")
-            conditions.append("(attribute_not_exists(fenceAsOf) OR fenceAsOf < :happened OR fenceUntil < :now)")
+            conditions.append("(attribute_not_exists(fenceAsOf) OR fenceAsOf < :happened)")
             values[":happened"] = {"S": to_iso(change.feed_event_at)}
         if snapshot is not None:
             sets += ["snapshotAsOf = :asOf", "snapshotQuantity = :count"]
-            removes += ["fenceAsOf", "fenceUntil"]
+            removes += ["fenceAsOf", "fenceUntil", "fenceId"]
             values[":asOf"] = {"S": to_iso(snapshot.effective_at)}
             values[":count"] = {"N": str(snapshot.quantity)}
-            conditions.append("fenceAsOf = :asOf")
+            values[":fence"] = {"S": fence_id}
+            conditions.append("fenceId = :fence")
         expression = f"SET {', '.join(sets)} ADD {', '.join(adds)}"
         if removes:
             expression += f" REMOVE {', '.join(removes)}"
@@ -836,6 +906,25 @@ class LedgerWrites:
         }}))
         for move in moves:
             self._change_shard(change, move.units, None, exact=False, shard=move.target)
+        return self
+
+    def gather_units(self, position: PositionRecord, moves: Sequence[Move]) -> "LedgerWrites":
+        """Move units from other shards back into shard 0, each source keeping at least 0, while
+        the position still has the shards it had when read."""
+        change = position.counter_change()
+        self.operations.append((f"counter:{position.ref}", {"Update": {
+            "TableName": self._table,
+            "Key": shard_key(position.ref, 0),
+            "UpdateExpression": "SET updatedAt = :now ADD onHand :in",
+            "ConditionExpression": "counterShards = :shards",
+            "ExpressionAttributeValues": {
+                ":now": {"S": to_iso(self._now)},
+                ":in": {"N": str(sum(move.units for move in moves))},
+                ":shards": {"N": str(position.counter_shards)},
+            },
+        }}))
+        for move in moves:
+            self._change_shard(change, -move.units, move.units, exact=False, shard=move.source)
         return self
 
     def set_shard_count(self, position: PositionRecord, shards: int, collapse: Sequence[Move]) -> "LedgerWrites":
@@ -906,6 +995,16 @@ class LedgerWrites:
             update["ConditionExpression"] = "onHand = :least" if exact else "onHand >= :least"
             values[":least"] = {"N": str(at_least)}
         self.operations.append((f"counter:{change.position_ref}#S{shard}", {"Update": update}))
+        return self
+
+    def _still_empty(self, position_ref: str, shard: int) -> "LedgerWrites":
+        """A condition, no write: shard ``shard`` of the position holds nothing."""
+        self.operations.append((f"counter:{position_ref}#S{shard}", {"ConditionCheck": {
+            "TableName": self._table,
+            "Key": shard_key(position_ref, shard),
+            "ConditionExpression": "attribute_not_exists(onHand) OR onHand <= :zero",
+            "ExpressionAttributeValues": {":zero": {"N": "0"}},
+        }}))
         return self
 
     def create_document(self, document: Document) -> "LedgerWrites":
@@ -1020,4 +1119,5 @@ def _document_from(values: Mapping[str, Any]) -> Document:
         body=json.loads(values["body"]),
         expires_at=from_iso(values["expiresAt"]) if "expiresAt" in values else None,
         order_ref=values.get("orderRef"),
+        updated_at=from_iso(values["updatedAt"]) if "updatedAt" in values else None,
     )

@@ -12,9 +12,15 @@ from typing import Literal
 
 PlanType = Literal["SINGLE", "SPLIT", "PARTIAL"]
 
-MAX_ALLOCATIONS = 40
-"""Allocations one hold may write: two transaction items each, plus the FO and its timer,
-stay within DynamoDB's 100 items per transaction."""
+MAX_TRANSACTION_ITEMS = 100
+"""DynamoDB's limit on the items of one TransactWriteItems."""
+
+MAX_ALLOCATIONS = 33
+"""Allocations one cart or order may have, so every transaction on it fits by construction:
+the largest, shipping an order, writes three items per allocation (RESERVED off, SALE on, the
+counter's snapshot check) plus the order: 1 + 3 × 33 = 100. A hold writes two per allocation
+plus the FO and its timer. Paths that combine two documents (a replaced cart, an order that
+gives back another cart) are counted before they commit (docs/decisions.md #14)."""
 
 MAX_SINGLE_PLANS = 10
 

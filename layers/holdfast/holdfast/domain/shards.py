@@ -134,6 +134,12 @@ def rebalance(values: Sequence[int], low_water: float = 0.5) -> list[Move]:
     return moves
 
 
+def gather(values: Sequence[int]) -> list[Move]:
+    """Bring every other shard's units back into shard 0, so a hold that needed several shards
+    (more transaction items than a large cart can afford) takes from one."""
+    return [Move(shard, 0, value) for shard, value in enumerate(values) if shard and value > 0]
+
+
 def collapse(values: Sequence[int], keep: int) -> list[Move]:
     """Empty shards ``keep`` and above into shard 0 (the position now has ``keep`` shards)."""
     return [Move(shard, 0, value, exact=True) for shard, value in enumerate(values) if shard >= keep and value != 0]

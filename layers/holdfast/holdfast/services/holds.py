@@ -14,7 +14,8 @@ from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
 from holdfast.domain.ledger import IqType
 from holdfast.domain.planning import Plan, Shortfall, build_plans, merge_lines, partial_plan
 from holdfast.domain.timers import hold_minutes
-from holdfast.errors import Conflict, NotFound
+from holdfast.domain.planning import MAX_TRANSACTION_ITEMS
+from holdfast.errors import Conflict, NotFound, TooManyWrites
 from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionView
 from holdfast.services.stock import (
     Release,
@@ -29,6 +30,7 @@ from holdfast.services.stock import (
     replayed,
     request_fingerprint,
     sharded_positions,
+    spread_over_shards,
     write_allocations,
 )
 from holdfast.storage import Document, InventoryTable, WriteConflict
@@ -90,29 +92,44 @@ class HoldService:
             if not plans:
                 break
             for plan in plans:
+                # A replacement keeps the cart's clock: it ends no later than the cart it
+                # replaces and is extended at most once between them (docs/decisions.md #14).
                 expires_at = now + timedelta(minutes=minutes)
+                if replaced is not None and replaced.expires_at is not None:
+                    expires_at = min(expires_at, replaced.expires_at)
                 placements = place_allocations(channel, plan.allocations, release, stock.positions, keep_in_shard=True)
                 body = self._body(request, fingerprint, lines, plans, plan, shortfall, minutes, now)
                 body["allocations"] = allocation_dicts(p.allocation for p in placements)
                 body["latencyMs"] = round((time.monotonic() - started) * 1000)
+                if replaced is not None:
+                    body["extended"] = bool(replaced.body.get("extended"))
                 writes = self._table.writes(now)
                 writes.create_document(Document(FO, request.ref, "ACTIVE", body, expires_at))
                 writes.put_timer(request.ref, expires_at)
                 write_allocations(writes, placements, IqType.SOFT_RESERVE, request.ref, now, expires_at)
                 if replaced is not None:
-                    writes.update_document(FO, replaced.ref, from_statuses=["ACTIVE"], status="REPLACED")
+                    writes.update_document(FO, replaced.ref, from_statuses=["ACTIVE"], status="REPLACED", unexpired_at=now)
                     release_holds(writes, replaced, now, skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations])
+                if len(writes.operations) > MAX_TRANSACTION_ITEMS:
+                    spread = spread_over_shards(stock, placements)
+                    if spread and self._stock.gather(spread, now):
+                        break  # its shards are gathered: read and plan again, one shard a line
+                    raise TooManyWrites.needing(
+                        len(writes.operations), "replaces" if replaced else "lines",
+                        "replace a smaller cart, or cancel it and send this cart on its own",
+                    )
                 try:
                     self._table.commit(writes)
                 except WriteConflict as conflict:
                     if f"{FO}:{request.ref}" in conflict.failed:
                         return self._replay(self._table.get_document(FO, request.ref), fingerprint), False
                     if replaced is not None and f"{FO}:{replaced.ref}" in conflict.failed:
-                        raise Conflict(f"fulfilment option {replaced.ref!r} is no longer ACTIVE") from None
+                        raise Conflict(f"fulfilment option {replaced.ref!r} is no longer an active hold") from None
                     continue  # the stock raced away: try the next plan
                 self._stock.rebalance(sharded_positions(stock, plan), now)
                 return self._view(Document(FO, request.ref, "ACTIVE", body, expires_at), now), True
-            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+            else:
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
 
         now = self._now()
         short = [Shortfall(p, q, sum(ats.get((p, loc), 0) for loc in locations)) for p, q in lines.items()]
@@ -147,16 +164,20 @@ class HoldService:
             raise Conflict(f"fulfilment option {ref!r} is already converted to order {document.order_ref!r}")
         return self._view(document, self._now())
 
-    def extend(self, ref: str) -> FulfilmentOptionView:
-        """Add one timer length to an unexpired hold, once (a slow payment)."""
+    def extend(self, ref: str, request_id: str | None = None) -> FulfilmentOptionView:
+        """Add one timer length to an unexpired hold, once (a slow payment). With a
+        ``request_id``, sending the same extension again answers the extended hold instead of
+        a 409, so a client may retry one whose answer it lost."""
         document = self._require(ref)
         now = self._now()
+        if request_id is not None and document.body.get("extendedBy") == request_id:
+            return self._view(document, now)  # this extension, sent again
         if document.status != "ACTIVE" or document.expires_at is None or document.expires_at <= now:
             raise Conflict(f"fulfilment option {ref!r} is not an active hold", [{"field": "ref", "message": "not ACTIVE"}])
         if document.body.get("extended"):
             raise Conflict(f"fulfilment option {ref!r} was already extended once")
         expires_at = document.expires_at + timedelta(minutes=document.body["timerMinutes"])
-        body = {**document.body, "extended": True}
+        body = {**document.body, "extended": True, "extendedBy": request_id}
         writes = self._table.writes(now).update_document(
             FO, ref, from_statuses=["ACTIVE"], status="ACTIVE", body=body, expires_at=expires_at, unexpired_at=now
         )

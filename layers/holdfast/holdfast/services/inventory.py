@@ -7,8 +7,8 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -21,7 +21,7 @@ from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
 from holdfast.domain.configuration import Channel
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.domain.refs import ip_ref, parse_ip_ref, vp_ref
-from holdfast.errors import Conflict, InvalidInput, NotFound, describe_problem
+from holdfast.errors import InvalidInput, NotFound, Unavailable, describe_problem
 from holdfast.models import (
     EntityResult,
     InventoryBatchResponse,
@@ -131,10 +131,14 @@ class InventoryService:
             "type": update.type,
             "iqRef": iq.ref,
         }
-        if iq_type is IqType.LAST_ON_HAND:
-            status, message = self._apply_snapshot(iq, update, now)
-            return EntityResult(status=status, message=message, **echo)
-        outcome, existing = self._record_adjustment(iq, update, now)
+        try:
+            if iq_type is IqType.LAST_ON_HAND:
+                status, message = self._apply_snapshot(iq, update, now)
+                return EntityResult(status=status, message=message, **echo)
+            outcome, existing = self._record_adjustment(iq, update, now)
+        except Unavailable as error:
+            # This entity alone met lasting contention; the rest of the batch stands.
+            return EntityResult(status="RETRY", message=error.message, **echo)
         if outcome is AdjustmentOutcome.APPLIED:
             return EntityResult(status="APPLIED", **echo)
         if outcome is AdjustmentOutcome.STALE:
@@ -152,19 +156,29 @@ class InventoryService:
         self, iq: InventoryQuantity, update: InventoryUpdate, now
     ) -> tuple[AdjustmentOutcome, InventoryQuantity | None]:
         """Record a feed adjustment; a decrease of a sharded position is sent again with the
-        units it needs pulled back from the other shards (docs/decisions.md #12)."""
+        units it needs pulled back from the other shards (docs/decisions.md #12). An undated
+        event that a count dated at or after now would swallow (a count from a clock running
+        ahead) is dated just after that count: it happened after every count we hold, so it is
+        never dropped (docs/decisions.md #14)."""
         cover = None
         for attempt in range(SNAPSHOT_ATTEMPTS):
             outcome, existing = self._table.record_adjustment(
                 iq, update.productRef, update.locationRef, update.catalogue, now, cover
             )
+            if outcome is AdjustmentOutcome.AGAIN:
+                continue  # a dead count's fence was in the way and is down now
+            record = self._table.get_positions([iq.position_ref]).get(iq.position_ref)
+            if outcome is AdjustmentOutcome.STALE and update.asOf is None:
+                later = _after_counts(record)
+                if later is not None and later > iq.effective_at:
+                    iq = replace(iq, effective_at=later)
+                    continue
             if outcome is not AdjustmentOutcome.SHARDED:
                 return outcome, existing
-            record = self._table.get_positions([iq.position_ref]).get(iq.position_ref)
             cover = shards.cover(record.shard_values, iq.quantity) if record and record.counter_shards > 1 else None
             if attempt:
                 time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
-        raise Conflict(f"{iq.position_ref}: its counter shards kept changing; send the batch again")
+        raise Unavailable(f"{iq.position_ref}: its counter shards kept changing; send this entity again")
 
     def _apply_snapshot(
         self, snapshot: InventoryQuantity, update: InventoryUpdate, now
@@ -175,7 +189,8 @@ class InventoryService:
         position = CounterChange(snapshot.position_ref, update.productRef, update.locationRef, update.catalogue, 0)
         for attempt in range(SNAPSHOT_ATTEMPTS):
             now = self._now()
-            if not self._table.fence_snapshot(position, snapshot.effective_at, now + SNAPSHOT_FENCE, now):
+            fence_id = self._table.fence_snapshot(position, snapshot.effective_at, now + SNAPSHOT_FENCE, now)
+            if fence_id is None:
                 current = self._table.get_positions([snapshot.position_ref]).get(snapshot.position_ref)
                 if current is not None and current.snapshot_as_of is not None and snapshot.effective_at <= current.snapshot_as_of:
                     if snapshot.effective_at == current.snapshot_as_of and current.snapshot_quantity == snapshot.quantity:
@@ -192,11 +207,14 @@ class InventoryService:
                 cover = shards.cover(counters.shard_values, plan.counter_delta)
             outcome = self._table.record_snapshot(
                 snapshot, plan.superseded, plan.counter_delta,
-                update.productRef, update.locationRef, update.catalogue, now, cover,
+                update.productRef, update.locationRef, update.catalogue, now, cover, fence_id,
             )
             if outcome is SnapshotOutcome.APPLIED:
                 return "APPLIED", None
-        raise RuntimeError(f"snapshot for {snapshot.position_ref} could not take its fence")
+        raise Unavailable(
+            f"a newer count of {snapshot.position_ref} is being applied (or its writer died and its "
+            f"fence stands for up to {SNAPSHOT_FENCE.seconds} s); send this entity again"
+        )
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -288,6 +306,12 @@ class InventoryService:
 
     def _now(self):
         return truncate_to_millis(self._clock())
+
+
+def _after_counts(position: PositionRecord | None) -> datetime | None:
+    """Just after the latest count the position holds or is applying, if any."""
+    times = [t for t in (position.snapshot_as_of, position.fence_as_of) if t is not None] if position else []
+    return max(times) + timedelta(milliseconds=1) if times else None
 
 
 def _drift(position: PositionRecord | None, ledger: list[InventoryQuantity]) -> Drift | None:

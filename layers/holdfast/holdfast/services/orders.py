@@ -9,9 +9,9 @@ from typing import Any
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, from_iso, to_iso, truncate_to_millis
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
-from holdfast.domain.planning import MAX_ALLOCATIONS, Allocation, build_plans, merge_lines
+from holdfast.domain.planning import MAX_ALLOCATIONS, MAX_TRANSACTION_ITEMS, Allocation, build_plans, merge_lines
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
-from holdfast.errors import Conflict, NotFound, OutOfStock
+from holdfast.errors import Conflict, NotFound, OutOfStock, TooManyWrites
 from holdfast.models import OrderRequest, OrderView
 from holdfast.services.holds import FO, HOLD_ATTEMPTS, HoldService
 from holdfast.services.stock import (
@@ -26,6 +26,7 @@ from holdfast.services.stock import (
     replayed,
     request_fingerprint,
     sharded_positions,
+    spread_over_shards,
     write_allocations,
 )
 from holdfast.storage import CounterChange, Document, InventoryTable, WriteConflict
@@ -104,18 +105,43 @@ class OrderService:
         return self._transition(order, writes, "CANCELLED")
 
     def return_order(self, ref: str) -> OrderView:
-        """RETURNED +q: a shipped order's units come back into stock."""
+        """RETURNED +q: a shipped order's units come back into stock.
+
+        A stock feed may already have sent this return, as a RETURNED whose ``sourceRef`` is the
+        order's ref: those units are back already, so the order is marked RETURNED without
+        counting them twice; a feed RETURNED of another quantity under this ref is a 409
+        (docs/decisions.md #14)."""
         order = self._require(ref)
-        if order.status == "RETURNED":
-            return self._view(order)
-        self._expect(order, "SHIPPED", "returned")
-        now = self._now()
-        writes = self._table.writes(now).update_document(ORDER, ref, from_statuses=["SHIPPED"], status="RETURNED")
-        for allocation in allocations_of(order.body):
-            position = ip_ref(allocation.product_ref, allocation.location_ref)
-            writes.create_quantity(self._quantity(position, IqType.RETURNED, ref, allocation.quantity, now))
-            writes.change_counter(self._counter(allocation, allocation.quantity, happened=now))
-        return self._transition(order, writes, "RETURNED")
+        for _ in range(HOLD_ATTEMPTS):
+            if order.status == "RETURNED":
+                return self._view(order)
+            self._expect(order, "SHIPPED", "returned")
+            now = self._now()
+            allocations = allocations_of(order.body)
+            positions = [ip_ref(a.product_ref, a.location_ref) for a in allocations]
+            fed = {iq.position_ref: iq for iq in self._table.get_quantities([(p, IqType.RETURNED, ref) for p in positions])}
+            writes = self._table.writes(now).update_document(ORDER, ref, from_statuses=["SHIPPED"], status="RETURNED")
+            for allocation, position in zip(allocations, positions):
+                existing = fed.get(position)
+                if existing is None:
+                    writes.create_quantity(self._quantity(position, IqType.RETURNED, ref, allocation.quantity, now))
+                    writes.change_counter(self._counter(allocation, allocation.quantity, happened=now))
+                elif existing.quantity != allocation.quantity:
+                    raise Conflict(
+                        f"order {ref!r}: a stock feed already returned {existing.quantity} of "
+                        f"{allocation.product_ref} at {allocation.location_ref} under this ref; the order has "
+                        f"{allocation.quantity}",
+                        [{"field": "ref", "message": "returned by a stock feed with another quantity"}],
+                    )
+            try:
+                self._commit_with_fences(writes)
+            except WriteConflict as conflict:
+                if any(tag.startswith("counter:") for tag in conflict.failed):
+                    raise Conflict(f"order {ref!r}: a stock snapshot is dated after now; retry shortly") from None
+                order = self._require(ref)  # changed, or a feed's return landed meanwhile: look again
+                continue
+            return self._view(replace(order, status="RETURNED", updated_at=now))
+        raise Conflict(f"order {ref!r} kept changing while being returned; retry")
 
     def get(self, ref: str) -> OrderView:
         return self._view(self._require(ref))
@@ -124,13 +150,17 @@ class OrderService:
 
     @staticmethod
     def _converts(hold: Document, request: OrderRequest, lines: dict[str, int], now: datetime) -> bool:
-        """An ACTIVE, unexpired, fully held cart on the same channel with the same lines."""
+        """An ACTIVE, unexpired, fully held cart for the same channel, delivery type and
+        location, with the same lines (a click & collect order at one store never takes a home
+        delivery hold at the DC)."""
         held = {line["productRef"]: line["quantity"] for line in hold.body["lines"]}
         return (
             hold.status == "ACTIVE"
             and hold.expires_at is not None
             and hold.expires_at > now
             and hold.body["channel"] == request.channel
+            and hold.body["deliveryType"] == request.deliveryType
+            and hold.body.get("locationRef") == request.locationRef
             and not hold.body.get("shortfall")
             and held == lines
         )
@@ -163,7 +193,12 @@ class OrderService:
     ) -> tuple[OrderView, bool] | None:
         configuration = self._config.current()
         locations = candidate_locations(configuration, channel, request.deliveryType, request.locationRef)
-        # The cart's own holds (expired, or for other lines) come back in the same transaction.
+        if hold is not None and hold.status == "ACTIVE" and hold.expires_at is not None and hold.expires_at <= now:
+            # An expired cart is everyone's stock again: released on its own first, so an old
+            # cart of any size never makes this order's transaction too large.
+            self._holds.release_expired(hold.ref)
+            hold = None
+        # The cart's own live holds (for other lines) come back in the same transaction.
         released = hold if hold is not None and hold.status == "ACTIVE" else None
         release = Release.of([released]) if released else Release.none()
         stock = self._stock.read(channel, list(lines), locations, release, self._config.products(list(lines)))
@@ -193,8 +228,16 @@ class OrderService:
         placements = place_allocations(channel, plan.allocations, release, stock.positions)
         write_allocations(writes, placements, IqType.RESERVED, request.ref, now)
         if released is not None:
-            writes.update_document(FO, released.ref, from_statuses=["ACTIVE"], status="EXPIRED" if released.expires_at and released.expires_at <= now else "REPLACED")
+            writes.update_document(FO, released.ref, from_statuses=["ACTIVE"], status="REPLACED", unexpired_at=now)
             release_holds(writes, released, now, skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations])
+        if len(writes.operations) > MAX_TRANSACTION_ITEMS:
+            spread = spread_over_shards(stock, placements)
+            if spread and self._stock.gather(spread, now):
+                return None  # its shards are gathered: the caller looks again
+            raise TooManyWrites.needing(
+                len(writes.operations), "fulfilmentOptionRef",
+                "this order and the cart it gives back are too large together: cancel the cart first, or order its lines",
+            )
         result = self._commit_new(order, writes, fingerprint)
         if result is not None and result[1]:
             self._stock.rebalance(sharded_positions(stock, plan), now)
@@ -235,12 +278,28 @@ class OrderService:
         """Commit a status change; answer the order as written, or as it is now if it changed
         meanwhile (only then is it read again)."""
         try:
-            self._table.commit(writes)
+            self._commit_with_fences(writes)
         except WriteConflict as conflict:
             if any(tag.startswith("counter:") for tag in conflict.failed):
                 raise Conflict(f"order {order.ref!r}: a stock snapshot is dated after now; retry shortly") from None
-            return self._view(self._require(order.ref))
-        return self._view(replace(order, status=status))
+            current = self._require(order.ref)
+            if current.status == order.status:  # nothing moved it, yet a condition failed
+                raise Conflict(f"order {order.ref!r} could not be {status.lower()}: " + ", ".join(conflict.failed)) from None
+            return self._view(current)
+        return self._view(replace(order, status=status, updated_at=writes.now))
+
+    def _commit_with_fences(self, writes: Any) -> None:
+        """Commit a ship or return, whose SALE/RETURNED is a feed event dated now: a fence left
+        by a count whose writer died is taken down once and the commit tried again."""
+        try:
+            self._table.commit(writes)
+        except WriteConflict as conflict:
+            refs = [tag.removeprefix("counter:") for tag in conflict.failed if tag.startswith("counter:")]
+            positions = self._table.get_positions(refs).values() if refs else []
+            now = self._now()
+            if not any(self._table.take_down_fence(p, now) for p in positions if p.fence_until and p.fence_until < now):
+                raise
+            self._table.commit(writes)
 
     def _replay(self, document: Document | None, fingerprint: str) -> OrderView:
         return self._view(replayed(document, fingerprint, "order", "a different order"))
@@ -285,7 +344,7 @@ class OrderService:
             convertedFromHold=body["convertedFromHold"],
             secondsToConvert=body.get("secondsToConvert"),
             createdAt=body["createdAt"],
-            updatedAt=body.get("updatedAt", body["createdAt"]),
+            updatedAt=to_iso(document.updated_at) if document.updated_at else body["createdAt"],
         )
 
     def _now(self) -> datetime:

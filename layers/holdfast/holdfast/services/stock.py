@@ -162,6 +162,30 @@ class StockReader:
         return moved
 
 
+    def gather(self, positions: Iterable[PositionRecord], now: datetime) -> int:
+        """Bring the units of each position's shards back into shard 0 (best effort, like
+        :meth:`rebalance`), so its next hold takes from one shard. Answers the positions gathered."""
+        gathered = 0
+        for position in positions:
+            moves = shards.gather(position.shard_values)
+            if not moves:
+                continue
+            try:
+                self._table.commit(self._table.writes(now).gather_units(position, moves))
+            except (WriteConflict, Unavailable):
+                continue
+            gathered += 1
+        return gathered
+
+
+def spread_over_shards(stock: Stock, placements: Sequence["Placement"]) -> list[PositionRecord]:
+    """The positions where a placement takes from more than one counter shard."""
+    refs = dict.fromkeys(
+        ip_ref(p.allocation.product_ref, p.allocation.location_ref) for p in placements if len(p.takes) > 1
+    )
+    return [stock.positions[ref] for ref in refs if ref in stock.positions]
+
+
 def sharded_positions(stock: Stock, plan: Plan) -> list[PositionRecord]:
     """The sharded positions a plan took from, as read before it did."""
     refs = dict.fromkeys(ip_ref(a.product_ref, a.location_ref) for a in plan.allocations)
