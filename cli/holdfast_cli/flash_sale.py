@@ -784,14 +784,12 @@ def _shop_and_settle(
 
 
 def _active_holds(api: Client, sale: Sale) -> list[dict[str, Any]]:
-    position = _position(api, sale)
-    return [
-        q for q in position["quantities"] if q["type"] == "SOFT_RESERVE" and q["status"] == "ACTIVE"
-    ]
+    position = _position(api, sale, "?type=SOFT_RESERVE&status=ACTIVE&limit=1000")
+    return list(position["quantities"])
 
 
-def _position(api: Client, sale: Sale) -> dict[str, Any]:
-    response = api.request("GET", f"/inventory-positions/{sale.position_ref}")
+def _position(api: Client, sale: Sale, query: str = "") -> dict[str, Any]:
+    response = api.request("GET", f"/inventory-positions/{sale.position_ref}{query}")
     if response.status != 200:
         raise FlashSaleError(
             f"GET /inventory-positions/{sale.position_ref} answered {response.status}: "

@@ -140,6 +140,8 @@ class LocalApi:
     ) -> ApiResponse:
         if isinstance(query, dict):
             query = urlencode(query, doseq=True)
+        if "?" in path and query is None:  # a URL's own query string, as a client sends it
+            path, query = path.split("?", 1)
         headers = dict(headers or {})
         if json_body is not None:
             body = json.dumps(json_body)

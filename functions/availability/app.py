@@ -6,9 +6,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from holdfast.domain.ledger import IqType
 from holdfast.domain.refs import REF_PATTERN
 from holdfast.http import create_resolver
 from holdfast.models import InventoryPositionView, VirtualPositionsResponse
+from holdfast.services.inventory import LEDGER_PAGE
 from holdfast.runtime import get_runtime
 
 logger = Logger()
@@ -16,13 +18,21 @@ app = create_resolver()
 
 MAX_PRODUCTS = 100
 MAX_LOCATIONS = 50
+MAX_LEDGER_PAGE = 1000
 
 
 @app.get("/inventory-positions/<ref>")
 def get_inventory_position(
     ref: Annotated[str, Path(min_length=3, max_length=400, description="productRef:locationRef[:catalogue]")],
+    limit: Annotated[int, Query(ge=1, le=MAX_LEDGER_PAGE, description="ledger records in this page")] = LEDGER_PAGE,
+    nextToken: Annotated[str | None, Query(max_length=2000, description="from the previous page")] = None,  # noqa: N803
+    type: Annotated[IqType | None, Query(description="only ledger records of this type")] = None,
+    status: Annotated[Literal["ACTIVE", "INACTIVE"] | None, Query(description="only records that count (ACTIVE) or not")] = None,
+    order: Annotated[Literal["newest", "oldest"], Query(description="by creation time")] = "newest",
 ) -> InventoryPositionView:
-    return get_runtime().inventory.position(ref)
+    return get_runtime().inventory.position(
+        ref, limit=limit, next_token=nextToken, iq_type=type, status=status, order=order
+    )
 
 
 @app.get("/virtual-positions")

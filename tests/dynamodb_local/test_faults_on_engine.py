@@ -81,7 +81,7 @@ def on_hand(api: LocalApi, ref: str = IP) -> int:
 
 
 def active_iqs(api: LocalApi, kind: str, ref: str = IP) -> list[dict[str, Any]]:
-    return [q for q in api.get(f"/inventory-positions/{ref}").json()["quantities"] if q["type"] == kind and q["status"] == "ACTIVE"]
+    return [q for q in api.get(f"/inventory-positions/{ref}", query={"limit": 1000}).json()["quantities"] if q["type"] == kind and q["status"] == "ACTIVE"]
 
 
 def stored_status(kind: str, ref: str) -> str:
@@ -136,7 +136,7 @@ LEDGER_AFTER_A_DAY = {
 
 
 def assert_one_iq_per_write(api: LocalApi) -> None:
-    quantities = api.get(f"/inventory-positions/{IP}").json()["quantities"]
+    quantities = api.get(f"/inventory-positions/{IP}", query={"limit": 1000}).json()["quantities"]
     found = [(q["type"], q["sourceRef"], q["status"]) for q in quantities if q["type"] != "LAST_ON_HAND"]
     assert sorted(found) == sorted(LEDGER_AFTER_A_DAY)
     assert [stored_status("FO", "cart-1"), stored_status("FO", "cart-2")] == ["CONVERTED", "CANCELLED"]

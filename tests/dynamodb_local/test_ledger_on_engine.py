@@ -47,7 +47,7 @@ def send(api: LocalApi, *entities: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def position(api: LocalApi, ref: str = IP) -> dict[str, Any]:
-    response = api.get(f"/inventory-positions/{ref}")
+    response = api.get(f"/inventory-positions/{ref}", query={"limit": 1000})
     assert response.status == 200, response.body
     return response.json()
 

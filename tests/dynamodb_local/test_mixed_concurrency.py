@@ -71,7 +71,7 @@ def test_mixed_shoppers_sweepers_and_feeds_never_oversell_and_account_for_every_
     floor = min_on_hand_for(1, channel, DC) - 1  # each decrement is conditioned on ATS >= q
     for sku in SKUS:
         position = f"{sku}:{DC}:DEFAULT"
-        view = local_api.get(f"/inventory-positions/{position}").json()
+        view = local_api.get(f"/inventory-positions/{position}", query={"limit": 1000}).json()
         active = {(q["type"], q["sourceRef"]): q["quantity"] for q in view["quantities"] if q["status"] == "ACTIVE"}
         holds = {ref for (kind, ref) in active if kind == "SOFT_RESERVE"}
         reserved = {ref for (kind, ref) in active if kind == "RESERVED"}

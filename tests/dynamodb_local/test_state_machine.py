@@ -517,7 +517,7 @@ class HoldfastMachine(RuleBasedStateMachine):
         STATS["steps"] += 1
         for ref in self.positions:
             product, location, _ = ref.split(":")
-            response = self.api.get(f"/inventory-positions/{ref}")
+            response = self.api.get(f"/inventory-positions/{ref}", query={"limit": 1000})
             assert response.status == 200, response.body
             ip = response.json()
             assert ip["onHand"] == self.expected_on_hand(product, location), (ref, ip, self.positions[ref])

@@ -93,6 +93,8 @@ class InventoryPositionView(_View):
     lastSnapshotAsOf: str | None = None
     updatedAt: str | None = None
     quantities: list[QuantityView]
+    nextToken: str | None = None
+    """Present when more of the ledger matches: send it back for the next page."""
 
 
 class VirtualPositionView(_View):

@@ -339,6 +339,19 @@ class InventoryTable:
                     ledger.append(_quantity_from(values))
         return _with_shards(position, shards), ledger
 
+    def get_quantities_of_type(self, position_ref: str, iq_type: str) -> tuple[PositionRecord | None, list[InventoryQuantity]]:
+        """The IP (with its shards) and its IQs of one type, from every partition they may be in."""
+        position = self.get_positions([position_ref]).get(position_ref)
+        partitions = position.shard_partitions if position else 1
+        prefix = ("begins_with(sk, :type)", {":type": {"S": quantity_sk(iq_type, None)}})
+        ledger = [
+            _quantity_from(values)
+            for shard in range(partitions)
+            for values in self._query_partition(shard_pk(position_ref, shard), *prefix)
+            if values.get("entity") == "IQ"
+        ]
+        return position, ledger
+
     def get_snapshot_ledger(self, position_ref: str) -> tuple[PositionRecord | None, list[InventoryQuantity]]:
         """The IP item and the IQs a snapshot can supersede (LAST_ON_HAND, DELTA, CORRECTION,
         RETURNED, SALE), skipping the hold and reservation ranges, which grow with every cart

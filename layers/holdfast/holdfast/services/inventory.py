@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import random
 import time
 from collections import Counter
@@ -39,6 +41,12 @@ SNAPSHOT_FENCE = timedelta(seconds=30)
 """How long a fence stands if the snapshot that set it never lands (its writer died)."""
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far ahead of our clock a feed's ``asOf`` may be (clock skew between systems)."""
+
+LEDGER_PAGE = 100
+"""Ledger records in one page of ``GET /inventory-positions/{ref}`` unless asked otherwise."""
+MAX_POSITIONS_READ = 5_000
+"""Positions one Virtual Positions request may read (products × locations): 50 BatchGetItem
+calls, well inside API Gateway's 30 s, and an answer well inside Lambda's 6 MB."""
 
 AGGREGATE_LOCATION = "*"
 """The location part of an AGGREGATE VP ref: not a valid ref, so it names no real location."""
@@ -218,19 +226,41 @@ class InventoryService:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def position(self, ref: str) -> InventoryPositionView:
-        """The IP with its counter and its whole ledger."""
+    def position(
+        self,
+        ref: str,
+        *,
+        limit: int = LEDGER_PAGE,
+        next_token: str | None = None,
+        iq_type: str | None = None,
+        status: Literal["ACTIVE", "INACTIVE"] | None = None,
+        order: Literal["newest", "oldest"] = "newest",
+    ) -> InventoryPositionView:
+        """The IP with its counter and one page of its ledger (newest first by default), so
+        the answer stays small however many holds a hot SKU has had. The whole matching ledger
+        is read for each page: a back-office read, priced in docs/architecture.md."""
         try:
             product_ref, location_ref, catalogue = parse_ip_ref(ref)
         except ValueError as error:
             raise InvalidInput.field("ref", str(error)) from None
+        after = _decode_ledger_token(next_token) if next_token else None
         position_ref = ip_ref(product_ref, location_ref, catalogue)
-        record, ledger = self._table.get_ledger(position_ref)
+        if iq_type is None:
+            record, ledger = self._table.get_ledger(position_ref)
+        else:
+            record, ledger = self._table.get_quantities_of_type(position_ref, iq_type)
         if record is None:
             raise NotFound(
                 f"inventory position {position_ref!r} does not exist",
                 [{"field": "ref", "message": "unknown inventory position"}],
             )
+        views = [_quantity_view(iq, record.snapshot_as_of) for iq in ledger]
+        views = [view for view in views if status is None or view.status == status]
+        newest = order == "newest"
+        views.sort(key=lambda view: (view.createdAt, view.iqRef), reverse=newest)
+        if after is not None:
+            views = [v for v in views if ((v.createdAt, v.iqRef) < after if newest else (v.createdAt, v.iqRef) > after)]
+        page, more = views[:limit], len(views) > limit
         return InventoryPositionView(
             ref=record.ref,
             productRef=record.product_ref,
@@ -239,7 +269,8 @@ class InventoryService:
             onHand=record.on_hand,
             lastSnapshotAsOf=to_iso(record.snapshot_as_of) if record.snapshot_as_of else None,
             updatedAt=to_iso(record.updated_at) if record.updated_at else None,
-            quantities=[_quantity_view(iq, record.snapshot_as_of) for iq in sorted(ledger, key=lambda q: (q.created_at, q.ref))],
+            quantities=page,
+            nextToken=_encode_ledger_token(page[-1]) if more else None,
         )
 
     def virtual_positions(
@@ -264,6 +295,13 @@ class InventoryService:
             aggregate_locations = selling
         wanted_locations = list(dict.fromkeys([*(base_locations if "BASE" in kinds else []), *(aggregate_locations if "AGGREGATE" in kinds else [])]))
         products = list(dict.fromkeys(product_refs))
+        reads = len(products) * len(wanted_locations)
+        if reads > MAX_POSITIONS_READ:
+            raise InvalidInput.field(
+                "productRef",
+                f"{len(products)} products over {len(wanted_locations)} locations is {reads} positions; one request "
+                f"reads at most {MAX_POSITIONS_READ}: ask for fewer products, or name the locations (locationRef)",
+            )
         counters = self._table.get_positions(
             [ip_ref(product, location, catalogue) for product in products for location in wanted_locations]
         )
@@ -346,6 +384,20 @@ def _quantity_view(iq: InventoryQuantity, snapshot_as_of) -> QuantityView:
         sourceRef=iq.source_ref,
         expiresAt=to_iso(iq.expires_at) if iq.expires_at else None,
     )
+
+
+def _encode_ledger_token(view: QuantityView) -> str:
+    return base64.urlsafe_b64encode(json.dumps([view.createdAt, view.iqRef]).encode()).decode()
+
+
+def _decode_ledger_token(token: str) -> tuple[str, str]:
+    try:
+        created_at, iq_ref = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if isinstance(created_at, str) and isinstance(iq_ref, str):
+            return created_at, iq_ref
+    except (ValueError, TypeError, UnicodeError):
+        pass
+    raise InvalidInput.field("nextToken", "is not a token this route gave out")
 
 
 def _echo(raw: Any) -> dict[str, Any]:
