@@ -170,3 +170,67 @@ def test_a_stack_that_trusts_another_issuer_has_no_token_for_us() -> None:
 
     with pytest.raises(access_token.TokenError, match="trusts another issuer"):
         access_token.credentials_from_stack("holdfast-prod", "storefront", session=session)
+
+
+# -- every command that talks to an API sends the token -------------------------------------------
+
+
+@pytest.fixture
+def api_recording_headers() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    seen: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            seen.append(dict(self.headers))
+            payload = b'{"items": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/dev", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_flash_sale_and_the_load_run_send_the_token_as_a_bearer(api_recording_headers) -> None:
+    from bench.load import Connection
+    from holdfast_cli.flash_sale import HttpClient
+
+    url, seen = api_recording_headers
+    assert HttpClient(url, token=ISSUED).request("GET", "/timers").status == 200
+    connection = Connection(url, 5.0, ISSUED)
+    assert connection.request("GET", "/timers")[0] == 200
+    connection.close()
+    assert [headers["Authorization"] for headers in seen] == [f"Bearer {ISSUED}"] * 2
+
+
+@pytest.mark.parametrize("argv", [
+    ["flash-sale", "--api-url", "https://api.example.com/dev"],
+    ["signals", "export", "--api-url", "https://api.example.com/dev"],
+    ["report", "funnel", "--api-url", "https://api.example.com/dev"],
+])
+def test_every_command_that_calls_an_api_takes_the_token_from_the_flag_or_the_environment(argv, monkeypatch) -> None:
+    from holdfast_cli.main import build_parser
+
+    monkeypatch.setenv("HOLDFAST_TOKEN", "from-the-environment")
+    assert build_parser().parse_args(argv).token == "from-the-environment"
+    assert build_parser().parse_args([*argv, "--token", "from-the-flag"]).token == "from-the-flag"
+
+
+def test_the_load_run_takes_the_token_from_the_flag_or_the_environment(monkeypatch) -> None:
+    from bench.load import build_parser
+
+    monkeypatch.setenv("HOLDFAST_TOKEN", "from-the-environment")
+    assert build_parser().parse_args(["--api-url", "https://api.example.com/dev"]).token == "from-the-environment"
+    assert build_parser().parse_args(["--token", "from-the-flag"]).token == "from-the-flag"
