@@ -80,22 +80,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def resolve_credentials(args: argparse.Namespace) -> ClientCredentials:
-    """Explicit ``--token-url``/``--client-id`` first; otherwise the stack's outputs."""
+    """Explicit ``--token-url``/``--client-id`` first; otherwise the stack's outputs. A
+    secret given (``--client-secret``, ``$HOLDFAST_CLIENT_SECRET``) is used as it is: after a
+    rotation the client may have two."""
+    secret = args.client_secret or os.environ.get("HOLDFAST_CLIENT_SECRET")
     if args.token_url or args.client_id:
         if not (args.token_url and args.client_id):
             raise TokenError("--token-url and --client-id go together")
-        secret = args.client_secret or os.environ.get("HOLDFAST_CLIENT_SECRET")
         if not secret:
             raise TokenError("give the client's secret: --client-secret or $HOLDFAST_CLIENT_SECRET")
         return ClientCredentials(args.token_url, args.client_id, secret)
-    return credentials_from_stack(args.stack, args.client, region=args.region)
+    return credentials_from_stack(args.stack, args.client, region=args.region, secret=secret)
 
 
 def credentials_from_stack(
-    stack: str, client: str, *, region: str | None = None, session: Any = None
+    stack: str, client: str, *, region: str | None = None, secret: str | None = None, session: Any = None
 ) -> ClientCredentials:
-    """The token endpoint and client id from the stack's outputs; the secret from Cognito
-    (``session``: a boto3 session, or a stand-in in tests)."""
+    """The token endpoint and client id from the stack's outputs; the secret, unless given,
+    from Cognito (``session``: a boto3 session, or a stand-in in tests)."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -109,12 +111,12 @@ def credentials_from_stack(
                 "or pass --token-url and --client-id"
             )
         client_id, pool = outputs[CLIENT_OUTPUTS[client]], outputs["UserPoolId"]
-        described_client = session.client("cognito-idp").describe_user_pool_client(
-            UserPoolId=pool, ClientId=client_id
-        )
+        if secret is None:
+            described = session.client("cognito-idp").describe_user_pool_client(UserPoolId=pool, ClientId=client_id)
+            secret = described["UserPoolClient"]["ClientSecret"]
     except (BotoCoreError, ClientError) as error:
         raise TokenError(f"cannot read stack {stack}: {error}") from None
-    return ClientCredentials(outputs["TokenUrl"], client_id, described_client["UserPoolClient"]["ClientSecret"])
+    return ClientCredentials(outputs["TokenUrl"], client_id, secret)
 
 
 def fetch_token(credentials: ClientCredentials, scope: str | None = None) -> str:

@@ -165,6 +165,18 @@ def test_the_stacks_outputs_name_the_endpoint_and_client_and_cognito_gives_the_s
     assert access_token.fetch_token(credentials) == ISSUED
 
 
+def test_a_secret_given_is_used_as_it_is_without_asking_cognito(endpoint) -> None:
+    session = FakeSession({"TokenUrl": endpoint.url, "UserPoolId": "eu-west-1_Pool",
+                           "BackOfficeClientId": CLIENT_ID, "StorefrontClientId": "storefront-client"})
+
+    credentials = access_token.credentials_from_stack(
+        "holdfast-dev", "storefront", secret="fake-rotated-secret", session=session
+    )
+
+    assert credentials == access_token.ClientCredentials(endpoint.url, "storefront-client", "fake-rotated-secret")
+    assert [service for service, _ in session.asked] == ["cloudformation"]
+
+
 def test_a_stack_that_trusts_another_issuer_has_no_token_for_us() -> None:
     session = FakeSession({"ApiUrl": "https://api.example.com/dev"})  # deployed with JwtIssuer
 
