@@ -56,7 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="backoffice",
         help="which of the stack's app clients (default backoffice: every scope)",
     )
-    parser.add_argument("--region", help="the stack's region (default: the AWS configuration's)")
+    parser.add_argument(
+        "--region", help="the stack's region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's)"
+    )
     parser.add_argument("--token-url", help="an OAuth token endpoint instead of the stack's")
     parser.add_argument("--client-id", help="with --token-url: the app client id")
     parser.add_argument(
@@ -101,8 +103,10 @@ def credentials_from_stack(
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from holdfast_cli.aws_environment import configured_region
+
     try:
-        session = session or boto3.session.Session(region_name=region)
+        session = session or boto3.session.Session(region_name=region or configured_region())
         described = session.client("cloudformation").describe_stacks(StackName=stack)
         outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])}
         if "TokenUrl" not in outputs:
