@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import tomllib
 from typing import Any
 
 import pytest
 
-from holdfast_cli.template import functions, load_template
+from holdfast_cli.template import PROJECT_ROOT, functions, load_template
 from tests.cloudformation import render, rules_hold
 
 ISSUER = "https://login.example.com/"
@@ -242,3 +244,32 @@ def test_the_guardrails_add_no_role_policy_or_grant() -> None:
             assert not resource["Type"].startswith("AWS::IAM::"), name
             assert resource["Type"] != "AWS::Logs::ResourcePolicy", name
     # Each function's grants are test_template_security's list: the guardrails change none.
+
+
+# -- samconfig.toml: what `make deploy [ENV=prod]` deploys -------------------------------------------
+
+
+def deploy_settings(environment: str) -> tuple[dict[str, Any], dict[str, str]]:
+    config = tomllib.loads((PROJECT_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    deploy = {**config[environment]["global"]["parameters"], **config[environment]["deploy"]["parameters"]}
+    overrides = dict(pair.split("=", 1) for pair in shlex.split(deploy["parameter_overrides"]))
+    return deploy, overrides
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_each_environment_deploys_its_own_stack_with_parameters_the_template_has(environment: str) -> None:
+    deploy, overrides = deploy_settings(environment)
+    assert deploy["stack_name"] == f"holdfast-{environment}"  # what `make outputs ENV=...` reads
+    assert deploy["capabilities"] == "CAPABILITY_IAM"  # roles, none named
+    assert set(overrides) <= set(load_template()["Parameters"])
+    assert overrides["Stage"] == environment
+    assert rules_hold(overrides) == {"IssuerAndAudienceTogether": True}
+
+
+def test_prod_is_protected_and_reviewed_and_dev_deploys_on_a_new_account() -> None:
+    prod, prod_parameters = deploy_settings("prod")
+    assert render(prod_parameters)["Conditions"]["IsProduction"] is True
+    assert prod["confirm_changeset"] is True  # the change set is shown before anything changes
+    dev, dev_parameters = deploy_settings("dev")
+    assert render(dev_parameters)["Conditions"]["IsProduction"] is False
+    assert dev_parameters["SweeperReservedConcurrency"] == "0"  # a new account cannot reserve any
