@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from holdfast.settings import Settings
 from holdfast_cli.template import PROJECT_ROOT, functions, load_template
 from tests.cloudformation import render, rules_hold
 
@@ -273,3 +274,17 @@ def test_prod_is_protected_and_reviewed_and_dev_deploys_on_a_new_account() -> No
     dev, dev_parameters = deploy_settings("dev")
     assert render(dev_parameters)["Conditions"]["IsProduction"] is False
     assert dev_parameters["SweeperReservedConcurrency"] == "0"  # a new account cannot reserve any
+
+
+# -- sam local invoke --env-vars events/env.json ----------------------------------------------------
+
+
+def test_sam_local_can_point_every_function_at_dynamodb_local_through_env_json() -> None:
+    declared = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    overrides = json.loads((PROJECT_ROOT / "events/env.json").read_text(encoding="utf-8"))["Parameters"]
+    # sam local only overrides variables the template declares; deployed, the endpoint is AWS's.
+    assert set(overrides) <= set(declared)
+    assert declared["DYNAMODB_ENDPOINT_URL"] == ""
+    assert Settings.from_environment({"TABLE_NAME": "holdfast", "DYNAMODB_ENDPOINT_URL": ""}).dynamodb_endpoint_url is None
+    local = Settings.from_environment({**{k: str(v) for k, v in declared.items() if isinstance(v, str)}, **overrides})
+    assert (local.table_name, local.dynamodb_endpoint_url) == ("holdfast-local", "http://host.docker.internal:8000")
