@@ -30,6 +30,7 @@ DEFAULT_STACK = "holdfast-dev"
 CLIENT_OUTPUTS = {"backoffice": "BackOfficeClientId", "storefront": "StorefrontClientId"}
 """The stack's app clients: the stock feed and back office (every scope), the storefront."""
 TIMEOUT_SECONDS = 15.0
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class TokenError(RuntimeError):
@@ -64,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--client-secret",
         default=None,
-        help="with --token-url: the client's secret (default $HOLDFAST_CLIENT_SECRET)",
+        help="the client's secret (default $HOLDFAST_CLIENT_SECRET; from the stack: Cognito's)",
     )
     parser.add_argument("--scope", help="space-separated scopes to ask for (default: all the client's)")
     parser.set_defaults(run=run)
@@ -91,8 +92,18 @@ def resolve_credentials(args: argparse.Namespace) -> ClientCredentials:
             raise TokenError("--token-url and --client-id go together")
         if not secret:
             raise TokenError("give the client's secret: --client-secret or $HOLDFAST_CLIENT_SECRET")
-        return ClientCredentials(args.token_url, args.client_id, secret)
+        return ClientCredentials(checked_token_url(args.token_url), args.client_id, secret)
     return credentials_from_stack(args.stack, args.client, region=args.region, secret=secret)
+
+
+def checked_token_url(url: str) -> str:
+    """An https URL, or http on this machine (a test or local server): the secret is sent
+    in the request's headers."""
+    parts = urllib.parse.urlsplit(url)
+    local = parts.scheme == "http" and parts.hostname in LOOPBACK
+    if not (parts.scheme == "https" or local) or not parts.hostname:
+        raise TokenError(f"--token-url must be an https URL (http only on this machine): {url!r}")
+    return url
 
 
 def credentials_from_stack(

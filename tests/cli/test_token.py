@@ -115,15 +115,17 @@ def test_an_unreachable_endpoint_is_a_clear_error(capsys) -> None:
     assert "cannot reach http://127.0.0.1:9/oauth2/token" in err
 
 
-@pytest.mark.parametrize("argv", [
-    ["--token-url", "http://127.0.0.1:9/t"],  # no client id
-    ["--client-id", CLIENT_ID],  # no endpoint
-    ["--token-url", "http://127.0.0.1:9/t", "--client-id", CLIENT_ID],  # no secret
+@pytest.mark.parametrize(("argv", "reason"), [
+    (["--token-url", "http://127.0.0.1:9/t"], "go together"),  # no client id
+    (["--client-id", CLIENT_ID], "go together"),  # no endpoint
+    (["--token-url", "http://127.0.0.1:9/t", "--client-id", CLIENT_ID], "give the client's secret"),
+    (["--token-url", "http://idp.example.com/t", "--client-id", CLIENT_ID, "--client-secret", "s"], "https"),
+    (["--token-url", "file:///etc/hosts", "--client-id", CLIENT_ID, "--client-secret", "s"], "https"),
 ])
-def test_an_incomplete_explicit_client_is_refused_before_any_request(argv, capsys) -> None:
+def test_an_incomplete_or_unsafe_explicit_client_is_refused_before_any_request(argv, reason, capsys) -> None:
     assert main(["token", *argv]) == 2
     out, err = capsys.readouterr()
-    assert out == "" and err.startswith("holdfast token: ")
+    assert out == "" and err.startswith("holdfast token: ") and reason in err
 
 
 class FakeSession:
