@@ -11,6 +11,11 @@
 #   make dev ARGS='--port 3000'        `holdfast dev`: the API locally on DynamoDB Local
 #   make bench BENCH_ARGS='...'        python -m bench
 #   make load LOAD_ARGS='...'          python -m bench.load: the load run of holdfast dev
+#   make deploy [ENV=prod]             sam build + sam deploy --config-env ENV (samconfig.toml),
+#                                      then the stack's outputs; needs AWS credentials
+#   make outputs [ENV=prod]            API URL, token endpoint, client ids (needs the AWS CLI)
+#   make delete [ENV=prod]             sam delete (the table is retained: docs/deploy.md)
+#   make sam-check                     sam validate --lint and sam build (SAM CLI in .tools/)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -35,7 +40,25 @@ LOAD_ARGS ?=
 # npm ci runs again only when package-lock.json differs from the one it last installed.
 NPM_STAMP := node_modules/.holdfast-installed-package-lock.json
 
-.PHONY: help install install-uv install-python install-node dev test test-long bench load lint clean distclean
+# Deploying: the environment of samconfig.toml, and its stack. Only a command-line ENV counts
+# (POSIX shells export ENV for their own use).
+ENV := $(if $(filter command line,$(origin ENV)),$(ENV),dev)
+STACK ?= holdfast-$(ENV)
+DEPLOY_ARGS ?=
+# The SAM CLI pins an older boto3 than ours: it lives in its own environment under .tools/.
+SAM_CLI_VERSION := 1.170.0
+TOOLS := $(CURDIR)/.tools
+SAM := $(TOOLS)/bin/sam
+export SAM_CLI_TELEMETRY := 0
+# `sam build` needs the runtime's interpreter (python3.12) on PATH; with pyenv, borrow one.
+WITH_RUNTIME_PYTHON = if ! python3.12 --version >/dev/null 2>&1; then \
+	  v=$$(command -v pyenv >/dev/null && pyenv versions --bare | grep -E '^3\.12(\.|$$)' | tail -1 || true); \
+	  [ -n "$$v" ] || { echo "error: sam build needs python3.12 on PATH (the Lambda runtime)" >&2; exit 1; }; \
+	  export PYENV_VERSION="$$v:$$(pyenv version-name)"; \
+	fi
+
+.PHONY: help install install-uv install-python install-node dev test test-long bench load lint clean distclean \
+	layer-requirements install-sam sam-check build deploy outputs delete
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -68,9 +91,10 @@ test: install ## pytest $(PYTEST_ARGS), then cfn-lint
 	$(UV_RUN) pytest $(PYTEST_ARGS)
 	$(UV_RUN) cfn-lint template.yaml
 
-test-long: install ## As `test`, with HOLDFAST_LONG=1: the slow tests too (flash sale, stateful, mixed concurrency)
+test-long: install ## As `test`, with HOLDFAST_LONG=1: the slow tests too (flash sale, stateful, mixed concurrency), then sam-check
 	HOLDFAST_LONG=1 $(UV_RUN) pytest $(PYTEST_ARGS)
 	$(UV_RUN) cfn-lint template.yaml
+	$(MAKE) sam-check
 
 bench: ## python -m bench $(BENCH_ARGS): stdout carries only the report (--json: one object)
 	@$(MAKE) -s install >&2
@@ -82,6 +106,35 @@ load: ## python -m bench.load $(LOAD_ARGS): thousands of requests from tens of c
 
 lint: install-python ## cfn-lint template.yaml
 	$(UV_RUN) cfn-lint template.yaml
+
+layer-requirements: install-uv ## Write layers/holdfast/requirements.txt from uv.lock (the runtime dependencies)
+	@{ echo "# Generated from uv.lock by \`make layer-requirements\` (uv export --no-dev): do not edit."; \
+	  echo "# The versions the tests ran, boto3 included (not the Lambda runtime's). PyYAML is left out:"; \
+	  echo "# only the CLI reads YAML."; \
+	  $(UV) export $(UV_FROZEN) --no-dev --no-hashes --no-header --no-annotate --no-emit-project \
+	    --no-emit-package pyyaml; } > layers/holdfast/requirements.txt
+	@echo "wrote layers/holdfast/requirements.txt"
+
+install-sam: install-uv ## Install the SAM CLI into .tools/ (its own environment, not .venv)
+	@UV_TOOL_DIR=$(TOOLS)/uv UV_TOOL_BIN_DIR=$(TOOLS)/bin $(UV) tool install --quiet 'aws-sam-cli==$(SAM_CLI_VERSION)'
+
+sam-check: install-sam ## sam validate --lint, then sam build (offline; no Docker needed)
+	AWS_REGION=$${AWS_REGION:-us-east-1} $(SAM) validate --lint
+	@$(WITH_RUNTIME_PYTHON); $(SAM) build
+
+build: install-sam ## sam build (the functions and the layer into .aws-sam/)
+	@$(WITH_RUNTIME_PYTHON); $(SAM) build --config-env $(ENV)
+
+deploy: build ## sam deploy --config-env $(ENV) (dev or prod, samconfig.toml), then the outputs
+	$(SAM) deploy --config-env $(ENV) $(DEPLOY_ARGS)
+	@$(MAKE) outputs ENV=$(ENV)
+
+outputs: ## The stack's outputs: API URL, token endpoint, client ids (needs the AWS CLI)
+	@command -v aws >/dev/null || { echo "error: the AWS CLI (aws) is needed: https://aws.amazon.com/cli/" >&2; exit 1; }
+	aws cloudformation describe-stacks --stack-name $(STACK) --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output table
+
+delete: install-sam ## sam delete --config-env $(ENV) (asks first; the table is retained)
+	$(SAM) delete --config-env $(ENV)
 
 clean: ## Remove caches and build output (keeps .venv and node_modules)
 	rm -rf .pytest_cache .hypothesis .aws-sam .ruff_cache build dist

@@ -81,6 +81,8 @@ class Options:
     endpoint_url: str | None = None
     table: str | None = None
     timeout: float = 30.0
+    token: str | None = None
+    """A bearer token for a deployed API (``--token``, ``$HOLDFAST_TOKEN``)."""
 
 
 @dataclass
@@ -119,21 +121,23 @@ class Ledger:
 class Connection:
     """One keep-alive HTTP/1.1 connection; reopened after a failure."""
 
-    def __init__(self, base_url: str, timeout: float) -> None:
+    def __init__(self, base_url: str, timeout: float, token: str | None = None) -> None:
         parts = urlsplit(base_url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.https = parts.scheme == "https"  # a deployed API
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or (443 if self.https else 80)
         self.prefix = parts.path.rstrip("/")
         self.timeout = timeout
+        self.authorization = {"Authorization": f"Bearer {token}"} if token else {}
         self._connection: http.client.HTTPConnection | None = None
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """``(status, parsed body)``; raises ``OSError``/``HTTPException`` when no answer came."""
         if self._connection is None:
-            self._connection = http.client.HTTPConnection(
-                self.host, self.port, timeout=self.timeout
-            )
+            kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+            self._connection = kind(self.host, self.port, timeout=self.timeout)
         payload = None if body is None else json.dumps(body).encode()
         headers = {"content-type": "application/json"} if payload is not None else {}
+        headers |= self.authorization
         try:
             self._connection.request(method, self.prefix + path, payload, headers)
             response = self._connection.getresponse()
@@ -190,7 +194,7 @@ class LoadClient(threading.Thread):
         self.number = number
         self.run_state = run
         self.rng = random.Random(run.options.seed * 1_000 + number)
-        self.connection = Connection(run.api_url, run.options.timeout)
+        self.connection = Connection(run.api_url, run.options.timeout, run.options.token)
         self.active: list[Cart] = []
         self.known: list[str] = []
         self.results: list[Result] = []
@@ -450,7 +454,7 @@ def run_load(options: Options, *, err: TextIO = sys.stderr) -> dict[str, Any]:
         api_url, endpoint_url, table = dev.url, dev.endpoint_url, dev.table
     try:
         run = LoadRun(options, api_url)
-        setup = Connection(api_url, options.timeout)
+        setup = Connection(api_url, options.timeout, options.token)
         try:
             set_up_retailer(setup, run.skus, options.stock)
             print(
@@ -548,6 +552,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--endpoint-url", help="the DynamoDB holdfast dev uses (started with it, or "
                         "the one behind --api-url, for reconcile)")
     parser.add_argument("--table", help="the table (with --api-url: for reconcile)")
+    parser.add_argument("--token", default=os.environ.get("HOLDFAST_TOKEN") or None,
+                        help="with --api-url: a bearer token with every scope, e.g. $(holdfast token) "
+                        "(default $HOLDFAST_TOKEN)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--output", metavar="FILE", help="also write the JSON report to FILE")
     return parser
@@ -565,6 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = Options(
         requests=args.requests, clients=args.clients, skus=args.skus, stock=args.stock,
         seed=args.seed, api_url=args.api_url, endpoint_url=args.endpoint_url, table=args.table,
+        token=args.token,
     )
     try:
         report = run_load(options)

@@ -33,6 +33,7 @@ import heapq
 import itertools
 import json
 import multiprocessing
+import os
 import random
 import sys
 import time
@@ -134,6 +135,7 @@ class Lane:
     shoppers: tuple[ShopperPlan, ...]
     started: float
     api_url: str | None = None
+    token: str | None = None
     sweep_every: float | None = None
     draw_progress: bool = False
     wait_for: int = 0
@@ -147,15 +149,18 @@ class Client(Protocol):
 class HttpClient:
     """The few calls a shopper makes, over HTTP with urllib (no dependency)."""
 
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 30.0, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.token = token
 
     def request(self, method: str, path: str, *, json_body: Any = None) -> ApiResponse:
         data = None if json_body is None else json.dumps(json_body).encode()
         request = urllib.request.Request(self.base_url + path, data=data, method=method)
         if data is not None:
             request.add_header("content-type", "application/json")
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return ApiResponse(
@@ -247,7 +252,7 @@ def _local_api() -> Any:
 
 
 def _client(lane: Lane) -> Client:
-    return HttpClient(lane.api_url) if lane.api_url else _local_api()
+    return HttpClient(lane.api_url, token=lane.token) if lane.api_url else _local_api()
 
 
 def run_lane(lane: Lane) -> list[ShopperOutcome]:
@@ -393,6 +398,7 @@ class Options:
     engine: str | None = None
     endpoint_url: str | None = None
     api_url: str | None = None
+    token: str | None = None
     buffer_percent: float | None = None
     seed: int = 0
     keep_table: bool = False
@@ -618,7 +624,7 @@ def _deliver_signals(backend: Any, api: Any) -> None:
 
 
 def _run_over_http(options: Options, sale: Sale, err: TextIO) -> Report:
-    api = HttpClient(options.api_url or "")
+    api = HttpClient(options.api_url or "", token=options.token)
     try:
         _configure(api, sale, options.buffer_percent, merge_timers=True)
     except (OSError, urllib.error.URLError) as error:
@@ -737,7 +743,7 @@ def _shop_and_settle(
         results = [run_lane(only)]
     else:
         lanes = [
-            Lane(sale, tuple(plans[i::concurrency]), started, options.api_url, deadline=deadline)
+            Lane(sale, tuple(plans[i::concurrency]), started, options.api_url, options.token, deadline=deadline)
             for i in range(concurrency)
         ]
         monitor = Lane(
@@ -745,6 +751,7 @@ def _shop_and_settle(
             (),
             started,
             options.api_url,
+            options.token,
             sweep_every=sweep_every,
             draw_progress=True,
             wait_for=options.shoppers,
@@ -1044,6 +1051,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--api-url", help="drive a running Holdfast API over HTTP instead (e.g. holdfast dev)"
     )
     parser.add_argument(
+        "--token",
+        default=os.environ.get("HOLDFAST_TOKEN") or None,
+        help="with --api-url: a bearer token with every scope, e.g. $(holdfast token) "
+        "(default $HOLDFAST_TOKEN)",
+    )
+    parser.add_argument(
         "--keep-table", action="store_true", help="with --endpoint-url, keep the sale's table"
     )
     parser.add_argument(
@@ -1075,6 +1088,7 @@ def run(args: argparse.Namespace) -> int:
         engine=args.engine,
         endpoint_url=args.endpoint_url,
         api_url=args.api_url,
+        token=args.token,
         buffer_percent=args.buffer_percent,
         seed=args.seed,
         keep_table=args.keep_table,

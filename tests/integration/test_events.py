@@ -19,7 +19,8 @@ from holdfast_cli.local_api import LambdaContext, LocalApi
 from holdfast_cli.template import PROJECT_ROOT, FunctionSpec, HttpRoute, functions, http_routes, load_handler, load_template
 
 EVENTS_DIR = PROJECT_ROOT / "events"
-EVENT_FILES = sorted(EVENTS_DIR.rglob("*.json"))
+EVENT_FILES = sorted(EVENTS_DIR.glob("*/*.json"))
+"""Events live under their function's folder; events/env.json is `sam local`'s --env-vars."""
 ACCOUNT_ID = "123456789012"
 SKU, DC = "ACME_SNEAKER_BLK_US9", "MAIN_DC"
 CART, ORDER = "cart-abc123-20240315", "ORD-1000"

@@ -144,18 +144,29 @@ def test_the_http_api_requires_a_jwt_from_the_configured_issuer_by_default() -> 
 
     assert auth["DefaultAuthorizer"] == AUTHORIZER
     assert authorizer["IdentitySource"] == "$request.header.Authorization"
+    # The stack's own user pool and clients, or the given issuer and audiences (both branches
+    # rendered in test_template_production).
     assert authorizer["JwtConfiguration"] == {
-        "issuer": {"Ref": "JwtIssuer"},
-        "audience": {"Fn::Split": [",", {"Ref": "JwtAudience"}]},
+        "issuer": {"Fn::If": [
+            "CreateUserPool",
+            {"Fn::Sub": "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${UserPool}"},
+            {"Ref": "JwtIssuer"},
+        ]},
+        "audience": {"Fn::If": [
+            "CreateUserPool",
+            [{"Ref": "BackOfficeClient"}, {"Ref": "StorefrontClient"}],
+            {"Fn::Split": [",", {"Ref": "JwtAudience"}]},
+        ]},
     }
 
 
-def test_the_issuer_and_audience_have_no_defaults_so_every_deploy_names_them() -> None:
+def test_the_issuer_and_audience_default_to_none_so_the_stack_brings_its_own() -> None:
     parameters = load_template()["Parameters"]
     for name in ("JwtIssuer", "JwtAudience"):
-        assert "Default" not in parameters[name], name
+        assert parameters[name]["Default"] == "", name
     issuer, audience = parameters["JwtIssuer"]["AllowedPattern"], parameters["JwtAudience"]["AllowedPattern"]
     assert re.fullmatch(issuer, "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC")
+    assert re.fullmatch(issuer, "") and re.fullmatch(audience, "")
     assert not re.fullmatch(issuer, "http://issuer.example")
     assert re.fullmatch(audience, "storefront,feeds")
     assert not re.fullmatch(audience, "storefront, feeds")
