@@ -407,3 +407,24 @@ def test_a_cart_or_order_of_more_lines_than_one_transaction_takes_is_refused(api
     for response in (cart(api, "cart-1", *skus), order(api, "ORD-1", *skus)):
         assert response.status == 422
         assert response.json()["error"]["details"][0]["field"] == "lines"
+
+
+def test_a_sale_and_a_shipment_take_down_a_fence_whose_writer_died(api, clock) -> None:
+    """A count's writer died after fencing the position; once its time is up, events it would
+    have counted land (they take the fence down) instead of being refused for ever."""
+    shop(api, (SKU, 10))
+    ok(order(api, "ORD-1", (SKU, 1)))
+    table = get_runtime().table
+    position = table.get_positions([POSITION])[POSITION]
+    table.fence_snapshot(position.counter_change(), clock() + timedelta(minutes=2), clock() + timedelta(seconds=30), clock())
+    assert api.post("/orders/ORD-1/ship", {}).status == 409  # the fence stands: a count is landing
+
+    clock.advance(seconds=31)
+
+    assert ok(api.post("/orders/ORD-1/ship", {}))["status"] == "SHIPPED"
+    [sale] = feed(api, {"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -1, "sourceRef": "TILL-1",
+                        "asOf": to_iso(clock() - timedelta(seconds=1))})
+    assert sale["status"] == "APPLIED"
+    assert table.get_positions([POSITION])[POSITION].fence_id is None
+    assert on_hand(api) == 8
+    assert_clean()
