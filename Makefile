@@ -6,7 +6,7 @@
 #   make test                          pytest (unit, integration, DynamoDB Local) + cfn-lint
 #   make test PYTEST_ARGS='-k holds -x'
 #   make test-long                     the same with HOLDFAST_LONG=1: adds the `slow` tests (the
-#                                      SPEC-size flash sale, the stateful property test at
+#                                      full-size flash sale, the stateful property test at
 #                                      80 x 50 steps, 420 mixed concurrent shoppers)
 #   make dev ARGS='--port 3000'        `holdfast dev`: the API locally on DynamoDB Local
 #   make bench BENCH_ARGS='...'        python -m bench

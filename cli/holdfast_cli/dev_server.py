@@ -518,7 +518,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         *,
         close: bool = False,
     ) -> int:
-        """Answer in the SPEC's error shape (API Gateway's own errors are not that shape,
+        """Answer in the error shape of docs/behaviour.md §9 (API Gateway's own errors are not that shape,
         but ours should be, so clients handle one)."""
         body = {"error": {"code": status.name, "message": message, "details": details or []}}
         if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:

@@ -1,4 +1,4 @@
-"""``holdfast flash-sale``: replay the flash-sale story of SPEC §8 and check its promises.
+"""``holdfast flash-sale``: replay the flash-sale story of docs/behaviour.md §8 and check its promises.
 
 One SKU at one location with ``--stock`` units; ``--shoppers`` shoppers add it to their
 carts at once (``POST /fulfilment-options``, one unit each); a ``--convert-rate`` share of
@@ -50,7 +50,7 @@ from typing import Any, Protocol, TextIO
 from holdfast_cli.local_api import ApiResponse
 
 DESCRIPTION = (
-    "Replay the flash-sale story (SPEC §8): many shoppers hold one SKU at once, some confirm, "
+    "Replay the flash-sale story (docs/behaviour.md §8): many shoppers hold one SKU at once, some confirm, "
     "the rest abandon and their holds expire. Prints holds, orders, oversells, expiries and the "
     "final ledger check; exits 1 if anything was oversold or the ledger disagrees."
 )

@@ -15,7 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module, summary in (
         ("dev", dev_server, "serve the HTTP API on localhost through the real Lambda handlers"),
         ("reconcile", reconcile, "check every position's onHand counter against its ledger"),
-        ("flash-sale", flash_sale, "replay the flash sale of SPEC §8: zero oversells, or exit 1"),
+        ("flash-sale", flash_sale, "replay the flash sale of docs/behaviour.md §8: zero oversells, or exit 1"),
         ("openapi", openapi, "print the OpenAPI 3.1 document of the HTTP API (docs/openapi.json)"),
         ("signals", signals, "demand signals: export them as JSON lines"),
         ("report", report, "reports from the demand signals: the funnel per SKU (table, JSON, PNG)"),

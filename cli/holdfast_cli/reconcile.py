@@ -1,5 +1,5 @@
 """``holdfast reconcile``: prove every Inventory Position's onHand counter equals the sum of
-its ACTIVE ledger (SPEC §2).
+its ACTIVE ledger (docs/behaviour.md §2).
 
 Exit codes: 0 clean, 1 drift found, 2 usage or connection error. It scans the whole table,
 so run it offline or on a quiet table: a feed applied during the scan can show as drift.

@@ -1,4 +1,4 @@
-"""``holdfast report funnel``: the funnel per SKU (SPEC §7) as a table, JSON, or a PNG chart of
+"""``holdfast report funnel``: the funnel per SKU (docs/behaviour.md §7) as a table, JSON, or a PNG chart of
 the funnel and of out-of-stock demand over time (``--png``, needs matplotlib: the ``charts``
 extra)."""
 

@@ -1,11 +1,11 @@
-"""The example retailer every local environment starts with (SPEC §3's seed example).
+"""The example retailer every local environment starts with (docs/behaviour.md §3's seed example).
 
 Applied through the HTTP API (:class:`~holdfast_cli.local_api.LocalApi`), never by writing
 items, so a broken route or handler makes the seed fail loudly instead of hiding it.
 
 After :func:`seed` the example position ``ACME_SNEAKER_BLK_US9:MAIN_DC:DEFAULT`` has onHand 50
 and ECOMMERCE (10 % buffer) shows 45. Once the fulfilment-option and order routes exist,
-:func:`seed_cart_and_order` adds the SPEC's hold of 2 and order of 3: onHand 45, ATS 40.
+:func:`seed_cart_and_order` adds the worked example's hold of 2 (docs/behaviour.md §3) and order of 3: onHand 45, ATS 40.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def seed_stock(api: LocalApi) -> None:
 
 
 def seed_cart_and_order(api: LocalApi) -> None:
-    """The SPEC's cart hold (FO_1234 holds 2) and order (FUL_456 reserves 3) on ECOMMERCE.
+    """The worked example's cart hold (docs/behaviour.md §3) (FO_1234 holds 2) and order (FUL_456 reserves 3) on ECOMMERCE.
 
     A no-op until the template has the ``POST /fulfilment-options`` and ``POST /orders``
     routes; with them, MAIN_DC's onHand becomes 45 and its ECOMMERCE ATS 40.

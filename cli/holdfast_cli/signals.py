@@ -1,4 +1,4 @@
-"""``holdfast signals export``: demand signals as JSON lines (SPEC §7), from a running API
+"""``holdfast signals export``: demand signals as JSON lines (docs/behaviour.md §7), from a running API
 (``--api-url``, the ``GET /signals`` route, page by page) or straight from the table
 (``--table`` [``--endpoint-url``], through the same service the route uses).
 

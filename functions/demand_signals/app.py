@@ -1,4 +1,4 @@
-"""Demand signals (SPEC §7), derived from the table's stream: a second consumer beside hold
+"""Demand signals (docs/behaviour.md §7), derived from the table's stream: a second consumer beside hold
 expiry, so its failures and its pace never touch a hold or an order.
 
 Each FO, order or position change becomes zero or more signals: stored in the table (with a

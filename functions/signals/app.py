@@ -1,4 +1,4 @@
-"""Demand signals and the funnel report (SPEC §7): reads of what the stream consumer stored."""
+"""Demand signals and the funnel report (docs/behaviour.md §7): reads of what the stream consumer stored."""
 
 import re
 from datetime import datetime

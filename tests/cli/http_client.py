@@ -24,7 +24,7 @@ def call(
 
 
 def assert_error_shape(body: Any, code: str) -> None:
-    """SPEC §9: ``{"error": {"code", "message", "details": [...]}}``."""
+    """docs/behaviour.md §9: ``{"error": {"code", "message", "details": [...]}}``."""
     assert set(body) == {"error"}
     assert body["error"]["code"] == code
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]

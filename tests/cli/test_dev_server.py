@@ -1,4 +1,4 @@
-"""``holdfast dev`` serves the real handlers over HTTP, seeded with the SPEC's example retailer."""
+"""``holdfast dev`` serves the real handlers over HTTP, seeded with the example retailer of docs/behaviour.md §3."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from holdfast_cli.seed import EXAMPLE_POSITION, MAIN_DC, PRODUCT, has_cart_and_o
 from tests.cli.http_client import assert_error_shape, call
 
 # 50 on hand less ECOMMERCE's 10 % buffer (5) = 45; with the seed's hold of 2 and order of 3
-# (once those routes exist) onHand is 45 and the buffer ceil(4.5) = 5: ATS 40 (SPEC §3).
+# (once those routes exist) onHand is 45 and the buffer ceil(4.5) = 5: ATS 40 (docs/behaviour.md §3).
 SEEDED_ON_HAND = 45 if has_cart_and_order_routes(LocalApi()) else 50
 SEEDED_ECOMMERCE_ATS = 40 if has_cart_and_order_routes(LocalApi()) else 45
 

@@ -1,4 +1,4 @@
-"""``holdfast flash-sale`` replays SPEC §8: many shoppers, few units, zero oversells, and
+"""``holdfast flash-sale`` replays docs/behaviour.md §8: many shoppers, few units, zero oversells, and
 every unit either sold or back on hand once the abandoned holds expire."""
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def test_usage_errors_exit_with_two(capsys):
 @pytest.mark.slow
 @pytest.mark.dynamodb_local
 def test_the_flash_sale_of_the_spec_with_hundreds_of_concurrent_shoppers(capsys, dynamodb_local_endpoint):
-    """SPEC §8 at the issue's size: 500 shoppers for 50 units on a real engine (make test-long)."""
+    """docs/behaviour.md §8 at the issue's size: 500 shoppers for 50 units on a real engine (make test-long)."""
     code, result = flash_sale(
         capsys, "--shoppers", "500", "--stock", "50", "--concurrency", "16", "--endpoint-url", dynamodb_local_endpoint
     )

@@ -1,5 +1,5 @@
 """Limits and hostile bodies over real HTTP through ``holdfast dev``: each refused request is
-answered in the SPEC's error shape, names what was wrong, and writes nothing.
+answered in the error shape of docs/behaviour.md §9, names what was wrong, and writes nothing.
 
 The in-process versions of most of these live in ``tests/integration/test_bad_input.py`` and
 ``test_hold_bad_input.py``; these prove the same through the socket a client uses.

@@ -1,4 +1,4 @@
-"""``holdfast reconcile`` proves every position's onHand counter equals its ledger (SPEC §2)."""
+"""``holdfast reconcile`` proves every position's onHand counter equals its ledger (docs/behaviour.md §2)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ For each generated request (schema-valid and schema-violating bodies, path and q
 from the examples, coverage and fuzzing phases) the answer must be:
 
 - never a 5xx;
-- every 4xx in the SPEC's error shape, with the code its status implies and, for a 422, each
+- every 4xx in the error shape of docs/behaviour.md §9, with the code its status implies and, for a 422, each
   detail naming a field;
 - a refused (4xx) request writes nothing: the handlers make no successful DynamoDB write.
 
@@ -118,7 +118,7 @@ def report_figures(request):
 
 
 def error_in_the_spec_shape(ctx, response, case) -> None:
-    """SPEC §9: every 4xx is ``{"error": {"code", "message", "details": [...]}}``; the code fits
+    """docs/behaviour.md §9: every 4xx is ``{"error": {"code", "message", "details": [...]}}``; the code fits
     the status; a 422 names the field of each problem."""
     if not 400 <= response.status_code < 500:
         return None

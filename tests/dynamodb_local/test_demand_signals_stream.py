@@ -1,4 +1,4 @@
-"""Demand signals on the real engine (SPEC §7): ``holdfast dev`` on DynamoDB Local serves the
+"""Demand signals on the real engine (docs/behaviour.md §7): ``holdfast dev`` on DynamoDB Local serves the
 API over HTTP while its stream poller feeds the demand-signals function as Lambda would; every
 signal type arrives, and the CLI reads them back from the running API."""
 

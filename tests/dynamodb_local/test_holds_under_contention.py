@@ -66,7 +66,7 @@ SHARDS = pytest.mark.parametrize("shards", [1, 4], ids=["one-counter", "four-sha
 @SHARDS
 def test_two_hundred_concurrent_holds_take_exactly_what_the_channel_allows(local_api, shards):
     # Stock 50 with a 10 % buffer shows ATS 45. Each hold re-checks the buffer on what is left
-    # (SPEC §3: a cart add of 2 at onHand 45 leaves 43 with ATS 38), so holds of 1 continue
+    # (docs/behaviour.md §3: a cart add of 2 at onHand 45 leaves 43 with ATS 38), so holds of 1 continue
     # until onHand 1, whose buffer ceil(0.1) = 1 leaves ATS 0: exactly 49 holds, never 50 —
     # on one counter or split over four.
     configure(local_api, stock=50, shards=shards)

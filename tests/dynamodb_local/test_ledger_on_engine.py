@@ -1,4 +1,4 @@
-"""The ledger rules of SPEC §2 on a real DynamoDB engine (DynamoDB Local), through the HTTP
+"""The ledger rules of docs/behaviour.md §2 on a real DynamoDB engine (DynamoDB Local), through the HTTP
 path: snapshots and deltas, big batches, and many feeds racing on one position.
 
 moto is neither atomic under threads nor fast with thousands of transactions (FACTS.md), so

@@ -1,4 +1,4 @@
-"""Holds expire through the real TTL path (SPEC §5): DynamoDB Local's TTL deletes a hold's
+"""Holds expire through the real TTL path (docs/behaviour.md §5): DynamoDB Local's TTL deletes a hold's
 timer item, the stream carries the service's REMOVE, the local poller applies the template's
 filter and invokes the expiry function, and the hold is released.
 

@@ -1,4 +1,4 @@
-"""Bad input is refused with the SPEC §9 error shape, names the field, and writes nothing.
+"""Bad input is refused with the docs/behaviour.md §9 error shape, names the field, and writes nothing.
 
 Request-level problems answer 4xx ``{"error": {"code", "message", "details"}}``. A stock feed
 validates entity by entity (one bad line must not hold back thousands of good ones), so a bad

@@ -1,4 +1,4 @@
-"""Configuration routes (SPEC §9): channels, locations, products and timers are stored,
+"""Configuration routes (docs/behaviour.md §9): channels, locations, products and timers are stored,
 read back as written, and seen at once by the process that wrote them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Demand signals through the public path on moto (SPEC §7): requests change the table, its
+"""Demand signals through the public path on moto (docs/behaviour.md §7): requests change the table, its
 stream goes to the demand-signals function through the template's mapping, and
 ``GET /signals`` and ``GET /reports/funnel`` answer what a retailer asks."""
 

@@ -1,4 +1,4 @@
-"""Fulfilment options and soft reservation through the HTTP API (SPEC §3, §4, §9).
+"""Fulfilment options and soft reservation through the HTTP API (docs/behaviour.md §3, §4, §9).
 
 Every test goes event → handler → moto DynamoDB and checks what a retailer would check:
 onHand from ``GET /inventory-positions/{ref}``, ATS from ``GET /virtual-positions``, the IQ
@@ -142,7 +142,7 @@ def assert_reconciled(positions: int) -> None:
     assert get_runtime().inventory.reconcile() == (positions, [])
 
 
-# -- the seed's worked example (SPEC §3) ------------------------------------------------------
+# -- the seed's worked example (docs/behaviour.md §3) ------------------------------------------------------
 
 def test_seed_example_hold_order_cart_add_and_confirmation_keep_onhand_and_ats_exact(api, clock) -> None:
     put_channel(api, "MOBILE", "PERCENTAGE", 5)

@@ -1,4 +1,4 @@
-"""Bad input to the fulfilment-option and order routes is refused with the SPEC §9 error
+"""Bad input to the fulfilment-option and order routes is refused with the docs/behaviour.md §9 error
 shape, names the field, and writes nothing.
 
 Every refusal here is checked against a full scan of the table taken just before it, so one

@@ -1,4 +1,4 @@
-"""Holds expire on time, every time (SPEC §5): stream, sweeper and reclaim release each
+"""Holds expire on time, every time (docs/behaviour.md §5): stream, sweeper and reclaim release each
 expired hold exactly once, whichever gets there first."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Stock feeds through ``POST /inventory/batch`` (SPEC §2): snapshots, deltas and what a
+"""Stock feeds through ``POST /inventory/batch`` (docs/behaviour.md §2): snapshots, deltas and what a
 snapshot supersedes, through the real handler on a moto table."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Orders through the HTTP API (SPEC §6, §9): converting a cart's holds, reserving afresh,
+"""Orders through the HTTP API (docs/behaviour.md §6, §9): converting a cart's holds, reserving afresh,
 refusing out of stock with nothing written, and the later steps ship, cancel and return.
 
 Arranged and checked only through the public routes: onHand from ``GET

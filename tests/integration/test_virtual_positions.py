@@ -1,4 +1,4 @@
-"""Virtual Positions through ``GET /virtual-positions`` (SPEC §3, §9): channel ATS per
+"""Virtual Positions through ``GET /virtual-positions`` (docs/behaviour.md §3, §9): channel ATS per
 location (BASE) and over the channel's locations (AGGREGATE), read-only."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Available-to-sell arithmetic (SPEC §3), with no table: buffers, exclusions and caps."""
+"""Available-to-sell arithmetic (docs/behaviour.md §3), with no table: buffers, exclusions and caps."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Configuration bodies (SPEC §9) are validated before anything is stored."""
+"""Configuration bodies (docs/behaviour.md §9) are validated before anything is stored."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The inventory ledger (SPEC §2), with no table: what counts toward onHand and what a
+"""The inventory ledger (docs/behaviour.md §2), with no table: what counts toward onHand and what a
 snapshot supersedes."""
 
 from __future__ import annotations

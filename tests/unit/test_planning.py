@@ -1,4 +1,4 @@
-"""Fulfilment plans (SPEC §4), with no table: merged lines, ranked single-location plans,
+"""Fulfilment plans (docs/behaviour.md §4), with no table: merged lines, ranked single-location plans,
 split plans only where no single location can, and partial holds with their shortfall."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reference formats (SPEC §1): what a ref may contain, and how compound refs are built."""
+"""Reference formats (docs/behaviour.md §1): what a ref may contain, and how compound refs are built."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Demand signals from table changes, and the funnel (SPEC §7): pure rules, no table."""
+"""Demand signals from table changes, and the funnel (docs/behaviour.md §7): pure rules, no table."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hold timers (SPEC §4), with no table: a product's own timer, else its category's, else
+"""Hold timers (docs/behaviour.md §4), with no table: a product's own timer, else its category's, else
 the global one (15 minutes unless configured)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one cached loader every handler reads configuration through (SPEC §9).
+"""The one cached loader every handler reads configuration through (docs/behaviour.md §9).
 
 A change is seen at once by the process that wrote it (it invalidates its own cache) and by
 every other process within ``CONFIG_CACHE_SECONDS`` (30 s at most).

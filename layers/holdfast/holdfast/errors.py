@@ -1,4 +1,4 @@
-"""Domain errors. The HTTP layer maps each to a status code and the SPEC's error shape."""
+"""Domain errors. The HTTP layer maps each to a status code and the error shape of docs/behaviour.md §9."""
 
 from __future__ import annotations
 

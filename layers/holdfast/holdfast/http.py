@@ -1,6 +1,6 @@
 """The shared API Gateway HTTP API resolver: validation, body limits and the error shape.
 
-Every error leaves as ``{"error": {"code", "message", "details"}}`` (SPEC §9).
+Every error leaves as ``{"error": {"code", "message", "details"}}`` (docs/behaviour.md §9).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pydantic models of the HTTP contract (SPEC §9): request bodies and answers."""
+"""Pydantic models of the HTTP contract (docs/behaviour.md §9): request bodies and answers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Available-to-sell arithmetic (SPEC §3): exact decimals, buffers rounded up, never negative."""
+"""Available-to-sell arithmetic (docs/behaviour.md §3): exact decimals, buffers rounded up, never negative."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Retailer configuration: channels, locations, products and hold timers (SPEC §9).
+"""Retailer configuration: channels, locations, products and hold timers (docs/behaviour.md §9).
 
 These models are both the bodies of the configuration routes and what the domain rules read.
 """

@@ -1,4 +1,4 @@
-"""The inventory ledger (SPEC §2): IQ types, their signs, and how a snapshot supersedes.
+"""The inventory ledger (docs/behaviour.md §2): IQ types, their signs, and how a snapshot supersedes.
 
 ``onHand(IP) = SUM(quantity of the IP's IQs that count)``. An IQ counts while it is ACTIVE and
 not superseded by the position's snapshot. The counter on the IP item is kept equal to that

@@ -1,4 +1,4 @@
-"""Fulfilment plans (SPEC §4): which locations can serve a cart, ranked, single or split.
+"""Fulfilment plans (docs/behaviour.md §4): which locations can serve a cart, ranked, single or split.
 
 Pure functions over the channel's ATS per (product, location); the caller reads the
 counters and writes the chosen plan.

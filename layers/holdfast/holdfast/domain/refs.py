@@ -1,4 +1,4 @@
-"""Reference formats (SPEC §1).
+"""Reference formats (docs/behaviour.md §1).
 
 Refs are 1–128 characters of ``[A-Za-z0-9_.-]`` starting with a letter or digit. ``:`` joins
 refs into compound refs and ``#`` joins key parts in the table, so neither may appear in a ref.

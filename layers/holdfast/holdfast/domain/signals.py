@@ -1,4 +1,4 @@
-"""Demand signals (SPEC §7): what a table change tells a retailer about demand, and the funnel.
+"""Demand signals (docs/behaviour.md §7): what a table change tells a retailer about demand, and the funnel.
 
 Pure functions over item images as the table's stream carries them (``OldImage`` /
 ``NewImage``, already deserialized): no AWS imports. Every signal concerns one product, so a

@@ -1,4 +1,4 @@
-"""Hold timers (SPEC §4): product, then category, then the global default."""
+"""Hold timers (docs/behaviour.md §4): product, then category, then the global default."""
 
 from __future__ import annotations
 

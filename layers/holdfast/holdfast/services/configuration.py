@@ -1,4 +1,4 @@
-"""Configuration routes: channels, locations, products and timers (SPEC §9)."""
+"""Configuration routes: channels, locations, products and timers (docs/behaviour.md §9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fulfilment options with soft reservation (SPEC §4) and their release (SPEC §5)."""
+"""Fulfilment options with soft reservation (docs/behaviour.md §4) and their release (docs/behaviour.md §5)."""
 
 from __future__ import annotations
 

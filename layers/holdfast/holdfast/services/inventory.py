@@ -1,4 +1,4 @@
-"""Stock feeds, the ledger view, Virtual Positions and reconciliation (SPEC §2, §3)."""
+"""Stock feeds, the ledger view, Virtual Positions and reconciliation (docs/behaviour.md §2, §3)."""
 
 from __future__ import annotations
 

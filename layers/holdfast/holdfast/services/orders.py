@@ -1,4 +1,4 @@
-"""Order confirmation and its later steps (SPEC §6)."""
+"""Order confirmation and its later steps (docs/behaviour.md §6)."""
 
 from __future__ import annotations
 

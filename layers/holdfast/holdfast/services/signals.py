@@ -1,4 +1,4 @@
-"""Demand signals (SPEC §7): capture them from table changes, answer queries and the funnel."""
+"""Demand signals (docs/behaviour.md §7): capture them from table changes, answer queries and the funnel."""
 
 from __future__ import annotations
 
