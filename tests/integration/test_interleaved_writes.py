@@ -428,3 +428,16 @@ def test_a_sale_and_a_shipment_take_down_a_fence_whose_writer_died(api, clock) -
     assert table.get_positions([POSITION])[POSITION].fence_id is None
     assert on_hand(api) == 8
     assert_clean()
+
+
+def test_cancelling_a_hold_past_its_expiry_releases_it_as_expired(api, clock) -> None:
+    shop(api, (SKU, 10))
+    ok(cart(api, "cart-1", (SKU, 1)))
+    clock.advance(minutes=16)
+
+    cancelled = ok(api.delete("/fulfilment-options/cart-1"))
+
+    assert cancelled["status"] == "EXPIRED"
+    assert get_runtime().table.get_document("FO", "cart-1").status == "EXPIRED"
+    assert on_hand(api) == 10
+    assert_clean()

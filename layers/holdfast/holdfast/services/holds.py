@@ -152,11 +152,15 @@ class HoldService:
         document = self._require(ref)
         if document.status == "ACTIVE":
             now = self._now()
-            writes = self._table.writes(now).update_document(FO, ref, from_statuses=["ACTIVE"], status="CANCELLED")
+            # A hold past its expiry is EXPIRED (an abandoned cart), whoever releases it.
+            writes = self._table.writes(now).update_document(
+                FO, ref, from_statuses=["ACTIVE"], status="CANCELLED", unexpired_at=now
+            )
             release_holds(writes, document, now)
             try:
                 self._table.commit(writes)
             except WriteConflict:
+                self.release_expired(ref)  # past its expiry and still held: released as EXPIRED
                 document = self._require(ref)  # converted, expired or cancelled meanwhile
             else:
                 document = replace(document, status="CANCELLED")  # what we wrote: no second read
