@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from holdfast import storage
+from holdfast import retry, storage
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.errors import Unavailable
 from holdfast.storage import CounterChange, InventoryTable, WriteConflict
@@ -25,7 +25,7 @@ IP = "SKU_1:MAIN_DC:DEFAULT"
 
 @pytest.fixture
 def stubbed(monkeypatch):
-    monkeypatch.setattr(storage.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(retry.time, "sleep", lambda seconds: None)
     client = boto3.client("dynamodb", region_name="us-east-1")
     with Stubber(client) as stubber:
         yield InventoryTable(client, "holdfast-test"), stubber
@@ -71,7 +71,7 @@ def test_a_failed_condition_is_a_write_conflict_at_once_naming_only_the_failed_c
 def test_contention_that_never_clears_is_a_503_after_bounded_tries(stubbed, monkeypatch):
     table, stubber = stubbed
     waits: list[float] = []
-    monkeypatch.setattr(storage.time, "sleep", waits.append)
+    monkeypatch.setattr(retry.time, "sleep", waits.append)
     for _ in range(storage.COMMIT_ATTEMPTS):
         add_cancellation(stubber, "None", "TransactionConflict")
 
@@ -102,6 +102,6 @@ def test_a_cancellation_that_is_neither_a_condition_nor_contention_is_not_swallo
 
 
 def test_backoff_is_jittered_and_bounded():
-    waits = [storage.commit_backoff(attempt) for attempt in range(1, 9) for _ in range(50)]
+    waits = [retry.COMMIT.delay(attempt) for attempt in range(1, 9) for _ in range(50)]
     assert min(waits) >= 0 and max(waits) <= 0.4
     assert len(set(waits)) > 100  # random, not a fixed schedule

@@ -15,22 +15,13 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
+from holdfast import retry
 from holdfast.errors import HoldfastError, InvalidInput, PayloadTooLarge, Unavailable, UnsupportedMediaType, describe_problem
 from holdfast.settings import Settings
 
 logger = Logger()
 
-THROTTLING_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "TransactionConflictException",
-        "TransactionInProgressException",
-    }
-)
-"""DynamoDB errors that mean "not now": still failing after botocore's retries, they reach the
-client as a 503 to retry, never as a 500."""
+THROTTLING_CODES = retry.NOT_NOW_ERRORS
 
 
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:

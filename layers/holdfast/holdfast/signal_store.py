@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import heapq
 import json
-import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from holdfast import retry
 from holdfast.domain.clock import from_iso, to_iso
 from holdfast.domain.signals import Signal, SignalType, signal_day
 from holdfast.storage import from_item, to_item
@@ -74,7 +74,7 @@ class SignalTable:
                 pending = response.get("UnprocessedItems") or {}
                 if pending:
                     attempt += 1
-                    time.sleep(min(0.05 * 2**attempt, 2.0))
+                    retry.UNPROCESSED.pause(attempt)
 
     def page(
         self,

@@ -21,8 +21,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
-import random
-import time
 import uuid
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -46,6 +44,7 @@ from holdfast.domain.configuration import (
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.domain.planning import MAX_TRANSACTION_ITEMS
 from holdfast.domain.shards import Cover, Move
+from holdfast import retry
 from holdfast.errors import Unavailable
 
 CONFIG_PK = "CONFIG"
@@ -245,41 +244,20 @@ def _is_cancelled(error: ClientError) -> bool:
 CONDITION_FAILED = "ConditionalCheckFailed"
 COMMIT_ATTEMPTS = 5
 """Tries of one transaction that DynamoDB cancelled for contention or throttling (each try
-after the first waits :func:`commit_backoff`); then the caller gets a 503 to retry."""
-RETRYABLE_CANCELLATIONS = frozenset(
-    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
-)
-"""Cancellation reasons that say "not now" rather than "no": another transaction held an item,
-or capacity ran short. Nothing was written, so the same transaction may simply run again."""
-RETRYABLE_ERRORS = frozenset(
-    {
-        "TransactionConflictException",
-        "TransactionInProgressException",
-        "ThrottlingException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-    }
-)
-"""Whole-call errors botocore may give up on after its own retries; worth a few more."""
+after the first waits :data:`holdfast.retry.COMMIT`); then the caller gets a 503 to retry."""
 
 
 def _worth_retrying(error: ClientError) -> bool:
     """Cancelled only for contention or throttling (no condition failed), or throttled whole."""
     if _is_cancelled(error):
         codes = [code for code in cancellation_codes(error) if code not in ("None", "")]
-        return bool(codes) and all(code in RETRYABLE_CANCELLATIONS for code in codes)
-    return error.response["Error"]["Code"] in RETRYABLE_ERRORS
+        return bool(codes) and all(code in retry.NOT_NOW_CANCELLATIONS for code in codes)
+    return error.response["Error"]["Code"] in retry.NOT_NOW_ERRORS
 
 
 def _retry_reason(error: ClientError) -> str:
     codes = [code for code in cancellation_codes(error) if code not in ("None", "")]
     return ", ".join(sorted(set(codes))) or error.response["Error"]["Code"]
-
-
-def commit_backoff(attempt: int) -> float:
-    """Full jitter: a random wait up to 25 ms × 2^(attempt−1), at most 400 ms, so contenders
-    that collided once do not collide again in step."""
-    return random.uniform(0, min(0.4, 0.025 * 2 ** (attempt - 1)))
 
 
 class InventoryTable:
@@ -592,7 +570,7 @@ class InventoryTable:
                     raise WriteConflict([tag for tag, code in zip(tags, codes) if code == CONDITION_FAILED]) from None
                 reason = _retry_reason(error)
             if attempt < COMMIT_ATTEMPTS:
-                time.sleep(commit_backoff(attempt))
+                retry.COMMIT.pause(attempt)
         raise Unavailable(
             f"the write met contention or throttling ({reason}) {COMMIT_ATTEMPTS} times; nothing was written, retry",
             [{"field": "body", "message": "retry with the same request: it is idempotent"}],
@@ -703,7 +681,7 @@ class InventoryTable:
                 pending = response.get("UnprocessedKeys") or {}
                 if pending:
                     attempt += 1
-                    time.sleep(min(0.05 * 2**attempt, 1.0))
+                    retry.UNPROCESSED.pause(attempt)
 
 
 

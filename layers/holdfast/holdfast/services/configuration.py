@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import random
-import time
 
+from holdfast import retry
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock
 from holdfast.domain.configuration import (
@@ -66,7 +65,7 @@ class ConfigurationService:
                 try:
                     self._table.commit(writes)
                 except WriteConflict:  # a hold moved a shard meanwhile: read again
-                    time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+                    retry.REPLAN.pause(attempt + 1)
                     continue
             if count > 1:
                 spread = self._table.get_positions([position_ref], {position_ref: count})[position_ref]

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import random
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from holdfast import retry
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
 from holdfast.domain.ledger import IqType
-from holdfast.domain.planning import Plan, Shortfall, build_plans, merge_lines, partial_plan
+from holdfast.domain.planning import MAX_TRANSACTION_ITEMS, Plan, Shortfall, build_plans, merge_lines, partial_plan
 from holdfast.domain.timers import hold_minutes
-from holdfast.domain.planning import MAX_TRANSACTION_ITEMS
 from holdfast.errors import Conflict, NotFound, TooManyWrites
 from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionView
 from holdfast.services.stock import (
@@ -129,7 +128,7 @@ class HoldService:
                 self._stock.rebalance(sharded_positions(stock, plan), now)
                 return self._view(Document(FO, request.ref, "ACTIVE", body, expires_at), now), True
             else:
-                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+                retry.REPLAN.pause(attempt + 1)
 
         now = self._now()
         short = [Shortfall(p, q, sum(ats.get((p, loc), 0) for loc in locations)) for p, q in lines.items()]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
-import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from holdfast import retry
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain import ledger as rules
 from holdfast.domain import shards
@@ -185,7 +184,7 @@ class InventoryService:
                 return outcome, existing
             cover = shards.cover(record.shard_values, iq.quantity) if record and record.counter_shards > 1 else None
             if attempt:
-                time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
+                retry.REPLAN.pause(attempt)
         raise Unavailable(f"{iq.position_ref}: its counter shards kept changing; send this entity again")
 
     def _apply_snapshot(
@@ -204,7 +203,7 @@ class InventoryService:
                     if snapshot.effective_at == current.snapshot_as_of and current.snapshot_quantity == snapshot.quantity:
                         return "UNCHANGED", "this snapshot is already applied"
                     return "STALE", f"asOf: the position already has a snapshot as of {to_iso(current.snapshot_as_of)}"
-                time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))  # a newer count is landing
+                retry.REPLAN.pause(attempt + 1)  # a newer count is landing
                 continue
             record, ledger = self._table.get_snapshot_ledger(snapshot.position_ref)
             current = record.snapshot_as_of if record else None
