@@ -1,0 +1,164 @@
+"""``POST /graphql``: from an API Gateway HTTP API event to a GraphQL response.
+
+Order of work, cheapest refusal first: the body (size, JSON), the document (size, tokens,
+then fields, aliases, depth, mutations), validation against the schema, the caller's scope
+for the operation, then — for a mutation — a pass that checks every mutation's input
+without writing, and only then execution. So refused input writes nothing, even when it is
+the third mutation of a document. Errors follow the GraphQL spec (``message``, ``locations``,
+``path``) with Holdfast's error code in ``extensions.code`` (docs/graphql.md)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast, parse, validate
+
+from holdfast.errors import HoldfastError
+from holdfast.graphql.context import GraphqlContext
+from holdfast.graphql.limits import MAX_DOCUMENT_CHARS, MAX_TOKENS, LimitExceeded, check_document
+from holdfast.graphql.schema import executable_schema
+
+logger = Logger()
+
+MAX_BODY_BYTES = 100_000
+READ_SCOPE, HOLDS_SCOPE = "holdfast/read", "holdfast/holds"
+THROTTLING_CODES = frozenset({
+    "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+    "TransactionConflictException", "TransactionInProgressException",
+})
+
+
+def handle_event(event: dict[str, Any], context: GraphqlContext) -> dict[str, Any]:
+    """The HTTP answer to one API Gateway event."""
+    try:
+        request = request_body(event)
+    except RequestRefused as refused:
+        return http_response(refused.status, {"errors": [error_entry(refused.message, refused.code)]})
+    return http_response(200, run(request, scopes_of(event), context))
+
+
+def run(request: dict[str, Any], scopes: set[str] | None, context: GraphqlContext) -> dict[str, Any]:
+    """Execute one GraphQL request; ``scopes`` None means no authorizer (local runs)."""
+    query, variables, operation_name = request.get("query"), request.get("variables"), request.get("operationName")
+    if not isinstance(query, str) or not query.strip():
+        return refusal("the body must have a 'query' string holding the GraphQL document", "INVALID_INPUT")
+    if variables is not None and not isinstance(variables, dict):
+        return refusal("'variables' must be a JSON object", "INVALID_INPUT")
+    if operation_name is not None and not isinstance(operation_name, str):
+        return refusal("'operationName' must be a string", "INVALID_INPUT")
+    if len(query) > MAX_DOCUMENT_CHARS:
+        return refusal(f"the document is {len(query)} characters; the limit is {MAX_DOCUMENT_CHARS}", "PAYLOAD_TOO_LARGE")
+    schema = executable_schema()
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLError as error:
+        return {"errors": [graphql_error(error)]}
+    operation = get_operation_ast(document, operation_name)
+    try:
+        check_document(document, operation)
+    except LimitExceeded as exceeded:
+        return refusal(exceeded.message, "LIMIT_EXCEEDED", limit=exceeded.limit)
+    problems = validate(schema, document, max_errors=20)
+    if problems:
+        return {"errors": [graphql_error(error) for error in problems]}
+    if operation is None:
+        return refusal("name the operation to run: the document has several (operationName)", "INVALID_INPUT")
+    mutation = operation.operation is OperationType.MUTATION
+    needed = HOLDS_SCOPE if mutation else READ_SCOPE
+    if scopes is not None and needed not in scopes:
+        return refusal(f"this {operation.operation.value} needs the {needed} scope", "FORBIDDEN")
+    arguments = {"document": document, "variable_values": variables, "operation_name": operation_name}
+    if mutation:
+        checked = execute(schema, context_value=GraphqlContext(context.runtime, context.mapping, dry_run=True), **arguments)
+        if checked.errors:
+            return {"errors": [graphql_error(error) for error in checked.errors], "data": None}
+    result = execute(schema, context_value=context, **arguments)
+    assert isinstance(result, ExecutionResult)  # every resolver is synchronous
+    answer: dict[str, Any] = {}
+    if result.errors:
+        answer["errors"] = [graphql_error(error) for error in result.errors]
+    answer["data"] = result.data
+    return answer
+
+
+def graphql_error(error: GraphQLError) -> dict[str, Any]:
+    """A GraphQL error in the spec's shape, with Holdfast's ``code`` (and ``details``)."""
+    entry = error.formatted
+    original = error.original_error
+    extensions: dict[str, Any] = {"code": "INVALID_INPUT"}
+    if isinstance(original, HoldfastError):
+        entry["message"] = original.message
+        extensions = {"code": original.code, "details": original.details}
+    elif isinstance(original, ClientError) and original.response.get("Error", {}).get("Code") in THROTTLING_CODES:
+        logger.warning("DynamoDB throttled", code=original.response["Error"]["Code"])
+        entry["message"] = "the database is busy; retry the same request"
+        extensions = {"code": "UNAVAILABLE"}
+    elif isinstance(original, (ConnectionError, HTTPClientError)):
+        logger.warning("DynamoDB unreachable", error=str(original))
+        entry["message"] = "the database did not answer in time; retry the same request"
+        extensions = {"code": "UNAVAILABLE"}
+    elif original is not None:
+        logger.exception("unhandled error", exc_info=original)
+        entry["message"] = "an unexpected error occurred; it has been logged"
+        extensions = {"code": "INTERNAL_ERROR"}
+    entry["extensions"] = {**(entry.get("extensions") or {}), **extensions}
+    return entry
+
+
+def refusal(message: str, code: str, **extensions: Any) -> dict[str, Any]:
+    return {"errors": [error_entry(message, code, **extensions)]}
+
+
+def error_entry(message: str, code: str, **extensions: Any) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": code, **extensions}}
+
+
+class RequestRefused(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def request_body(event: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body as a dict, or :class:`RequestRefused` saying why not."""
+    body = event.get("body") or ""
+    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    if len(raw) > MAX_BODY_BYTES:
+        raise RequestRefused(413, "PAYLOAD_TOO_LARGE", f"the body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "application/json").strip().lower()
+    if not content_type.startswith(("application/json", "application/graphql-response+json")):
+        raise RequestRefused(415, "UNSUPPORTED_MEDIA_TYPE", f"send Content-Type: application/json, not {content_type}")
+    try:
+        parsed = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise RequestRefused(400, "INVALID_INPUT", f"the body is not JSON: {str(error)[:200]}") from None
+    if not isinstance(parsed, dict):
+        raise RequestRefused(400, "INVALID_INPUT", "the body must be a JSON object with a 'query'")
+    return parsed
+
+
+def scopes_of(event: dict[str, Any]) -> set[str] | None:
+    """The JWT's scopes as API Gateway's authorizer passed them; None without an authorizer
+    (only local runs: every deployed /graphql request passes the JWT authorizer)."""
+    jwt = ((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt")
+    if jwt is None:
+        return None
+    scopes = set(jwt.get("scopes") or [])
+    claim = (jwt.get("claims") or {}).get("scope")
+    if isinstance(claim, str):
+        scopes |= set(claim.split())
+    return scopes
+
+
+def http_response(status: int, payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(payload, separators=(",", ":"), default=str),
+        "isBase64Encoded": False,
+    }
