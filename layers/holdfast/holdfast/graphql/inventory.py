@@ -97,7 +97,8 @@ def inventory_positions(_root: Any, info: Any, **args: Any) -> dict[str, Any]:
         products = refs_argument(args, "productRef", MAX_PRODUCTS)
         if not products:
             raise InvalidInput.field("productRef", "name at least one product (or a ref)")
-        locations = refs_argument(args, "locationRef", MAX_LOCATIONS) or list(context.runtime.config.current().locations)
+        configured = sorted(context.runtime.config.current().locations.values(), key=lambda loc: (loc.priority, loc.ref))
+        locations = refs_argument(args, "locationRef", MAX_LOCATIONS) or [loc.ref for loc in configured]
         positions = [ip_ref(product, location, holdfast_catalogue) for product in products for location in locations]
     if len(positions) > MAX_PAGE:
         raise InvalidInput.field("productRef", f"at most {MAX_PAGE} positions (products × locations) in one query")
