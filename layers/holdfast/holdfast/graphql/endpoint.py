@@ -101,7 +101,7 @@ def graphql_error(error: GraphQLError) -> dict[str, Any]:
         logger.warning("DynamoDB unreachable", error=str(original))
         entry["message"] = "the database did not answer in time; retry the same request"
         extensions = {"code": "UNAVAILABLE"}
-    elif original is not None:
+    elif original is not None and not isinstance(original, GraphQLError):  # GraphQLError: input coercion
         logger.exception("unhandled error", exc_info=original)
         entry["message"] = "an unexpected error occurred; it has been logged"
         extensions = {"code": "INTERNAL_ERROR"}
