@@ -142,13 +142,14 @@ def graphql_part() -> dict[str, Any]:
     operation = {
         "operationId": "graphql",
         "summary": "Fluent-compatible GraphQL: virtual positions, fulfilment options, inventory reads",
-        "description": "Queries need holdfast/read, mutations holdfast/holds. Errors, including refused "
-        "input and limits, answer 200 with an errors array whose extensions.code is Holdfast's code.",
+        "description": "Queries need holdfast/read, mutations holdfast/holds. A well-formed request answers "
+        "200, its errors (refused input, limits, scopes) in an errors array whose extensions.code is "
+        "Holdfast's code; a body that is no GraphQL request is a 400, 413 or 415 in the same shape.",
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GraphqlRequest"}}}},
         "responses": {
             "200": {"description": "a GraphQL response",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GraphqlResponse"}}}},
-            "400": {"description": "INVALID_INPUT: the body is not a JSON object"},
+            "400": {"description": "INVALID_INPUT: the body is not a GraphQL request (a JSON object with a query string)"},
             "413": {"description": "PAYLOAD_TOO_LARGE: the body is over 100,000 bytes"},
             "415": {"description": "UNSUPPORTED_MEDIA_TYPE: not application/json"},
             "401": {"description": "API Gateway: no token, or one that is expired or not from the issuer and audience"},

@@ -139,9 +139,16 @@ def test_a_body_that_is_not_a_graphql_request_is_refused(shop, body, content_typ
     assert response.json()["errors"][0]["message"]
 
 
-def test_a_request_without_a_query_is_refused(shop) -> None:
-    assert only_error(shop.post("/graphql", {"variables": {}}))["extensions"]["code"] == "INVALID_INPUT"
-    assert only_error(graphql(shop, "{ __typename }", variables=None, operationName=7))["message"] == "'operationName' must be a string"
+@pytest.mark.parametrize(("body", "message"), [
+    ({"variables": {}}, "the body must have a 'query' string holding the GraphQL document"),
+    ({"query": "  "}, "the body must have a 'query' string holding the GraphQL document"),
+    ({"query": "{ __typename }", "variables": ["x"]}, "'variables' must be a JSON object"),
+    ({"query": "{ __typename }", "operationName": 7}, "'operationName' must be a string"),
+])
+def test_a_body_that_is_not_a_graphql_request_is_a_400(shop, body, message) -> None:
+    response = shop.post("/graphql", body)
+    assert response.status == 400
+    assert response.json() == {"errors": [{"message": message, "extensions": {"code": "INVALID_INPUT"}}]}
 
 
 def test_queries_need_the_read_scope_and_mutations_the_holds_scope(shop, moto_table) -> None:

@@ -42,14 +42,9 @@ def handle_event(event: dict[str, Any], context: GraphqlContext) -> dict[str, An
 
 
 def run(request: dict[str, Any], scopes: set[str] | None, context: GraphqlContext) -> dict[str, Any]:
-    """Execute one GraphQL request; ``scopes`` None means no authorizer (local runs)."""
-    query, variables, operation_name = request.get("query"), request.get("variables"), request.get("operationName")
-    if not isinstance(query, str) or not query.strip():
-        return refusal("the body must have a 'query' string holding the GraphQL document", "INVALID_INPUT")
-    if variables is not None and not isinstance(variables, dict):
-        return refusal("'variables' must be a JSON object", "INVALID_INPUT")
-    if operation_name is not None and not isinstance(operation_name, str):
-        return refusal("'operationName' must be a string", "INVALID_INPUT")
+    """Execute one GraphQL request (see :func:`request_body`); ``scopes`` None means no
+    authorizer (local runs)."""
+    query, variables, operation_name = request["query"], request.get("variables"), request.get("operationName")
     if len(query) > MAX_DOCUMENT_CHARS:
         return refusal(f"the document is {len(query)} characters; the limit is {MAX_DOCUMENT_CHARS}", "PAYLOAD_TOO_LARGE")
     schema = executable_schema()
@@ -124,7 +119,9 @@ class RequestRefused(Exception):
 
 
 def request_body(event: dict[str, Any]) -> dict[str, Any]:
-    """The JSON body as a dict, or :class:`RequestRefused` saying why not."""
+    """The body as a GraphQL-over-HTTP request (a JSON object with a ``query`` string, and
+    optional ``variables`` object and ``operationName`` string), or :class:`RequestRefused`
+    saying why not: a 400, as the GraphQL-over-HTTP spec asks for a malformed request."""
     body = event.get("body") or ""
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
     if len(raw) > MAX_BODY_BYTES:
@@ -139,6 +136,12 @@ def request_body(event: dict[str, Any]) -> dict[str, Any]:
         raise RequestRefused(400, "INVALID_INPUT", f"the body is not JSON: {str(error)[:200]}") from None
     if not isinstance(parsed, dict):
         raise RequestRefused(400, "INVALID_INPUT", "the body must be a JSON object with a 'query'")
+    if not isinstance(parsed.get("query"), str) or not parsed["query"].strip():
+        raise RequestRefused(400, "INVALID_INPUT", "the body must have a 'query' string holding the GraphQL document")
+    if parsed.get("variables") is not None and not isinstance(parsed["variables"], dict):
+        raise RequestRefused(400, "INVALID_INPUT", "'variables' must be a JSON object")
+    if parsed.get("operationName") is not None and not isinstance(parsed["operationName"], str):
+        raise RequestRefused(400, "INVALID_INPUT", "'operationName' must be a string")
     return parsed
 
 
