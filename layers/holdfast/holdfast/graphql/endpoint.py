@@ -10,12 +10,15 @@ the third mutation of a document. Errors follow the GraphQL spec (``message``, `
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
-from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast, parse, validate
+from graphql import (
+    DocumentNode, ExecutionResult, FieldNode, GraphQLError, OperationDefinitionNode, OperationType, execute, get_operation_ast, parse, validate,
+)
 
 from holdfast.errors import HoldfastError
 from holdfast.graphql.context import GraphqlContext
@@ -47,27 +50,17 @@ def run(request: dict[str, Any], scopes: set[str] | None, context: GraphqlContex
     query, variables, operation_name = request["query"], request.get("variables"), request.get("operationName")
     if len(query) > MAX_DOCUMENT_CHARS:
         return refusal(f"the document is {len(query)} characters; the limit is {MAX_DOCUMENT_CHARS}", "PAYLOAD_TOO_LARGE")
-    schema = executable_schema()
-    try:
-        document = parse(query, max_tokens=MAX_TOKENS)
-    except GraphQLError as error:
-        return {"errors": [graphql_error(error)]}
-    operation = get_operation_ast(document, operation_name)
-    try:
-        check_document(document, operation)
-    except LimitExceeded as exceeded:
-        return refusal(exceeded.message, "LIMIT_EXCEEDED", limit=exceeded.limit)
-    problems = validate(schema, document, max_errors=20)
+    document, operation, problems = checked_document(query, operation_name)
     if problems:
-        return {"errors": [graphql_error(error) for error in problems]}
-    if operation is None:
-        return refusal("name the operation to run: the document has several (operationName)", "INVALID_INPUT")
+        return {"errors": [dict(problem) for problem in problems]}
+    assert document is not None and operation is not None
+    schema = executable_schema()
     mutation = operation.operation is OperationType.MUTATION
     needed = HOLDS_SCOPE if mutation else READ_SCOPE
     if scopes is not None and needed not in scopes:
         return refusal(f"this {operation.operation.value} needs the {needed} scope", "FORBIDDEN")
     arguments = {"document": document, "variable_values": variables, "operation_name": operation_name}
-    if mutation:
+    if mutation and not single_field(operation):  # one mutation checks its own input before it writes
         checked = execute(schema, context_value=GraphqlContext(context.runtime, context.mapping, dry_run=True), **arguments)
         if checked.errors:
             return {"errors": [graphql_error(error) for error in checked.errors], "data": None}
@@ -78,6 +71,33 @@ def run(request: dict[str, Any], scopes: set[str] | None, context: GraphqlContex
         answer["errors"] = [graphql_error(error) for error in result.errors]
     answer["data"] = result.data
     return answer
+
+
+def single_field(operation: OperationDefinitionNode) -> bool:
+    selections = operation.selection_set.selections
+    return len(selections) == 1 and isinstance(selections[0], FieldNode)
+
+
+@functools.lru_cache(maxsize=256)
+def checked_document(query: str, operation_name: str | None) -> tuple[DocumentNode | None, OperationDefinitionNode | None, tuple[dict[str, Any], ...]]:
+    """Parse, check the limits, validate: (document, operation, errors), the errors ready to
+    answer. Remembered per document, as storefronts send the same few documents again and
+    again (validation is most of GraphQL's own cost); at most 256 × 20,000 characters."""
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLError as error:
+        return None, None, (graphql_error(error),)
+    operation = get_operation_ast(document, operation_name)
+    try:
+        check_document(document, operation)
+    except LimitExceeded as exceeded:
+        return None, None, (error_entry(exceeded.message, "LIMIT_EXCEEDED", limit=exceeded.limit),)
+    problems = validate(executable_schema(), document, max_errors=20)
+    if problems:
+        return None, None, tuple(graphql_error(error) for error in problems)
+    if operation is None:
+        return None, None, (error_entry("name the operation to run: the document has several (operationName)", "INVALID_INPUT"),)
+    return document, operation, ()
 
 
 def graphql_error(error: GraphQLError) -> dict[str, Any]:
