@@ -65,6 +65,23 @@ def test_refused_input_in_the_third_mutation_writes_none_of_the_three(shop) -> N
     assert answer.json()["data"] is None
 
 
+def test_an_unknown_channel_or_status_later_in_the_document_writes_nothing_before_it(api, moto_table) -> None:
+    arrange(api)
+    held = data(graphql(api, CREATE, {"input": fo_input("cart-0")}))["createFulfilmentOption"]["id"]
+    items = item_count(moto_table)
+    document = """mutation ($a: CreateFulfilmentOptionInput, $b: CreateFulfilmentOptionInput, $id: ID!, $status: String) {
+      a: createFulfilmentOption(input: $a) { id }
+      b: createFulfilmentOption(input: $b) { id }
+      u: updateFulfilmentOption(input: {id: $id, status: $status}) { status } }"""
+    unknown_channel = fo_input("cart-2", attributes=[{"name": "channel", "type": "STRING", "value": "NOWHERE"}])
+    error = only_error(graphql(api, document, {"a": fo_input("cart-1"), "b": unknown_channel, "id": held, "status": "CANCELLED"}))
+    assert (error["path"], error["extensions"]["code"]) == (["b"], "NOT_FOUND")
+    error = only_error(graphql(api, document, {"a": fo_input("cart-1"), "b": fo_input("cart-2"), "id": held, "status": "PICKED"}))
+    assert (error["path"], error["extensions"]["code"]) == (["u"], "INVALID_INPUT")
+    assert item_count(moto_table) == items
+    assert api.get("/fulfilment-options/cart-0").json()["status"] == "ACTIVE"
+
+
 @pytest.mark.parametrize(("problem", "fields", "message"), [
     ("retailer", {"retailerId": 2}, "input.retailerId: this deployment serves retailer 1"),
     ("ref", {"ref": "has space"}, "input.ref: must be 1-128 characters"),

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from holdfast.domain.refs import is_valid_ref
 from holdfast.errors import InvalidInput, NotFound, describe_problem
 from holdfast.graphql.context import GraphqlContext
 from holdfast.graphql.mapping import opaque_id, ref_of_id
@@ -39,31 +40,35 @@ def update_fulfilment_option(_root: Any, info: Any, input: dict[str, Any] | None
     context: GraphqlContext = info.context
     if input is None:
         raise InvalidInput.field("input", "is required")
-    ref = ref_of_id(FO_KIND, input["id"])
+    ref = option_ref(input["id"], "input.id")
     if input.get("ref") not in (None, ref):
         raise InvalidInput.field("input.ref", "is not the ref of the option this id names")
     for unsupported in ("trackingCode", "attributes"):
         if input.get(unsupported) is not None:
             raise InvalidInput.field(f"input.{unsupported}", "Holdfast does not store it; send status only")
     status = input.get("status")
-    cancels = status in context.mapping.cancelStatuses
-    if context.dry_run:
-        return None
-    if cancels:
-        return fulfilment_option(context.runtime.holds.cancel(ref), context)
-    view = context.runtime.holds.get(ref)
+    if status in context.mapping.cancelStatuses:
+        return None if context.dry_run else fulfilment_option(context.runtime.holds.cancel(ref), context)
+    view = context.runtime.holds.get(ref)  # also while checking: a status it cannot take is refused input
     if status not in (None, view.status):
         allowed = ", ".join(context.mapping.cancelStatuses)
         raise InvalidInput.field("input.status", f"{status!r} is not a change Holdfast makes; one of {allowed} cancels the hold")
-    return fulfilment_option(view, context)
+    return None if context.dry_run else fulfilment_option(view, context)
 
 
 def fulfilment_option_by_id(_root: Any, info: Any, id: str) -> dict[str, Any] | None:
     context: GraphqlContext = info.context
     try:
-        return fulfilment_option(context.runtime.holds.get(ref_of_id(FO_KIND, id)), context)
+        return fulfilment_option(context.runtime.holds.get(option_ref(id)), context)
     except NotFound:
         return None
+
+
+def option_ref(option_id: str, field: str = "id") -> str:
+    ref = ref_of_id(FO_KIND, option_id, field)
+    if not is_valid_ref(ref):
+        raise InvalidInput.field(field, f"is not a {FO_KIND} id this API answered")
+    return ref
 
 
 def fulfilment_options(_root: Any, info: Any, **args: Any) -> dict[str, Any]:
@@ -74,6 +79,9 @@ def fulfilment_options(_root: Any, info: Any, **args: Any) -> dict[str, Any]:
         raise InvalidInput.field("ref", "name the options: Holdfast finds fulfilment options by ref")
     if len(refs) > MAX_PAGE:
         raise InvalidInput.field("ref", f"at most {MAX_PAGE} refs")
+    for ref in refs:
+        if not is_valid_ref(ref):
+            raise InvalidInput.field("ref", f"{ref[:130]!r} is not a valid ref")
     refuse_date_ranges(args)
     options = []
     for ref in refs:
@@ -100,9 +108,15 @@ def fulfilment_request(input: dict[str, Any] | None, context: GraphqlContext) ->
         raise InvalidInput.field("input.retailerId", f"this deployment serves retailer {mapping.retailerId}")
     attributes = hold_attributes(input.get("attributes") or [])
     configuration = context.runtime.config.current()
+    channel = mapping.channel_for_option(attributes.pop("channel", None), input["type"], configuration)
+    if channel not in configuration.channels:  # as the hold would find, but before any mutation runs
+        raise NotFound(f"channel {channel!r} is not configured", [{"field": "input.attributes.channel", "message": "unknown channel"}])
+    if input.get("locationRef") is not None and input["locationRef"] not in configuration.locations:
+        raise NotFound(f"location {input['locationRef']!r} is not configured",
+                       [{"field": "input.locationRef", "message": "unknown location"}])
     body = {
         "ref": input["ref"],
-        "channel": mapping.channel_for_option(attributes.pop("channel", None), input["type"], configuration),
+        "channel": channel,
         "deliveryType": mapping.delivery_type(input.get("orderType"), input["type"]),
         "locationRef": input.get("locationRef"),
         "lines": [
