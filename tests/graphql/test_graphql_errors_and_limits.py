@@ -147,6 +147,7 @@ def test_huge_strings_are_refused(shop) -> None:
 
 @pytest.mark.parametrize(("body", "content_type", "status"), [
     ("{not json", "application/json", 400),
+    ('{"query": "{ __typename }", "variables": {"a": ' + "[" * 5_000 + "]" * 5_000 + "}}", "application/json", 400),
     ('["query"]', "application/json", 400),
     ('{"query": "{ __typename }"}', "text/plain", 415),
 ])

@@ -154,6 +154,8 @@ def request_body(event: dict[str, Any]) -> dict[str, Any]:
         parsed = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         raise RequestRefused(400, "INVALID_INPUT", f"the body is not JSON: {str(error)[:200]}") from None
+    except RecursionError:  # thousands of nested brackets: Python's parser gives up
+        raise RequestRefused(400, "INVALID_INPUT", "the body nests JSON too deeply") from None
     if not isinstance(parsed, dict):
         raise RequestRefused(400, "INVALID_INPUT", "the body must be a JSON object with a 'query'")
     if not isinstance(parsed.get("query"), str) or not parsed["query"].strip():
