@@ -129,6 +129,16 @@ def test_deep_nesting_is_refused(shop) -> None:
     assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": "depth"}
 
 
+@pytest.mark.parametrize("document", [
+    "{" + "a{" * 1_500 + "b" + "}" * 1_501,
+    '{ virtualPositions(productRef: ' + "[" * 1_500 + "]" * 1_500 + ") { edges { cursor } } }",
+], ids=["selections", "list literal"])
+def test_a_document_nested_past_the_parsers_limit_is_a_syntax_error(shop, document) -> None:
+    error = only_error(graphql(shop, document))
+    assert error["message"].startswith("Syntax Error: Document is nested too deeply")
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+
+
 def test_fragments_spread_into_fragments_cost_their_size_not_their_expansion(shop) -> None:
     fragments = ["fragment F0 on Query { __typename }"]
     fragments += [f"fragment F{i} on Query {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, 40)]
