@@ -17,7 +17,16 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 from graphql import (
-    DocumentNode, ExecutionResult, FieldNode, GraphQLError, OperationDefinitionNode, OperationType, execute, get_operation_ast, parse, validate,
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    validate,
 )
 
 from holdfast.errors import HoldfastError
@@ -79,7 +88,9 @@ def single_field(operation: OperationDefinitionNode) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def checked_document(query: str, operation_name: str | None) -> tuple[DocumentNode | None, OperationDefinitionNode | None, tuple[dict[str, Any], ...]]:
+def checked_document(
+    query: str, operation_name: str | None
+) -> tuple[DocumentNode | None, OperationDefinitionNode | None, tuple[dict[str, Any], ...]]:
     """Parse, check the limits, validate: (document, operation, errors), the errors ready to
     answer. Remembered per document, as storefronts send the same few documents again and
     again (validation is most of GraphQL's own cost); at most 256 × 20,000 characters."""

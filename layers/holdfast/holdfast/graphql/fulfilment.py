@@ -23,7 +23,9 @@ ALTERNATIVE = "ALTERNATIVE"
 """The status of a plan Holdfast found but did not hold (the held plan has the option's)."""
 
 
-def create_fulfilment_option(_root: Any, info: Any, input: dict[str, Any] | None = None, executionMode: str | None = None) -> dict[str, Any] | None:
+def create_fulfilment_option(
+    _root: Any, info: Any, input: dict[str, Any] | None = None, executionMode: str | None = None
+) -> dict[str, Any] | None:
     context: GraphqlContext = info.context
     request = fulfilment_request(input, context)
     if context.dry_run:
@@ -120,7 +122,7 @@ def fulfilment_request(input: dict[str, Any] | None, context: GraphqlContext) ->
         "deliveryType": mapping.delivery_type(input.get("orderType"), input["type"]),
         "locationRef": input.get("locationRef"),
         "lines": [
-            {"productRef": product["productRef"], "quantity": 1 if product.get("requestedQuantity") is None else product["requestedQuantity"]}
+            {"productRef": product["productRef"], "quantity": requested(product)}
             for product in input.get("products") or []
             if product is not None
         ],
@@ -131,6 +133,11 @@ def fulfilment_request(input: dict[str, Any] | None, context: GraphqlContext) ->
     except ValidationError as error:
         details = [fluent_field(describe_problem(problem)) for problem in error.errors()]
         raise InvalidInput("; ".join(f"{d['field']}: {d['message']}" for d in details[:5]), details) from None
+
+
+def requested(product: dict[str, Any]) -> int:
+    """``requestedQuantity`` is nullable in Fluent's input: no quantity is one unit."""
+    return 1 if product.get("requestedQuantity") is None else product["requestedQuantity"]
 
 
 def hold_attributes(attributes: list[dict[str, Any] | None]) -> dict[str, Any]:

@@ -190,7 +190,8 @@ def position_ref(ref: str, catalogue: str, field: str) -> str:
     """``productRef:locationRef`` or Fluent's ``productRef:locationRef:DEFAULT`` (or the
     Holdfast catalogue's name as the third part), in the catalogue asked for."""
     parts = ref.split(":")
-    if len(parts) not in (2, 3) or not all(is_valid_ref(part) for part in parts[:2]) or (len(parts) == 3 and parts[2] not in ("DEFAULT", catalogue)):
+    well_formed = len(parts) in (2, 3) and all(is_valid_ref(part) for part in parts[:2])
+    if not well_formed or (len(parts) == 3 and parts[2] not in ("DEFAULT", catalogue)):
         raise InvalidInput.field(field, "expected productRef:locationRef[:DEFAULT]")
     return ip_ref(parts[0], parts[1], catalogue)
 
