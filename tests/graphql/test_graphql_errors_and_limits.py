@@ -18,8 +18,9 @@ def item_count(client) -> int:
 
 @pytest.fixture
 def shop(api, moto_table):
-    """The arranged retailer, and a check that a refused request wrote nothing."""
-    arrange(api)
+    """The retailer's configuration (no stock: nothing here may get as far as holding), and a
+    check that a refused request wrote nothing."""
+    arrange(api, counts={})
     before = item_count(moto_table)
     yield api
     assert item_count(moto_table) == before, "a refused request wrote to the table"
