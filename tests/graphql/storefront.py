@@ -3,10 +3,11 @@ as a storefront would: shared by the GraphQL tests."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
-from holdfast_cli.local_api import ApiResponse, LocalApi
+from holdfast_cli.local_api import ApiResponse, LocalApi, http_event
 
 SKU = "ACME_SNEAKER_BLK_US9"
 SOCKS = "ACME_SOCKS_WHT"
@@ -54,10 +55,7 @@ def graphql(api: LocalApi, query: str, variables: dict[str, Any] | None = None, 
 
 
 def invoke_with_scopes(api: LocalApi, body: dict[str, Any], scopes: list[str]) -> ApiResponse:
-    import json
-
-    from holdfast_cli.local_api import http_event
-
+    """POST /graphql with the ``authorizer.jwt`` block API Gateway adds for a token."""
     (route,) = [r for r in api.routes if r.path == "/graphql"]
     event = http_event(route, "POST", "/graphql", body=json.dumps(body), headers={"content-type": "application/json"})
     event["requestContext"]["authorizer"] = {"jwt": {"claims": {"scope": " ".join(scopes)}, "scopes": scopes}}

@@ -4,12 +4,19 @@ and compared with what ``POST /graphql`` answers to an introspection query."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import boto3
 import pytest
 from graphql import get_introspection_query
+from moto import mock_aws
 
 from holdfast.graphql.schema import sdl
+from holdfast.runtime import reset_runtime
+from holdfast_cli.local_api import LocalApi
+from holdfast_cli.main import main
+from holdfast_cli.template import PROJECT_ROOT, create_table
 from tests.graphql.storefront import data, graphql
 
 PAGING = "first:Int last:Int before:String after:String"
@@ -119,15 +126,7 @@ def introspected(moto_module_api) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def moto_module_api():
-    import os
-
-    import boto3
-    from moto import mock_aws
-
-    from holdfast.runtime import reset_runtime
-    from holdfast_cli.local_api import LocalApi
-    from holdfast_cli.template import create_table
-
+    """One table for the module: introspection reads nothing from it."""
     with mock_aws():
         create_table(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
         reset_runtime()
@@ -167,15 +166,10 @@ def test_execution_mode_has_the_one_value_fluent_defines(introspected) -> None:
 
 
 def test_the_checked_in_schema_is_the_one_served() -> None:
-    from holdfast_cli.template import PROJECT_ROOT
-
     assert (PROJECT_ROOT / "docs/schema.graphql").read_text(encoding="utf-8") == sdl()
 
 
 def test_holdfast_graphql_schema_prints_the_checked_in_sdl(capsys) -> None:
-    from holdfast_cli.main import main
-    from holdfast_cli.template import PROJECT_ROOT
-
     assert main(["graphql", "schema"]) == 0
     assert capsys.readouterr().out == (PROJECT_ROOT / "docs/schema.graphql").read_text(encoding="utf-8")
     assert main(["graphql", "schema", "--check"]) == 0
