@@ -151,6 +151,10 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     for op, entry in results.get("calls_per_op", {}).items():
         if "target" in entry:
             checks.append({"name": f"calls_per_op.{op}", "value": entry["calls"], "limit": entry["target"], "pass": entry["pass"]})
+    graphql = results.get("graphql_fo_create_overhead")
+    if graphql:
+        checks.append({"name": "graphql_fo_create_overhead", "value": graphql["ratio"], "limit": graphql["target"],
+                       "pass": graphql["ratio"] <= graphql["target"]})
     for path, entry in results.get("cold_import_ratio", {}).get("handlers", {}).items():
         checks.append({"name": f"cold_import_ratio[{path}]", "value": entry["ratio"], "limit": cold_import.TARGET, "pass": entry["pass"]})
     return checks

@@ -174,8 +174,64 @@ def vp_read_overhead(deployment: Deployment, samples: int) -> dict[str, Any]:
     return summarize(*times, bare_call=f"BatchGetItem ({keys} keys, consistent)", request_calls=[c.operation for c in calls])
 
 
+GRAPHQL_CREATE = """mutation ($input: CreateFulfilmentOptionInput, $executionMode: ExecutionMode) {
+  createFulfilmentOption(input: $input, executionMode: $executionMode) { id status
+    plans { edges { node { ref status type splitCount
+      fulfilments { fulfilmentType locationRef items { productRef availableQuantity requestedQuantity } } } } } } }"""
+GRAPHQL_FO_CREATE_TARGET = 1.2
+
+
+def graphql_fo_create(ref: str) -> dict[str, Any]:
+    """The GraphQL twin of :func:`bench.retailer.cart`, as a storefront sends it."""
+    body = cart(ref)
+    products = [{"productRef": line["productRef"], "requestedQuantity": line["quantity"]} for line in body["lines"]]
+    variables = {
+        "input": {"ref": ref, "type": body["deliveryType"], "retailerId": 1, "products": products,
+                  "attributes": [{"name": "channel", "type": "STRING", "value": body["channel"]}]},
+        "executionMode": "AWAIT_ORCHESTRATION",
+    }
+    return {"query": GRAPHQL_CREATE, "variables": variables}
+
+
+def graphql_fo_create_overhead(deployment: Deployment, samples: int) -> dict[str, Any]:
+    """The ``createFulfilmentOption`` mutation ÷ ``POST /fulfilment-options``, the same
+    one-line hold, interleaved; both must make the same DynamoDB calls."""
+    api, recorder = deployment.api, deployment.recorder
+    for i in range(WARM_UPS):
+        hold(api, _ref("gq", "w", i))
+        _check_graphql_hold(api.post("/graphql", graphql_fo_create(_ref("gq", "v", i))))
+    with recorder.window() as rest_calls:
+        hold(api, _ref("gq", "w", WARM_UPS))
+    with recorder.window() as graphql_calls:
+        _check_graphql_hold(api.post("/graphql", graphql_fo_create(_ref("gq", "v", WARM_UPS))))
+    rest_ops, graphql_ops = [c.operation for c in rest_calls], [c.operation for c in graphql_calls]
+    if rest_ops != graphql_ops:
+        raise BenchError(f"the mutation made {graphql_ops}, POST /fulfilment-options {rest_ops}")
+
+    answers: list[ApiResponse] = []
+    times = interleaved(
+        samples,
+        lambda i: answers.append(api.post("/graphql", graphql_fo_create(_ref("gq", "a", i)))),
+        lambda i: answers.append(api.post("/fulfilment-options", cart(_ref("gq", "b", i)))),
+    )
+    for answer in answers:
+        if answer.json().get("data") is not None:
+            _check_graphql_hold(answer)
+    _check_holds([a for a in answers if "data" not in a.json()])
+    return summarize(*times, bare_call="POST /fulfilment-options (its REST twin)", request_calls=graphql_ops,
+                     target=GRAPHQL_FO_CREATE_TARGET)
+
+
+def _check_graphql_hold(answer: ApiResponse) -> None:
+    payload = answer.json() if answer.status == 200 else {}
+    option = (payload.get("data") or {}).get("createFulfilmentOption") or {}
+    if payload.get("errors") or option.get("status") != "ACTIVE":
+        raise BenchError(f"a GraphQL hold failed: {answer.status} {answer.body[:300]}")
+
+
 MEASURES: dict[str, Callable[[Deployment, int], dict[str, Any]]] = {
     "fo_create_overhead": fo_create_overhead,
+    "graphql_fo_create_overhead": graphql_fo_create_overhead,
     "order_confirm_overhead": order_confirm_overhead,
     "vp_read_overhead": vp_read_overhead,
 }

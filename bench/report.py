@@ -42,7 +42,7 @@ def render(report: dict[str, Any]) -> str:
     if engine.get("note"):
         lines.append(f"  {engine['note']}")
 
-    overheads = [k for k in ("fo_create_overhead", "order_confirm_overhead", "vp_read_overhead") if k in report]
+    overheads = [k for k in ("fo_create_overhead", "graphql_fo_create_overhead", "order_confirm_overhead", "vp_read_overhead") if k in report]
     if overheads:
         lines += ["", "Overhead: median request latency ÷ median latency of the bare DynamoDB call it makes (interleaved)"]
         rows = []

@@ -66,6 +66,8 @@ RECLAIM_GRACE_SECONDS = 15
 """Over HTTP, how long past expiry the server's own paths (TTL stream, sweeper) get before
 this tool makes the service reclaim. DynamoDB Local's TTL runs about every 10 s."""
 EXIT_OK, EXIT_BROKEN, EXIT_ERROR = 0, 1, 2
+GRAPHQL_HOLD = """mutation ($input: CreateFulfilmentOptionInput, $executionMode: ExecutionMode) {
+  createFulfilmentOption(input: $input, executionMode: $executionMode) { id status } }"""
 SIGNALS_FUNCTION = "DemandSignalsFunction"
 
 
@@ -81,6 +83,9 @@ class Sale:
     stock: int
     channel: str = CHANNEL
     location: str = LOCATION
+    protocol: str = "rest"
+    """How shoppers add to cart: ``rest`` (``POST /fulfilment-options``) or ``graphql`` (the
+    ``createFulfilmentOption`` mutation, docs/graphql.md); orders are REST either way."""
 
     @property
     def position_ref(self) -> str:
@@ -93,6 +98,28 @@ class Sale:
             "deliveryType": "HD",
             "lines": [{"productRef": self.sku, "quantity": quantity}],
         }
+
+    def hold_request(self, ref: str) -> tuple[str, dict[str, Any]]:
+        """The path and body of one shopper's add-to-cart, in the sale's protocol."""
+        if self.protocol != "graphql":
+            return "/fulfilment-options", self.cart(ref)
+        products = [{"productRef": self.sku, "requestedQuantity": 1}]
+        channel = [{"name": "channel", "type": "STRING", "value": self.channel}]
+        variables = {"input": {"ref": ref, "type": "HD", "retailerId": 1, "products": products, "attributes": channel},
+                     "executionMode": "AWAIT_ORCHESTRATION"}
+        return "/graphql", {"query": GRAPHQL_HOLD, "variables": variables}
+
+    def hold_status(self, response: ApiResponse) -> tuple[str | None, str | None]:
+        """(the hold's status, None), or (None, what went wrong)."""
+        if response.status not in (200, 201):
+            return None, f"HTTP {response.status}: {response.body[:300]}"
+        if self.protocol != "graphql":
+            return response.json()["status"], None
+        payload = response.json()
+        option = (payload.get("data") or {}).get("createFulfilmentOption")
+        if payload.get("errors") or not option:
+            return None, f"GraphQL errors: {json.dumps(payload.get('errors'))[:300]}"
+        return option["status"], None
 
 
 @dataclass(frozen=True)
@@ -325,14 +352,16 @@ def _hold(
     client: Client, sale: Sale, plan: ShopperPlan, outcome: ShopperOutcome, progress: Progress
 ) -> bool:
     """Add to cart; answers whether the shopper goes on to confirm."""
+    path, body = sale.hold_request(plan.cart_ref)
     try:
-        response = client.request("POST", "/fulfilment-options", json_body=sale.cart(plan.cart_ref))
+        response = client.request("POST", path, json_body=body)
     except Exception as error:  # one shopper's failure is a finding, not the end of the run
         return _failed(outcome, progress, "hold", f"{type(error).__name__}: {error}")
     outcome.hold_answered_at = time.time()
-    if response.status not in (200, 201):
-        return _failed(outcome, progress, "hold", f"HTTP {response.status}: {response.body[:300]}")
-    outcome.hold = response.json()["status"]
+    status, problem = sale.hold_status(response)
+    if problem is not None:
+        return _failed(outcome, progress, "hold", problem)
+    outcome.hold = status
     if outcome.hold == "ACTIVE":
         progress.add("holds")
         return plan.converts
@@ -402,6 +431,7 @@ class Options:
     buffer_percent: float | None = None
     seed: int = 0
     keep_table: bool = False
+    protocol: str = "rest"
 
 
 @dataclass
@@ -528,7 +558,7 @@ def run_sale(options: Options, *, err: TextIO | None = None) -> Report:
     Progress and notes go to ``err`` (default stderr)."""
     err = err or sys.stderr
     run_id = uuid.uuid4().hex[:8]
-    sale = Sale(run_id=run_id, sku=f"FLASH_SNEAKER_{run_id.upper()}", stock=options.stock)
+    sale = Sale(run_id=run_id, sku=f"FLASH_SNEAKER_{run_id.upper()}", stock=options.stock, protocol=options.protocol)
     if options.api_url:
         return _run_over_http(options, sale, err)
     return _run_in_process(options, sale, err)
@@ -577,6 +607,7 @@ def _run_in_process(options: Options, sale: Sale, err: TextIO) -> Report:
             f"{TIMER_MINUTES}-minute holds lasting {options.timer_seconds:g} s (clock x{speed:g}), "
             f"convert rate {options.convert_rate:g}, "
             f"{concurrency} worker{'s' if concurrency > 1 else ''} on {where}"
+            + (", carts through GraphQL" if sale.protocol == "graphql" else "")
         )
         return _shop_and_settle(
             options,
@@ -638,6 +669,7 @@ def _run_over_http(options: Options, sale: Sale, err: TextIO) -> Report:
         f"{options.shoppers} shoppers, stock {sale.stock}, {TIMER_MINUTES}-minute holds, "
         f"convert rate {options.convert_rate:g}, "
         f"{options.concurrency} HTTP clients on {options.api_url}"
+        + (", carts through GraphQL" if sale.protocol == "graphql" else "")
     )
     return _shop_and_settle(
         options,
@@ -1035,6 +1067,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=defaults.seed, help="seed of who converts and when (default 0)"
     )
+    parser.add_argument(
+        "--protocol",
+        choices=["rest", "graphql"],
+        default=defaults.protocol,
+        help="how shoppers add to cart: POST /fulfilment-options (rest, default) or the "
+        "createFulfilmentOption mutation on POST /graphql; orders are REST either way",
+    )
     target = parser.add_mutually_exclusive_group()
     target.add_argument(
         "--engine",
@@ -1092,6 +1131,7 @@ def run(args: argparse.Namespace) -> int:
         buffer_percent=args.buffer_percent,
         seed=args.seed,
         keep_table=args.keep_table,
+        protocol=args.protocol,
     )
     out = sys.stdout
     try:

@@ -56,7 +56,10 @@ def build_document(template: dict[str, Any] | None = None) -> dict[str, Any]:
         tag = spec.code_uri.name
         description = template["Resources"][spec.name]["Properties"].get("Description", "")
         tags.append({"name": tag, "description": description})
-        part = json.loads(_resolver_of(spec).get_openapi_json_schema(title=TITLE, version=version))
+        if _serves_graphql(spec.name, routes):
+            part = graphql_part()
+        else:
+            part = json.loads(_resolver_of(spec).get_openapi_json_schema(title=TITLE, version=version))
         for path, operations in part.get("paths", {}).items():
             for method, operation in operations.items():
                 route = f"{method.upper()} {path}"
@@ -75,7 +78,8 @@ def build_document(template: dict[str, Any] | None = None) -> dict[str, Any]:
     for path, operations in paths.items():
         for method, operation in operations.items():
             authorizer, scopes = routes[f"{method.upper()} {path}"][1:]
-            _describe_errors(operation, secured=authorizer is not None)
+            if path != GRAPHQL_PATH:  # GraphQL answers its errors in its own shape
+                _describe_errors(operation, secured=authorizer is not None)
             operation["security"] = [{authorizer: scopes}] if authorizer else []
 
     return {
@@ -103,6 +107,58 @@ def build_document(template: dict[str, Any] | None = None) -> dict[str, Any]:
             "schemas": _reachable(schemas, paths),
             "securitySchemes": {name: _security_scheme(name) for name in authorizers},
         },
+    }
+
+
+GRAPHQL_PATH = "/graphql"
+
+
+def _serves_graphql(function: str, routes: dict[str, tuple[str, str | None, list[str]]]) -> bool:
+    """The GraphQL function has no REST resolver: its one route is described by hand."""
+    return {route for route, (name, *_) in routes.items() if name == function} == {f"POST {GRAPHQL_PATH}"}
+
+
+def graphql_part() -> dict[str, Any]:
+    """``POST /graphql``: a GraphQL request in, a GraphQL response out (docs/graphql.md)."""
+    request = {
+        "type": "object",
+        "required": ["query"],
+        "properties": {
+            "query": {"type": "string", "description": "the GraphQL document (docs/schema.graphql)"},
+            "variables": {"type": ["object", "null"]},
+            "operationName": {"type": ["string", "null"]},
+        },
+    }
+    response = {
+        "type": "object",
+        "properties": {
+            "data": {"type": ["object", "null"]},
+            "errors": {"type": "array", "items": {"type": "object", "properties": {
+                "message": {"type": "string"}, "locations": {"type": "array"}, "path": {"type": "array"},
+                "extensions": {"type": "object", "properties": {"code": {"type": "string"}}},
+            }}},
+        },
+    }
+    operation = {
+        "operationId": "graphql",
+        "summary": "Fluent-compatible GraphQL: virtual positions, fulfilment options, inventory reads",
+        "description": "Queries need holdfast/read, mutations holdfast/holds. A well-formed request answers "
+        "200, its errors (refused input, limits, scopes) in an errors array whose extensions.code is "
+        "Holdfast's code; a body that is no GraphQL request is a 400, 413 or 415 in the same shape.",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GraphqlRequest"}}}},
+        "responses": {
+            "200": {"description": "a GraphQL response",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GraphqlResponse"}}}},
+            "400": {"description": "INVALID_INPUT: the body is not a GraphQL request (a JSON object with a query string)"},
+            "413": {"description": "PAYLOAD_TOO_LARGE: the body is over 100,000 bytes"},
+            "415": {"description": "UNSUPPORTED_MEDIA_TYPE: not application/json"},
+            "401": {"description": "API Gateway: no token, or one that is expired or not from the issuer and audience"},
+            "403": {"description": "API Gateway: the token has neither holdfast/read nor holdfast/holds"},
+        },
+    }
+    return {
+        "paths": {GRAPHQL_PATH: {"post": operation}},
+        "components": {"schemas": {"GraphqlRequest": request, "GraphqlResponse": response}},
     }
 
 

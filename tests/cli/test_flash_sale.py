@@ -93,6 +93,21 @@ def test_a_hundred_and_twenty_concurrent_shoppers_for_twenty_units_on_dynamodb_l
     assert_the_funnel_agrees(result)
 
 
+@pytest.mark.dynamodb_local
+def test_the_flash_sale_through_graphql_never_oversells_and_its_funnel_agrees(capsys, dynamodb_local_endpoint):
+    """Every add-to-cart is the createFulfilmentOption mutation (docs/graphql.md)."""
+    code, result = flash_sale(
+        capsys, "--protocol", "graphql", "--shoppers", "100", "--stock", "15", "--concurrency", "8",
+        "--timer-seconds", "6", "--endpoint-url", dynamodb_local_endpoint,
+    )
+
+    assert code == 0
+    assert_every_unit_sold_or_back(result, stock=15)
+    assert result["holds"] >= 15
+    assert result["orders"] >= 1
+    assert_the_funnel_agrees(result)
+
+
 def test_the_same_seed_decides_the_same_shoppers():
     from holdfast_cli.flash_sale import Options, Sale, plan_shoppers
 

@@ -123,6 +123,8 @@ def error_in_the_spec_shape(ctx, response, case) -> None:
     if not 400 <= response.status_code < 500:
         return None
     body = json.loads(response.content)
+    if case.path == "/graphql" and case.method.upper() == "POST":  # other methods: no route, the 404 below
+        return graphql_error_shape(response.status_code, body)
     assert isinstance(body, dict) and set(body) == {"error"}, f"not the error shape: {body!r}"
     error = body["error"]
     assert set(error) == {"code", "message", "details"}, f"error keys: {sorted(error)}"
@@ -138,6 +140,16 @@ def error_in_the_spec_shape(ctx, response, case) -> None:
             assert isinstance(detail.get("field"), str) and detail["field"], f"no field: {detail}"
             assert isinstance(detail.get("message"), str) and detail["message"]
     return None
+
+
+def graphql_error_shape(status: int, body: object) -> None:
+    """``POST /graphql`` refuses a body that is no GraphQL request in GraphQL's own shape
+    (docs/graphql.md): ``{"errors": [{"message", "extensions": {"code"}}]}``."""
+    assert isinstance(body, dict) and set(body) == {"errors"}, f"not the GraphQL error shape: {body!r}"
+    (error,) = body["errors"]
+    assert isinstance(error["message"], str) and error["message"], "empty message"
+    codes = CODES_BY_STATUS.get(status, set()) | ({"INVALID_INPUT"} if status == 400 else set())
+    assert error["extensions"]["code"] in codes, f"{status} with code {error['extensions']['code']!r}"
 
 
 CHECKS = [
@@ -215,6 +227,8 @@ HAPPY_PATH = [
     ("GET", "/timers", {}, None, None),
     ("GET", "/signals", {}, {"productRef": PRODUCT, "limit": 10}, None),
     ("GET", "/reports/funnel", {}, None, None),
+    ("POST", "/graphql", {}, None, {"query": '{ virtualPositions(productRef: "%s", catalogue: {ref: "ECOMMERCE"}) '
+                                             '{ edges { node { groupRef quantity } } } }' % PRODUCT}),
 ]
 
 

@@ -48,6 +48,13 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         },
         EXPIRY_INDEX: {"dynamodb:Query"},  # reclaim
     },
+    "GraphqlFunction": {  # the hold service's calls, and the availability reads
+        TABLE: {
+            "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+            "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+        },
+        EXPIRY_INDEX: {"dynamodb:Query"},  # reclaim
+    },
     "OrdersFunction": {
         TABLE: {
             "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
@@ -121,6 +128,8 @@ def grants(function: str) -> dict[str, set[str]]:
 def scope_for(route_key: str) -> str:
     """GETs read; stock feeds and configuration changes write inventory; the rest hold stock."""
     method, path = route_key.split(" ", 1)
+    if route_key == "POST /graphql":
+        raise AssertionError("GraphQL asks per operation: see scopes_for")
     if method == "GET":
         return READ
     if path == "/inventory/batch" or method == "PUT":
@@ -179,10 +188,16 @@ def test_every_route_is_on_the_authorized_api_and_none_opts_out() -> None:
         assert "Authorizer" not in (properties.get("Auth") or {}), (function, event)
 
 
+def scopes_for(route_key: str) -> list[str]:
+    """One scope per REST route; GraphQL lets either in and asks per operation (queries
+    read, mutations hold: tests/graphql/test_graphql_errors_and_limits.py)."""
+    return [READ, HOLDS] if route_key == "POST /graphql" else [scope_for(route_key)]
+
+
 def test_every_route_asks_for_the_one_scope_of_its_kind() -> None:
     for function, event, properties in http_events():
         route = f"{properties['Method'].upper()} {properties['Path']}"
-        assert properties["Auth"]["AuthorizationScopes"] == [scope_for(route)], (function, route)
+        assert properties["Auth"]["AuthorizationScopes"] == scopes_for(route), (function, route)
 
 
 def test_nothing_else_reaches_a_function_without_the_authorizer() -> None:
@@ -230,7 +245,7 @@ def test_each_function_is_granted_the_expected_actions_and_no_more() -> None:
 def test_only_the_functions_that_release_overdue_holds_read_the_expiry_index() -> None:
     # The sweeper, and a hold or order that finds no stock (reclaim); nothing reads other indexes.
     readers = {function for function in EXPECTED_GRANTS if any("/index/" in name for name in grants(function))}
-    assert readers == {"HoldSweeperFunction", "FulfilmentOptionsFunction", "OrdersFunction"}
+    assert readers == {"HoldSweeperFunction", "FulfilmentOptionsFunction", "OrdersFunction", "GraphqlFunction"}
     for function in readers:
         assert grants(function)[EXPIRY_INDEX] == {"dynamodb:Query"}
 
@@ -383,6 +398,8 @@ def exercise_every_path(api: LocalApi, clock) -> None:
     clock.advance(minutes=16)
     assert order(api, "ORD-3", 1).status in ok  # reclaimed from expired holds
 
+    exercise_graphql(api, clock)
+
     sharded = {"category": "SNEAKERS", "counterShards": {DC: 2}}
     assert api.put(f"/products/{SKU}", sharded).status == 200  # reshard: a transaction
     assert api.post("/inventory/batch", {"entities": [entity("DELTA", -1, sourceRef="TILL-1")]}).status == 200
@@ -393,6 +410,33 @@ def exercise_every_path(api: LocalApi, clock) -> None:
     assert api.get("/signals", query={"limit": 3}).status == 200
     assert api.get("/signals", query={"productRef": SKU, "type": "LOW_STOCK"}).json()["items"]
     assert api.get("/reports/funnel").json()["items"]
+
+
+def graphql(api: LocalApi, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = api.post("/graphql", {"query": query, "variables": variables})
+    assert response.status == 200 and "errors" not in response.json(), response.body
+    return response.json()["data"]
+
+
+def exercise_graphql(api: LocalApi, clock) -> None:
+    """The GraphQL function's paths: reads, a hold, its retry, a cancel, a reclaim."""
+    create = """mutation ($input: CreateFulfilmentOptionInput) {
+      createFulfilmentOption(input: $input) { id status } }"""
+
+    def cart(ref: str, quantity: int) -> dict[str, Any]:
+        products = [{"productRef": SKU, "requestedQuantity": quantity}]
+        return {"input": {"ref": ref, "type": "HD", "retailerId": 1, "products": products,
+                          "attributes": [{"name": "channel", "type": "STRING", "value": "ECOMMERCE"}]}}
+
+    graphql(api, f'{{ virtualPositions(catalogue: {{ref: "ECOMMERCE"}}, productRef: "{SKU}") {{ edges {{ node {{ quantity }} }} }} }}')
+    graphql(api, f'{{ inventoryPosition(catalogue: {{ref: "DEFAULT:1"}}, ref: "{SKU}:{DC}:DEFAULT") {{ onHand }} }}')
+    held = graphql(api, create, cart("gql-cart-1", 1))["createFulfilmentOption"]
+    assert graphql(api, create, cart("gql-cart-1", 1))["createFulfilmentOption"] == held  # a retry
+    cancel = """mutation ($id: ID!) { updateFulfilmentOption(input: {id: $id, status: "CANCELLED"}) { status } }"""
+    assert graphql(api, cancel, {"id": held["id"]})["updateFulfilmentOption"]["status"] == "CANCELLED"
+    assert graphql(api, create, cart("gql-cart-2", available(api)))["createFulfilmentOption"]["status"] == "ACTIVE"
+    clock.advance(minutes=16)
+    assert graphql(api, create, cart("gql-cart-3", 1))["createFulfilmentOption"]["status"] == "ACTIVE"  # reclaimed
 
 
 def test_each_function_is_granted_exactly_the_dynamodb_actions_it_calls(recorded, clock) -> None:
