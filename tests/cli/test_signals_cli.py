@@ -114,3 +114,30 @@ def test_bad_ranges_and_missing_targets_exit_two(moto_table, capsys, monkeypatch
     assert main(["signals", "export", "--from", "yesterday"]) == 2
     err = capsys.readouterr().err
     assert "--to must be after --from" in err and "at most 31 days" in err and "--api-url" in err
+
+
+@pytest.mark.parametrize("name", ["channels", "locations", "affinity", "timing", "restocking"])
+def test_each_demand_report_prints_a_table_json_and_one_png_figure(trading, name, tmp_path, capsys):
+    chart = tmp_path / f"{name}.png"
+
+    assert main(["report", name, *options(trading, "--png", str(chart))]) == 0
+    table = capsys.readouterr().out
+    assert main(["report", name, *options(trading, "--json")]) == 0
+    answer = json.loads(capsys.readouterr().out)
+
+    assert table.startswith(name.capitalize()) and set(answer) >= {"from", "to"}
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_demand_reports_from_the_table_answer_what_the_cli_asks(trading, capsys):
+    assert main(["report", "channels", *options(trading, "--json")]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["items"]
+    assert (row["channel"], row["deliveryType"], row["heldCarts"], row["convertedCarts"], row["abandonedCarts"]) == (
+        "ECOMMERCE", "HD", 2, 1, 1)
+
+    assert main(["report", "restocking", *options(trading, "--json", "--product-ref", SKU)]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["items"]
+    assert (row["productRef"], row["locationRef"], row["outOfStockUnits"]) == (SKU, None, 1)
+
+    assert main(["report", "timing", *options(trading, "--time-zone", "Mars/Olympus")]) == 2
+    assert "IANA" in capsys.readouterr().err
