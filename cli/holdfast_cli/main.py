@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from holdfast_cli import dev_server, flash_sale, openapi, reconcile, report, signals
+from holdfast_cli import dev_server, flash_sale, openapi, reconcile, report, signals, simulate_day
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("openapi", openapi, "print the OpenAPI 3.1 document of the HTTP API (docs/openapi.json)"),
         ("signals", signals, "demand signals: export them as JSON lines"),
         ("report", report, "reports from the demand signals: the funnel per SKU (table, JSON, PNG)"),
+        ("simulate-day", simulate_day, "play a day of mixed shoppers; check the demand reports recover it"),
     ):
         module.add_arguments(
             commands.add_parser(name, help=summary, description=module.DESCRIPTION)
