@@ -188,3 +188,14 @@ def test_a_bad_report_parameter_is_a_422_naming_it(api, name, query, field):
     body = response.json()
     assert body["error"]["code"] == "INVALID_INPUT"
     assert field in [detail["field"] for detail in body["error"]["details"]]
+
+
+def test_the_consumer_emits_per_channel_cart_conversion_and_the_timer_fit_metrics(shop, clock, capsys):
+    trade(shop, clock)
+
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+
+    conversion = {m["channel"]: sorted(m["CartConversion"]) for m in emitted if "CartConversion" in m}
+    assert conversion == {"ECOMMERCE": [0.0, 0.0, 1.0, 1.0], "MOBILE": [1.0]}  # report: c1, c4 of 4 held; m1
+    assert sorted(v for m in emitted for v in m.get("SecondsToConvert", [])) == [90.0, 150.0, 150.0]
+    assert [v for m in emitted for v in m.get("HoldTimerSeconds", [])] == [900.0] * 5
