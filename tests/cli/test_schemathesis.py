@@ -215,6 +215,11 @@ HAPPY_PATH = [
     ("GET", "/timers", {}, None, None),
     ("GET", "/signals", {}, {"productRef": PRODUCT, "limit": 10}, None),
     ("GET", "/reports/funnel", {}, None, None),
+    ("GET", "/reports/channels", {}, {"deliveryType": "HD"}, None),
+    ("GET", "/reports/locations", {}, {"productRef": PRODUCT}, None),
+    ("GET", "/reports/affinity", {}, {"minCount": 1}, None),
+    ("GET", "/reports/timing", {}, {"timeZone": "Europe/Paris", "bucketSeconds": 30}, None),
+    ("GET", "/reports/restocking", {}, {"threshold": 0}, None),
 ]
 
 
