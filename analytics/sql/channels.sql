@@ -30,4 +30,4 @@ SELECT channel, deliverytype, carts, heldcarts, refusedcarts, orders, convertedc
        CASE WHEN heldcarts > 0 THEN round(CAST(convertedcarts AS double) / heldcarts, 4) END AS conversionrate,
        CASE WHEN heldcarts > 0 THEN round(CAST(abandonedcarts AS double) / heldcarts, 4) END AS abandonmentrate
 FROM counts
-ORDER BY channel, deliverytype
+ORDER BY channel NULLS FIRST, deliverytype NULLS FIRST

@@ -62,7 +62,7 @@ def trading(seed: int = 5) -> list[Signal]:
             continue
         fate, think = rng.random(), round(rng.lognormvariate(4.5, 0.6), 3)
         for product in products:
-            ending = {"deliveryType": delivery, "locations": [where]}
+            ending = {"deliveryType": None if n % 17 == 0 else delivery, "locations": [where]}  # older endings had none
             if fate < 0.5:
                 signals.append(signal(SignalType.CONVERSION, fo, product, at + timedelta(seconds=think), channel, where,
                                       orderRef=f"order-{n}", secondsToConvert=think, detail={**ending, "convertedFromHold": True}))
