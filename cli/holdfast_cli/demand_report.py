@@ -57,7 +57,8 @@ def add_parsers(commands: Any) -> None:
             parser.add_argument("--time-zone", type=time_zone, default="UTC", help="IANA zone of hours and weekdays (default UTC)")
             parser.add_argument("--bucket-seconds", type=int, default=60, help="seconds-to-convert bucket width (default 60)")
         if name == "restocking":
-            parser.add_argument("--threshold", type=float, help="unmet units a day from which RESTOCK_SUGGESTED is published")
+            parser.add_argument("--threshold", type=float, help="unmet units a day from which a restock is suggested "
+                                "(and, over --api-url, RESTOCK_SUGGESTED published; --table only marks the rows)")
         parser.add_argument("--json", action="store_true", help="print the answer as one JSON object")
         parser.add_argument("--png", metavar="FILE", help="also draw the report's figure")
         parser.set_defaults(run=run, report_name=name)
