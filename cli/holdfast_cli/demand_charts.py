@@ -38,12 +38,12 @@ def draw(name: str, answer: dict[str, Any], path: str) -> None:
 def _channels(plt: Any, answer: dict[str, Any]) -> Any:
     rows = answer["items"]
     figure, axes = plt.subplots(figsize=(10, 5.5), constrained_layout=True)
-    labels = [f"{r['channel']} · {r['deliveryType']}" for r in rows]
+    labels = [f"{r['channel']} · {r['deliveryType'] or 'unknown'}" for r in rows]
     places = range(len(rows))
     for offset, (key, label) in enumerate((("conversionRate", "converted"), ("abandonmentRate", "abandoned"))):
         values = [100 * (r[key] or 0) for r in rows]
         bars = axes.bar([p + (offset - 0.5) * 0.4 for p in places], values, 0.4, label=label)
-        axes.bar_label(bars, labels=[f"{v:.1f}" for v in values], fontsize=8)
+        axes.bar_label(bars, labels=["no holds" if r[key] is None else f"{v:.1f}" for r, v in zip(rows, values)], fontsize=8)
     axes.set_xticks(list(places), labels, rotation=15, ha="right")
     axes.set_xlabel("channel · delivery type")
     axes.set_ylabel("share of held carts (%)")
@@ -76,6 +76,7 @@ def _affinity(plt: Any, answer: dict[str, Any]) -> Any:
     axes.set_yticks(range(len(rows)), [f"{r['productA']} + {r['productB']}" for r in rows])
     axes.invert_yaxis()
     axes.axvline(1, color="grey", linestyle="--", linewidth=1)
+    axes.margins(x=0.3)
     axes.set_xlabel("lift (1 = chance; higher = bought together more than chance)")
     axes.set_ylabel("product pair (most carts first)")
     figure.suptitle(f"Pairs held together (≥ {answer['minCount']} carts of {answer['heldCarts']})")
@@ -101,7 +102,7 @@ def _timing(plt: Any, answer: dict[str, Any]) -> Any:
     fit.set_xlabel(f"seconds from hold to order (buckets of {width} s)")
     fit.set_ylabel("orders")
     fit.set_title(f"Timer fit: {answer['ordersAfterExpiry']} orders came after their hold had expired", fontsize=10)
-    fit.legend()
+    fit.legend(loc="upper right")
     figure.suptitle("Demand by hour, and seconds to convert vs the hold timer")
     return figure
 
@@ -116,6 +117,7 @@ def _restocking(plt: Any, answer: dict[str, Any]) -> Any:
     ], fontsize=8)
     axes.set_yticks(range(len(rows)), [f"{r['productRef']} @ {r['locationRef'] or 'home delivery'}" for r in rows])
     axes.invert_yaxis()
+    axes.margins(x=0.15)
     axes.set_xlabel("unmet demand (units per day)")
     axes.set_ylabel("product @ location (red: restock suggested)")
     figure.suptitle("Restocking: unmet demand per product and location")
