@@ -141,3 +141,39 @@ def test_the_demand_reports_from_the_table_answer_what_the_cli_asks(trading, cap
 
     assert main(["report", "timing", *options(trading, "--time-zone", "Mars/Olympus")]) == 2
     assert "IANA" in capsys.readouterr().err
+
+
+def test_over_http_a_demand_report_is_its_route_with_the_cli_options_as_query_parameters(capsys):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    asked: list[tuple[str, dict[str, list[str]]]] = []
+
+    class Api(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's spelling)
+            url = urlsplit(self.path)
+            asked.append((url.path, parse_qs(url.query)))
+            body = json.dumps({"items": [], "published": 0, "from": "a", "to": "b"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code = main(["report", "restocking", "--api-url", f"http://127.0.0.1:{server.server_port}", "--json",
+                     "--from", "2026-11-27T00:00:00Z", "--to", "2026-11-28T00:00:00Z",
+                     "--delivery-type", "CC", "--product-ref", SKU, "--threshold", "2.5"])
+    finally:
+        server.shutdown()
+
+    assert code == 0 and json.loads(capsys.readouterr().out)["published"] == 0
+    (path, query), = asked
+    assert path == "/reports/restocking"
+    assert query == {"from": ["2026-11-27T00:00:00Z"], "to": ["2026-11-28T00:00:00Z"], "deliveryType": ["CC"],
+                     "productRef": [SKU], "threshold": ["2.5"]}
