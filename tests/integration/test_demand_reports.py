@@ -199,3 +199,19 @@ def test_the_consumer_emits_per_channel_cart_conversion_and_the_timer_fit_metric
     assert conversion == {"ECOMMERCE": [0.0, 0.0, 1.0, 1.0], "MOBILE": [1.0]}  # report: c1, c4 of 4 held; m1
     assert sorted(v for m in emitted for v in m.get("SecondsToConvert", [])) == [90.0, 150.0, 150.0]
     assert [v for m in emitted for v in m.get("HoldTimerSeconds", [])] == [900.0] * 5
+
+
+def test_the_dashboard_charts_per_channel_conversion_and_the_timer_fit():
+    import re
+
+    from holdfast_cli.template import load_template
+
+    body = load_template()["Resources"]["DemandDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]
+    charted = json.dumps(widgets)
+
+    titles = [w["properties"]["title"] for w in widgets]
+    assert any("per channel" in t for t in titles) and any("Timer fit" in t for t in titles)
+    assert 'MetricName=\\"CartConversion\\"' in charted and "channel" in charted
+    for metric in ("SecondsToConvert", "HoldTimerSeconds"):
+        assert f'"{metric}"' in charted
