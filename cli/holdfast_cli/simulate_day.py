@@ -22,7 +22,6 @@ import heapq
 import json
 import math
 import random
-import statistics
 import sys
 import uuid
 from collections import Counter, defaultdict
@@ -227,7 +226,7 @@ class Check:
     ok: bool
 
 
-def check(truth: Truth, shoppers: int, reports: dict[str, Any], zone: ZoneInfo, days: float) -> list[Check]:
+def check(truth: Truth, reports: dict[str, Any], zone: ZoneInfo, days: float) -> list[Check]:
     """Each planted fact beside what the reports found."""
     checks = []
     channels: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -317,7 +316,7 @@ def run_day(
     finally:
         use_clock(None)
         backend.close()
-    checks = check(truth, shoppers, reports, zone, (end - start) / timedelta(days=1))
+    checks = check(truth, reports, zone, (end - start) / timedelta(days=1))
     return {"shoppers": shoppers, "seed": seed, "date": day.isoformat(), "timeZone": zone_name,
             "heldCarts": sum(truth.held.values()), "checks": [c.__dict__ for c in checks],
             "ok": all(c.ok for c in checks), "reports": reports}
