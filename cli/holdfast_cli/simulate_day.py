@@ -18,6 +18,7 @@ the command exits 1 if one fails.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import heapq
 import json
 import math
@@ -287,6 +288,7 @@ def run_day(
     """Set up the engine, play the day, deliver the signals, read the reports, check them."""
     from holdfast.runtime import use_clock
 
+    from holdfast_cli.aws_environment import dynamodb_client
     from holdfast_cli.dev_server import DevServerError, open_backend
     from holdfast_cli.flash_sale import _deliver_signals
     from holdfast_cli.local_api import LocalApi
@@ -315,6 +317,9 @@ def run_day(
                    for name in ("channels", "locations", "affinity", "timing", "restocking")}
     finally:
         use_clock(None)
+        if endpoint_url:  # an engine someone else runs: leave it as it was
+            with contextlib.suppress(Exception):
+                dynamodb_client(endpoint_url).delete_table(TableName=backend.table)
         backend.close()
     checks = check(truth, reports, zone, (end - start) / timedelta(days=1))
     return {"shoppers": shoppers, "seed": seed, "date": day.isoformat(), "timeZone": zone_name,
