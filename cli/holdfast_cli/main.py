@@ -6,7 +6,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from holdfast_cli import access_token, dev_server, flash_sale, graphql_schema, openapi, reconcile, report, signals
+from holdfast_cli import (
+    access_token,
+    dev_server,
+    flash_sale,
+    graphql_schema,
+    openapi,
+    reconcile,
+    report,
+    signals,
+    simulate_day,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("report", report, "reports from the demand signals: the funnel per SKU (table, JSON, PNG)"),
         ("token", access_token, "print an access token for a deployed API (OAuth client credentials)"),
         ("graphql", graphql_schema, "the Fluent-compatible GraphQL endpoint: `holdfast graphql schema` prints its SDL"),
+        ("simulate-day", simulate_day, "play a day of mixed shoppers; check the demand reports recover it"),
     ):
         module.add_arguments(
             commands.add_parser(name, help=summary, description=module.DESCRIPTION)

@@ -11,9 +11,13 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+from holdfast_cli import demand_report
 from holdfast_cli.signals import SignalSource, SourceError, add_source_arguments, time_range
 
-DESCRIPTION = "Reports built from the demand signals. funnel: FO calls → holds → orders per SKU."
+DESCRIPTION = (
+    "Reports built from the demand signals. funnel: FO calls → holds → orders per SKU; channels, "
+    "locations, affinity, timing, restocking: the demand reports of docs/signals.md."
+)
 EXIT_OK, EXIT_ERROR = 0, 2
 COLUMNS = (
     ("productRef", "SKU"),
@@ -43,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     funnel.add_argument("--json", action="store_true", help="print the rows as one JSON object")
     funnel.add_argument("--png", metavar="FILE", help="also draw the funnel and out-of-stock demand over time")
     funnel.set_defaults(run=run_funnel)
+    demand_report.add_parsers(commands)
 
 
 def run_funnel(args: argparse.Namespace) -> int:

@@ -126,6 +126,29 @@ class SignalSource:
             return [row.model_dump() for row in self._call(self._service.funnel, start, end)]
         return self._get("/reports/funnel", {"from": _iso(start), "to": _iso(end)})["items"]
 
+    def report(self, name: str, start: datetime, end: datetime, params: dict[str, Any]) -> dict[str, Any]:
+        """A demand report (``GET /reports/{name}``) as its JSON answer; ``params`` are the
+        route's query parameters besides the range."""
+        if self._service is None:
+            return self._get(f"/reports/{name}", {"from": _iso(start), "to": _iso(end), **params})
+        from holdfast.services.demand_reports import DemandReports, Filters
+
+        reports = DemandReports(self._service)
+        filters = Filters(params.get("channel"), params.get("deliveryType"), params.get("productRef"))
+        span = {"from": _iso(start), "to": _iso(end)}
+        if name == "channels":
+            return {"items": [row.model_dump() for row in self._call(reports.channels, start, end, filters)], **span}
+        if name == "locations":
+            return {**self._call(reports.locations, start, end, filters).model_dump(), **span}
+        if name == "affinity":
+            answer = self._call(reports.affinity, start, end, filters, params.get("minCount", 2), params.get("limit", 50))
+            return {**answer.model_dump(), **span}
+        if name == "timing":
+            answer = self._call(reports.timing, start, end, filters, params.get("timeZone", "UTC"), params.get("bucketSeconds", 60))
+            return {**answer.model_dump(), **span}
+        rows, published = self._call(reports.restocking, start, end, filters, params.get("threshold"))
+        return {"items": [row.model_dump() for row in rows], "published": published, **span}
+
     def _page(
         self, start: datetime, end: datetime, token: str | None, filters: dict[str, str | None]
     ) -> tuple[list[dict[str, Any]], str | None]:

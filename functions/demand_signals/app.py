@@ -5,8 +5,10 @@ Each FO, order or position change becomes zero or more signals: stored in the ta
 retention), published to EventBridge, and counted as CloudWatch metrics (EMF log lines).
 """
 
+from collections import defaultdict
+
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -27,10 +29,44 @@ METRICS = {
 }
 
 
+cart_outcomes: dict[str, list[int]] = defaultdict(list)
+"""This batch's held carts that ended, per channel: 1 converted by an order, 0 expired."""
+
+
 def capture_record(record: DynamoDBStreamRecordModel) -> None:
     signals = get_runtime().signals.capture(record.dynamodb.OldImage, record.dynamodb.NewImage)
     for signal in signals:
         count(signal)
+    count_cart(signals)
+
+
+def count_cart(signals: list[Signal]) -> None:
+    """Once per change (a cart or an order, whatever its lines): the timer-fit figures and the
+    per-channel conversion of held carts."""
+    first = signals[0] if signals else None
+    if first is None:
+        return
+    if first.type is SignalType.FO_CALL and any(s.heldQuantity for s in signals):
+        if first.detail.get("timerMinutes") is not None:
+            metrics.add_metric(name="HoldTimerSeconds", unit=MetricUnit.Seconds, value=first.detail["timerMinutes"] * 60)
+    elif first.type is SignalType.CONVERSION and first.detail.get("convertedFromHold"):
+        if first.secondsToConvert is not None:
+            metrics.add_metric(name="SecondsToConvert", unit=MetricUnit.Seconds, value=first.secondsToConvert)
+        cart_outcomes[first.channel or "-"].append(1)
+    elif first.type is SignalType.ABANDONED:
+        cart_outcomes[first.channel or "-"].append(0)
+
+
+def flush_cart_conversion() -> None:
+    """``CartConversion`` by channel: one value per ended cart, so its Average is the channel's
+    conversion rate (one log line per channel and batch)."""
+    for channel, outcomes in cart_outcomes.items():
+        by_channel = EphemeralMetrics()
+        by_channel.add_dimension(name="channel", value=channel)
+        for outcome in outcomes:
+            by_channel.add_metric(name="CartConversion", unit=MetricUnit.Count, value=outcome)
+        by_channel.flush_metrics()
+    cart_outcomes.clear()
 
 
 def count(signal: Signal) -> None:
@@ -50,4 +86,7 @@ def count(signal: Signal) -> None:
 def stream_handler(event: dict, context: LambdaContext) -> dict:
     """DynamoDB stream batch → signals; failed records are reported so only they are retried
     (``ReportBatchItemFailures``)."""
-    return process_partial_response(event=event, record_handler=capture_record, processor=processor, context=context)
+    try:
+        return process_partial_response(event=event, record_handler=capture_record, processor=processor, context=context)
+    finally:
+        flush_cart_conversion()

@@ -1,7 +1,10 @@
-"""Demand signals and the funnel report (docs/behaviour.md §7): reads of what the stream consumer stored."""
+"""Demand signals, the funnel and the demand reports (docs/behaviour.md §7, docs/signals.md):
+reads of what the stream consumer stored (restocking with a threshold also publishes
+``RESTOCK_SUGGESTED``)."""
 
 import re
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Annotated
 
 from aws_lambda_powertools import Logger
@@ -13,7 +16,16 @@ from holdfast.domain.clock import to_iso
 from holdfast.domain.refs import REF_PATTERN
 from holdfast.domain.signals import SignalType
 from holdfast.http import create_resolver
-from holdfast.models import FunnelResponse, SignalsResponse
+from holdfast.models import (
+    AffinityResponse,
+    ChannelsResponse,
+    FunnelResponse,
+    LocationsResponse,
+    RestockingResponse,
+    SignalsResponse,
+    TimingResponse,
+)
+from holdfast.services.demand_reports import DemandReports, Filters
 from holdfast.runtime import get_runtime
 
 logger = Logger()
@@ -39,6 +51,20 @@ def _plausible(value: datetime | None) -> datetime | None:
 
 IsoTime = Annotated[datetime | None, BeforeValidator(_iso_8601), AfterValidator(_plausible)]
 RefParameter = Annotated[str | None, Query(pattern=REF_PATTERN)]
+From = Annotated[IsoTime, Query(alias="from", description="start, inclusive (default: a day before to)")]
+To = Annotated[IsoTime, Query(description="end, exclusive (default: now); at most 31 days after from")]
+DeliveryType = Annotated[str | None, Query(pattern="^(HD|CC)$", description="HD or CC")]
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone, e.g. Europe/Paris") from None
+    return value
+
+
+TimeZone = Annotated[Annotated[str, AfterValidator(_time_zone)], Query(max_length=64, description="IANA time zone of the hours and weekdays")]
 
 
 @app.get("/signals")
@@ -73,6 +99,64 @@ def get_funnel(
     service = get_runtime().signals
     start, end = service.time_range(from_, to)
     return FunnelResponse.model_validate({"items": service.funnel(start, end), "from": to_iso(start), "to": to_iso(end)})
+
+
+def _reports(start: datetime | None, end: datetime | None) -> tuple[DemandReports, dict, datetime, datetime]:
+    service = get_runtime().signals
+    start, end = service.time_range(start, end)
+    return DemandReports(service), {"from": to_iso(start), "to": to_iso(end)}, start, end
+
+
+@app.get("/reports/channels")
+def get_channels_report(
+    from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None
+) -> ChannelsResponse:
+    reports, span, start, end = _reports(from_, to)
+    items = reports.channels(start, end, Filters(channel, deliveryType))
+    return ChannelsResponse.model_validate({"items": items, **span})
+
+
+@app.get("/reports/locations")
+def get_locations_report(
+    from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None,
+    productRef: RefParameter = None,
+) -> LocationsResponse:
+    reports, span, start, end = _reports(from_, to)
+    report = reports.locations(start, end, Filters(channel, deliveryType, productRef))
+    return LocationsResponse.model_validate({**report.model_dump(), **span})
+
+
+@app.get("/reports/affinity")
+def get_affinity_report(
+    from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None,
+    minCount: Annotated[int, Query(ge=1, le=1_000_000, description="the fewest carts a pair must be in")] = 2,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> AffinityResponse:
+    reports, span, start, end = _reports(from_, to)
+    report = reports.affinity(start, end, Filters(channel, deliveryType), minCount, limit)
+    return AffinityResponse.model_validate({**report.model_dump(), **span})
+
+
+@app.get("/reports/timing")
+def get_timing_report(
+    from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None,
+    timeZone: TimeZone = "UTC",
+    bucketSeconds: Annotated[int, Query(ge=1, le=86_400, description="width of the seconds-to-convert buckets")] = 60,
+) -> TimingResponse:
+    reports, span, start, end = _reports(from_, to)
+    report = reports.timing(start, end, Filters(channel, deliveryType), timeZone, bucketSeconds)
+    return TimingResponse.model_validate({**report.model_dump(), **span})
+
+
+@app.get("/reports/restocking")
+def get_restocking_report(
+    from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None,
+    productRef: RefParameter = None,
+    threshold: Annotated[float | None, Query(ge=0, le=1_000_000, description="unmet units a day at or above which RESTOCK_SUGGESTED is published")] = None,
+) -> RestockingResponse:
+    reports, span, start, end = _reports(from_, to)
+    items, published = reports.restocking(start, end, Filters(channel, deliveryType, productRef), threshold)
+    return RestockingResponse.model_validate({"items": items, "published": published, **span})
 
 
 @logger.inject_lambda_context

@@ -229,6 +229,11 @@ HAPPY_PATH = [
     ("GET", "/reports/funnel", {}, None, None),
     ("POST", "/graphql", {}, None, {"query": '{ virtualPositions(productRef: "%s", catalogue: {ref: "ECOMMERCE"}) '
                                              '{ edges { node { groupRef quantity } } } }' % PRODUCT}),
+    ("GET", "/reports/channels", {}, {"deliveryType": "HD"}, None),
+    ("GET", "/reports/locations", {}, {"productRef": PRODUCT}, None),
+    ("GET", "/reports/affinity", {}, {"minCount": 1}, None),
+    ("GET", "/reports/timing", {}, {"timeZone": "Europe/Paris", "bucketSeconds": 30}, None),
+    ("GET", "/reports/restocking", {}, {"threshold": 0}, None),
 ]
 
 

@@ -114,3 +114,66 @@ def test_bad_ranges_and_missing_targets_exit_two(moto_table, capsys, monkeypatch
     assert main(["signals", "export", "--from", "yesterday"]) == 2
     err = capsys.readouterr().err
     assert "--to must be after --from" in err and "at most 31 days" in err and "--api-url" in err
+
+
+@pytest.mark.parametrize("name", ["channels", "locations", "affinity", "timing", "restocking"])
+def test_each_demand_report_prints_a_table_json_and_one_png_figure(trading, name, tmp_path, capsys):
+    chart = tmp_path / f"{name}.png"
+
+    assert main(["report", name, *options(trading, "--png", str(chart))]) == 0
+    table = capsys.readouterr().out
+    assert main(["report", name, *options(trading, "--json")]) == 0
+    answer = json.loads(capsys.readouterr().out)
+
+    assert table.startswith(name.capitalize()) and set(answer) >= {"from", "to"}
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_demand_reports_from_the_table_answer_what_the_cli_asks(trading, capsys):
+    assert main(["report", "channels", *options(trading, "--json")]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["items"]
+    assert (row["channel"], row["deliveryType"], row["heldCarts"], row["convertedCarts"], row["abandonedCarts"]) == (
+        "ECOMMERCE", "HD", 2, 1, 1)
+
+    assert main(["report", "restocking", *options(trading, "--json", "--product-ref", SKU)]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["items"]
+    assert (row["productRef"], row["locationRef"], row["outOfStockUnits"]) == (SKU, None, 1)
+
+    assert main(["report", "timing", *options(trading, "--time-zone", "Mars/Olympus")]) == 2
+    assert "IANA" in capsys.readouterr().err
+
+
+def test_over_http_a_demand_report_is_its_route_with_the_cli_options_as_query_parameters(capsys):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    asked: list[tuple[str, dict[str, list[str]]]] = []
+
+    class Api(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's spelling)
+            url = urlsplit(self.path)
+            asked.append((url.path, parse_qs(url.query)))
+            body = json.dumps({"items": [], "published": 0, "from": "a", "to": "b"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code = main(["report", "restocking", "--api-url", f"http://127.0.0.1:{server.server_port}", "--json",
+                     "--from", "2026-11-27T00:00:00Z", "--to", "2026-11-28T00:00:00Z",
+                     "--delivery-type", "CC", "--product-ref", SKU, "--threshold", "2.5"])
+    finally:
+        server.shutdown()
+
+    assert code == 0 and json.loads(capsys.readouterr().out)["published"] == 0
+    (path, query), = asked
+    assert path == "/reports/restocking"
+    assert query == {"from": ["2026-11-27T00:00:00Z"], "to": ["2026-11-28T00:00:00Z"], "deliveryType": ["CC"],
+                     "productRef": [SKU], "threshold": ["2.5"]}

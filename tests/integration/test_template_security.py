@@ -76,7 +76,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         SIGNALS_FAILURE_QUEUE: {"sqs:SendMessage"},
         SIGNAL_BUS: {"events:PutEvents"},
     },
-    "SignalsFunction": {TABLE: {"dynamodb:Query"}},
+    "SignalsFunction": {TABLE: {"dynamodb:Query"}, SIGNAL_BUS: {"events:PutEvents"}},  # RESTOCK_SUGGESTED
 }
 
 TRANSACTION_ITEM_ACTIONS = {

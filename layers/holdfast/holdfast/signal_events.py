@@ -3,6 +3,7 @@ detail-type per signal type, the signal itself as the detail (docs/signals.md)."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,4 +45,19 @@ class SignalPublisher:
             if response.get("FailedEntryCount"):
                 codes = sorted({e.get("ErrorCode", "?") for e in response["Entries"] if e.get("ErrorCode")})
                 raise PublishFailed(f"EventBridge refused {response['FailedEntryCount']} events: {', '.join(codes)}")
+        return len(entries)
+
+    def publish_details(self, detail_type: str, details: Sequence[dict[str, Any]]) -> int:
+        """Send other events of Holdfast's (``RESTOCK_SUGGESTED``) on the same bus; answers how
+        many were sent (none without a bus)."""
+        if not self.bus_name or not details:
+            return 0
+        entries = [
+            {"Source": EVENT_SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": self.bus_name}
+            for detail in details
+        ]
+        for start in range(0, len(entries), PUT_EVENTS_LIMIT):
+            response = self._client.put_events(Entries=entries[start : start + PUT_EVENTS_LIMIT])
+            if response.get("FailedEntryCount"):
+                raise PublishFailed(f"EventBridge refused {response['FailedEntryCount']} events")
         return len(entries)

@@ -112,6 +112,15 @@ def _held_by_product(allocations: Iterable[Mapping[str, Any]]) -> dict[str, tupl
     return held
 
 
+def plan_locations(plans: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Every location some plan of the answer would fulfil from, in first-seen order."""
+    seen: dict[str, None] = {}
+    for plan in plans:
+        for fulfilment in plan.get("fulfilments", []):
+            seen.setdefault(fulfilment["locationRef"], None)
+    return list(seen)
+
+
 def _one_location(locations: list[str], fallback: str | None) -> str | None:
     """The location a signal is filed under: the one that holds it, else the pickup store."""
     return locations[0] if len(locations) == 1 else fallback
@@ -134,6 +143,7 @@ def _fulfilment_option_created(new: Mapping[str, Any]) -> list[Signal]:
         "replaces": body.get("replaces"),
         "timerMinutes": body.get("timerMinutes"),
         "expiresAt": new.get("expiresAt"),
+        "planLocations": plan_locations(body.get("plans", [])),
     }
     lines = body.get("lines", [])
     unserved = set()
@@ -202,7 +212,10 @@ def _fulfilment_option_ended(old: Mapping[str, Any], new: Mapping[str, Any]) -> 
             quantity=units,
             foRef=ref,
             outcome=new["status"] if kind is SignalType.CANCELLED else None,
-            detail={"heldSeconds": held_seconds, "locations": locations, "expiresAt": new.get("expiresAt")},
+            detail={
+                "heldSeconds": held_seconds, "locations": locations, "expiresAt": new.get("expiresAt"),
+                "deliveryType": body.get("deliveryType"),
+            },
         )
         for product, (units, locations) in _held_by_product(body.get("allocations", [])).items()
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -94,6 +94,14 @@ class SignalService:
     def funnel(self, start: datetime | None, end: datetime | None) -> list[FunnelRow]:
         start, end = self.time_range(start, end)
         return funnel(self._signals.read_range(start, end, FUNNEL_TYPES))
+
+    def read(self, start: datetime, end: datetime, kinds: Sequence[SignalType]) -> Iterator[Signal]:
+        """Every signal of ``kinds`` in ``[start, end)`` (the demand reports)."""
+        return self._signals.read_range(start, end, kinds)
+
+    @property
+    def publisher(self) -> SignalPublisher:
+        return self._publisher
 
     def time_range(self, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
         """``[from, to)``: ``to`` defaults to now (what happened this millisecond included),
