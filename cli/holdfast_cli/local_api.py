@@ -64,10 +64,11 @@ def http_event(
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     is_base64 = isinstance(body, bytes)
     if isinstance(body, bytes):
+        raw = body
         try:
-            body, is_base64 = body.decode("utf-8"), False
+            body, is_base64 = raw.decode("utf-8"), False
         except UnicodeDecodeError:
-            body = base64.b64encode(body).decode()
+            body = base64.b64encode(raw).decode()
     now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",
