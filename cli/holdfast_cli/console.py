@@ -69,7 +69,9 @@ def progress_line(stream: TextIO, *, done: int, total: int, text: str, final: bo
     from rich.table import Table
 
     line = Table.grid(padding=(0, 1))
-    line.add_row(ProgressBar(total=max(total, 1), completed=done, width=24), f"{done}/{total}", text)
+    line.add_row(
+        ProgressBar(total=max(total, 1), completed=done, width=24), f"{done}/{total}", text
+    )
     console = console_for(stream)
     stream.write("\r\x1b[K")
     with console.capture() as captured:
