@@ -12,7 +12,8 @@ from pydantic import AfterValidator, BeforeValidator
 from holdfast.domain.clock import to_iso
 from holdfast.domain.refs import REF_PATTERN
 from holdfast.domain.signals import SignalType
-from holdfast.http import create_resolver
+from holdfast import api_examples
+from holdfast.http import create_resolver, responses
 from holdfast.models import FunnelResponse, SignalsResponse
 from holdfast.runtime import get_runtime
 
@@ -41,7 +42,17 @@ IsoTime = Annotated[datetime | None, BeforeValidator(_iso_8601), AfterValidator(
 RefParameter = Annotated[str | None, Query(pattern=REF_PATTERN)]
 
 
-@app.get("/signals")
+@app.get(
+    "/signals",
+    operation_id="getSignals",
+    summary="List demand signals",
+    description="Signals derived from the table's stream (FO_CALL, OUT_OF_STOCK, CONVERSION, "
+    "ABANDONED, CANCELLED, LOW_STOCK), oldest first, filtered by type, productRef, locationRef "
+    "and channel over [from, to) (default the last 24 hours, at most 31 days). Pass nextToken "
+    "back for the next page.",
+    tags=["signals"],
+    responses=responses("a page of signals"),
+)
 def get_signals(
     type: Annotated[SignalType | None, Query()] = None,
     productRef: RefParameter = None,
@@ -65,7 +76,15 @@ def get_signals(
     return SignalsResponse(items=items, nextToken=token)
 
 
-@app.get("/reports/funnel")
+@app.get(
+    "/reports/funnel",
+    operation_id="getFunnelReport",
+    summary="The funnel per SKU",
+    description="Per SKU over [from, to): FO calls, holds, orders, abandoned holds, refusals, "
+    "conversion and abandonment rates, median seconds from hold to order, out-of-stock units.",
+    tags=["signals"],
+    responses=responses("the funnel rows", model=FunnelResponse, example=api_examples.FUNNEL),
+)
 def get_funnel(
     from_: Annotated[IsoTime, Query(alias="from", description="start, inclusive (default: a day before to)")] = None,
     to: Annotated[IsoTime, Query(description="end, exclusive (default: now); at most 31 days after from")] = None,
