@@ -1,7 +1,8 @@
 """Call the real Lambda handlers the way API Gateway's HTTP API (payload 2.0) does.
 
 Used by ``holdfast dev`` (behind a local HTTP server) and by the tests, so both exercise the
-exact path a deployed request takes: event → handler → DynamoDB.
+exact path a deployed request takes: event → handler → DynamoDB. ``/swagger`` answers the
+Swagger UI page (:mod:`holdfast_cli.swagger`), which is no route of the deployed API.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from holdfast_cli import swagger
 from holdfast_cli.template import HttpRoute, http_routes, load_handler
 
 
@@ -142,6 +144,9 @@ class LocalApi:
         if isinstance(query, dict):
             query = urlencode(query, doseq=True)
         headers = dict(headers or {})
+        page = swagger.answer(method, path, query or "", {k.lower(): v for k, v in headers.items()})
+        if page is not None:
+            return ApiResponse(*page)
         if json_body is not None:
             body = json.dumps(json_body)
             headers.setdefault("content-type", "application/json")

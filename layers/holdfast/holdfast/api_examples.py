@@ -93,6 +93,15 @@ CHANNEL: dict[str, Any] = {
     "displayCap": None,
     "lowStockThreshold": None,
 }
-LOCATION: dict[str, Any] = {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE", "MOBILE"], "priority": 1}
+LOCATION: dict[str, Any] = {
+    "type": "DC",
+    "deliveryTypes": ["HD"],
+    "channels": ["ECOMMERCE", "MOBILE"],
+    "priority": 1,
+}
 PRODUCT_CONFIG: dict[str, Any] = {"category": "SNEAKERS"}
-TIMERS: dict[str, Any] = {"globalMinutes": 15, "categories": {"SNEAKERS": 5}, "products": {PRODUCT: 10}}
+TIMERS: dict[str, Any] = {
+    "globalMinutes": 15,
+    "categories": {"SNEAKERS": 5},
+    "products": {PRODUCT: 10},
+}
