@@ -99,8 +99,18 @@ def build_document(template: dict[str, Any] | None = None) -> dict[str, Any]:
             authorizer, scopes = routes[f"{method.upper()} {path}"][1:]
             _describe_errors(operation, secured=authorizer is not None)
             operation["security"] = [{authorizer: scopes}] if authorizer else []
-    document["components"]["schemas"] = _reachable(schemas, paths)
+    document["components"]["schemas"] = _distinct_titles(_reachable(schemas, paths))
     return document
+
+
+def _distinct_titles(schemas: dict[str, Any]) -> dict[str, Any]:
+    """A model that reads differently from how it is written has two schemas, ``X-Input`` and
+    ``X-Output``, both titled ``X``: client generators name classes after titles, so each
+    gets its own (``XInput``, ``XOutput``)."""
+    for name, schema in schemas.items():
+        if name.endswith(("-Input", "-Output")):
+            schema["title"] = name.replace("-", "")
+    return schemas
 
 
 def render(document: dict[str, Any]) -> str:
