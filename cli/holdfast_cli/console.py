@@ -47,7 +47,14 @@ def print_table(
         return
     from rich.table import Table
 
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    table = Table(
+        title=title,
+        caption=caption,
+        title_justify="left",
+        caption_justify="left",
+        show_header=any(columns),
+        min_width=min(len(title), 48),
+    )
     for index, column in enumerate(columns):
         table.add_column(column, justify="left" if index == 0 else "right", no_wrap=index == 0)
     for index, row in enumerate(rows):
@@ -64,14 +71,15 @@ def verdict(stream: TextIO, text: str, *, ok: bool) -> None:
 
 
 def progress_line(stream: TextIO, *, done: int, total: int, text: str, final: bool = False) -> None:
-    """Redraw one progress line in place on a terminal: a rich bar, then ``text``."""
+    """Redraw one progress line in place on a terminal: a rich bar, then ``text`` (which
+    says ``done/total`` in its own words)."""
     from rich.progress_bar import ProgressBar
     from rich.table import Table
 
     line = Table.grid(padding=(0, 1))
-    line.add_row(
-        ProgressBar(total=max(total, 1), completed=done, width=24), f"{done}/{total}", text
-    )
+    line.add_column(no_wrap=True)
+    line.add_column(no_wrap=True, overflow="ellipsis")  # one line, so "\r" redraws it whole
+    line.add_row(ProgressBar(total=max(total, 1), completed=done, width=24), text)
     console = console_for(stream)
     stream.write("\r\x1b[K")
     with console.capture() as captured:
