@@ -207,7 +207,7 @@ class Progress:
 
     def snapshot(self) -> dict[str, int]:
         with self._values.get_lock():
-            return dict(zip(_FIELDS, self._values[:]))
+            return dict(zip(_FIELDS, self._values[:], strict=True))
 
     def draw(self, *, status: str | None = None, final: bool = False) -> None:
         """A bar on a terminal (redrawn in place), else a line every few seconds."""
