@@ -33,8 +33,11 @@ ARGS ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 LOAD_ARGS ?=
-# `make test` prints the coverage of layers/ and fails below this floor (pyproject's fail_under).
-COVERAGE_ARGS ?= --cov --cov-report=term
+# `make test` prints the coverage of layers/ ([tool.coverage] in pyproject.toml). With
+# COVERAGE_FLOOR set (CI sets it, for the whole suite) it also fails below that percentage;
+# a subset (PYTEST_ARGS='-k holds') covers less, so the floor is not applied by default.
+COVERAGE_FLOOR ?=
+COVERAGE_ARGS ?= --cov --cov-report=term $(if $(COVERAGE_FLOOR),--cov-fail-under=$(COVERAGE_FLOOR))
 
 # npm ci runs again only when package-lock.json differs from the one it last installed.
 NPM_STAMP := node_modules/.holdfast-installed-package-lock.json
