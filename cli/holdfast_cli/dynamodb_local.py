@@ -238,7 +238,8 @@ def local_client(endpoint_url: str, service_name: str = "dynamodb", **config: An
         aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
         region_name=REGION,
     )
-    return session.client(service_name, endpoint_url=endpoint_url, config=Config(**options))
+    # The stubs know each service by a literal name; this one is any service's.
+    return session.client(service_name, endpoint_url=endpoint_url, config=Config(**options))  # type: ignore[call-overload]
 
 
 # --------------------------------------------------------------------------- engine

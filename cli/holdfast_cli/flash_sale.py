@@ -45,9 +45,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
+from holdfast_cli.console import is_terminal, print_table, progress_line, verdict
 from holdfast_cli.local_api import ApiResponse
+
+if TYPE_CHECKING:
+    from holdfast_cli.dev_server import Engine
 
 DESCRIPTION = (
     "Replay the flash-sale story (docs/behaviour.md §8): many shoppers hold one SKU at once, some confirm, "
@@ -223,7 +227,7 @@ class Progress:
         self.total = total
         self._values = multiprocessing.get_context("fork").Array("q", len(_FIELDS))
         self._out = out
-        self._tty = bool(getattr(out, "isatty", lambda: False)())
+        self._tty = is_terminal(out)
         self._last_line_at = 0.0
 
     def add(self, name: str, amount: int = 1) -> None:
@@ -235,7 +239,7 @@ class Progress:
 
     def snapshot(self) -> dict[str, int]:
         with self._values.get_lock():
-            return dict(zip(_FIELDS, self._values[:]))
+            return dict(zip(_FIELDS, self._values[:], strict=True))
 
     def draw(self, *, status: str | None = None, final: bool = False) -> None:
         """A bar on a terminal (redrawn in place), else a line every few seconds."""
@@ -258,7 +262,7 @@ class Progress:
         if status:
             line += f"  | {status}"
         if self._tty:
-            self._out.write("\r\x1b[K" + line + ("\n" if final else ""))
+            progress_line(self._out, done=done, total=self.total, text=line.split("] ", 1)[1], final=final)
         else:
             self._out.write(line + "\n")
         self._out.flush()
@@ -424,7 +428,7 @@ class Options:
     timer_seconds: float = 10.0
     convert_rate: float = 0.5
     concurrency: int = 16
-    engine: str | None = None
+    engine: Engine | None = None
     endpoint_url: str | None = None
     api_url: str | None = None
     token: str | None = None
@@ -494,8 +498,9 @@ class Report:
             and self.funnel_agrees is not False
         )
 
-    def table(self) -> str:
-        rows = [
+    def rows(self) -> list[tuple[str, Any]]:
+        """The counts of the summary, name and value."""
+        rows: list[tuple[str, Any]] = [
             ("shoppers", self.shoppers),
             ("holds granted", self.holds),
             ("holds refused", self.refused),
@@ -508,13 +513,21 @@ class Report:
         ]
         if self.order_refused:
             rows.insert(4, ("orders refused", self.order_refused))
+        return rows
+
+    def table(self) -> str:
+        rows = self.rows()
         width = max(len(name) for name, _ in rows)
         lines = [f"Flash sale: {self.setting}"]
         lines += [f"  {name:<{width}}  {value:>6}" for name, value in rows]
-        lines.append(
+        return "\n".join(lines + self.notes())
+
+    def notes(self) -> list[str]:
+        """The lines under the counts: timing, the funnel check, problems and errors."""
+        lines = [
             f"  took {self.seconds:.1f} s (shopping {self.shopping_seconds:.1f} s, "
             f"{self.holds_per_second:.1f} hold requests/s)"
-        )
+        ]
         if self.funnel_agrees is not None:
             lines.append(
                 "  funnel (GET /reports/funnel): "
@@ -531,7 +544,7 @@ class Report:
         lines += [f"  error: {error}" for error in self.errors[:10]]
         if len(self.errors) > 10:
             lines.append(f"  ... and {len(self.errors) - 10} more errors")
-        return "\n".join(lines)
+        return lines
 
 
 class FlashSaleError(RuntimeError):
@@ -845,7 +858,7 @@ def _wait_for_release(
     *,
     in_process: bool,
     deadline: float,
-) -> bool:
+) -> tuple[bool, int]:
     """Until no hold is ACTIVE in the ledger: sweep (in-process), or over HTTP let the
     server's sweeper and stream poller work, then ask for more than the stock so the
     service reclaims what is overdue. Answers whether every hold was released in time, and how
@@ -1148,6 +1161,16 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_json()), file=out)
         for line in (*report.problems, *report.errors[:10]):
             print(f"holdfast flash-sale: {line}", file=sys.stderr)
+    elif is_terminal(out):
+        print_table(
+            out,
+            title=f"Flash sale: {report.setting}",
+            columns=("", ""),
+            rows=report.rows(),
+            styles=["bold red" if name == "oversells" and value else None for name, value in report.rows()],
+            plain="",
+        )
+        verdict(out, "\n".join(line.strip() for line in report.notes()), ok=report.ok)
     else:
         print(report.table(), file=out)
     return EXIT_OK if report.ok else EXIT_BROKEN

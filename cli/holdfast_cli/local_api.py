@@ -1,7 +1,8 @@
 """Call the real Lambda handlers the way API Gateway's HTTP API (payload 2.0) does.
 
 Used by ``holdfast dev`` (behind a local HTTP server) and by the tests, so both exercise the
-exact path a deployed request takes: event → handler → DynamoDB.
+exact path a deployed request takes: event → handler → DynamoDB. ``/swagger`` answers the
+Swagger UI page (:mod:`holdfast_cli.swagger`), which is no route of the deployed API.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from holdfast_cli import swagger
 from holdfast_cli.template import HttpRoute, http_routes, load_handler
 
 
@@ -64,10 +66,11 @@ def http_event(
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     is_base64 = isinstance(body, bytes)
     if isinstance(body, bytes):
+        raw = body
         try:
-            body, is_base64 = body.decode("utf-8"), False
+            body, is_base64 = raw.decode("utf-8"), False
         except UnicodeDecodeError:
-            body = base64.b64encode(body).decode()
+            body = base64.b64encode(raw).decode()
     now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",
@@ -143,6 +146,9 @@ class LocalApi:
         if "?" in path and query is None:  # a URL's own query string, as a client sends it
             path, query = path.split("?", 1)
         headers = dict(headers or {})
+        page = swagger.answer(method, path, query or "", {k.lower(): v for k, v in headers.items()})
+        if page is not None:
+            return ApiResponse(*page)
         if json_body is not None:
             body = json.dumps(json_body)
             headers.setdefault("content-type", "application/json")

@@ -1,12 +1,14 @@
 """``holdfast openapi``: one OpenAPI 3.1 document for the whole HTTP API.
 
-Each HTTP function's resolver describes its own routes (Powertools builds that from the route
-signatures and the pydantic models). This merges them into one document and adds what only
-the template and the shared resolver know: the JWT and scope each route needs, the servers,
-and the error shape every route answers with. ``docs/openapi.json`` is its output, and
+Each HTTP function's resolver describes its own routes: the route decorators give each
+operation its summary, description, operationId, tags, examples and documented errors, and
+Powertools builds the schemas from the signatures and the pydantic models. Powertools'
+``OpenAPIMerge`` merges them into one document; what only the template knows is added here:
+the JWT and scope each route needs (API Gateway answers 401/403 before any function runs),
+the servers, and the tags' descriptions. ``docs/openapi.json`` is its output, and
 ``tests/integration/test_openapi.py`` keeps the two equal::
 
-    uv run python -m holdfast_cli.openapi > docs/openapi.json
+    uv run holdfast openapi -o docs/openapi.json
 """
 
 from __future__ import annotations
@@ -36,6 +38,18 @@ HANDLER_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": "Holdfast",
 }
 """What importing a handler needs (its resolver reads the settings); no handler is called."""
+SERVERS = [
+    {"url": LOCAL_URL, "description": "holdfast dev: the handlers on this machine, with no authorizer"},
+    {
+        "url": "https://{apiId}.execute-api.{region}.amazonaws.com/{stage}",
+        "description": "A deployed stack (its ApiUrl output)",
+        "variables": {
+            "apiId": {"default": "API_ID", "description": "the HTTP API's id"},
+            "region": {"default": "us-east-1"},
+            "stage": {"default": "dev", "description": "the stack's Stage parameter"},
+        },
+    },
+]
 
 
 class DocumentError(Exception):
@@ -44,70 +58,52 @@ class DocumentError(Exception):
 
 def build_document(template: dict[str, Any] | None = None) -> dict[str, Any]:
     """The merged document: every HTTP function's routes and schemas, with security."""
+    from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+
     template = template or load_template()
     for name, value in HANDLER_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     version = project_version()
     routes = template_routes(template)
-    paths: dict[str, dict[str, Any]] = {}
+    specs = http_functions(template)
+    authorizers = _api_auth(template).get("Authorizers", {})
+    merge = OpenAPIMerge(
+        title=TITLE,
+        version=version,
+        description=" ".join(template.get("Description", "").split()),
+        servers=SERVERS,  # type: ignore[arg-type]  # plain dicts: the merge dumps models to them
+        tags=[_tag(spec, template) for spec in specs],  # type: ignore[misc]
+        security_schemes={name: _security_scheme(name) for name in authorizers},  # type: ignore[misc]
+        on_conflict="error",
+    )
     schemas: dict[str, Any] = {}
-    tags = []
-    for spec in http_functions(template):
-        tag = spec.code_uri.name
-        description = template["Resources"][spec.name]["Properties"].get("Description", "")
-        tags.append({"name": tag, "description": description})
+    for spec in specs:
         if _serves_graphql(spec.name, routes):
             part = graphql_part()
         else:
             part = json.loads(_resolver_of(spec).get_openapi_json_schema(title=TITLE, version=version))
         for path, operations in part.get("paths", {}).items():
-            for method, operation in operations.items():
+            for method in operations:
                 route = f"{method.upper()} {path}"
                 if routes.get(route, (None,))[0] != spec.name:
                     raise DocumentError(f"{spec.name} serves {route}, which template.yaml does not route to it")
-                operation["tags"] = [tag]
-                paths.setdefault(path, {})[method] = operation
+        # The merge keeps the last of two schemas with one name: refuse two that differ.
         _merge_schemas(schemas, part.get("components", {}).get("schemas", {}))
+        merge.add_schema(part)
+    document = merge.get_openapi_schema()
+    paths: dict[str, dict[str, Any]] = document.get("paths", {})
     documented = {f"{method.upper()} {path}" for path, operations in paths.items() for method in operations}
     missing = sorted(set(routes) - documented)
     if missing:
         raise DocumentError(f"template.yaml routes {', '.join(missing)}, which no function's resolver serves")
 
-    _merge_schemas(schemas, error_schemas())
-    authorizers = _api_auth(template).get("Authorizers", {})
     for path, operations in paths.items():
         for method, operation in operations.items():
             authorizer, scopes = routes[f"{method.upper()} {path}"][1:]
-            if path != GRAPHQL_PATH:  # GraphQL answers its errors in its own shape
-                _describe_errors(operation, secured=authorizer is not None)
+            _describe_errors(operation, secured=authorizer is not None)
             operation["security"] = [{authorizer: scopes}] if authorizer else []
-
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": TITLE,
-            "version": version,
-            "description": " ".join(template.get("Description", "").split()),
-        },
-        "servers": [
-            {"url": LOCAL_URL, "description": "holdfast dev: the handlers on this machine, with no authorizer"},
-            {
-                "url": "https://{apiId}.execute-api.{region}.amazonaws.com/{stage}",
-                "description": "A deployed stack (its ApiUrl output)",
-                "variables": {
-                    "apiId": {"default": "API_ID", "description": "the HTTP API's id"},
-                    "region": {"default": "us-east-1"},
-                    "stage": {"default": "dev", "description": "the stack's Stage parameter"},
-                },
-            },
-        ],
-        "tags": tags,
-        "paths": paths,
-        "components": {
-            "schemas": _reachable(schemas, paths),
-            "securitySchemes": {name: _security_scheme(name) for name in authorizers},
-        },
-    }
+    document["components"]["schemas"] = _distinct_titles(_reachable(schemas, paths))
+    return document
 
 
 GRAPHQL_PATH = "/graphql"
@@ -141,6 +137,7 @@ def graphql_part() -> dict[str, Any]:
     }
     operation = {
         "operationId": "graphql",
+        "tags": ["graphql"],
         "summary": "Fluent-compatible GraphQL: virtual positions, fulfilment options, inventory reads",
         "description": "Queries need holdfast/read, mutations holdfast/holds. A well-formed request answers "
         "200, its errors (refused input, limits, scopes) in an errors array whose extensions.code is "
@@ -162,6 +159,16 @@ def graphql_part() -> dict[str, Any]:
     }
 
 
+def _distinct_titles(schemas: dict[str, Any]) -> dict[str, Any]:
+    """A model that reads differently from how it is written has two schemas, ``X-Input`` and
+    ``X-Output``, both titled ``X``: client generators name classes after titles, so each
+    gets its own (``XInput``, ``XOutput``)."""
+    for name, schema in schemas.items():
+        if name.endswith(("-Input", "-Output")):
+            schema["title"] = name.replace("-", "")
+    return schemas
+
+
 def render(document: dict[str, Any]) -> str:
     """The document as committed: sorted keys, two-space indent, a final newline."""
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
@@ -180,7 +187,7 @@ def template_routes(template: dict[str, Any]) -> dict[str, tuple[str, str | None
     """``"METHOD /path"`` → (function, authorizer or None, scopes), as API Gateway will
     enforce them: an event's own ``Auth`` over the API's default authorizer and its scopes."""
     auth = _api_auth(template)
-    routes = {}
+    routes: dict[str, tuple[str, str | None, list[str]]] = {}
     for spec in functions(template).values():
         for event in spec.events.values():
             if event["Type"] != "HttpApi":
@@ -195,15 +202,6 @@ def template_routes(template: dict[str, Any]) -> dict[str, tuple[str, str | None
             scopes = list(event_auth.get("AuthorizationScopes", default_scopes))
             routes[f"{properties['Method'].upper()} {properties['Path']}"] = (spec.name, authorizer, scopes)
     return routes
-
-
-def error_schemas() -> dict[str, Any]:
-    """``ErrorResponse`` and what it refers to, as component schemas."""
-    from holdfast.models import ErrorResponse
-
-    schema = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
-    definitions = schema.pop("$defs", {})
-    return {**definitions, ERROR_SCHEMA: schema}
 
 
 def _api_auth(template: dict[str, Any]) -> dict[str, Any]:
@@ -230,24 +228,26 @@ def _merge_schemas(into: dict[str, Any], schemas: dict[str, Any]) -> None:
 
 
 def _describe_errors(operation: dict[str, Any], *, secured: bool) -> None:
-    """Every error leaves the shared resolver as ``ErrorResponse`` (Powertools would document
-    its own validation body for 422); API Gateway answers 401/403 before any function runs."""
-    error = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}}
+    """Each route documents its own errors (``holdfast.http.responses``); ``default`` covers
+    any other the shared resolver answers, and API Gateway answers 401/403 before any
+    function runs."""
     responses = operation.setdefault("responses", {})
-    responses["422"] = {
-        "description": "INVALID_INPUT: a parameter or body field is invalid (named in details)",
-        "content": error,
-    }
     responses["default"] = {
-        "description": "An error: NOT_FOUND (404), OUT_OF_STOCK or CONFLICT (409), PAYLOAD_TOO_LARGE (413), "
-        "UNSUPPORTED_MEDIA_TYPE (415), INTERNAL_ERROR (500)",
-        "content": error,
+        "description": "Any other error, in the same shape: NOT_FOUND (404) for a route that does "
+        "not exist, INTERNAL_ERROR (500)",
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}},
     }
     if secured:
         responses["401"] = {
             "description": "API Gateway: no token, or one that is expired or not from the issuer and audience"
         }
         responses["403"] = {"description": "API Gateway: the token lacks the route's scope"}
+
+
+def _tag(spec: FunctionSpec, template: dict[str, Any]) -> dict[str, str]:
+    """A function's routes share its tag: its folder's name, described by the template."""
+    description = template["Resources"][spec.name]["Properties"].get("Description", "")
+    return {"name": spec.code_uri.name, "description": description}
 
 
 def _security_scheme(name: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from holdfast_cli.aws_environment import dynamodb_client
+from holdfast_cli.console import console_for, is_terminal, print_table, verdict
 
 DESCRIPTION = (
     "Check that every inventory position's onHand counter equals the sum of its ACTIVE ledger. "
@@ -60,7 +61,12 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"invalid settings: {error.errors()[0]['msg']}")
     try:
         client = dynamodb_client(args.endpoint_url, args.region)
-        checked, drift = build_runtime(settings, client=client).inventory.reconcile()
+        inventory = build_runtime(settings, client=client).inventory
+        if is_terminal(sys.stderr) and not args.json:
+            with console_for(sys.stderr).status(f"scanning {args.table} ..."):
+                checked, drift = inventory.reconcile()
+        else:
+            checked, drift = inventory.reconcile()
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
         if code == "ResourceNotFoundException":
@@ -72,9 +78,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"checked": checked, "drift": [_drift_json(d) for d in drift]}))
     else:
-        for d in drift:
-            print(_drift_line(d))
-        print(f"checked {checked} positions, {len(drift)} drifting")
+        if drift:
+            print_table(
+                sys.stdout,
+                title="Drifting positions",
+                columns=("position", "counter", "ledger sum", "off by"),
+                rows=[_drift_row(d) for d in drift],
+                plain="\n".join(_drift_line(d) for d in drift),
+            )
+        verdict(sys.stdout, f"checked {checked} positions, {len(drift)} drifting", ok=not drift)
     return EXIT_DRIFT if drift else EXIT_CLEAN
 
 
@@ -84,6 +96,12 @@ def _drift_json(drift: Any) -> dict[str, Any]:
         "counter": drift.counter,
         "ledgerSum": drift.ledger_sum,
     }
+
+
+def _drift_row(drift: Any) -> tuple[str, str, int, str]:
+    if drift.counter is None:
+        return (drift.position_ref, "no item", drift.ledger_sum, "-")
+    return (drift.position_ref, str(drift.counter), drift.ledger_sum, f"{drift.counter - drift.ledger_sum:+d}")
 
 
 def _drift_line(drift: Any) -> str:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from holdfast_cli import demand_report
+from holdfast_cli.console import print_table
 from holdfast_cli.signals import SignalSource, SourceError, add_source_arguments, time_range
 
 DESCRIPTION = (
@@ -67,7 +68,14 @@ def run_funnel(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"items": rows}))
     else:
-        print(table(rows, start, end))
+        print_table(
+            sys.stdout,
+            title=f"Funnel {start.isoformat()} → {end.isoformat()}",
+            columns=[title for _, title in COLUMNS],
+            rows=[[_cell(row[key]) for key, _ in COLUMNS] for row in rows],
+            caption=None if rows else "(no demand signals in this range)",
+            plain=table(rows, start, end),
+        )
     return EXIT_OK
 
 

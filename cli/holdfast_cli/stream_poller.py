@@ -376,7 +376,8 @@ class BatchDelivery:
         if age_limit < 0:
             return records
         now = self._now()
-        fresh, old = [], []
+        fresh: list[dict[str, Any]] = []
+        old: list[dict[str, Any]] = []
         for record in records:
             created = record["dynamodb"].get("ApproximateCreationDateTime", now)
             (fresh if now - created <= age_limit else old).append(record)

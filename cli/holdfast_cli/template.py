@@ -34,7 +34,9 @@ def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any
         return {name: loader.construct_scalar(node)}
     if isinstance(node, yaml.SequenceNode):
         return {name: loader.construct_sequence(node, deep=True)}
-    return {name: loader.construct_mapping(node, deep=True)}
+    if isinstance(node, yaml.MappingNode):
+        return {name: loader.construct_mapping(node, deep=True)}
+    raise yaml.constructor.ConstructorError(None, None, f"unexpected node for !{suffix}", node.start_mark)
 
 
 _CloudFormationLoader.add_multi_constructor("!", _construct_tag)

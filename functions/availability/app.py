@@ -6,9 +6,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from holdfast import api_examples
 from holdfast.domain.ledger import IqType
 from holdfast.domain.refs import REF_PATTERN
-from holdfast.http import create_resolver
+from holdfast.http import create_resolver, responses
 from holdfast.models import InventoryPositionView, VirtualPositionsResponse
 from holdfast.services.inventory import LEDGER_PAGE
 from holdfast.runtime import get_runtime
@@ -21,7 +22,16 @@ MAX_LOCATIONS = 50
 MAX_LEDGER_PAGE = 1000
 
 
-@app.get("/inventory-positions/<ref>")
+@app.get(
+    "/inventory-positions/<ref>",
+    operation_id="getInventoryPosition",
+    summary="Read an inventory position and its ledger",
+    description="The position's onHand and its whole ledger (every inventory quantity with its "
+    "type, signed quantity, status and times). The ref is productRef:locationRef, optionally "
+    ":catalogue (DEFAULT when left out).",
+    tags=["availability"],
+    responses=responses("the position with its ledger", errors=(404,)),
+)
 def get_inventory_position(
     ref: Annotated[str, Path(min_length=3, max_length=400, description="productRef:locationRef[:catalogue]")],
     limit: Annotated[int, Query(ge=1, le=MAX_LEDGER_PAGE, description="ledger records in this page")] = LEDGER_PAGE,
@@ -35,14 +45,29 @@ def get_inventory_position(
     )
 
 
-@app.get("/virtual-positions")
+@app.get(
+    "/virtual-positions",
+    operation_id="getVirtualPositions",
+    summary="Availability to sell per channel (Virtual Positions)",
+    description="BASE: one Virtual Position per product and location (the channel's selling "
+    "locations when no locationRef is given). AGGREGATE: per product, summed over the locations "
+    "selling to the channel, minus its exclusions. Reads only the counters; quantities are capped "
+    "by the channel's displayCap. productRef repeats (1-100), locationRef too (0-50).",
+    tags=["availability"],
+    responses=responses(
+        "the Virtual Positions asked for",
+        model=VirtualPositionsResponse,
+        example=api_examples.VIRTUAL_POSITIONS,
+        errors=(404,),
+    ),
+)
 def get_virtual_positions(
     channel: Annotated[str, Query(pattern=REF_PATTERN)],
     productRef: Annotated[list[Annotated[str, Query(pattern=REF_PATTERN)]], Query(min_length=1, max_length=MAX_PRODUCTS)],
     locationRef: Annotated[list[Annotated[str, Query(pattern=REF_PATTERN)]] | None, Query(max_length=MAX_LOCATIONS)] = None,
     type: Annotated[Literal["BASE", "AGGREGATE"] | None, Query()] = None,
 ) -> VirtualPositionsResponse:
-    kinds = (type,) if type else ("BASE", "AGGREGATE")
+    kinds: tuple[Literal["BASE", "AGGREGATE"], ...] = (type,) if type else ("BASE", "AGGREGATE")
     items = get_runtime().inventory.virtual_positions(channel, productRef, locationRef or (), kinds)
     return VirtualPositionsResponse(items=items)
 

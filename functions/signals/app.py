@@ -15,7 +15,8 @@ from pydantic import AfterValidator, BeforeValidator
 from holdfast.domain.clock import to_iso
 from holdfast.domain.refs import REF_PATTERN
 from holdfast.domain.signals import SignalType
-from holdfast.http import create_resolver
+from holdfast import api_examples
+from holdfast.http import create_resolver, responses
 from holdfast.models import (
     AffinityResponse,
     ChannelsResponse,
@@ -67,7 +68,17 @@ def _time_zone(value: str) -> str:
 TimeZone = Annotated[Annotated[str, AfterValidator(_time_zone)], Query(max_length=64, description="IANA time zone of the hours and weekdays")]
 
 
-@app.get("/signals")
+@app.get(
+    "/signals",
+    operation_id="getSignals",
+    summary="List demand signals",
+    description="Signals derived from the table's stream (FO_CALL, OUT_OF_STOCK, CONVERSION, "
+    "ABANDONED, CANCELLED, LOW_STOCK), oldest first, filtered by type, productRef, locationRef "
+    "and channel over [from, to) (default the last 24 hours, at most 31 days). Pass nextToken "
+    "back for the next page.",
+    tags=["signals"],
+    responses=responses("a page of signals"),
+)
 def get_signals(
     type: Annotated[SignalType | None, Query()] = None,
     productRef: RefParameter = None,
@@ -91,7 +102,15 @@ def get_signals(
     return SignalsResponse(items=items, nextToken=token)
 
 
-@app.get("/reports/funnel")
+@app.get(
+    "/reports/funnel",
+    operation_id="getFunnelReport",
+    summary="The funnel per SKU",
+    description="Per SKU over [from, to): FO calls, holds, orders, abandoned holds, refusals, "
+    "conversion and abandonment rates, median seconds from hold to order, out-of-stock units.",
+    tags=["signals"],
+    responses=responses("the funnel rows", model=FunnelResponse, example=api_examples.FUNNEL),
+)
 def get_funnel(
     from_: Annotated[IsoTime, Query(alias="from", description="start, inclusive (default: a day before to)")] = None,
     to: Annotated[IsoTime, Query(description="end, exclusive (default: now); at most 31 days after from")] = None,
@@ -107,7 +126,14 @@ def _reports(start: datetime | None, end: datetime | None) -> tuple[DemandReport
     return DemandReports(service), {"from": to_iso(start), "to": to_iso(end)}, start, end
 
 
-@app.get("/reports/channels")
+@app.get(
+    "/reports/channels",
+    operation_id="getChannelsReport",
+    summary="FO calls, holds, conversion and abandonment per channel and delivery type",
+    description="Per channel × delivery type (HD/CC) over [from, to): FO calls, carts held, orders, abandoned and cancelled holds, conversion and abandonment rates (docs/signals.md).",
+    tags=["signals"],
+    responses=responses("the report"),
+)
 def get_channels_report(
     from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None
 ) -> ChannelsResponse:
@@ -116,7 +142,14 @@ def get_channels_report(
     return ChannelsResponse.model_validate({"items": items, **span})
 
 
-@app.get("/reports/locations")
+@app.get(
+    "/reports/locations",
+    operation_id="getLocationsReport",
+    summary="Locations in plans vs locations that fulfil, and out-of-stock intensity",
+    description="Which locations appear in plans and which fulfil orders, and unmet demand per product × location (docs/signals.md).",
+    tags=["signals"],
+    responses=responses("the report"),
+)
 def get_locations_report(
     from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None,
     productRef: RefParameter = None,
@@ -126,7 +159,14 @@ def get_locations_report(
     return LocationsResponse.model_validate({**report.model_dump(), **span})
 
 
-@app.get("/reports/affinity")
+@app.get(
+    "/reports/affinity",
+    operation_id="getAffinityReport",
+    summary="Product pairs held and abandoned together",
+    description="Pairs of products most often held together and most often abandoned together, with support and lift, at least minCount carts (docs/signals.md).",
+    tags=["signals"],
+    responses=responses("the report"),
+)
 def get_affinity_report(
     from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None,
     minCount: Annotated[int, Query(ge=1, le=1_000_000, description="the fewest carts a pair must be in")] = 2,
@@ -137,7 +177,14 @@ def get_affinity_report(
     return AffinityResponse.model_validate({**report.model_dump(), **span})
 
 
-@app.get("/reports/timing")
+@app.get(
+    "/reports/timing",
+    operation_id="getTimingReport",
+    summary="Holds, conversions and abandonment by hour and weekday; seconds to convert vs the timer",
+    description="Counts by local hour of day and day of week in timeZone, and the distribution of seconds from hold to order against the timer length (docs/signals.md).",
+    tags=["signals"],
+    responses=responses("the report"),
+)
 def get_timing_report(
     from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None,
     timeZone: TimeZone = "UTC",
@@ -148,7 +195,14 @@ def get_timing_report(
     return TimingResponse.model_validate({**report.model_dump(), **span})
 
 
-@app.get("/reports/restocking")
+@app.get(
+    "/reports/restocking",
+    operation_id="getRestockingReport",
+    summary="Unmet units a day and days since ATS, per product × location",
+    description="Sorted by unmet units a day; with threshold, publishes RESTOCK_SUGGESTED for each row at or above it (docs/signals.md).",
+    tags=["signals"],
+    responses=responses("the report"),
+)
 def get_restocking_report(
     from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None,
     productRef: RefParameter = None,

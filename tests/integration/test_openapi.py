@@ -4,6 +4,7 @@ template, committed, and checked here so it cannot drift from either."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,3 +108,32 @@ def test_errors_are_documented_in_the_shape_the_resolver_answers(committed) -> N
         for status in ("422", "default"):
             assert operation["responses"][status]["content"]["application/json"]["schema"] == error, (route, status)
     assert "HTTPValidationError" not in committed["components"]["schemas"]
+
+
+def test_every_operation_has_a_summary_a_description_a_tag_and_a_stable_camel_case_id(committed) -> None:
+    tags = {tag["name"] for tag in committed["tags"]}
+    ids = [operation["operationId"] for _, operation in operations(committed)]
+    assert len(ids) == len(set(ids))
+    for route, operation in operations(committed):
+        assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)+", operation["operationId"]), route
+        assert operation["summary"] and operation["summary"] != route, route
+        assert len(operation["description"]) > len(operation["summary"]), route
+        assert len(operation["tags"]) == 1 and operation["tags"][0] in tags, route
+    by_route = dict(operations(committed))
+    assert by_route["POST /fulfilment-options"]["operationId"] == "createFulfilmentOption"
+    assert by_route["GET /virtual-positions"]["operationId"] == "getVirtualPositions"
+
+
+def test_every_request_body_carries_the_readme_example(committed) -> None:
+    for route in REQUEST_BODIES:
+        content = dict(operations(committed))[route]["requestBody"]["content"]["application/json"]
+        assert content["examples"]["readme"]["value"], route
+
+
+def test_every_documented_error_status_answers_the_error_shape(committed) -> None:
+    error = {"$ref": "#/components/schemas/ErrorResponse"}
+    for route, operation in operations(committed):
+        statuses = [s for s in operation["responses"] if s.startswith(("4", "5")) and s not in ("401", "403")]
+        assert {"422", "503"} <= set(statuses), route
+        for status in statuses:
+            assert operation["responses"][status]["content"]["application/json"]["schema"] == error, (route, status)

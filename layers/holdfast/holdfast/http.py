@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+from pydantic import BaseModel
 
 from holdfast import retry
 from holdfast.errors import HoldfastError, InvalidInput, PayloadTooLarge, Unavailable, UnsupportedMediaType, describe_problem
+from holdfast.models import ErrorResponse
 from holdfast.settings import Settings
 
 logger = Logger()
@@ -24,15 +28,57 @@ logger = Logger()
 THROTTLING_CODES = retry.NOT_NOW_ERRORS
 
 
+ERRORS: dict[int, str] = {
+    404: "NOT_FOUND: nothing has this ref",
+    409: "OUT_OF_STOCK (details name each short line) or CONFLICT (a ref reused with a different "
+    "body, or a transition the current status does not allow)",
+    413: "PAYLOAD_TOO_LARGE: the body is over the limit",
+    415: "UNSUPPORTED_MEDIA_TYPE: bodies are application/json",
+    422: "INVALID_INPUT: a parameter or body field is invalid (each named in details)",
+    503: "UNAVAILABLE: DynamoDB is busy or did not answer; retry the same request",
+}
+"""The errors an operation documents, each answered in the ``ErrorResponse`` shape."""
+BODY_ERRORS = (413, 415)
+"""What any operation with a request body can also answer."""
+
+
+def responses(
+    description: str,
+    *,
+    status: int = 200,
+    model: type[BaseModel] | None = None,
+    example: Any = None,
+    errors: Iterable[int] = (),
+) -> dict[int, OpenAPIResponse]:
+    """An operation's documented answers, for a route decorator's ``responses=``: its success
+    (the route's return type, or ``model`` with an ``example``) and its errors in the error
+    shape; every operation can answer 422 and 503, ``errors`` adds its own."""
+    success: OpenAPIResponse = {"description": description}
+    if model is not None:
+        content: dict[str, Any] = {"model": model}
+        if example is not None:
+            content["examples"] = {"example": {"summary": "from the README", "value": example}}
+        success["content"] = {content_types.APPLICATION_JSON: content}  # type: ignore[dict-item]
+    return {status: success, **error_responses(*errors)}
+
+
+def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
+    """422, 503 and ``codes``, each documented with the ``ErrorResponse`` shape."""
+    return {
+        code: {"description": ERRORS[code], "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}}}
+        for code in sorted({422, 503, *codes})
+    }
+
+
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or []}}
 
 
-def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> Response:
+def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> Response[Any]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=error_body(code, message, details))
 
 
-def body_problem(event: dict[str, Any], max_bytes: int) -> HoldfastError | None:
+def body_problem(event: Mapping[str, Any], max_bytes: int) -> HoldfastError | None:
     """Why a request body is refused before anything parses it: too large, not JSON (a
     form-encoded body would otherwise be parsed as a form), or not UTF-8."""
     body = event.get("body") or ""
@@ -73,7 +119,7 @@ class HoldfastResolver(APIGatewayHttpResolver):
         super().__init__(enable_validation=True)
         self._max_body_bytes = settings.max_body_bytes
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         problem = body_problem(event, self._max_body_bytes)
         if problem is not None:
             return {
@@ -91,37 +137,38 @@ def create_resolver(settings: Settings | None = None) -> HoldfastResolver:
     app = HoldfastResolver(settings)
 
     @app.exception_handler(RequestValidationError)
-    def invalid_request(error: RequestValidationError) -> Response:
+    def invalid_request(error: RequestValidationError) -> Response[Any]:
         details = [describe_problem(problem) for problem in error.errors()]
         message = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
         return error_response(422, "INVALID_INPUT", message or "invalid request", details)
 
     @app.exception_handler(HoldfastError)
-    def domain_error(error: HoldfastError) -> Response:
+    def domain_error(error: HoldfastError) -> Response[Any]:
         return error_response(error.status, error.code, error.message, error.details)
 
     @app.not_found
-    def route_not_found(error: NotFoundError) -> Response:
+    def route_not_found(error: NotFoundError) -> Response[Any]:
         event = app.current_event
         return error_response(404, "NOT_FOUND", f"no route for {event.http_method} {event.path}")
 
     @app.exception_handler([ConnectionError, HTTPClientError])
-    def dynamodb_unreachable(error: Exception) -> Response:
+    def dynamodb_unreachable(error: Exception) -> Response[Any]:
         # A timeout can come after a write committed: the client's retry is answered as a replay.
         logger.warning("DynamoDB unreachable", error=str(error))
         unavailable = Unavailable("the database did not answer in time; retry the same request")
         return error_response(unavailable.status, unavailable.code, unavailable.message)
 
     @app.exception_handler(ClientError)
-    def dynamodb_refused(error: ClientError) -> Response:
+    def dynamodb_refused(error: ClientError) -> Response[Any]:
         code = error.response.get("Error", {}).get("Code")
         if code in THROTTLING_CODES:
             logger.warning("DynamoDB throttled", code=code)
             return error_response(503, Unavailable.code, f"the database is busy ({code}); retry the same request")
-        return unexpected(error)
+        answer: Response[Any] = unexpected(error)
+        return answer
 
     @app.exception_handler(Exception)
-    def unexpected(error: Exception) -> Response:
+    def unexpected(error: Exception) -> Response[Any]:
         logger.exception("unhandled error")
         return error_response(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged")
 
