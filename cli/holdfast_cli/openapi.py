@@ -136,19 +136,24 @@ def graphql_part() -> dict[str, Any]:
         },
     }
     operation = {
-        "operationId": "graphql",
+        "operationId": "postGraphql",
         "tags": ["graphql"],
         "summary": "Fluent-compatible GraphQL: virtual positions, fulfilment options, inventory reads",
         "description": "Queries need holdfast/read, mutations holdfast/holds. A well-formed request answers "
         "200, its errors (refused input, limits, scopes) in an errors array whose extensions.code is "
         "Holdfast's code; a body that is no GraphQL request is a 400, 413 or 415 in the same shape.",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GraphqlRequest"}}}},
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/GraphqlRequest"},
+            "examples": {"readme": {"summary": "from the README", "value": {
+                "query": '{ virtualPositions(catalogue: {ref: "ECOMMERCE"}, productRef: "ACME_SNEAKER_BLK_US9", '
+                'type: "AGGREGATE") { edges { node { ref quantity } } } }'}}},
+        }}},
         "responses": {
             "200": {"description": "a GraphQL response",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GraphqlResponse"}}}},
-            "400": {"description": "INVALID_INPUT: the body is not a GraphQL request (a JSON object with a query string)"},
-            "413": {"description": "PAYLOAD_TOO_LARGE: the body is over 100,000 bytes"},
-            "415": {"description": "UNSUPPORTED_MEDIA_TYPE: not application/json"},
+            "400": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}, "description": "INVALID_INPUT: the body is not a GraphQL request (a JSON object with a query string)"},
+            "413": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}, "description": "PAYLOAD_TOO_LARGE: the body is over 100,000 bytes"},
+            "415": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}, "description": "UNSUPPORTED_MEDIA_TYPE: not application/json"},
             "401": {"description": "API Gateway: no token, or one that is expired or not from the issuer and audience"},
             "403": {"description": "API Gateway: the token has neither holdfast/read nor holdfast/holds"},
         },
