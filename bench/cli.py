@@ -139,10 +139,29 @@ def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, 
     meta["duration_s"] = round(time.monotonic() - started, 1)
     report: dict[str, Any] = {"meta": meta}
     report.update({name: results[name] for name in MEASURES if name in results})
+    report.update(cpu_per_request(results))
     report["targets"] = targets(results)
     report["notes"] = _notes(results)
     report["errors"] = errors
     return report
+
+
+def cpu_per_request(results: dict[str, Any]) -> dict[str, Any]:
+    """This process's CPU per hold through the handler and per bare call, from the same
+    interleaved run as ``fo_create_overhead`` (the engine's own CPU is in another process)."""
+    hold = results.get("fo_create_overhead")
+    if not hold or "request_cpu_ms" not in hold:
+        return {}
+    figures = {
+        "handler_cpu_ms_per_hold": hold["request_cpu_ms"],
+        "bare_cpu_ms_per_call": hold["bare_cpu_ms"],
+        "handler_cpu_ratio": hold["cpu_ratio"],
+    }
+    conversion = results.get("order_confirm_overhead")
+    if conversion and "request_cpu_ms" in conversion:
+        figures["handler_cpu_ms_per_order"] = conversion["request_cpu_ms"]
+        figures["order_cpu_ratio"] = conversion["cpu_ratio"]
+    return figures
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
