@@ -95,6 +95,13 @@ def render(report: dict[str, Any]) -> str:
             rows.append([path, h["best_ms"], h["ratio"], h["pass"], top])
         lines += _table(["handler", "best ms", "ratio", "", "adds most (self time)"], rows)
 
+    if "load_by_workers" in report:
+        from bench.load_workers import render as render_load
+
+        lines += ["", "Load run of holdfast dev --workers N (30 clients) beside the engine's ceiling (bare calls, N in flight)"]
+        load = report["load_by_workers"]
+        lines += [f"  skipped: {load['skipped']}"] if "skipped" in load else ["  " + line for line in render_load(load).splitlines()]
+
     if "flash_sale_throughput_ratio" in report:
         flash = report["flash_sale_throughput_ratio"]
         lines += ["", "Flash sale: holds/s of one hot SKU ÷ conditional UpdateItem/s on one item, same concurrency"]
