@@ -11,6 +11,7 @@
 #   make dev ARGS='--port 3000'        `holdfast dev`: the API locally on DynamoDB Local
 #   make bench BENCH_ARGS='...'        python -m bench
 #   make load LOAD_ARGS='...'          python -m bench.load: the load run of holdfast dev
+#   make profile PROFILE_ARGS='...'    python -m bench.profiling: hold and order CPU profiles in profiles/
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -31,11 +32,12 @@ ARGS ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 LOAD_ARGS ?=
+PROFILE_ARGS ?=
 
 # npm ci runs again only when package-lock.json differs from the one it last installed.
 NPM_STAMP := node_modules/.holdfast-installed-package-lock.json
 
-.PHONY: help install install-uv install-python install-node dev test test-long bench load lint clean distclean
+.PHONY: help install install-uv install-python install-node dev test test-long bench load profile lint clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -80,11 +82,15 @@ load: ## python -m bench.load $(LOAD_ARGS): thousands of requests from tens of c
 	@$(MAKE) -s install >&2
 	@$(UV_RUN) python -m bench.load $(LOAD_ARGS)
 
+profile: ## python -m bench.profiling $(PROFILE_ARGS): cProfile (and py-spy flame graphs) of holds and orders in profiles/
+	@$(MAKE) -s install >&2
+	@$(UV_RUN) python -m bench.profiling $(PROFILE_ARGS)
+
 lint: install-python ## cfn-lint template.yaml
 	$(UV_RUN) cfn-lint template.yaml
 
 clean: ## Remove caches and build output (keeps .venv and node_modules)
-	rm -rf .pytest_cache .hypothesis .aws-sam .ruff_cache build dist
+	rm -rf .pytest_cache .hypothesis .aws-sam .ruff_cache build dist profiles
 	find . \( -path ./.venv -o -path ./node_modules -o -path ./.git \) -prune -o \
 	  \( -name __pycache__ -type d -prune -exec rm -rf {} + \) -o \( -name '*.pyc' -exec rm -f {} + \)
 
