@@ -89,7 +89,7 @@ def build_runtime(settings: Settings, clock: Clock = system_clock, client=None) 
                 read_timeout=10,
                 max_pool_connections=max(10, settings.feed_concurrency + 2),
                 # DynamoDB validates every request itself; botocore's own walk of the
-                # parameters was a fifth of each call's CPU (make profile).
+                # parameters cost about 5 % of each call's CPU (bench/README.md, the profile).
                 parameter_validation=False,
             ),
         )
