@@ -18,6 +18,7 @@
 #   make sam-check                     sam validate --lint and sam build (SAM CLI in .tools/)
 #   make lint                          ruff check, ruff format --check, mypy, cfn-lint
 #   make install-browser               Debian's chromium, for the Swagger UI browser test
+#   make profile PROFILE_ARGS='...'    python -m bench.profiling: hold and order CPU profiles in profiles/
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -43,6 +44,7 @@ LOAD_ARGS ?=
 # a subset (PYTEST_ARGS='-k holds') covers less, so the floor is not applied by default.
 COVERAGE_FLOOR ?=
 COVERAGE_ARGS ?= --cov --cov-report=term $(if $(COVERAGE_FLOOR),--cov-fail-under=$(COVERAGE_FLOOR))
+PROFILE_ARGS ?=
 
 # npm ci runs again only when package-lock.json differs from the one it last installed.
 NPM_STAMP := node_modules/.holdfast-installed-package-lock.json
@@ -64,7 +66,7 @@ WITH_RUNTIME_PYTHON = if ! python3.12 --version >/dev/null 2>&1; then \
 	  export PYENV_VERSION="$$v:$$(pyenv version-name)"; \
 	fi
 
-.PHONY: help install install-uv install-python install-node install-browser dev test test-long bench load lint clean distclean \
+.PHONY: help install install-uv install-python install-node install-browser dev test test-long bench load profile lint clean distclean \
 	layer-requirements install-sam sam-check build deploy outputs delete
 
 help: ## List the targets
@@ -119,6 +121,10 @@ load: ## holdfast load $(LOAD_ARGS): thousands of requests from tens of clients 
 	@$(MAKE) -s install >&2
 	@$(UV_RUN) holdfast load $(LOAD_ARGS)
 
+profile: ## python -m bench.profiling $(PROFILE_ARGS): cProfile (and py-spy flame graphs) of holds and orders in profiles/
+	@$(MAKE) -s install >&2
+	@$(UV_RUN) python -m bench.profiling $(PROFILE_ARGS)
+
 lint: install-python ## ruff check, ruff format --check, mypy (strict on layers/), cfn-lint
 	$(UV_RUN) ruff check .
 	$(UV_RUN) ruff format --check .
@@ -155,7 +161,7 @@ delete: install-sam ## sam delete --config-env $(ENV) (asks first; the table is 
 	$(SAM) delete --config-env $(ENV)
 
 clean: ## Remove caches and build output (keeps .venv and node_modules)
-	rm -rf .pytest_cache .hypothesis .aws-sam .ruff_cache .mypy_cache .coverage htmlcov build dist
+	rm -rf .pytest_cache .hypothesis .aws-sam .ruff_cache .mypy_cache .coverage htmlcov build dist profiles
 	find . \( -path ./.venv -o -path ./node_modules -o -path ./.git \) -prune -o \
 	  \( -name __pycache__ -type d -prune -exec rm -rf {} + \) -o \( -name '*.pyc' -exec rm -f {} + \)
 

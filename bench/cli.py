@@ -17,7 +17,7 @@ from contextlib import redirect_stdout
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from bench import census, cold_import, flash_sale, overhead
+from bench import census, cold_import, flash_sale, load_workers, overhead
 from bench.engine import BenchEngine
 from bench.report import render
 
@@ -25,7 +25,8 @@ OVERHEAD_MEASURES = list(overhead.MEASURES)
 CENSUS_MEASURES = ["calls_per_op", "wcu_per_op", "rcu_per_op", "cost_per_million_fo_calls_usd"]
 FLASH_MEASURES = ["flash_sale_throughput_ratio", "hot_item_writes"]
 IMPORT_MEASURES = ["cold_import_ratio"]
-MEASURES = OVERHEAD_MEASURES + CENSUS_MEASURES + IMPORT_MEASURES + FLASH_MEASURES
+LOAD_MEASURES = ["load_by_workers"]
+MEASURES = OVERHEAD_MEASURES + CENSUS_MEASURES + IMPORT_MEASURES + FLASH_MEASURES + LOAD_MEASURES
 
 ENGINE_NOTES = {
     "moto": "moto is an in-process Python mock: its latencies, ratios and capacity reports say "
@@ -62,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--flash-rounds", type=_positive, default=3, help="flash-sale rounds, each one slot per side (default 3)")
     parser.add_argument("--flash-seconds", type=float, default=2.0, help="seconds per flash-sale slot (default 2)")
     parser.add_argument("--shards", type=_positive, default=4, help="counter shards of the flash sale's sharded SKU (default 4)")
+    parser.add_argument("--load-workers", type=_counts, default=load_workers.DEFAULT_WORKERS, metavar="N[,N]",
+                        help="holdfast dev --workers counts of load_by_workers (default 1,4,8)")
+    parser.add_argument("--load-requests", type=_positive, default=600,
+                        help="requests per load run in load_by_workers (default 600, from 30 clients)")
     parser.add_argument("--output", metavar="FILE", help="also write the JSON report to FILE")
     parser.add_argument("--repeats", type=_positive, default=None,
                         help="recorded runs per operation in calls_per_op (default min(3, samples))")
@@ -73,6 +78,10 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    return tuple(_positive(part) for part in text.split(",") if part.strip())
 
 
 def _names(text: str) -> list[str]:
@@ -135,14 +144,48 @@ def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, 
                 chosen = [n for n in FLASH_MEASURES if n in wanted]
                 attempt(chosen, lambda: flash_sale.run(
                     engine, args.concurrency, args.flash_rounds, args.flash_seconds, progress, args.shards))
+            if "load_by_workers" in wanted:
+                attempt(LOAD_MEASURES, lambda: {"load_by_workers": _load(engine, args, progress)})
     meta["load_average_at_end"] = _load_average()
     meta["duration_s"] = round(time.monotonic() - started, 1)
     report: dict[str, Any] = {"meta": meta}
     report.update({name: results[name] for name in MEASURES if name in results})
+    report.update(cpu_per_request(results))
+    report.update({k: v for k, v in results.get("load_by_workers", {}).items() if k.startswith("load_") and k != "load_average"})
     report["targets"] = targets(results)
     report["notes"] = _notes(results)
     report["errors"] = errors
     return report
+
+
+def _load(engine: BenchEngine, args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, Any]:
+    """``holdfast dev --workers N`` under load at each N, beside the engine's ceiling."""
+    if not engine.endpoint_url:
+        return {"skipped": "needs an engine holdfast dev can reach over HTTP (not moto)"}
+    from bench.load import Options
+
+    progress(f"load_by_workers: {args.load_requests} requests from 30 clients at --workers "
+             f"{','.join(map(str, args.load_workers))}")
+    options = Options(requests=args.load_requests, clients=30, endpoint_url=engine.endpoint_url)
+    return load_workers.compare(options, args.load_workers, ceiling_seconds=3.0, err=sys.stderr)
+
+
+def cpu_per_request(results: dict[str, Any]) -> dict[str, Any]:
+    """This process's CPU per hold through the handler and per bare call, from the same
+    interleaved run as ``fo_create_overhead`` (the engine's own CPU is in another process)."""
+    hold = results.get("fo_create_overhead")
+    if not hold or "request_cpu_ms" not in hold:
+        return {}
+    figures = {
+        "handler_cpu_ms_per_hold": hold["request_cpu_ms"],
+        "bare_cpu_ms_per_call": hold["bare_cpu_ms"],
+        "handler_cpu_ratio": hold["cpu_ratio"],
+    }
+    conversion = results.get("order_confirm_overhead")
+    if conversion and "request_cpu_ms" in conversion:
+        figures["handler_cpu_ms_per_order"] = conversion["request_cpu_ms"]
+        figures["order_cpu_ratio"] = conversion["cpu_ratio"]
+    return figures
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:

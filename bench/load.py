@@ -47,7 +47,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from contextlib import redirect_stdout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 from urllib.parse import urlencode, urlsplit
 
@@ -83,6 +83,7 @@ class Options:
     timeout: float = 30.0
     token: str | None = None
     """A bearer token for a deployed API (``--token``, ``$HOLDFAST_TOKEN``)."""
+    workers: int | None = None  # holdfast dev --workers (None: its default)
 
 
 @dataclass
@@ -394,9 +395,11 @@ class DevProcess:
     """``holdfast dev --port 0 --empty --no-stream`` in its own process; its banner names the
     URL, the table and the DynamoDB endpoint."""
 
-    def __init__(self, endpoint_url: str | None, table: str | None) -> None:
+    def __init__(self, endpoint_url: str | None, table: str | None, workers: int | None = None) -> None:
         command = [sys.executable, "-m", "holdfast_cli.main", "dev", "--port", "0", "--empty"]
         command.append("--no-stream")
+        if workers:
+            command += ["--workers", str(workers)]
         if endpoint_url:
             command += ["--endpoint-url", endpoint_url]
         if table:
@@ -450,7 +453,7 @@ def run_load(options: Options, *, err: TextIO = sys.stderr) -> dict[str, Any]:
     api_url, endpoint_url, table = options.api_url, options.endpoint_url, options.table
     if not api_url:
         print("load: starting holdfast dev ...", file=err, flush=True)
-        dev = DevProcess(options.endpoint_url, options.table).wait_ready()
+        dev = DevProcess(options.endpoint_url, options.table, options.workers).wait_ready()
         api_url, endpoint_url, table = dev.url, dev.endpoint_url, dev.table
     try:
         run = LoadRun(options, api_url)
@@ -467,6 +470,7 @@ def run_load(options: Options, *, err: TextIO = sys.stderr) -> dict[str, Any]:
                 "target": api_url,
                 "engine": endpoint_url or "unknown",
                 "clients": options.clients,
+                "workers": options.workers,
                 **summarize(results, elapsed),
                 "stock": check_stock(setup, run),
             }
@@ -555,6 +559,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", default=os.environ.get("HOLDFAST_TOKEN") or None,
                         help="with --api-url: a bearer token with every scope, e.g. $(holdfast token) "
                         "(default $HOLDFAST_TOKEN)")
+    parser.add_argument("--workers", type=_counts, default=None, metavar="N[,N]",
+                        help="holdfast dev --workers; several (default 1,4,8 when it starts holdfast dev) "
+                        "run one after another on one engine, each beside the engine's ceiling at that concurrency")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--output", metavar="FILE", help="also write the JSON report to FILE")
     return parser
@@ -567,24 +574,37 @@ def _positive(text: str) -> int:
     return value
 
 
+def _counts(text: str) -> tuple[int, ...]:
+    return tuple(_positive(part) for part in text.split(",") if part.strip())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from bench import load_workers
+
     args = build_parser().parse_args(argv)
     options = Options(
         requests=args.requests, clients=args.clients, skus=args.skus, stock=args.stock,
         seed=args.seed, api_url=args.api_url, endpoint_url=args.endpoint_url, table=args.table,
         token=args.token,
     )
+    workers = args.workers
+    if workers is None and not args.api_url and not args.table:
+        workers = load_workers.DEFAULT_WORKERS
     try:
-        report = run_load(options)
+        if workers and len(workers) > 1 or (workers and not args.api_url and not args.table):
+            report = load_workers.compare(options, workers)
+            ok, text = all(report["load_ok"].values()), load_workers.render(report)
+        else:
+            report = run_load(replace(options, workers=workers[0] if workers else None))
+            ok, text = report["ok"], render(report)
     except LoadError as error:
         print(f"load: {error}", file=sys.stderr)
         return 2
-    text = json.dumps(report, indent=2)
     if args.output:
         with open(args.output, "w") as file:
-            file.write(text + "\n")
-    print(text if args.json else render(report))
-    return 0 if report["ok"] else 1
+            file.write(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2) if args.json else text)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

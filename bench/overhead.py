@@ -24,22 +24,35 @@ from bench.retailer import cart, expect, hold, open_shop, order, virtual_positio
 WARM_UPS = 3
 
 
-def interleaved(samples: int, request: Callable[[int], Any], bare: Callable[[int], Any]) -> tuple[list[float], list[float]]:
-    """Seconds per request and per bare call, alternating which goes first."""
-    request_times: list[float] = []
-    bare_times: list[float] = []
+class Timings:
+    """Wall seconds and this process's CPU seconds, one entry per call. CPU time is what the
+    Python side spends (client, handler, service); the engine's work runs in another
+    process (DynamoDB Local) and is not in it."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+
+def interleaved(samples: int, request: Callable[[int], Any], bare: Callable[[int], Any]) -> tuple[Timings, Timings]:
+    """Timings per request and per bare call, alternating which goes first."""
+    request_times, bare_times = Timings(), Timings()
     for i in range(samples):
         pair = [(request, request_times), (bare, bare_times)]
         for side, times in pair if i % 2 == 0 else reversed(pair):
+            cpu = time.process_time()
             start = time.perf_counter()
             side(i)
-            times.append(time.perf_counter() - start)
+            times.wall.append(time.perf_counter() - start)
+            times.cpu.append(time.process_time() - cpu)
     return request_times, bare_times
 
 
-def summarize(request_times: list[float], bare_times: list[float], **detail: Any) -> dict[str, Any]:
+def summarize(request: Timings, bare: Timings, **detail: Any) -> dict[str, Any]:
+    request_times, bare_times = request.wall, bare.wall
     request_median = statistics.median(request_times)
     bare_median = statistics.median(bare_times)
+    request_cpu, bare_cpu = statistics.fmean(request.cpu), statistics.fmean(bare.cpu)
     return {
         "ratio": round(request_median / bare_median, 3),
         "paired_ratio_median": round(statistics.median(r / b for r, b in zip(request_times, bare_times)), 3),
@@ -47,6 +60,9 @@ def summarize(request_times: list[float], bare_times: list[float], **detail: Any
         "bare_median_ms": round(bare_median * 1000, 2),
         "request_p90_ms": round(_quantile(request_times, 0.9) * 1000, 2),
         "bare_p90_ms": round(_quantile(bare_times, 0.9) * 1000, 2),
+        "request_cpu_ms": round(request_cpu * 1000, 3),
+        "bare_cpu_ms": round(bare_cpu * 1000, 3),
+        "cpu_ratio": round(request_cpu / bare_cpu, 3) if bare_cpu else None,
         "samples": len(request_times),
         **detail,
     }

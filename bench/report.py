@@ -48,8 +48,13 @@ def render(report: dict[str, Any]) -> str:
         rows = []
         for name in overheads:
             r = report[name]
-            rows.append([name, r["ratio"], r["paired_ratio_median"], r["request_median_ms"], r["bare_median_ms"], r["samples"], r["bare_call"]])
-        lines += _table(["measure", "ratio", "paired", "request ms", "bare ms", "n", "bare call"], rows)
+            rows.append([name, r["ratio"], r["paired_ratio_median"], r["request_median_ms"], r["bare_median_ms"],
+                         r.get("request_cpu_ms"), r.get("bare_cpu_ms"), r.get("cpu_ratio"), r["samples"], r["bare_call"]])
+        lines += _table(["measure", "ratio", "paired", "request ms", "bare ms", "request CPU ms", "bare CPU ms",
+                         "CPU ratio", "n", "bare call"], rows)
+        if "handler_cpu_ms_per_hold" in report:
+            lines.append(f"  handler_cpu_ms_per_hold {report['handler_cpu_ms_per_hold']}, bare_cpu_ms_per_call "
+                         f"{report['bare_cpu_ms_per_call']}: {report['handler_cpu_ratio']}x (this process's CPU, mean)")
 
     if "calls_per_op" in report:
         wcu, rcu = report.get("wcu_per_op", {}), report.get("rcu_per_op", {})
@@ -89,6 +94,13 @@ def render(report: dict[str, Any]) -> str:
             top = ", ".join(f"{k} {v} ms" for k, v in list(adds.items())[:4])
             rows.append([path, h["best_ms"], h["ratio"], h["pass"], top])
         lines += _table(["handler", "best ms", "ratio", "", "adds most (self time)"], rows)
+
+    if "load_by_workers" in report:
+        from bench.load_workers import render as render_load
+
+        lines += ["", "Load run of holdfast dev --workers N (30 clients) beside the engine's ceiling (bare calls, N in flight)"]
+        load = report["load_by_workers"]
+        lines += [f"  skipped: {load['skipped']}"] if "skipped" in load else ["  " + line for line in render_load(load).splitlines()]
 
     if "flash_sale_throughput_ratio" in report:
         flash = report["flash_sale_throughput_ratio"]

@@ -11,9 +11,14 @@ engines:
 an ``--endpoint-url``
     any DynamoDB already running (e.g. ``python -m holdfast_cli.dynamodb_local``).
 
-Requests reach the handlers one at a time, as in one Lambda execution environment: the
-Powertools resolver keeps the current event in class-level state, and moto is not
-thread-safe. Reading and writing sockets stays concurrent.
+Concurrency is Lambda's: with ``workers=N`` (the CLI's ``--workers``, default 4) requests are
+served by N forked worker processes (:mod:`holdfast_cli.dev_workers`), each one execution
+environment with its own handlers, runtime and client, one request at a time each. Without
+workers (the default of :func:`serve`, and always on moto, whose state lives in this process)
+requests reach the handlers one at a time in this process, as in one execution environment:
+the Powertools resolver keeps the current event in class-level state, and moto is not
+thread-safe. Reading and writing sockets is concurrent either way. The stream poller and the
+scheduler run once, in this process.
 
 Hold expiry runs as deployed: a :class:`~holdfast_cli.stream_poller.StreamPoller` delivers
 the table's stream (TTL deletions of hold timers) to the function the template attaches to
@@ -49,6 +54,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, TextIO
 
 from holdfast_cli.aws_environment import dynamodb_client, local_defaults
+from holdfast_cli.dev_workers import WorkerFailed, WorkerPool
 from holdfast_cli.local_api import LocalApi
 from holdfast_cli.scheduler import Scheduler
 from holdfast_cli.seed import EXAMPLE_POSITION, MAIN_DC, PRODUCT, SeedError, seed
@@ -59,6 +65,7 @@ Engine = Literal["dynamodb-local", "moto"]
 ENGINES: tuple[Engine, ...] = ("dynamodb-local", "moto")
 DEFAULT_TABLE = "holdfast-local"
 DEFAULT_PORT = 3000
+DEFAULT_WORKERS = 4
 HOST = "127.0.0.1"
 DESCRIPTION = (
     "Serve the Holdfast HTTP API on 127.0.0.1 through the real Lambda handlers, on DynamoDB Local "
@@ -160,6 +167,7 @@ def serve(
     stream: bool = True,
     schedules: bool = True,
     sweep_seconds: float | None = None,
+    workers: int | None = None,
 ) -> DevServer:
     """Start the local API and return it, already serving in a background thread.
 
@@ -174,6 +182,10 @@ def serve(
         it (TTL expiry of holds). Ignored on moto, which never expires TTL items.
     :param schedules: run the template's scheduled functions (the hold sweeper).
     :param sweep_seconds: run them this often instead of at the template's rate.
+    :param workers: serve requests in this many worker processes, each an execution
+        environment of its own; ``None``, the default, serves them one at a time in this
+        process (which shares its clock with the caller: see :func:`holdfast.runtime.use_clock`).
+        Ignored on moto, whose state lives in this process.
 
     Sets ``TABLE_NAME``, ``DYNAMODB_ENDPOINT_URL`` and the Lambda/Powertools variables in
     ``os.environ`` (restored by :meth:`DevServer.shutdown`) and rebuilds the runtime. Raises
@@ -195,6 +207,8 @@ def serve(
         httpd.api = LocalApi()
         if load_seed:
             seed(httpd.api)
+        # Before any thread starts: fork copies only the calling thread.
+        httpd.pool = _start_workers(httpd.api, engine, workers, cleanups, background)
         poller, scheduler = _start_background(
             httpd.api,
             engine,
@@ -304,6 +318,26 @@ def _open_backend(
     )
     _ensure_table(table, endpoint_url)
     return endpoint_url
+
+
+def _start_workers(
+    api: LocalApi,
+    engine: Engine | None,
+    workers: int | None,
+    cleanups: list[Callable[[], None]],
+    background: list[str],
+) -> WorkerPool | None:
+    if workers is None:
+        return None
+    if engine == "moto":
+        background.append("workers: 1, in this process (moto's tables live in this process)")
+        return None
+    pool = WorkerPool(api, workers)
+    cleanups.append(pool.close)
+    background.append(
+        f"workers: {pool.size} processes, one request at a time each (pids {', '.join(map(str, pool.pids))})"
+    )
+    return pool
 
 
 def _start_background(
@@ -430,12 +464,21 @@ class _HttpServer(ThreadingHTTPServer):
     # socketserver's listen backlog is 5: tens of clients connecting at once were reset.
     request_queue_size = 128
     api: LocalApi
+    pool: WorkerPool | None = None
     log: TextIO | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.handler_lock = threading.Lock()
         self.log_lock = threading.Lock()
+
+    def answer(
+        self, method: str, path: str, query: str, body: bytes | None, headers: dict[str, str]
+    ) -> Any:
+        if self.pool is not None:
+            return self.pool.request(method, path, query=query, body=body, headers=headers)
+        with self.handler_lock:
+            return self.api.request(method, path, query=query, body=body, headers=headers)
 
     def log_line(self, line: str) -> None:
         if self.log is not None:
@@ -495,10 +538,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
             name = name.lower()
             headers[name] = f"{headers[name]},{value}" if name in headers else value
         try:
-            with self.server.handler_lock:
-                response = self.server.api.request(
-                    self.command, path, query=query, body=body, headers=headers
-                )
+            response = self.server.answer(self.command, path, query, body, headers)
+        except WorkerFailed as error:
+            self.log_error("%s", error)
+            return self._error(
+                HTTPStatus.INTERNAL_SERVER_ERROR, "the local server failed; see its log"
+            )
         except Exception:
             self.log_error("%s", traceback.format_exc())
             return self._error(
@@ -613,7 +658,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="run the scheduled hold sweeper every N seconds (default: the template's rate)",
     )
+    parser.add_argument(
+        "--workers",
+        type=_positive_count,
+        default=DEFAULT_WORKERS,
+        metavar="N",
+        help=f"worker processes, each a Lambda execution environment serving one request at a "
+        f"time (default {DEFAULT_WORKERS}; on moto always 1, in-process)",
+    )
     parser.set_defaults(run=run)
+
+
+def _positive_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _positive_seconds(text: str) -> float:
@@ -647,6 +710,7 @@ def run(args: argparse.Namespace) -> int:
                 log=sys.stderr,
                 stream=args.stream,
                 sweep_seconds=args.sweep_seconds,
+                workers=args.workers,
             )
         except (DevServerError, ValueError) as error:
             print(f"holdfast dev: {error}", file=sys.stderr)

@@ -22,7 +22,7 @@ ROUTES = {
 MEASURES = [
     "calls_per_op", "wcu_per_op", "rcu_per_op", "cost_per_million_fo_calls_usd",
     "fo_create_overhead", "order_confirm_overhead", "vp_read_overhead", "graphql_fo_create_overhead",
-    "flash_sale_throughput_ratio", "hot_item_writes",
+    "flash_sale_throughput_ratio", "hot_item_writes", "load_by_workers",
 ]
 
 
@@ -68,9 +68,17 @@ def test_a_hold_is_priced_over_its_whole_life(report):
     assert report["wcu_per_op"]["fo_create"]["modeled"] >= 8
 
 
-def test_the_flash_sale_is_skipped_on_moto_with_the_reason(report):
+def test_the_flash_sale_and_the_load_run_are_skipped_on_moto_with_the_reason(report):
     assert "skipped" in report["flash_sale_throughput_ratio"]
     assert "skipped" in report["hot_item_writes"]
+    assert "skipped" in report["load_by_workers"]
+
+
+def test_cpu_per_hold_and_per_bare_call_are_reported_with_their_ratio(report):
+    hold, bare = report["handler_cpu_ms_per_hold"], report["bare_cpu_ms_per_call"]
+    assert hold > 0 and bare > 0
+    assert abs(report["handler_cpu_ratio"] - hold / bare) < 0.01
+    assert report["fo_create_overhead"]["request_cpu_ms"] == hold
 
 
 def test_the_table_form_shows_the_targets(report):

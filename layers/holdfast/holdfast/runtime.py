@@ -7,38 +7,78 @@ point a fresh runtime at moto or DynamoDB Local with :func:`reset_runtime`.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, system_clock
-from holdfast.services.configuration import ConfigurationService
-from holdfast.services.holds import HoldService
-from holdfast.services.inventory import InventoryService
-from holdfast.services.orders import OrderService
-from holdfast.services.signals import SignalService
 from holdfast.settings import Settings
-from holdfast.signal_events import SignalPublisher
-from holdfast.signal_store import SignalTable
 from holdfast.storage import InventoryTable
 
+if TYPE_CHECKING:
+    from holdfast.services.configuration import ConfigurationService
+    from holdfast.services.holds import HoldService
+    from holdfast.services.inventory import InventoryService
+    from holdfast.services.orders import OrderService
+    from holdfast.services.signals import SignalService
 
-@dataclass(frozen=True)
+
 class Runtime:
-    settings: Settings
-    table: InventoryTable
-    config: ConfigLoader
-    inventory: InventoryService
-    configuration: ConfigurationService
-    holds: HoldService
-    orders: OrderService
-    signals: SignalService
+    """Settings, the table and the configuration cache, built at once; each service on first
+    use, importing its module then, so a function imports only the services it calls (the
+    stream consumers none of the HTTP contract's)."""
+
+    def __init__(self, settings: Settings, client: Any, clock: Clock) -> None:
+        self.settings = settings
+        self.client = client
+        self.clock = clock
+        self.table = InventoryTable(client, settings.table_name)
+        self.config = ConfigLoader(self.table, settings.config_cache_seconds)
+
+    @functools.cached_property
+    def holds(self) -> HoldService:
+        from holdfast.services.holds import HoldService
+
+        return HoldService(self.table, self.config, self.clock)
+
+    @functools.cached_property
+    def orders(self) -> OrderService:
+        from holdfast.services.orders import OrderService
+
+        return OrderService(self.table, self.config, self.clock, self.holds)
+
+    @functools.cached_property
+    def inventory(self) -> InventoryService:
+        from holdfast.services.inventory import InventoryService
+
+        return InventoryService(self.table, self.config, self.clock, self.settings.feed_concurrency)
+
+    @functools.cached_property
+    def configuration(self) -> ConfigurationService:
+        from holdfast.services.configuration import ConfigurationService
+
+        return ConfigurationService(self.table, self.config, self.clock)
+
+    @functools.cached_property
+    def signals(self) -> SignalService:
+        from holdfast.services.signals import SignalService
+        from holdfast.signal_events import SignalPublisher
+        from holdfast.signal_store import SignalTable
+
+        settings = self.settings
+        return SignalService(
+            SignalTable(self.client, settings.table_name, settings.signal_retention_days),
+            SignalPublisher(_events_client() if settings.signal_event_bus else None, settings.signal_event_bus),
+            self.config,
+            self.clock,
+            self.table,
+        )
 
 
 def build_runtime(settings: Settings, clock: Clock = system_clock, client=None) -> Runtime:
-    """Wire the services for ``settings``; ``client`` and ``clock`` may be injected."""
+    """Wire the runtime for ``settings``; ``client`` and ``clock`` may be injected."""
     if client is None:
         client = boto3.client(
             "dynamodb",
@@ -48,27 +88,12 @@ def build_runtime(settings: Settings, clock: Clock = system_clock, client=None) 
                 connect_timeout=3,
                 read_timeout=10,
                 max_pool_connections=max(10, settings.feed_concurrency + 2),
+                # DynamoDB validates every request itself; botocore's own walk of the
+                # parameters cost about 5 % of each call's CPU (bench/README.md, the profile).
+                parameter_validation=False,
             ),
         )
-    table = InventoryTable(client, settings.table_name)
-    config = ConfigLoader(table, settings.config_cache_seconds)
-    holds = HoldService(table, config, clock)
-    return Runtime(
-        settings=settings,
-        table=table,
-        config=config,
-        inventory=InventoryService(table, config, clock, settings.feed_concurrency),
-        configuration=ConfigurationService(table, config, clock),
-        holds=holds,
-        orders=OrderService(table, config, clock, holds),
-        signals=SignalService(
-            SignalTable(client, settings.table_name, settings.signal_retention_days),
-            SignalPublisher(_events_client() if settings.signal_event_bus else None, settings.signal_event_bus),
-            config,
-            clock,
-            table,
-        ),
-    )
+    return Runtime(settings, client, clock)
 
 
 def _events_client():
