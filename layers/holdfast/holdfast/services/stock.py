@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -145,37 +145,37 @@ class StockReader:
         return Stock(ats, counters)
 
     def rebalance(self, positions: Iterable[PositionRecord], now: datetime) -> int:
-        """Refill the shards of sharded positions that ran low, from shard 0 (best effort, after
-        the caller's own write has committed: a move that meets a changed shard 0, or DynamoDB
-        saying "not now", is skipped; the next hold looks again). Answers the positions
-        rebalanced."""
+        """Refill the shards of sharded positions that ran low, from shard 0. Answers the
+        positions rebalanced."""
+        return self._move_units(positions, now, shards.rebalance, LedgerWrites.move_units)
+
+    def gather(self, positions: Iterable[PositionRecord], now: datetime) -> int:
+        """Bring the units of each position's shards back into shard 0, so its next hold takes
+        from one shard. Answers the positions gathered."""
+        return self._move_units(positions, now, shards.gather, LedgerWrites.gather_units)
+
+    def _move_units(
+        self,
+        positions: Iterable[PositionRecord],
+        now: datetime,
+        plan: Callable[[Sequence[int]], list[shards.Move]],
+        write: Callable[[LedgerWrites, PositionRecord, Sequence[shards.Move]], LedgerWrites],
+    ) -> int:
+        """Move units between a position's shards as ``plan`` says, one transaction a position,
+        best effort, after the caller's own write has committed: a move that meets shards
+        changed since the read, or DynamoDB saying "not now", is skipped (the next hold looks
+        again)."""
         moved = 0
         for position in positions:
-            moves = shards.rebalance(position.shard_values)
+            moves = plan(position.shard_values)
             if not moves:
                 continue
             try:
-                self._table.commit(self._table.writes(now).move_units(position, moves))
+                self._table.commit(write(self._table.writes(now), position, moves))
             except (WriteConflict, Unavailable):
                 continue
             moved += 1
         return moved
-
-
-    def gather(self, positions: Iterable[PositionRecord], now: datetime) -> int:
-        """Bring the units of each position's shards back into shard 0 (best effort, like
-        :meth:`rebalance`), so its next hold takes from one shard. Answers the positions gathered."""
-        gathered = 0
-        for position in positions:
-            moves = shards.gather(position.shard_values)
-            if not moves:
-                continue
-            try:
-                self._table.commit(self._table.writes(now).gather_units(position, moves))
-            except (WriteConflict, Unavailable):
-                continue
-            gathered += 1
-        return gathered
 
 
 def spread_over_shards(stock: Stock, placements: Sequence["Placement"]) -> list[PositionRecord]:
