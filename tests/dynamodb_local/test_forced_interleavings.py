@@ -21,6 +21,7 @@ import boto3
 import pytest
 
 from holdfast.domain.clock import to_iso
+from holdfast.domain.configuration import ProductConfig
 from holdfast.domain.shards import Move
 from holdfast.models import FulfilmentOptionRequest
 from holdfast.runtime import Runtime, build_runtime, get_runtime
@@ -35,28 +36,29 @@ POSITION = f"{SKU}:{DC}:DEFAULT"
 
 
 class Gap:
-    """A runtime whose next matching commit waits for ``interloper`` to run first."""
+    """A runtime whose commit naming ``matching`` waits for ``interloper`` to run first (after
+    letting ``skip`` such commits through: a feed decrease's first try, without a cover, only
+    learns that the position is sharded)."""
 
-    def __init__(self, endpoint: str, clock: Any, matching: str | tuple[str, ...], interloper: Callable[[], Any]) -> None:
+    def __init__(self, endpoint: str, clock: Any, matching: str, interloper: Callable[[], Any], *, skip: int = 0) -> None:
         self.client = boto3.client("dynamodb", endpoint_url=endpoint)
         self.runtime: Runtime = build_runtime(Settings.from_environment(), clock=clock, client=self.client)
-        self.matching = (matching,) if isinstance(matching, str) else matching
+        self.matching = matching
         self.interloper = interloper
+        self.skip = skip
         self.ran = 0
         self.client.meta.events.register("before-call.dynamodb.TransactWriteItems", self._before_commit)
 
     def _before_commit(self, params: dict[str, Any], **_: Any) -> None:
         body = params.get("body") or b""
         text = body.decode() if isinstance(body, bytes) else str(body)
-        if not self.ran and all(part in text for part in self.matching):
-            self.ran += 1
-            self.interloper()
-
-
-def covered(source_ref: str) -> tuple[str, ...]:
-    """A feed decrease's commit that carries its cover (the first try, without one, only
-    learns that the position is sharded)."""
-    return (source_ref, "counterShards = :shards")
+        if self.ran or self.matching not in text:
+            return
+        if self.skip:
+            self.skip -= 1
+            return
+        self.ran += 1
+        self.interloper()
 
 
 def ok(response) -> Any:
@@ -121,7 +123,7 @@ def test_a_till_sale_whose_cover_pulls_from_a_shard_a_hold_drains_at_the_gap_rea
     move_into_shards([Move(0, 3, 2)], clock)
     assert shard_values() == (2, 2, 2, 4)
     held = []
-    gap = Gap(dynamodb_local_endpoint, clock, covered("till-1"), lambda: held.append(ok(local_api.post("/fulfilment-options", cart("drain", 4)))))
+    gap = Gap(dynamodb_local_endpoint, clock, "till-1", lambda: held.append(ok(local_api.post("/fulfilment-options", cart("drain", 4)))), skip=1)
 
     [result] = gap.runtime.inventory.apply_batch(
         [{"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -3, "sourceRef": "till-1"}]
@@ -141,7 +143,7 @@ def test_a_till_sale_covered_by_shard_0_alone_reads_again_when_a_hold_drains_it_
     shop(local_api, 10, shards=4)
     assert shard_values() == (4, 2, 2, 2)
     held = []
-    gap = Gap(dynamodb_local_endpoint, clock, covered("till-1"), lambda: held.append(ok(local_api.post("/fulfilment-options", cart("drain", 3)))))
+    gap = Gap(dynamodb_local_endpoint, clock, "till-1", lambda: held.append(ok(local_api.post("/fulfilment-options", cart("drain", 3)))), skip=1)
 
     [result] = gap.runtime.inventory.apply_batch(
         [{"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -3, "sourceRef": "till-1"}]
@@ -161,7 +163,7 @@ def test_a_sale_beyond_the_whole_position_at_the_gap_of_a_holds_rebalance_keeps_
     feed(local_api, {"type": "DELTA", "quantity": 8, "sourceRef": "asn-2"})
     assert shard_values() == (8, 0, 0, 0)
     held = []
-    gap = Gap(dynamodb_local_endpoint, clock, covered("shrink-1"), lambda: held.append(ok(local_api.post("/fulfilment-options", cart("early", 2)))))
+    gap = Gap(dynamodb_local_endpoint, clock, "shrink-1", lambda: held.append(ok(local_api.post("/fulfilment-options", cart("early", 2)))), skip=1)
 
     gap.runtime.inventory.apply_batch(
         [{"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -10, "sourceRef": "shrink-1"}]
@@ -211,7 +213,7 @@ def test_a_rebalance_into_shards_the_position_dropped_at_its_gap_moves_nothing(l
     commits, the position is folded back to one counter. The units must stay counted."""
     shop(local_api, 0, shards=4)
     feed(local_api, {"type": "DELTA", "quantity": 10, "sourceRef": "asn-2"})
-    gap = Gap(dynamodb_local_endpoint, clock, "counterShards > :highest", lambda: ok(local_api.put(f"/products/{SKU}", {})))
+    gap = Gap(dynamodb_local_endpoint, clock, SKU, lambda: ok(local_api.put(f"/products/{SKU}", {})), skip=1)  # its rebalance
 
     view, _ = gap.runtime.holds.create(FulfilmentOptionRequest.model_validate(cart("small", 1)))
 
@@ -220,4 +222,59 @@ def test_a_rebalance_into_shards_the_position_dropped_at_its_gap_moves_nothing(l
     assert ok(local_api.get(f"/inventory-positions/{POSITION}"))["onHand"] == 9
     query = {"channel": "ECOMMERCE", "productRef": SKU, "locationRef": DC, "type": "BASE"}
     assert ok(local_api.get("/virtual-positions", query=query))["items"][0]["quantity"] == 9
+    assert get_runtime().inventory.reconcile() == (1, [])
+
+
+def test_two_holds_for_the_one_shard_that_covers_them_at_the_gap_never_take_it_below_zero(local_api, clock, dynamodb_local_endpoint) -> None:
+    """On (2, 2, 2, 4) only shard 3 covers a hold of 4 alone; the rival takes it first. The
+    paused hold's take from shard 3 must be refused, and its next read finds the units
+    spread over the other shards (taken together, each as read)."""
+    shop(local_api, 10, shards=4)
+    move_into_shards([Move(0, 3, 2)], clock)
+    rival = []
+    gap = Gap(dynamodb_local_endpoint, clock, '"FO#first', lambda: rival.append(ok(local_api.post("/fulfilment-options", cart("rival", 4)))))
+
+    first, _ = gap.runtime.holds.create(FulfilmentOptionRequest.model_validate(cart("first", 4)))
+
+    values = shard_values()
+    assert gap.ran == 1 and rival[0]["status"] == "ACTIVE" and first.status == "ACTIVE"
+    assert_shard_invariant(values)
+    assert sum(values) == 10 - 4 - 4
+    assert get_runtime().inventory.reconcile() == (1, [])
+
+
+def test_a_sale_beyond_the_whole_position_reads_again_when_the_position_is_resharded_at_its_gap(local_api, clock, dynamodb_local_endpoint) -> None:
+    """The sale of 10 reads (8, 0, 0, 0): nothing to pull back, shard 0 may go negative. Before
+    it commits the position is split over 8 shards: the sale planned for 4 shards must be
+    refused and read again, not leave units in new shards beside a negative shard 0."""
+    shop(local_api, 0, shards=4)
+    feed(local_api, {"type": "DELTA", "quantity": 8, "sourceRef": "asn-2"})
+    gap = Gap(dynamodb_local_endpoint, clock, "shrink-1", lambda: ok(local_api.put(f"/products/{SKU}", {"counterShards": {DC: 8}})), skip=1)
+
+    [result] = gap.runtime.inventory.apply_batch(
+        [{"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -10, "sourceRef": "shrink-1"}]
+    ).results
+
+    values = shard_values()
+    assert gap.ran == 1 and result.status == "APPLIED" and len(values) == 8
+    assert_shard_invariant(values)
+    assert sum(values) == -2
+    assert get_runtime().inventory.reconcile() == (1, [])
+
+
+def test_folding_shards_back_reads_again_when_a_hold_drains_a_dropped_shard_at_its_gap(local_api, clock, dynamodb_local_endpoint) -> None:
+    """Folding (2, 2, 2, 4) into one counter moves exactly what each dropped shard held; a hold
+    of 4 drains shard 3 first, so the fold must read again rather than count 4 units twice."""
+    shop(local_api, 10, shards=4)
+    move_into_shards([Move(0, 3, 2)], clock)
+    held = []
+    gap = Gap(dynamodb_local_endpoint, clock, "counterShards = :was",
+              lambda: held.append(ok(local_api.post("/fulfilment-options", cart("drain", 4)))))
+
+    gap.runtime.configuration.put_product(SKU, ProductConfig.model_validate({}))
+
+    assert gap.ran == 1 and held[0]["status"] == "ACTIVE"
+    assert shard_values() == (6,)
+    query = {"channel": "ECOMMERCE", "productRef": SKU, "locationRef": DC, "type": "BASE"}
+    assert ok(local_api.get("/virtual-positions", query=query))["items"][0]["quantity"] == 6
     assert get_runtime().inventory.reconcile() == (1, [])
