@@ -7,7 +7,9 @@
 #   make test PYTEST_ARGS='-k holds -x'
 #   make test-long                     the same with HOLDFAST_LONG=1: adds the `slow` tests (the
 #                                      SPEC-size flash sale, the stateful property test at
-#                                      80 x 50 steps, 420 mixed concurrent shoppers)
+#                                      80 x 50 steps, 420 mixed concurrent shoppers), then `make mutants`
+#   make mutants                       each committed mutant of the core conditions and steps
+#                                      (tests/mutation/mutants.py) against the tests that must kill it
 #   make dev ARGS='--port 3000'        `holdfast dev`: the API locally on DynamoDB Local
 #   make bench BENCH_ARGS='...'        python -m bench
 #   make load LOAD_ARGS='...'          python -m bench.load: the load run of holdfast dev
@@ -31,11 +33,12 @@ ARGS ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 LOAD_ARGS ?=
+MUTANT_ARGS ?=
 
 # npm ci runs again only when package-lock.json differs from the one it last installed.
 NPM_STAMP := node_modules/.holdfast-installed-package-lock.json
 
-.PHONY: help install install-uv install-python install-node dev test test-long bench load lint clean distclean
+.PHONY: help install install-uv install-python install-node dev test test-long mutants bench load lint clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -68,9 +71,13 @@ test: install ## pytest $(PYTEST_ARGS), then cfn-lint
 	$(UV_RUN) pytest $(PYTEST_ARGS)
 	$(UV_RUN) cfn-lint template.yaml
 
-test-long: install ## As `test`, with HOLDFAST_LONG=1: the slow tests too (flash sale, stateful, mixed concurrency)
+test-long: install ## As `test`, with HOLDFAST_LONG=1: the slow tests too (flash sale, stateful, mixed concurrency), then the mutants
 	HOLDFAST_LONG=1 $(UV_RUN) pytest $(PYTEST_ARGS)
 	$(UV_RUN) cfn-lint template.yaml
+	$(MAKE) mutants
+
+mutants: install ## Run every committed mutant against its tests: N killed, N survived, N stale (fails unless all killed)
+	$(UV_RUN) python -m tests.mutation.run $(MUTANT_ARGS)
 
 bench: ## python -m bench $(BENCH_ARGS): stdout carries only the report (--json: one object)
 	@$(MAKE) -s install >&2
