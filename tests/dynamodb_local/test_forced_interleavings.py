@@ -278,3 +278,24 @@ def test_folding_shards_back_reads_again_when_a_hold_drains_a_dropped_shard_at_i
     query = {"channel": "ECOMMERCE", "productRef": SKU, "locationRef": DC, "type": "BASE"}
     assert ok(local_api.get("/virtual-positions", query=query))["items"][0]["quantity"] == 6
     assert get_runtime().inventory.reconcile() == (1, [])
+
+
+def test_a_till_sale_pulling_from_a_shard_reads_again_when_a_hold_drains_shard_0_at_the_gap(local_api, clock, dynamodb_local_endpoint) -> None:
+    """The feed reads (3, 1, 1, 1) and plans a sale of 4 as 1 unit pulled from shard 3 with
+    shard 0 keeping its 3 (the floor). A hold of 3, which only shard 0 covers, empties it
+    first: the floor refuses the sale, which reads again and empties every shard instead."""
+    shop(local_api, 6, shards=4)
+    assert shard_values() == (3, 1, 1, 1)
+    held = []
+    gap = Gap(dynamodb_local_endpoint, clock, "till-1", lambda: held.append(ok(local_api.post("/fulfilment-options", cart("drain", 3)))), skip=1)
+
+    [result] = gap.runtime.inventory.apply_batch(
+        [{"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -4, "sourceRef": "till-1"}]
+    ).results
+
+    values = shard_values()
+    assert gap.ran == 1 and held[0]["status"] == "ACTIVE"
+    assert result.status == "APPLIED"
+    assert_shard_invariant(values)
+    assert values == (-1, 0, 0, 0)
+    assert get_runtime().inventory.reconcile() == (1, [])

@@ -199,15 +199,14 @@ MUTANTS: list[Mutant] = [
         "        takes.append(Take(shard, units, value))",
         "        takes.append(Take(shard, units, units))",
         "a split hold's takes no longer prove the total: oversell when shards moved",
-        "tests/unit/test_shards.py::test_conditions_met_by_any_current_values_prove_the_total_covers_the_hold",
+        "tests/unit/test_shards.py::test_a_placed_hold_is_granted_exactly_when_the_total_covers_it",
     ),
     mutant(
         "cover-floor-planned", SHARDS,
         "    return Cover(len(values), tuple(moves), -(delta + pulled))",
         "    return Cover(len(values), tuple(moves), None)",
         "a cover that pulls units back carries no floor on shard 0",
-        f"{GAPS}::test_a_till_sale_covered_by_shard_0_alone_reads_again_when_a_hold_drains_it_at_the_gap",
-        f"{GAPS}::test_a_till_sale_whose_cover_pulls_from_a_shard_a_hold_drains_at_the_gap_reads_again",
+        f"{GAPS}::test_a_till_sale_pulling_from_a_shard_reads_again_when_a_hold_drains_shard_0_at_the_gap",
     ),
     # -- release steps ----------------------------------------------------------------------
     mutant(
@@ -229,7 +228,7 @@ MUTANTS: list[Mutant] = [
         "    writes.delete_timer(document.ref)",
         "    pass",
         "cancelled and swept holds leave timers that fill reclaim's read of the oldest",
-        f"{CONDITIONS}::test_ended_holds_leave_no_timer_so_reclaim_still_reaches_an_expired_hold_on_the_last_unit",
+        f"{CONDITIONS}::test_ended_holds_leave_no_timer_so_reclaim_still_reaches_an_expired_hold_on_the_last_unit[cancelled]",
     ),
     mutant(
         "convert-deactivates-hold-iqs", ORDERS,
