@@ -299,3 +299,20 @@ def test_a_till_sale_pulling_from_a_shard_reads_again_when_a_hold_drains_shard_0
     assert_shard_invariant(values)
     assert values == (-1, 0, 0, 0)
     assert get_runtime().inventory.reconcile() == (1, [])
+
+
+def test_two_reshards_at_one_gap_leave_no_units_in_a_shard_the_position_no_longer_counts(local_api, clock, dynamodb_local_endpoint) -> None:
+    """Folding (4, 4, 4, 4) back into one counter is paused at its commit while another
+    change splits the position over 8 shards (shard 4 gets 2 units). The fold planned for 4
+    shards must be refused and planned again, or shard 4's units drop out of onHand."""
+    shop(local_api, 16, shards=4)
+    gap = Gap(dynamodb_local_endpoint, clock, "counterShards = :was",
+              lambda: ok(local_api.put(f"/products/{SKU}", {"counterShards": {DC: 8}})))
+
+    gap.runtime.configuration.put_product(SKU, ProductConfig.model_validate({}))
+
+    assert gap.ran == 1
+    assert shard_values() == (16,)
+    query = {"channel": "ECOMMERCE", "productRef": SKU, "locationRef": DC, "type": "BASE"}
+    assert ok(local_api.get("/virtual-positions", query=query))["items"][0]["quantity"] == 16
+    assert get_runtime().inventory.reconcile() == (1, [])

@@ -188,6 +188,13 @@ MUTANTS: list[Mutant] = [
         f"{GAPS}::test_folding_shards_back_reads_again_when_a_hold_drains_a_dropped_shard_at_its_gap",
     ),
     mutant(
+        "reshard-count-as-read", STORAGE,
+        '            condition = "counterShards = :was"',
+        '            condition = "attribute_exists(counterShards) OR counterShards = :was"',
+        "a change of the shard count planned from a stale count strands units in shards no longer counted",
+        f"{GAPS}::test_two_reshards_at_one_gap_leave_no_units_in_a_shard_the_position_no_longer_counts",
+    ),
+    mutant(
         "place-hold-total-covers-threshold", SHARDS,
         "    if sum(value for value in values if value > 0) < threshold:",
         "    if sum(value for value in values if value > 0) < quantity:",
