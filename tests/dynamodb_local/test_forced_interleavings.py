@@ -12,7 +12,6 @@ then refuse what the gap changed, and the operation must read again. The mutatio
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any

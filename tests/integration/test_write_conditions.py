@@ -56,11 +56,6 @@ def on_hand(api) -> int:
     return ok(api.get(f"/inventory-positions/{POSITION}"))["onHand"]
 
 
-def soft_reserves(api) -> dict[str, str]:
-    quantities = ok(api.get(f"/inventory-positions/{POSITION}"))["quantities"]
-    return {q["sourceRef"]: q["status"] for q in quantities if q["type"] == "SOFT_RESERVE"}
-
-
 def stored_status(ref: str) -> str:
     return get_runtime().table.get_document(FO, ref).status
 
