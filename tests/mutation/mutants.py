@@ -214,6 +214,7 @@ MUTANTS: list[Mutant] = [
         "    return Cover(len(values), tuple(moves), None)",
         "a cover that pulls units back carries no floor on shard 0",
         f"{GAPS}::test_a_till_sale_pulling_from_a_shard_reads_again_when_a_hold_drains_shard_0_at_the_gap",
+        f"{SHARDED}::test_a_store_sale_larger_than_shard_0_pulls_units_back_from_the_shards",
     ),
     # -- release steps ----------------------------------------------------------------------
     mutant(
