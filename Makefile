@@ -7,7 +7,9 @@
 #   make test PYTEST_ARGS='-k holds -x'
 #   make test-long                     the same with HOLDFAST_LONG=1: adds the `slow` tests (the
 #                                      full-size flash sale, the stateful property test at
-#                                      80 x 50 steps, 420 mixed concurrent shoppers)
+#                                      80 x 50 steps, 420 mixed concurrent shoppers), then `make mutants`
+#   make mutants                       each committed mutant of the core conditions and steps
+#                                      (tests/mutation/mutants.py) against the tests that must kill it
 #   make dev ARGS='--port 3000'        `holdfast dev`: the API locally on DynamoDB Local
 #   make bench BENCH_ARGS='...'        holdfast bench (python -m bench)
 #   make load LOAD_ARGS='...'          holdfast load (python -m bench.load): the load run of holdfast dev
@@ -45,6 +47,7 @@ LOAD_ARGS ?=
 COVERAGE_FLOOR ?=
 COVERAGE_ARGS ?= --cov --cov-report=term $(if $(COVERAGE_FLOOR),--cov-fail-under=$(COVERAGE_FLOOR))
 PROFILE_ARGS ?=
+MUTANT_ARGS ?=
 
 # npm ci runs again only when package-lock.json differs from the one it last installed.
 NPM_STAMP := node_modules/.holdfast-installed-package-lock.json
@@ -66,7 +69,7 @@ WITH_RUNTIME_PYTHON = if ! python3.12 --version >/dev/null 2>&1; then \
 	  export PYENV_VERSION="$$v:$$(pyenv version-name)"; \
 	fi
 
-.PHONY: help install install-uv install-python install-node install-browser dev test test-long bench load profile lint clean distclean \
+.PHONY: help install install-uv install-python install-node install-browser dev test test-long bench load profile mutants lint clean distclean \
 	layer-requirements install-sam sam-check build deploy outputs delete
 
 help: ## List the targets
@@ -108,10 +111,14 @@ test: install ## pytest $(PYTEST_ARGS) with the coverage of layers/, then cfn-li
 	$(UV_RUN) pytest $(COVERAGE_ARGS) $(PYTEST_ARGS)
 	$(UV_RUN) cfn-lint template.yaml
 
-test-long: install ## As `test`, with HOLDFAST_LONG=1: the slow tests too (flash sale, stateful, mixed concurrency), then sam-check
+test-long: install ## As `test`, with HOLDFAST_LONG=1: the slow tests too (flash sale, stateful, mixed concurrency), then sam-check and the mutants
 	HOLDFAST_LONG=1 $(UV_RUN) pytest $(COVERAGE_ARGS) $(PYTEST_ARGS)
 	$(UV_RUN) cfn-lint template.yaml
 	$(MAKE) sam-check
+	$(MAKE) mutants
+
+mutants: install ## Run every committed mutant against its tests: N killed, N survived, N stale (fails unless all killed)
+	$(UV_RUN) python -m tests.mutation.run $(MUTANT_ARGS)
 
 bench: ## holdfast bench $(BENCH_ARGS): stdout carries only the report (--json: one object)
 	@$(MAKE) -s install >&2

@@ -11,12 +11,19 @@ worker runs a different shopper script, and some run with their clock 20 minutes
 them every hold is overdue, so their sweeps and reclaims race the other workers' conversions
 and cancels of the very same holds — the race between the expiry paths and the cart is real,
 not simulated.
+
+The second SKU's counter is split over four shards. While the shoppers run, a separate process
+reads every counter in one ``TransactGetItems`` (an atomic snapshot) over and over, and each
+sample must show onHand at or above the channel's floor and the shard invariant: an oversell
+that a later release or rebalance would tidy up before the end of the run is still caught.
 """
 
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +33,7 @@ import pytest
 from holdfast.domain.availability import min_on_hand_for
 from holdfast.domain.configuration import Channel
 from holdfast.runtime import get_runtime, use_clock
+from holdfast.storage import shard_key
 from holdfast_cli.local_api import LocalApi
 from holdfast_cli.workers import map_in_processes
 from tests.figures import record_figures
@@ -36,6 +44,7 @@ SKUS = ("MIX_HOODIE_GRY_L", "MIX_BEANIE_NVY")
 DC = "MIX_DC"
 STOCK = 6
 BUFFER = {"type": "PERCENTAGE", "value": 10}
+SHARDS = {SKUS[0]: 1, SKUS[1]: 4}
 
 
 def configure(api: LocalApi) -> None:
@@ -45,6 +54,37 @@ def configure(api: LocalApi) -> None:
     assert api.put("/timers", {"globalMinutes": 15}).status == 200
     stock = [{"productRef": sku, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": STOCK} for sku in SKUS]
     assert api.post("/inventory/batch", {"entities": stock}).status == 200
+    for sku, shards in SHARDS.items():
+        if shards > 1:
+            assert api.put(f"/products/{sku}", {"counterShards": {DC: shards}}).status == 200
+
+
+def sample_counters(endpoint: str, table: str, floor: int, stop: Any, answers: Any) -> None:
+    """In its own process: read every counter atomically until ``stop``; answer (samples,
+    violations). onHand never below ``floor``; shards 1.. never negative; shard 0 negative only
+    while they are all empty."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    client = boto3.client("dynamodb", endpoint_url=endpoint)
+    keys = [(sku, shard) for sku, shards in SHARDS.items() for shard in range(shards)]
+    items = [{"Get": {"TableName": table, "Key": shard_key(f"{sku}:{DC}:DEFAULT", shard)}} for sku, shard in keys]
+    samples, violations = 0, []
+    while not stop.is_set():
+        try:
+            responses = client.transact_get_items(TransactItems=items)["Responses"]
+        except ClientError:
+            continue  # cancelled by a write in flight: take the next sample
+        values: dict[str, list[int]] = {}
+        for (sku, _), response in zip(keys, responses):
+            values.setdefault(sku, []).append(int(response.get("Item", {}).get("onHand", {}).get("N", "0")))
+        samples += 1
+        for sku, counters in values.items():
+            shard_ok = all(v >= 0 for v in counters[1:]) and (counters[0] >= 0 or not any(counters[1:]))
+            if sum(counters) < floor or not shard_ok:
+                violations.append((sku, counters))
+        time.sleep(0.005)
+    answers.send((samples, violations[:10]))
 
 
 @pytest.mark.parametrize(
@@ -59,16 +99,29 @@ def configure(api: LocalApi) -> None:
 )
 def test_mixed_shoppers_sweepers_and_feeds_never_oversell_and_account_for_every_unit(local_api, shoppers, processes):
     configure(local_api)
+    channel = Channel(name="ECOMMERCE", buffer=BUFFER)
+    floor = min_on_hand_for(1, channel, DC) - 1  # each decrement is conditioned on ATS >= q
+    context = multiprocessing.get_context("fork")
+    stop, (answers, answer) = context.Event(), context.Pipe(duplex=False)
+    sampler = context.Process(
+        target=sample_counters, args=(os.environ["DYNAMODB_ENDPOINT_URL"], os.environ["TABLE_NAME"], floor, stop, answer)
+    )
+    sampler.start()  # before the shoppers: no thread of this process runs while they fork
 
-    outcomes = map_in_processes(shopper, range(shoppers), processes=processes)
+    try:
+        outcomes = map_in_processes(shopper, range(shoppers), processes=processes)
+    finally:
+        stop.set()
+        samples, violations = answers.recv() if answers.poll(30) else (0, ["the sampler never answered"])
+        sampler.join(10)
 
     calls = [call for calls in outcomes for call in calls]
     statuses = Counter(status for _, status in calls)
     assert not [c for c in calls if c[1] >= 500], "a client saw a 5xx"
     assert set(statuses) <= {200, 201, 409}, statuses
+    assert violations == [], f"oversold during the run: {violations}"
+    assert samples >= 10, f"only {samples} samples of the counters during the run"
     table = get_runtime().table
-    channel = Channel(name="ECOMMERCE", buffer=BUFFER)
-    floor = min_on_hand_for(1, channel, DC) - 1  # each decrement is conditioned on ATS >= q
     for sku in SKUS:
         position = f"{sku}:{DC}:DEFAULT"
         view = local_api.get(f"/inventory-positions/{position}", query={"limit": 1000}).json()
@@ -96,6 +149,7 @@ def test_mixed_shoppers_sweepers_and_feeds_never_oversell_and_account_for_every_
         "shoppers": shoppers, "processes": processes, "calls": len(calls),
         "statuses": {str(k): v for k, v in statuses.items()},
         "holds refused": sum(action == "hold refused" for action, _ in calls), "oversells": 0, "drift": len(drift), "server_errors": 0,
+        "counter samples during the run": samples,
     })
 
 

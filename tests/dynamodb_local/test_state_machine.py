@@ -17,15 +17,22 @@ cancels; only its order converts it). A hold or order never takes more than the 
 refusal (NO_OPTIONS, OUT_OF_STOCK) is only ever answered when the model agrees nothing fits.
 
 Each hypothesis example gets a fresh table. Budget: ``HOLDFAST_STATEFUL_EXAMPLES`` examples
-of up to ``HOLDFAST_STATEFUL_STEPS`` steps (defaults 8 × 25 in ``make test``; 80 × 50 with
+of up to ``HOLDFAST_STATEFUL_STEPS`` steps (defaults 6 × 25 in ``make test``; 80 × 50 with
 HOLDFAST_LONG=1, the ``slow`` test, whose examples are new each run). The CI run is
 derandomized: the same examples every run; ``HOLDFAST_STATEFUL_RANDOM=1`` draws new ones.
 The totals are printed (``-s``) and written to ``.hypothesis/holdfast-stateful.json``.
+
+Every example first walks each path once (:meth:`HoldfastMachine.walk_every_path`): a hold
+expired by the stream, by the sweeper and by a later cart's reclaim (left overdue first), a
+till sale on a sharded position, an order cancelled, one shipped and returned. The random
+steps alone rarely reach these at the CI budget, and which ones they reach changes with any
+edit of the class; :data:`COVERAGE` counts them and the test fails if one was never reached.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -70,6 +77,16 @@ ORDER_EDGES = {("CONFIRMED", "SHIPPED"), ("CONFIRMED", "CANCELLED"), ("SHIPPED",
 STATS = {"examples": 0, "steps": 0, "holds_granted": 0, "holds_refused": 0, "orders": 0,
          "releases": 0, "reshards": 0, "oversells": 0, "drift": 0}
 """Totals over a run, for the issue's note: ``releases`` counts expiries by stream or sweeper."""
+
+COVERAGE = {"expired_by_stream": 0, "expired_by_sweeper": 0, "expired_by_reclaim": 0,
+            "expired_unswept_steps": 0, "sharded_decreases": 0, "order_cancels": 0, "order_ships": 0,
+            "order_returns": 0}
+"""Paths a run must reach, counted where the model sees them happen (asserted after the run,
+so a budget or an edit of the class that stops reaching one fails): a hold expired by each
+release path, steps that began with an expired but unreleased hold, feed decreases of a
+sharded position, and orders cancelled, shipped and returned. Every example first walks each
+path once (:meth:`HoldfastMachine.walk_every_path`), so the random steps after it add to
+them rather than being their only source."""
 
 
 def position(product: str, location: str) -> str:
@@ -159,6 +176,9 @@ class HoldfastMachine(RuleBasedStateMachine):
         self.allowed: set[tuple[str, str, str]] = set()
         """(ref, from, to) edges the current step may take besides expiries."""
         self.deltas: list[dict[str, Any]] = []
+        self.expiry_path = "reclaim"
+        """Which release path an ACTIVE → EXPIRED seen now took (the step sets it)."""
+        self.shards: dict[str, int] = {}
         self.replays: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         STATS["examples"] += 1
 
@@ -188,7 +208,43 @@ class HoldfastMachine(RuleBasedStateMachine):
         for ref, count in zip(self.positions, counts):
             counted_product, location, _ = ref.split(":")
             self.feed_snapshot_of(counted_product, location, count, minutes_ago=60)
-        return self.hold(channel, {product: quantity}, allow_partial=False)
+        first = self.hold(channel, {product: quantity}, allow_partial=False)
+        self.walk_every_path(product)
+        return first
+
+    def walk_every_path(self, product: str) -> None:
+        """Reach every path of :data:`COVERAGE` once, through the rules themselves (with their
+        model checks), whatever the random steps after it
+        happen to draw: a till sale on a sharded position, an order cancelled, one shipped and
+        returned, a hold left overdue and then reclaimed by the next cart, one expired by the
+        stream and one by the sweeper."""
+        other = next(p for p in PRODUCTS if p != product)
+        ordered: list[str] = []
+
+        def reclaimable_hold() -> None:  # all of the MOBILE channel's units of `other` (the DC only)
+            if self.ats("MOBILE", other, DC) == 0:
+                self.feed_delta(other, DC, "DELTA", 3, 0)
+            self.hold("MOBILE", {other: self.ats("MOBILE", other, DC)}, allow_partial=False)
+
+        steps = [
+            lambda: self.feed_delta(product, DC, "DELTA", 6, 0),
+            lambda: self.reshard(product, DC, 3),
+            lambda: self.feed_delta(product, DC, "DELTA", -1, 0),
+            lambda: ordered.append(self.order_without_cart("MOBILE", {product: 1})),
+            lambda: self.order_moves_on(ordered[-1], "cancel"),
+            lambda: ordered.append(self.order_without_cart("MOBILE", {product: 1})),
+            lambda: self.order_moves_on(ordered[-1], "ship"),
+            lambda: self.order_moves_on(ordered[-1], "return"),
+            reclaimable_hold,
+            lambda: self.time_passes(16, "none", random.Random(0)),
+            lambda: self.hold("MOBILE", {other: 1}, allow_partial=False),
+            lambda: self.hold("ECOMMERCE", {product: 1}, allow_partial=False),
+            lambda: self.time_passes(16, "stream", random.Random(0)),
+            lambda: self.hold("ECOMMERCE", {product: 1}, allow_partial=False),
+            lambda: self.time_passes(16, "sweeper", random.Random(0)),
+        ]
+        for step in steps:  # the invariants run after it, as after every initialize rule
+            step()
 
     # -- counter shards (docs/decisions.md #12) -------------------------------------------
 
@@ -199,6 +255,7 @@ class HoldfastMachine(RuleBasedStateMachine):
         response = self.api.put(f"/products/{product}", {"counterShards": {location: shards}})
         assert response.status == 200, response.body
         STATS["reshards"] += 1
+        self.shards[position(product, location)] = shards
 
     # -- stock feeds ----------------------------------------------------------------------
 
@@ -211,6 +268,7 @@ class HoldfastMachine(RuleBasedStateMachine):
         as_of = self.clock.now - timedelta(minutes=minutes_ago)
         model = self.positions[position(product, location)]
         entity = {"productRef": product, "locationRef": location, "type": "LAST_ON_HAND", "quantity": count, "asOf": to_iso(as_of)}
+        before = self.expected_on_hand(product, location)
         [result] = self.send(entity)
         if model.snapshot_as_of is not None and as_of < model.snapshot_as_of:
             expected = "STALE"
@@ -221,6 +279,7 @@ class HoldfastMachine(RuleBasedStateMachine):
         assert result["status"] == expected, (result, model.snapshot_as_of, as_of)
         if expected == "APPLIED":
             model.snapshot_as_of, model.snapshot_count = as_of, count
+            self.count_sharded_decrease(product, location, before)
 
     @rule(product=st.sampled_from(PRODUCTS), location=st.sampled_from(LOCATIONS),
           kind=st.sampled_from(["DELTA", "CORRECTION", "RETURNED"]), quantity=st.integers(-4, 6),
@@ -251,7 +310,13 @@ class HoldfastMachine(RuleBasedStateMachine):
             return
         assert result["status"] == "APPLIED", result
         entity["applied"] = True
+        before = self.expected_on_hand(entity["productRef"], entity["locationRef"])
         model.events.append(Entry(entity["type"], entity["quantity"], as_of))
+        self.count_sharded_decrease(entity["productRef"], entity["locationRef"], before)
+
+    def count_sharded_decrease(self, product: str, location: str, before: int) -> None:
+        if self.shards.get(position(product, location), 1) > 1 and self.expected_on_hand(product, location) < before:
+            COVERAGE["sharded_decreases"] += 1
 
     def send(self, *entities: dict[str, Any]) -> list[dict[str, Any]]:
         clean = [{k: v for k, v in e.items() if k != "applied"} for e in entities]
@@ -265,6 +330,7 @@ class HoldfastMachine(RuleBasedStateMachine):
           lines=st.dictionaries(st.sampled_from(PRODUCTS), st.integers(1, 4), min_size=1, max_size=2),
           allow_partial=st.booleans())
     def hold(self, channel: str, lines: dict[str, int], allow_partial: bool) -> str:
+        self.note_overdue()
         ref = self.next_ref("cart")
         body = {"ref": ref, "channel": channel, "deliveryType": "HD",
                 "lines": [{"productRef": p, "quantity": q} for p, q in lines.items()], "allowPartial": allow_partial}
@@ -298,6 +364,7 @@ class HoldfastMachine(RuleBasedStateMachine):
     @rule(ref=holds)
     def replay_a_hold(self, ref: str) -> None:
         """A client retry of a cart add answers the first result and holds nothing more."""
+        self.note_overdue()
         body, first = self.replays[ref]
         response = self.api.post("/fulfilment-options", body)
         assert response.status == 200, response.body
@@ -306,6 +373,7 @@ class HoldfastMachine(RuleBasedStateMachine):
 
     @rule(ref=holds)
     def cancel_hold(self, ref: str) -> None:
+        self.note_overdue()
         model = self.hold_models[ref]
         before = model.status
         self.allowed = {(ref, "ACTIVE", "CANCELLED")}
@@ -316,6 +384,7 @@ class HoldfastMachine(RuleBasedStateMachine):
 
     @rule(ref=holds)
     def extend_hold(self, ref: str) -> None:
+        self.note_overdue()
         model = self.hold_models[ref]
         response = self.api.post(f"/fulfilment-options/{ref}/extend")
         allowed = model.status == "ACTIVE" and not model.extended and model.expires_at > self.clock.now
@@ -334,6 +403,7 @@ class HoldfastMachine(RuleBasedStateMachine):
         deletion, duplicated and out of order (at-least-once, unordered across shards)."""
         self.clock.now += timedelta(minutes=minutes)
         due = {ref for ref, h in self.hold_models.items() if h.status == "ACTIVE" and h.expires_at <= self.clock.now}
+        self.expiry_path = "stream" if "stream" in path else path
         if "stream" in path and due:  # Lambda never sends an empty batch
             records = [timer_deleted_by_ttl(ref, self.next_sequence()) for ref in sorted(due) * 2]
             shuffle.shuffle(records)
@@ -359,6 +429,7 @@ class HoldfastMachine(RuleBasedStateMachine):
         for _ in range(times):
             answer = self.api.invoke("HoldExpiryFunction", {"Records": [timer_deleted_by_ttl(ref, self.next_sequence())]})
             assert answer == {"batchItemFailures": []}
+        self.expiry_path = "stream"
         self.observe_documents()
         if due:
             assert self.hold_models[ref].status == "EXPIRED"
@@ -368,6 +439,7 @@ class HoldfastMachine(RuleBasedStateMachine):
 
     @rule(target=orders, ref=holds, same_lines=st.booleans(), bump=st.sampled_from(PRODUCTS))
     def order_from_cart(self, ref: str, same_lines: bool, bump: str) -> str:
+        self.note_overdue()
         cart = self.hold_models[ref]
         lines = dict(cart.lines)
         if not same_lines:
@@ -378,7 +450,7 @@ class HoldfastMachine(RuleBasedStateMachine):
         body = {"ref": order_ref, "channel": cart.channel, "deliveryType": "HD", "fulfilmentOptionRef": ref,
                 "lines": [{"productRef": p, "quantity": q} for p, q in lines.items()]}
         response = self.api.post("/orders", body)
-        self.observe_documents()  # the cart released or converted, overdue holds reclaimed
+        self.observe_documents(own_cart=ref)  # the cart released or converted, overdue holds reclaimed
         if response.status == 409:
             assert response.json()["error"]["code"] == "OUT_OF_STOCK", response.body
             assert not converts
@@ -408,6 +480,7 @@ class HoldfastMachine(RuleBasedStateMachine):
     @rule(target=orders, channel=st.sampled_from(list(CHANNELS)),
           lines=st.dictionaries(st.sampled_from(PRODUCTS), st.integers(1, 4), min_size=1, max_size=2))
     def order_without_cart(self, channel: str, lines: dict[str, int]) -> str:
+        self.note_overdue()
         order_ref = self.next_ref("order")
         body = {"ref": order_ref, "channel": channel, "deliveryType": "HD",
                 "lines": [{"productRef": p, "quantity": q} for p, q in lines.items()]}
@@ -454,6 +527,7 @@ class HoldfastMachine(RuleBasedStateMachine):
             return
         assert response.status == 200, response.body
         assert response.json()["status"] == target
+        COVERAGE[{"ship": "order_ships", "cancel": "order_cancels", "return": "order_returns"}[action]] += 1
         now = self.clock.now
         for (product, location), quantity in model.allocations.items():
             events = self.positions[position(product, location)].events
@@ -490,12 +564,18 @@ class HoldfastMachine(RuleBasedStateMachine):
                 STATS["oversells"] += 1
             assert quantity <= available, f"held {quantity} of {pair} with ATS {available}"
 
+    def note_overdue(self) -> None:
+        """Count a step that begins while a hold is expired but not yet released."""
+        if self.overdue_active():
+            COVERAGE["expired_unswept_steps"] += 1
+
     def overdue_active(self) -> list[str]:
         return [r for r, h in self.hold_models.items() if h.status == "ACTIVE" and h.expires_at <= self.clock.now]
 
-    def observe_documents(self) -> None:
+    def observe_documents(self, own_cart: str | None = None) -> None:
         """Read every FO's and order's stored status; accept only legal edges this step may
-        take, and apply them to the model."""
+        take, and apply them to the model. Expiries are counted by the path the step set
+        (``reclaim`` unless it says otherwise; an order's own expired cart is the order's)."""
         table = get_runtime().table
         for ref, cart in self.hold_models.items():
             document = table.get_document("FO", ref)
@@ -505,10 +585,13 @@ class HoldfastMachine(RuleBasedStateMachine):
                 edge = (ref, cart.status, status)
                 expiry = cart.status == "ACTIVE" and status == "EXPIRED" and cart.expires_at <= self.clock.now
                 assert expiry or edge in self.allowed, f"illegal FO transition {edge} at {self.clock.now}"
+                if expiry and ref != own_cart and self.expiry_path != "none":
+                    COVERAGE[f"expired_by_{self.expiry_path}"] += 1
                 cart.status = status
             if document.expires_at is not None and cart.status == "ACTIVE":
                 assert document.expires_at == cart.expires_at
         self.allowed = set()
+        self.expiry_path = "reclaim"
 
     # -- invariants after every step ------------------------------------------------------
 
@@ -536,8 +619,9 @@ class HoldfastMachine(RuleBasedStateMachine):
 
 def run_machine(endpoint: str, examples: int, steps: int) -> dict[str, int]:
     HoldfastMachine.endpoint = endpoint
-    for key in STATS:
-        STATS[key] = 0
+    for counts in (STATS, COVERAGE):
+        for key in counts:
+            counts[key] = 0
     started = time.monotonic()
     run_state_machine_as_test(
         HoldfastMachine,
@@ -550,7 +634,7 @@ def run_machine(endpoint: str, examples: int, steps: int) -> dict[str, int]:
             database=None,
         ),
     )
-    figures = {**STATS, "seconds": round(time.monotonic() - started, 1)}
+    figures = {**STATS, "coverage": dict(COVERAGE), "seconds": round(time.monotonic() - started, 1)}
     record_figures("stateful", figures)
     return figures
 
@@ -566,11 +650,12 @@ def machine_environment(dynamodb_local_endpoint, monkeypatch):
 
 @pytest.mark.timeout(900)
 def test_random_interleavings_keep_every_invariant(machine_environment):
-    examples = int(os.environ.get("HOLDFAST_STATEFUL_EXAMPLES", "8"))
+    examples = int(os.environ.get("HOLDFAST_STATEFUL_EXAMPLES", "6"))  # each walks every path first
     steps = int(os.environ.get("HOLDFAST_STATEFUL_STEPS", "25"))
     figures = run_machine(machine_environment, examples, steps)
     assert figures["examples"] >= examples
     assert figures["oversells"] == 0 and figures["drift"] == 0
+    assert all(figures["coverage"].values()), f"paths never reached: {figures['coverage']}"
 
 
 @pytest.mark.slow
@@ -580,3 +665,4 @@ def test_random_interleavings_keep_every_invariant_long_run(machine_environment)
     os.environ.setdefault("HOLDFAST_STATEFUL_RANDOM", "1")  # explore beyond the fixed CI examples
     figures = run_machine(machine_environment, examples, steps=50)
     assert figures["oversells"] == 0 and figures["drift"] == 0
+    assert all(figures["coverage"].values()), f"paths never reached: {figures['coverage']}"

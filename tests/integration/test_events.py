@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 
+from holdfast.runtime import get_runtime
 from holdfast_cli.local_api import LambdaContext, LocalApi
 from holdfast_cli.template import PROJECT_ROOT, FunctionSpec, HttpRoute, functions, http_routes, load_handler, load_template
 
@@ -232,5 +233,8 @@ def test_event_succeeds_against_its_function(seeded: LocalApi, clock, path: Path
             assert "errors" not in json.loads(result["body"]), result["body"]
     elif trigger == "DynamoDB":
         assert result == {"batchItemFailures": []}
-    if prepare is expire_hold:
-        assert seeded.get(f"/fulfilment-options/{CART}").json()["status"] == "EXPIRED"
+    if prepare is expire_hold:  # released, not only shown EXPIRED by the view (which reads expiresAt)
+        assert get_runtime().table.get_document("FO", CART).status == "EXPIRED"
+        position = seeded.get(f"/inventory-positions/{SKU}:{DC}:DEFAULT").json()
+        assert position["onHand"] == 50
+        assert {q["status"] for q in position["quantities"] if q["type"] == "SOFT_RESERVE"} == {"INACTIVE"}
