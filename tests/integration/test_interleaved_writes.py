@@ -441,3 +441,28 @@ def test_cancelling_a_hold_past_its_expiry_releases_it_as_expired(api, clock) ->
     assert get_runtime().table.get_document("FO", "cart-1").status == "EXPIRED"
     assert on_hand(api) == 10
     assert_clean()
+
+
+def test_a_count_that_empties_the_shards_reads_again_if_new_shards_were_added_and_filled(api, clock) -> None:
+    """The count plans for 4 shards; before it commits the position gets 8 and units move into
+    the new ones only. Shards 1..3 are still empty, so only the shard count it was planned for
+    can refuse it: shard 0 must not go negative beside the filled new shards."""
+    shop(api, (SKU, 10), shards_per_position=4)
+    assert ok(cart(api, "cart-1", (SKU, 2)))["status"] == "ACTIVE"
+    table = get_runtime().table
+    position = table.get_positions([POSITION])[POSITION]
+    table.commit(table.writes(clock()).gather_units(position, shards.gather(position.shard_values)))
+
+    def add_and_fill_new_shards() -> None:
+        read = table.get_positions([POSITION])[POSITION]
+        table.commit(table.writes(clock()).set_shard_count(read, 8, []))
+        read = table.get_positions([POSITION], {POSITION: 8})[POSITION]
+        table.commit(table.writes(clock()).move_units(read, [shards.Move(0, shard, 2) for shard in (4, 5, 6, 7)]))
+
+    just_before("TransactWriteItems", add_and_fill_new_shards)
+    later = to_iso(clock() - timedelta(minutes=1))
+    [result] = feed(api, {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 1, "asOf": later})
+
+    assert result["status"] == "APPLIED"
+    assert sum(shard_values()) == -1
+    assert_clean()

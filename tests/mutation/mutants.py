@@ -25,6 +25,7 @@ ORDER_TESTS = "tests/integration/test_orders.py"
 SHARDED = "tests/integration/test_sharded_counters.py"
 FAULTS = "tests/dynamodb_local/test_faults_on_engine.py"
 EVENTS = "tests/integration/test_events.py"
+INTERLEAVED = "tests/integration/test_interleaved_writes.py"
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ MUTANTS: list[Mutant] = [
         "",
         "a cover planned for N shards lands after a reshard: units left in shards beside a negative shard 0",
         f"{GAPS}::test_a_sale_beyond_the_whole_position_reads_again_when_the_position_is_resharded_at_its_gap",
+        "tests/integration/test_interleaved_writes.py::test_a_count_that_empties_the_shards_reads_again_if_new_shards_were_added_and_filled",
     ),
     mutant(
         "cover-floor", STORAGE,
@@ -120,17 +122,18 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "feed-under-fence", STORAGE,
-        '            conditions.append("(attribute_not_exists(fenceAsOf) OR fenceAsOf < :happened OR fenceUntil < :now)")',
+        '            conditions.append("(attribute_not_exists(fenceAsOf) OR fenceAsOf < :happened)")',
         "            pass",
         "an event a count in progress includes lands beside it: drift",
         f"{FAULTS}::test_a_snapshot_that_dies_after_its_fence_is_applied_once_by_its_retry",
     ),
     mutant(
         "snapshot-commit-under-its-fence", STORAGE,
-        '            conditions.append("fenceAsOf = :asOf")',
+        '            values[":fence"] = {"S": fence_id}\n            conditions.append("fenceId = :fence")',
         "            pass",
-        "an older count commits over a newer one that landed meanwhile",
+        "an older count commits over a newer one that landed meanwhile, or a count whose lapsed fence was taken down",
         f"{GAPS}::test_an_older_count_paused_at_its_commit_while_a_newer_count_lands_ends_stale",
+        "tests/integration/test_interleaved_writes.py::test_a_snapshot_whose_fence_lapsed_starts_again_when_an_event_it_never_read_lands",
     ),
     mutant(
         "fence-after-snapshot", STORAGE,
@@ -325,5 +328,42 @@ MUTANTS: list[Mutant] = [
         "                if True:\n                    raise",
         "an order refused while expired holds still count",
         f"{ORDER_TESTS}::test_an_order_refused_only_because_expired_holds_still_count_reclaims_them",
+    ),
+    # -- read-then-commit gaps closed in decision 14 -------------------------------------
+    mutant(
+        "cover-empty-shards-stay-empty", STORAGE,
+        "                    if shard not in pulled:\n                        self._still_empty(change.position_ref, shard)",
+        "                    pass",
+        "a count that empties the shards lands after a rebalance refilled them: shard 0 negative beside positive shards",
+        f"{INTERLEAVED}::test_a_count_that_empties_the_shards_fails_and_redoes_if_a_rebalance_refilled_them",
+    ),
+    mutant(
+        "lapsed-fence-taken-down", STORAGE,
+        "                self.take_down_fence(position, now)\n",
+        "",
+        "a dead count's fence refuses every event it covers for ever",
+        f"{INTERLEAVED}::test_a_snapshot_whose_fence_lapsed_starts_again_when_an_event_it_never_read_lands",
+        f"{INTERLEAVED}::test_a_sale_and_a_shipment_take_down_a_fence_whose_writer_died",
+    ),
+    mutant(
+        "convert-same-delivery", ORDERS,
+        '            and hold.body["deliveryType"] == request.deliveryType\n            and hold.body.get("locationRef") == request.locationRef\n',
+        "",
+        "a click & collect order at a store takes a home-delivery hold at the DC",
+        f"{INTERLEAVED}::test_a_click_and_collect_order_does_not_convert_a_home_delivery_hold",
+    ),
+    mutant(
+        "replacement-keeps-the-clock", HOLDS,
+        "                    expires_at = min(expires_at, replaced.expires_at)",
+        "                    pass",
+        "replacing a cart every 14 minutes holds its stock for ever",
+        f"{INTERLEAVED}::test_a_replacement_ends_no_later_than_the_cart_it_replaces",
+    ),
+    mutant(
+        "cancel-unexpired", HOLDS,
+        '            FO, ref, from_statuses=["ACTIVE"], status="CANCELLED", unexpired_at=now',
+        '            FO, ref, from_statuses=["ACTIVE"], status="CANCELLED"',
+        "an abandoned cart (past its expiry) is recorded as cancelled",
+        f"{INTERLEAVED}::test_cancelling_a_hold_past_its_expiry_releases_it_as_expired",
     ),
 ]
