@@ -86,6 +86,7 @@ def execute_document(
     schema: GraphQLSchema, document: DocumentNode, context: GraphqlContext,
     variables: dict[str, Any] | None, operation_name: str | None,
 ) -> ExecutionResult:
+    """Execute the operation; every resolver is synchronous, so the result is too."""
     result = execute(
         schema, document, context_value=context, variable_values=variables, operation_name=operation_name
     )
