@@ -197,7 +197,7 @@ def write_units(operation: str, items: Iterable[ItemWrite], spec: TableSpec) -> 
                     continue
                 entries = [old, new] if moved else [new]
             else:
-                entries = [old if old is not None else new]
+                entries = [entry for entry in (old, new) if entry is not None]
             units.index_write += sum(max(1, math.ceil(item_size(e) / WRITE_UNIT_BYTES)) for e in entries)
     return units
 

@@ -269,7 +269,7 @@ def _capacity(tallies: list[Tally], *, write: bool) -> dict[str, Any]:
         modeled = statistics.mean(t.modeled.total_write for t in tallies)
         index = statistics.mean(t.modeled.index_write for t in tallies)
         reported = [t.reported(WRITE_OPERATIONS) for t in tallies]
-        entry = {"modeled": round(modeled, 2), "modeled_index": round(index, 2)}
+        entry: dict[str, float | None] = {"modeled": round(modeled, 2), "modeled_index": round(index, 2)}
     else:
         modeled = statistics.mean(t.modeled.read for t in tallies)
         reported = [t.reported(READ_OPERATIONS) for t in tallies]

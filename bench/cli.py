@@ -7,6 +7,7 @@ Progress goes to stderr, and so does anything the handlers print while the bench
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from bench import census, cold_import, flash_sale, load_workers, overhead
-from bench.engine import BenchEngine
+from bench.engine import BenchEngine, EngineName
 from bench.report import render
 
 OVERHEAD_MEASURES = list(overhead.MEASURES)
@@ -104,7 +105,7 @@ class Progress:
 def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, Any]:
     """Run the requested measures; answer the report (measures, targets, notes, errors)."""
     started = time.monotonic()
-    engine_name = "endpoint" if args.endpoint_url else (args.engine or "dynamodb-local")
+    engine_name: EngineName = "endpoint" if args.endpoint_url else (args.engine or "dynamodb-local")
     wanted = set(args.only)
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -139,7 +140,7 @@ def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, 
                 attempt(chosen, lambda: census.run(engine, repeats, progress))
             for name in OVERHEAD_MEASURES:
                 if name in wanted:
-                    attempt([name], lambda name=name: overhead.run(engine, [name], args.samples, progress))
+                    attempt([name], functools.partial(overhead.run, engine, [name], args.samples, progress))
             if wanted & set(FLASH_MEASURES):
                 chosen = [n for n in FLASH_MEASURES if n in wanted]
                 attempt(chosen, lambda: flash_sale.run(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import io
 import os
 import pstats
@@ -33,7 +34,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-from bench.engine import BenchEngine
+from bench.engine import BenchEngine, EngineName
 from bench.retailer import cart, expect, hold, open_shop, order
 
 LAYERS: list[tuple[str, str]] = [
@@ -106,7 +107,13 @@ def flame(command: list[str], svg: Path, body: Callable[[], None], err: Any) -> 
     return str(svg) if svg.exists() else f"py-spy wrote nothing (exit {spy.returncode})"
 
 
-def run(engine_name: str, requests: int, output: Path, with_flame: bool, err: Any) -> dict[str, Any]:
+def _each(one: Callable[[int, str], object], requests: int, side: str) -> None:
+    """``one`` for each request number, on ``side``."""
+    for i in range(requests):
+        one(i, side)
+
+
+def run(engine_name: EngineName, requests: int, output: Path, with_flame: bool, err: Any) -> dict[str, Any]:
     output.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {}
     with BenchEngine(engine_name, None, lambda m: print(f"[profile] {m}", file=err, flush=True)) as engine:
@@ -116,7 +123,7 @@ def run(engine_name: str, requests: int, output: Path, with_flame: bool, err: An
             for i in range(20):  # warm: handlers imported, models built, caches loaded
                 hold(api, f"pw-{i:07d}")
                 expect(api.post("/orders", order(f"ow-{i:07d}", f"pw-{i:07d}")), (201,), "warm-up order")
-            holds: dict[str, Callable[[int, str], None]] = {
+            holds: dict[str, Callable[[int, str], object]] = {
                 "hold": lambda i, side: expect(api.post("/fulfilment-options", cart(f"p{side}-{i:07d}")), (201,), "hold"),
                 "order": lambda i, side: expect(api.post("/orders", order(f"o{side}-{i:07d}", f"c{side}-{i:07d}")), (201,), "order"),
             }
@@ -138,7 +145,7 @@ def run(engine_name: str, requests: int, output: Path, with_flame: bool, err: An
                                  "report": str(output / f"{name}.txt")}
                 if spy:
                     summary[name]["flame_graph"] = flame(
-                        spy, output / f"{name}.svg", lambda one=one: [one(i, "b") for i in range(requests)], err)
+                        spy, output / f"{name}.svg", functools.partial(_each, one, requests, "b"), err)
     return summary
 
 

@@ -120,7 +120,7 @@ class CallRecorder:
         call = ApiCall(model.name, copy.deepcopy(params))
         self._calls.append(call)
         context[_CONTEXT_KEY] = call
-        if not self._price:
+        if not self._price or self._images is None:
             return
         if "ReturnConsumedCapacity" in model.input_shape.members:
             params.setdefault("ReturnConsumedCapacity", "TOTAL")
@@ -139,7 +139,7 @@ class CallRecorder:
         call.status = http_response.status_code
         if parsed.get("ConsumedCapacity"):  # moto answers [] for transactions
             call.reported = reported_units(parsed["ConsumedCapacity"])
-        if not (self._price and call.succeeded):
+        if not (self._price and call.succeeded) or self._images is None:
             return
         if model.name in WRITE_OPERATIONS:
             after = self._images.read(call.items) if call.items else {}

@@ -693,7 +693,7 @@ def run(args: argparse.Namespace) -> int:
     if args.endpoint_url and args.engine:
         print("holdfast dev: --engine and --endpoint-url exclude each other", file=sys.stderr)
         return 2
-    engine = None if args.endpoint_url else args.engine or "dynamodb-local"  # for the message
+    engine: Engine | None = None if args.endpoint_url else args.engine or "dynamodb-local"  # for the message
     previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     server: DevServer | None = None
     try:

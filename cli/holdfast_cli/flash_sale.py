@@ -363,8 +363,8 @@ def _hold(
         return _failed(outcome, progress, "hold", f"{type(error).__name__}: {error}")
     outcome.hold_answered_at = time.time()
     status, problem = sale.hold_status(response)
-    if problem is not None:
-        return _failed(outcome, progress, "hold", problem)
+    if problem is not None or status is None:
+        return _failed(outcome, progress, "hold", problem or "the answer has no status")
     outcome.hold = status
     if outcome.hold == "ACTIVE":
         progress.add("holds")

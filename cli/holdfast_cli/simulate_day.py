@@ -28,10 +28,13 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from holdfast_cli.demand_report import time_zone
+
+if TYPE_CHECKING:
+    from holdfast_cli.dev_server import Engine
 
 DESCRIPTION = (
     "Play a day of mixed shoppers (channels, HD/CC, stores, planted product affinities and "
@@ -164,7 +167,7 @@ def play(api: Any, clock: SimulatedClock, shoppers: list[Shopper]) -> Truth:
         moment, _, kind, shopper = heapq.heappop(events)
         clock.now = moment
         follow_up: list[tuple[datetime, str, Shopper | None]] = []
-        if kind == "sweep":
+        if shopper is None:  # only the sweeper's events have no shopper
             api.invoke("HoldSweeperFunction", {})
         elif kind == "arrive":
             follow_up = _arrive(api, shopper, owed, truth)
@@ -251,7 +254,7 @@ def check(truth: Truth, reports: dict[str, Any], zone: ZoneInfo, days: float) ->
     by_hour = Counter(moment.astimezone(zone).hour for moment in truth.held_at)
     found_hours = {row["slot"]: row["holds"] for row in timing["byHour"] if row["holds"]}
     checks.append(Check("held carts by local hour", dict(sorted(by_hour.items())), found_hours, "exact", found_hours == dict(by_hour)))
-    peak = max(found_hours, key=found_hours.get) if found_hours else None
+    peak = max(found_hours, key=lambda hour: found_hours[hour]) if found_hours else None
     checks.append(Check("peak hour of holds", PEAK_HOUR, peak, "±1 h", peak is not None and abs(peak - PEAK_HOUR) <= 1))
     width = timing["bucketSeconds"]
     planted_buckets = Counter(int(t // width) * width for t in truth.thinks)
@@ -283,7 +286,8 @@ def _histogram_median(buckets: list[dict[str, Any]]) -> float | None:
 
 
 def run_day(
-    shoppers: int, seed: int, day: date, zone_name: str, engine: str | None, err: Any, endpoint_url: str | None = None
+    shoppers: int, seed: int, day: date, zone_name: str, engine: Engine | None, err: Any,
+    endpoint_url: str | None = None,
 ) -> dict[str, Any]:
     """Set up the engine, play the day, deliver the signals, read the reports, check them."""
     from holdfast.runtime import use_clock
@@ -312,7 +316,9 @@ def run_day(
         truth = play(api, clock, plans)
         _deliver_signals(backend, api)
         source = SignalSource(argparse.Namespace(api_url=None, token=None, table=backend.table, endpoint_url=backend.endpoint_url))
-        params = {"timing": {"timeZone": zone_name, "bucketSeconds": 30}, "affinity": {"minCount": 2}}
+        params: dict[str, dict[str, Any]] = {
+            "timing": {"timeZone": zone_name, "bucketSeconds": 30}, "affinity": {"minCount": 2},
+        }
         reports = {name: source.report(name, start, end, params.get(name, {}))
                    for name in ("channels", "locations", "affinity", "timing", "restocking")}
     finally:

@@ -6,10 +6,12 @@ retention), published to EventBridge, and counted as CloudWatch metrics (EMF log
 """
 
 from collections import defaultdict
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -34,10 +36,15 @@ cart_outcomes: dict[str, list[int]] = defaultdict(list)
 
 
 def capture_record(record: DynamoDBStreamRecordModel) -> None:
-    signals = get_runtime().signals.capture(record.dynamodb.OldImage, record.dynamodb.NewImage)
+    signals = get_runtime().signals.capture(_image(record.dynamodb.OldImage), _image(record.dynamodb.NewImage))
     for signal in signals:
         count(signal)
     count_cart(signals)
+
+
+def _image(image: object) -> dict[str, Any] | None:
+    """A stream image as the default record model gives it: a dict, or None (no such image)."""
+    return image if isinstance(image, dict) else None
 
 
 def count_cart(signals: list[Signal]) -> None:
@@ -83,7 +90,7 @@ def count(signal: Signal) -> None:
 
 @metrics.log_metrics
 @logger.inject_lambda_context
-def stream_handler(event: dict, context: LambdaContext) -> dict:
+def stream_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     """DynamoDB stream batch → signals; failed records are reported so only they are retried
     (``ReportBatchItemFailures``)."""
     try:

@@ -4,9 +4,12 @@ Two entry points, one release path (``HoldService.release_expired``), whose cond
 transaction lets exactly one release commit whichever path gets there first.
 """
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -20,7 +23,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams, model=DynamoDBS
 def is_timer_expiry(record: DynamoDBStreamRecordModel) -> bool:
     """A TTL deletion (by the DynamoDB service, not a user) of a hold's timer item."""
     identity = record.userIdentity
-    old = record.dynamodb.OldImage or {}
+    old = _old_image(record)
     return (
         record.eventName == "REMOVE"
         and identity is not None
@@ -30,10 +33,16 @@ def is_timer_expiry(record: DynamoDBStreamRecordModel) -> bool:
     )
 
 
+def _old_image(record: DynamoDBStreamRecordModel) -> dict[str, Any]:
+    """The item before the change, deserialized (the default record model gives a dict)."""
+    image = record.dynamodb.OldImage
+    return image if isinstance(image, dict) else {}
+
+
 def release_record(record: DynamoDBStreamRecordModel) -> None:
     if not is_timer_expiry(record):
         return
-    fo_ref = record.dynamodb.OldImage["foRef"]
+    fo_ref = _old_image(record)["foRef"]
     released = get_runtime().holds.release_timer_deleted(fo_ref)
     logger.info("timer expired", fo_ref=fo_ref, released=released)
     if released:
@@ -42,7 +51,7 @@ def release_record(record: DynamoDBStreamRecordModel) -> None:
 
 @metrics.log_metrics
 @logger.inject_lambda_context
-def stream_handler(event: dict, context: LambdaContext) -> dict:
+def stream_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     """DynamoDB stream batch → release each expired hold; failed records are reported so
     only they are retried (``ReportBatchItemFailures``)."""
     return process_partial_response(event=event, record_handler=release_record, processor=processor, context=context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -78,7 +79,7 @@ class PayloadTooLarge(HoldfastError):
 REF_RULE = "must be 1-128 characters of A-Z a-z 0-9 _ . - starting with a letter or digit (':' and '#' are separators)"
 
 
-def describe_problem(problem: dict[str, Any]) -> dict[str, Any]:
+def describe_problem(problem: Mapping[str, Any]) -> dict[str, Any]:
     """One pydantic (or Powertools) validation problem as ``{"field", "message"}``.
 
     The field is the dotted path to the bad value; where a model validator names the field in

@@ -7,6 +7,7 @@ point a fresh runtime at moto or DynamoDB Local with :func:`reset_runtime`.
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -77,7 +78,7 @@ class Runtime:
         )
 
 
-def build_runtime(settings: Settings, clock: Clock = system_clock, client=None) -> Runtime:
+def build_runtime(settings: Settings, clock: Clock = system_clock, client: Any = None) -> Runtime:
     """Wire the runtime for ``settings``; ``client`` and ``clock`` may be injected."""
     if client is None:
         client = boto3.client(
@@ -96,7 +97,7 @@ def build_runtime(settings: Settings, clock: Clock = system_clock, client=None) 
     return Runtime(settings, client, clock)
 
 
-def _events_client():
+def _events_client() -> Any:
     """EventBridge, only for the function that publishes signals (created when a bus is set)."""
     return boto3.client("events", config=Config(retries={"mode": "standard", "max_attempts": 4}))
 
@@ -111,7 +112,7 @@ def use_clock(clock: Clock | None) -> None:
     _clock = clock or system_clock
 
 
-def _current_time():
+def _current_time() -> datetime:
     return _clock()
 
 

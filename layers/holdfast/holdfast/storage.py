@@ -403,7 +403,7 @@ class InventoryTable:
                 existing = self.get_quantities([(iq.position_ref, iq.type, iq.source_ref)])
                 return AdjustmentOutcome.DUPLICATE, existing[0] if existing else None
             position = self.get_positions([iq.position_ref]).get(iq.position_ref)
-            if _lapsed_fence(position, iq.effective_at, now):
+            if position is not None and _lapsed_fence(position, iq.effective_at, now):
                 self.take_down_fence(position, now)
                 return AdjustmentOutcome.AGAIN, None
             if iq.quantity < 0 and not _already_counted(position, iq.effective_at, now):

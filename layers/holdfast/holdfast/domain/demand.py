@@ -74,7 +74,7 @@ class ChannelRow(_Row):
 
 def channels(signals: Iterable[Signal]) -> list[ChannelRow]:
     """Per channel and delivery type: carts, holds, orders, conversion and abandonment."""
-    sets: dict[tuple[str | None, str | None], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    sets: dict[tuple[str | None, str | None], dict[str, set[str | None]]] = defaultdict(lambda: defaultdict(set))
     for signal in signals:
         counts = sets[(signal.channel, delivery_type(signal))]
         if signal.type is SignalType.FO_CALL:
@@ -132,8 +132,8 @@ class LocationsReport(_Row):
 def locations(signals: Iterable[Signal]) -> LocationsReport:
     """Locations in plans vs locations fulfilling orders; out-of-stock intensity per product ×
     location, most units first."""
-    planned: dict[str, set[str]] = defaultdict(set)
-    fulfilled: dict[str, set[str]] = defaultdict(set)
+    planned: dict[str, set[str | None]] = defaultdict(set)
+    fulfilled: dict[str, set[str | None]] = defaultdict(set)
     demand: dict[tuple[str, str | None], list[Any]] = defaultdict(lambda: [set(), 0, set()])
     for signal in signals:
         if signal.type is SignalType.FO_CALL:
@@ -266,8 +266,8 @@ def timing(signals: Iterable[Signal], time_zone: str = "UTC", bucket_seconds: in
     """Holds, conversions and abandonment by local hour and day of week, and the distribution
     of seconds to convert beside the timer lengths."""
     zone = ZoneInfo(time_zone)
-    hours = [[set(), set(), set()] for _ in range(24)]
-    days = [[set(), set(), set()] for _ in range(7)]
+    hours: list[list[set[str]]] = [[set(), set(), set()] for _ in range(24)]
+    days: list[list[set[str]]] = [[set(), set(), set()] for _ in range(7)]
     buckets: dict[int, set[str]] = defaultdict(set)
     timers: dict[int, set[str]] = defaultdict(set)
     late: set[str] = set()
@@ -338,8 +338,8 @@ def restocking(
         if signal.type is SignalType.OUT_OF_STOCK:
             unmet[(signal.productRef, signal.locationRef)] += signal.quantity
             continue
-        for location in _ats_locations(signal):
-            for key in ((signal.productRef, location), (signal.productRef, None)):
+        for ats_location in _ats_locations(signal):
+            for key in ((signal.productRef, ats_location), (signal.productRef, None)):
                 seen[key] = max(seen.get(key, ""), signal.at)
     rows = []
     for (product, location), units in unmet.items():

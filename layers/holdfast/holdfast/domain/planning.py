@@ -102,7 +102,7 @@ def partial_plan(
         short = []
         for product_ref, quantity in lines.items():
             available = min(ats.get((product_ref, best), 0), quantity) if best else 0
-            if available:
+            if available and best:
                 allocations.append(Allocation(product_ref, best, available))
             if available < quantity:
                 short.append(Shortfall(product_ref, quantity, available))

@@ -49,10 +49,10 @@ def place_hold(values: Sequence[int], threshold: int, quantity: int, rng: random
     proves the position's total covers the hold (no stock stranded by the split). Empty when
     even the total does not cover it.
     """
-    rng = rng or random
+    choice = rng.choice if rng else random.choice
     alone = [shard for shard, value in enumerate(values) if value >= threshold]
     if alone:
-        return [Take(rng.choice(alone), quantity, threshold)]
+        return [Take(choice(alone), quantity, threshold)]
     if sum(value for value in values if value > 0) < threshold:
         return []
     takes: list[Take] = []

@@ -121,6 +121,15 @@ def plan_locations(plans: Iterable[Mapping[str, Any]]) -> list[str]:
     return list(seen)
 
 
+def _time_of(*times: str | None) -> str:
+    """When a change happened: the first of the times it carries (a change without one is
+    malformed, as a signal cannot be filed without its time)."""
+    for time in times:
+        if time:
+            return time
+    raise ValueError("a change without a time")
+
+
 def _one_location(locations: list[str], fallback: str | None) -> str | None:
     """The location a signal is filed under: the one that holds it, else the pickup store."""
     return locations[0] if len(locations) == 1 else fallback
@@ -130,7 +139,7 @@ def _fulfilment_option_created(new: Mapping[str, Any]) -> list[Signal]:
     body = _body(new)
     ref = new["ref"]
     status = new.get("status")
-    at = body.get("createdAt") or new.get("createdAt")
+    at = _time_of(body.get("createdAt"), new.get("createdAt"))
     held = _held_by_product(body.get("allocations", []))
     shortfall = {s["productRef"]: s for s in body.get("shortfall", [])}
     outcome = "NO_OPTIONS" if status == "NO_OPTIONS" else ("PARTIAL" if shortfall else "ACTIVE")
@@ -199,7 +208,7 @@ def _fulfilment_option_ended(old: Mapping[str, Any], new: Mapping[str, Any]) -> 
         return []
     body = _body(new)
     ref = new["ref"]
-    at = new.get("updatedAt") or body.get("createdAt")
+    at = _time_of(new.get("updatedAt"), body.get("createdAt"))
     held_seconds = _seconds_between(body.get("createdAt"), at)
     return [
         Signal(
@@ -224,7 +233,7 @@ def _fulfilment_option_ended(old: Mapping[str, Any], new: Mapping[str, Any]) -> 
 def _order_confirmed(new: Mapping[str, Any]) -> list[Signal]:
     body = _body(new)
     ref = new["ref"]
-    at = body.get("createdAt") or new.get("createdAt")
+    at = _time_of(body.get("createdAt"), new.get("createdAt"))
     from_hold = bool(body.get("convertedFromHold"))
     return [
         Signal(

@@ -21,6 +21,7 @@ from graphql import (
     ExecutionResult,
     FieldNode,
     GraphQLError,
+    GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
     execute,
@@ -68,18 +69,29 @@ def run(request: dict[str, Any], scopes: set[str] | None, context: GraphqlContex
     needed = HOLDS_SCOPE if mutation else READ_SCOPE
     if scopes is not None and needed not in scopes:
         return refusal(f"this {operation.operation.value} needs the {needed} scope", "FORBIDDEN")
-    arguments = {"document": document, "variable_values": variables, "operation_name": operation_name}
     if mutation and not single_field(operation):  # one mutation checks its own input before it writes
-        checked = execute(schema, context_value=GraphqlContext(context.runtime, context.mapping, dry_run=True), **arguments)
+        dry_run = GraphqlContext(context.runtime, context.mapping, dry_run=True)
+        checked = execute_document(schema, document, dry_run, variables, operation_name)
         if checked.errors:
             return {"errors": [graphql_error(error) for error in checked.errors], "data": None}
-    result = execute(schema, context_value=context, **arguments)
-    assert isinstance(result, ExecutionResult)  # every resolver is synchronous
+    result = execute_document(schema, document, context, variables, operation_name)
     answer: dict[str, Any] = {}
     if result.errors:
         answer["errors"] = [graphql_error(error) for error in result.errors]
     answer["data"] = result.data
     return answer
+
+
+def execute_document(
+    schema: GraphQLSchema, document: DocumentNode, context: GraphqlContext,
+    variables: dict[str, Any] | None, operation_name: str | None,
+) -> ExecutionResult:
+    """Execute the operation; every resolver is synchronous, so the result is too."""
+    result = execute(
+        schema, document, context_value=context, variable_values=variables, operation_name=operation_name
+    )
+    assert isinstance(result, ExecutionResult)  # every resolver is synchronous
+    return result
 
 
 def single_field(operation: OperationDefinitionNode) -> bool:
@@ -113,7 +125,7 @@ def checked_document(
 
 def graphql_error(error: GraphQLError) -> dict[str, Any]:
     """A GraphQL error in the spec's shape, with Holdfast's ``code`` (and ``details``)."""
-    entry = error.formatted
+    entry: dict[str, Any] = dict(error.formatted)
     original = error.original_error
     extensions: dict[str, Any] = {"code": "INVALID_INPUT"}
     if isinstance(original, HoldfastError):

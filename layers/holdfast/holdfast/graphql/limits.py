@@ -4,6 +4,7 @@ aliases, depth and (for a mutation) top-level mutations. Each refusal names the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from graphql import (
@@ -58,7 +59,7 @@ def check_document(document: DocumentNode, operation: OperationDefinitionNode | 
             )
 
 
-def _fields(selection_set: SelectionSetNode | None):
+def _fields(selection_set: SelectionSetNode | None) -> Iterator[FieldNode]:
     """Every field node under a selection set, fragments' bodies excluded (counted once each
     where they are defined)."""
     stack = [selection_set] if selection_set else []
@@ -66,8 +67,9 @@ def _fields(selection_set: SelectionSetNode | None):
         for selection in stack.pop().selections:
             if isinstance(selection, FieldNode):
                 yield selection
-            if getattr(selection, "selection_set", None):
-                stack.append(selection.selection_set)
+            inner = getattr(selection, "selection_set", None)
+            if inner:
+                stack.append(inner)
 
 
 def _depth(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],

@@ -20,6 +20,8 @@ from holdfast.errors import InvalidInput
 
 DeliveryType = Literal["HD", "CC"]
 
+_DELIVERY_TYPES: dict[str, DeliveryType] = {"HD": "HD", "CC": "CC", "HOME_DELIVERY": "HD", "CLICK_AND_COLLECT": "CC"}
+
 
 class GraphqlMapping(BaseModel):
     """The ``GRAPHQL_MAPPING`` document. Every key is optional."""
@@ -34,9 +36,7 @@ class GraphqlMapping(BaseModel):
     """Virtual catalogue ref → channel. A catalogue not listed means the channel of that name."""
     typeChannels: dict[str, Ref] = Field(default_factory=dict)
     """Fulfilment option ``type`` → the channel a cart of that type holds for."""
-    deliveryTypes: dict[str, DeliveryType] = Field(
-        default_factory=lambda: {"HD": "HD", "CC": "CC", "HOME_DELIVERY": "HD", "CLICK_AND_COLLECT": "CC"}
-    )
+    deliveryTypes: dict[str, DeliveryType] = Field(default_factory=lambda: dict(_DELIVERY_TYPES))
     """``orderType`` (first) or ``type`` value → Holdfast's delivery type."""
     defaultDeliveryType: DeliveryType = "HD"
     """The delivery type when neither ``orderType`` nor ``type`` is in ``deliveryTypes``."""

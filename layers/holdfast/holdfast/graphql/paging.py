@@ -16,8 +16,9 @@ MAX_PAGE = 100
 
 def connection(items: Sequence[Any], args: dict[str, Any]) -> dict[str, Any]:
     first, last = _count(args, "first"), _count(args, "last")
-    start = _offset(args.get("after"), "after") + 1 if args.get("after") else 0
-    end = _offset(args.get("before"), "before") if args.get("before") else len(items)
+    after, before = args.get("after"), args.get("before")
+    start = _offset(after, "after") + 1 if after else 0
+    end = _offset(before, "before") if before else len(items)
     end = min(end, len(items))
     start = min(start, end)
     if first is not None:

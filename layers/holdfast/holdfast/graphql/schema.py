@@ -8,13 +8,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSchema, build_schema, value_from_ast_untyped
+from graphql import (
+    GraphQLError,
+    GraphQLFieldResolver,
+    GraphQLSchema,
+    assert_object_type,
+    assert_scalar_type,
+    build_schema,
+    value_from_ast_untyped,
+)
 
 from holdfast.graphql import fulfilment, inventory
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
-RESOLVERS = {
+RESOLVERS: dict[str, dict[str, GraphQLFieldResolver]] = {
     "Query": {
         "virtualPositions": inventory.virtual_positions,
         "virtualPosition": inventory.virtual_position,
@@ -42,15 +50,15 @@ def executable_schema() -> GraphQLSchema:
     schema = build_schema(sdl(), assume_valid_sdl=True)  # the contract test validates it
     for type_name, fields in RESOLVERS.items():
         for field_name, resolver in fields.items():
-            schema.type_map[type_name].fields[field_name].resolve = resolver  # type: ignore[union-attr]
-    date_time = schema.type_map["DateTime"]
-    date_time.coerce_output_value = str  # type: ignore[union-attr]
-    date_time.coerce_input_value = parse_date_time  # type: ignore[union-attr]
-    date_time.coerce_input_literal = lambda node, *_: parse_date_time(value_from_ast_untyped(node))  # type: ignore[union-attr]
-    json_scalar = schema.type_map["Json"]
-    json_scalar.coerce_output_value = _same  # type: ignore[union-attr]
-    json_scalar.coerce_input_value = _same  # type: ignore[union-attr]
-    json_scalar.coerce_input_literal = lambda node, *_: value_from_ast_untyped(node)  # type: ignore[union-attr]
+            assert_object_type(schema.type_map[type_name]).fields[field_name].resolve = resolver
+    date_time = assert_scalar_type(schema.type_map["DateTime"])
+    date_time.coerce_output_value = str
+    date_time.coerce_input_value = parse_date_time
+    date_time.coerce_input_literal = lambda node, *_: parse_date_time(value_from_ast_untyped(node))
+    json_scalar = assert_scalar_type(schema.type_map["Json"])
+    json_scalar.coerce_output_value = _same
+    json_scalar.coerce_input_value = _same
+    json_scalar.coerce_input_literal = lambda node, *_: value_from_ast_untyped(node)
     return schema
 
 

@@ -60,6 +60,7 @@ class DemandReports:
         rows = demand.restocking(self._read(start, end, demand.RESTOCK_TYPES, filters), start, end, threshold)
         if filters.product_ref is not None:
             rows = [row for row in rows if row.productRef == filters.product_ref]
+        if threshold is None:
+            return rows, 0
         suggested = [demand.restock_event(row, start, end, threshold) for row in rows if row.restockSuggested]
-        published = self._signals.publisher.publish_details(RESTOCK_SUGGESTED, suggested) if threshold is not None else 0
-        return rows, published
+        return rows, self._signals.publisher.publish_details(RESTOCK_SUGGESTED, suggested)

@@ -6,7 +6,7 @@ import contextlib
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from holdfast import retry
 from holdfast.config_loader import ConfigLoader
@@ -15,7 +15,7 @@ from holdfast.domain.ledger import IqType
 from holdfast.domain.planning import MAX_TRANSACTION_ITEMS, Plan, Shortfall, build_plans, merge_lines, partial_plan
 from holdfast.domain.timers import hold_minutes
 from holdfast.errors import Conflict, NotFound, TooManyWrites
-from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionView
+from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionStatus, FulfilmentOptionView
 from holdfast.services.stock import (
     Release,
     StockReader,
@@ -67,7 +67,7 @@ class HoldService:
         replaced = None
         if request.replaces:
             try:
-                replaced = self._replaced(request)
+                replaced = self._replaced(request.replaces, request.channel)
             except Conflict:
                 existing = self._table.get_document(FO, request.ref)
                 if existing is None:
@@ -241,13 +241,18 @@ class HoldService:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _replaced(self, request: FulfilmentOptionRequest) -> Document:
-        document = self._table.get_document(FO, request.replaces)
+    def _replaced(self, ref: str, channel: str) -> Document:
+        document = self._table.get_document(FO, ref)
         if document is None:
-            raise NotFound(f"fulfilment option {request.replaces!r} does not exist", [{"field": "replaces", "message": "unknown fulfilment option"}])
+            raise NotFound(
+                f"fulfilment option {ref!r} does not exist",
+                [{"field": "replaces", "message": "unknown fulfilment option"}],
+            )
         if document.status != "ACTIVE" or (document.expires_at and document.expires_at <= self._now()):
-            raise Conflict(f"fulfilment option {request.replaces!r} is not an active hold", [{"field": "replaces", "message": "not ACTIVE"}])
-        if document.body["channel"] != request.channel:
+            raise Conflict(
+                f"fulfilment option {ref!r} is not an active hold", [{"field": "replaces", "message": "not ACTIVE"}]
+            )
+        if document.body["channel"] != channel:
             raise Conflict("a cart is replaced on the same channel", [{"field": "replaces", "message": "different channel"}])
         return document
 
@@ -295,7 +300,7 @@ class HoldService:
             status = "EXPIRED"  # never honoured after expiresAt, released or not
         return FulfilmentOptionView(
             ref=document.ref,
-            status=status,
+            status=cast(FulfilmentOptionStatus, status),  # as stored; the view validates it
             channel=body["channel"],
             deliveryType=body["deliveryType"],
             locationRef=body.get("locationRef"),

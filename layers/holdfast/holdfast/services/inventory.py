@@ -131,7 +131,7 @@ class InventoryService:
             created_at=now,
             source_ref=update.sourceRef,
         )
-        echo = {
+        echo: dict[str, Any] = {
             "index": index,
             "productRef": update.productRef,
             "locationRef": update.locationRef,
@@ -160,7 +160,7 @@ class InventoryService:
         return EntityResult(status="UNCHANGED", message="already applied", **echo)
 
     def _record_adjustment(
-        self, iq: InventoryQuantity, update: InventoryUpdate, now
+        self, iq: InventoryQuantity, update: InventoryUpdate, now: datetime
     ) -> tuple[AdjustmentOutcome, InventoryQuantity | None]:
         """Record a feed adjustment; a decrease of a sharded position is sent again with the
         units it needs pulled back from the other shards (docs/decisions.md #12). An undated
@@ -188,7 +188,7 @@ class InventoryService:
         raise Unavailable(f"{iq.position_ref}: its counter shards kept changing; send this entity again")
 
     def _apply_snapshot(
-        self, snapshot: InventoryQuantity, update: InventoryUpdate, now
+        self, snapshot: InventoryQuantity, update: InventoryUpdate, now: datetime
     ) -> tuple[Literal["APPLIED", "UNCHANGED", "STALE"], str | None]:
         """Fence the position at the count's time, read the ledger, supersede what the count
         includes and move the counter — all feed events dated after the count, and every hold,
@@ -206,8 +206,8 @@ class InventoryService:
                 retry.REPLAN.pause(attempt + 1)  # a newer count is landing
                 continue
             record, ledger = self._table.get_snapshot_ledger(snapshot.position_ref)
-            current = record.snapshot_as_of if record else None
-            plan = rules.plan_snapshot(ledger, current, snapshot.quantity, snapshot.effective_at)
+            counted_as_of = record.snapshot_as_of if record else None
+            plan = rules.plan_snapshot(ledger, counted_as_of, snapshot.quantity, snapshot.effective_at)
             cover = None
             if record is not None and record.counter_shards > 1 and plan.counter_delta < 0:
                 counters = self._table.get_positions([record.ref])[record.ref]
@@ -341,7 +341,7 @@ class InventoryService:
                 drift.append(found)
         return checked, drift
 
-    def _now(self):
+    def _now(self) -> datetime:
         return truncate_to_millis(self._clock())
 
 
@@ -371,7 +371,7 @@ def _vp(channel: Channel, product: str, location: str | None, kind: Literal["BAS
     )
 
 
-def _quantity_view(iq: InventoryQuantity, snapshot_as_of) -> QuantityView:
+def _quantity_view(iq: InventoryQuantity, snapshot_as_of: datetime | None) -> QuantityView:
     counted = rules.counts_toward_on_hand(iq, snapshot_as_of)
     return QuantityView(
         iqRef=iq.ref,

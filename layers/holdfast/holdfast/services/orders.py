@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, from_iso, to_iso, truncate_to_millis
@@ -12,7 +12,7 @@ from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.domain.planning import MAX_ALLOCATIONS, MAX_TRANSACTION_ITEMS, Allocation, build_plans, merge_lines
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
 from holdfast.errors import Conflict, NotFound, OutOfStock, TooManyWrites
-from holdfast.models import OrderRequest, OrderView
+from holdfast.models import OrderRequest, OrderStatus, OrderView
 from holdfast.services.holds import FO, HOLD_ATTEMPTS, HoldService
 from holdfast.services.stock import (
     Release,
@@ -206,10 +206,10 @@ class OrderService:
         plans = build_plans(lines, locations, ats, allow_split=True)
         if not plans:
             available = {p: sum(ats.get((p, loc), 0) for loc in locations) for p in lines}
-            first_line = {}
+            first_line: dict[str, int] = {}
             for index, line in enumerate(request.lines):
                 first_line.setdefault(line.productRef, index)
-            short = [
+            short: list[dict[str, Any]] = [
                 {"field": f"lines.{first_line[product]}", "productRef": product, "requested": quantity, "available": available[product]}
                 for product, quantity in lines.items()
                 if available[product] < quantity
@@ -334,7 +334,7 @@ class OrderService:
         body = document.body
         return OrderView(
             ref=document.ref,
-            status=document.status,
+            status=cast(OrderStatus, document.status),  # as stored; the view validates it
             channel=body["channel"],
             deliveryType=body["deliveryType"],
             locationRef=body.get("locationRef"),
