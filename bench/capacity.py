@@ -32,7 +32,9 @@ WRITE_UNIT_BYTES = 1024
 READ_UNIT_BYTES = 4096
 TRANSACTIONAL_FACTOR = 2
 
-WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
+WRITE_OPERATIONS = frozenset(
+    {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+)
 READ_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
 
 
@@ -87,7 +89,11 @@ class IndexSpec:
             return None
         if self.projection == "ALL":
             return dict(item)
-        wanted = {*self.key_attributes, *table_keys, *(self.included if self.projection == "INCLUDE" else ())}
+        wanted = {
+            *self.key_attributes,
+            *table_keys,
+            *(self.included if self.projection == "INCLUDE" else ()),
+        }
         return {name: value for name, value in item.items() if name in wanted}
 
 
@@ -97,7 +103,7 @@ class TableSpec:
     indexes: tuple[IndexSpec, ...] = ()
 
     @classmethod
-    def from_definition(cls, definition: Mapping[str, Any]) -> "TableSpec":
+    def from_definition(cls, definition: Mapping[str, Any]) -> TableSpec:
         """From ``CreateTable`` arguments (``holdfast_cli.template.table_definition()``)."""
         indexes = []
         for index in definition.get("GlobalSecondaryIndexes", []):
@@ -133,8 +139,10 @@ class Units:
     def total_write(self) -> float:
         return self.write + self.index_write
 
-    def __add__(self, other: "Units") -> "Units":
-        return Units(self.write + other.write, self.read + other.read, self.index_write + other.index_write)
+    def __add__(self, other: Units) -> Units:
+        return Units(
+            self.write + other.write, self.read + other.read, self.index_write + other.index_write
+        )
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,7 @@ class ItemWrite:
 
 def written_items(operation: str, params: Mapping[str, Any], spec: TableSpec) -> list[ItemWrite]:
     """The items a write request touches (keys only; images are filled in by the caller)."""
+
     def key_from_item(item: Item) -> dict[str, Any]:
         return {name: item[name] for name in spec.key_attributes}
 
@@ -169,7 +178,9 @@ def written_items(operation: str, params: Mapping[str, Any], spec: TableSpec) ->
         for table, requests in params["RequestItems"].items():
             for request in requests:
                 if "PutRequest" in request:
-                    touched.append(ItemWrite(table, key_from_item(request["PutRequest"]["Item"]), "Put"))
+                    touched.append(
+                        ItemWrite(table, key_from_item(request["PutRequest"]["Item"]), "Put")
+                    )
                 else:
                     touched.append(ItemWrite(table, request["DeleteRequest"]["Key"], "Delete"))
         return touched
@@ -198,12 +209,15 @@ def write_units(operation: str, items: Iterable[ItemWrite], spec: TableSpec) -> 
                 entries = [old, new] if moved else [new]
             else:
                 entries = [entry for entry in (old, new) if entry is not None]
-            units.index_write += sum(max(1, math.ceil(item_size(e) / WRITE_UNIT_BYTES)) for e in entries)
+            units.index_write += sum(
+                max(1, math.ceil(item_size(e) / WRITE_UNIT_BYTES)) for e in entries
+            )
     return units
 
 
 def read_units(operation: str, params: Mapping[str, Any], response: Mapping[str, Any]) -> Units:
     """What a successful read request costs, from the items it returned."""
+
     def per_item(size: int) -> int:
         return max(1, math.ceil(size / READ_UNIT_BYTES))
 
@@ -234,4 +248,3 @@ def reported_units(consumed: Any) -> float:
         return 0.0
     entries = consumed if isinstance(consumed, list) else [consumed]
     return float(sum(entry.get("CapacityUnits", 0.0) for entry in entries))
-

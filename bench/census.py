@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from holdfast.runtime import get_runtime
-
 from bench.capacity import READ_OPERATIONS, WRITE_OPERATIONS, Units
 from bench.engine import BenchEngine, BenchError, Deployment
 from bench.recorder import ApiCall
@@ -35,6 +33,7 @@ from bench.retailer import (
     snapshot,
     virtual_positions_query,
 )
+from holdfast.runtime import get_runtime
 
 PRICES_USD_PER_MILLION = {"write_request_units": 0.625, "read_request_units": 0.125}
 PRICES_NOTE = (
@@ -65,6 +64,7 @@ def _ok(statuses: tuple[int, ...], **fields: Any) -> Callable[[Any], None]:
         for name, value in fields.items():
             if body.get(name) != value:
                 raise BenchError(f"{name} is {body.get(name)!r}, expected {value!r}")
+
     return check
 
 
@@ -77,10 +77,12 @@ def _feed_applied(response: Any) -> None:
 
 def _held(name: str, product: str = HOT_SKU) -> Callable[[Deployment, int], str]:
     """Prepare a one-unit hold for the operation ``name`` to act on."""
+
     def prepare(deployment: Deployment, i: int) -> str:
         ref = f"census-{name}-{i:04d}"
         hold(deployment.api, ref, product)
         return ref
+
     return prepare
 
 
@@ -104,7 +106,12 @@ def ttl_removal(fo_ref: str, table_name: str) -> dict[str, Any]:
         "dynamodb": {
             "ApproximateCreationDateTime": 1767225600,
             "Keys": keys,
-            "OldImage": {**keys, "entity": {"S": "TIMER"}, "foRef": {"S": fo_ref}, "ttl": {"N": "1767225600"}},
+            "OldImage": {
+                **keys,
+                "entity": {"S": "TIMER"},
+                "foRef": {"S": fo_ref},
+                "ttl": {"N": "1767225600"},
+            },
             "SequenceNumber": "100000000000000000001",
             "SizeBytes": 120,
             "StreamViewType": "NEW_AND_OLD_IMAGES",
@@ -114,7 +121,9 @@ def ttl_removal(fo_ref: str, table_name: str) -> dict[str, Any]:
 
 def _release(deployment: Deployment, i: int, fo_ref: str) -> tuple[dict[str, Any], str]:
     with deployment.clock_ahead(EXPIRY_LEAD):
-        answer = deployment.api.invoke("HoldExpiryFunction", {"Records": [ttl_removal(fo_ref, deployment.table_name)]})
+        answer = deployment.api.invoke(
+            "HoldExpiryFunction", {"Records": [ttl_removal(fo_ref, deployment.table_name)]}
+        )
     return answer, fo_ref
 
 
@@ -136,44 +145,119 @@ def _expect_equal(expected: Any) -> Callable[[Any], None]:
     def check(answer: Any) -> None:
         if answer != expected:
             raise BenchError(f"answered {answer!r}, expected {expected!r}")
+
     return check
 
 
 OPERATIONS = [
-    Operation("fo_create", "POST /fulfilment-options (1 line, 5 candidate locations)",
-              lambda d, i, _: d.api.post("/fulfilment-options", cart(f"census-new-{i:04d}")),
-              _ok((201,), status="ACTIVE")),
-    Operation("fo_get", "GET /fulfilment-options/{ref}",
-              lambda d, i, ref: d.api.get(f"/fulfilment-options/{ref}"), _ok((200,), status="ACTIVE"), _held("fo_get")),
-    Operation("fo_cancel", "DELETE /fulfilment-options/{ref}",
-              lambda d, i, ref: d.api.delete(f"/fulfilment-options/{ref}"), _ok((200,), status="CANCELLED"), _held("fo_cancel")),
-    Operation("fo_extend", "POST /fulfilment-options/{ref}/extend",
-              lambda d, i, ref: d.api.post(f"/fulfilment-options/{ref}/extend"), _ok((200,), extended=True), _held("fo_extend")),
-    Operation("order_confirm", "POST /orders converting a 1-line hold",
-              lambda d, i, ref: d.api.post("/orders", order(f"census-conv-{i:04d}", ref)),
-              _ok((201,), convertedFromHold=True), _held("order_confirm")),
-    Operation("order_afresh", "POST /orders without a hold (1 line)",
-              lambda d, i, _: d.api.post("/orders", order(f"census-afresh-{i:04d}")), _ok((201,), convertedFromHold=False)),
-    Operation("order_ship", "POST /orders/{ref}/ship (1 allocation)",
-              lambda d, i, ref: d.api.post(f"/orders/{ref}/ship"), _ok((200,), status="SHIPPED"), _confirmed_order),
-    Operation("vp_read", f"GET /virtual-positions ({len(GRID_PRODUCTS)} products x {len(LOCATIONS)} locations)",
-              lambda d, i, _: d.api.get("/virtual-positions", query=virtual_positions_query()), _ok((200,))),
-    Operation("ip_read", "GET /inventory-positions/{ref} (the hot SKU's position and its ledger)",
-              lambda d, i, _: d.api.get(f"/inventory-positions/{HOT_SKU}:{MAIN_DC}:DEFAULT"), _ok((200,))),
-    Operation("feed_delta", "POST /inventory/batch with 1 DELTA",
-              lambda d, i, _: d.api.post("/inventory/batch", {"entities": [{
-                  "productRef": GRID_PRODUCTS[1], "locationRef": MAIN_DC, "type": "DELTA", "quantity": 1,
-                  "sourceRef": f"census-delta-{i:04d}"}]}),
-              _feed_applied),
-    Operation("feed_snapshot", "POST /inventory/batch with 1 LAST_ON_HAND",
-              lambda d, i, _: d.api.post("/inventory/batch", {"entities": [snapshot(GRID_PRODUCTS[0], MAIN_DC, 1_000 + i)]}),
-              _feed_applied),
-    Operation("config_put", "PUT /channels/{name}",
-              lambda d, i, _: d.api.put("/channels/BENCH_SPARE", {"buffer": {"type": "FIXED", "value": i}}), _ok((200,))),
-    Operation("release_expired", "stream: TTL deleted a 1-line hold's timer (HoldExpiryFunction)",
-              _release, _released, _held("release", SHORT_TIMER_SKU)),
-    Operation("sweep", "schedule: HoldSweeperFunction with 1 overdue 1-line hold (4 index shards)",
-              _sweep, _expect_equal({"overdue": 1, "released": 1}), _held("sweep", SHORT_TIMER_SKU)),
+    Operation(
+        "fo_create",
+        "POST /fulfilment-options (1 line, 5 candidate locations)",
+        lambda d, i, _: d.api.post("/fulfilment-options", cart(f"census-new-{i:04d}")),
+        _ok((201,), status="ACTIVE"),
+    ),
+    Operation(
+        "fo_get",
+        "GET /fulfilment-options/{ref}",
+        lambda d, i, ref: d.api.get(f"/fulfilment-options/{ref}"),
+        _ok((200,), status="ACTIVE"),
+        _held("fo_get"),
+    ),
+    Operation(
+        "fo_cancel",
+        "DELETE /fulfilment-options/{ref}",
+        lambda d, i, ref: d.api.delete(f"/fulfilment-options/{ref}"),
+        _ok((200,), status="CANCELLED"),
+        _held("fo_cancel"),
+    ),
+    Operation(
+        "fo_extend",
+        "POST /fulfilment-options/{ref}/extend",
+        lambda d, i, ref: d.api.post(f"/fulfilment-options/{ref}/extend"),
+        _ok((200,), extended=True),
+        _held("fo_extend"),
+    ),
+    Operation(
+        "order_confirm",
+        "POST /orders converting a 1-line hold",
+        lambda d, i, ref: d.api.post("/orders", order(f"census-conv-{i:04d}", ref)),
+        _ok((201,), convertedFromHold=True),
+        _held("order_confirm"),
+    ),
+    Operation(
+        "order_afresh",
+        "POST /orders without a hold (1 line)",
+        lambda d, i, _: d.api.post("/orders", order(f"census-afresh-{i:04d}")),
+        _ok((201,), convertedFromHold=False),
+    ),
+    Operation(
+        "order_ship",
+        "POST /orders/{ref}/ship (1 allocation)",
+        lambda d, i, ref: d.api.post(f"/orders/{ref}/ship"),
+        _ok((200,), status="SHIPPED"),
+        _confirmed_order,
+    ),
+    Operation(
+        "vp_read",
+        f"GET /virtual-positions ({len(GRID_PRODUCTS)} products x {len(LOCATIONS)} locations)",
+        lambda d, i, _: d.api.get("/virtual-positions", query=virtual_positions_query()),
+        _ok((200,)),
+    ),
+    Operation(
+        "ip_read",
+        "GET /inventory-positions/{ref} (the hot SKU's position and its ledger)",
+        lambda d, i, _: d.api.get(f"/inventory-positions/{HOT_SKU}:{MAIN_DC}:DEFAULT"),
+        _ok((200,)),
+    ),
+    Operation(
+        "feed_delta",
+        "POST /inventory/batch with 1 DELTA",
+        lambda d, i, _: d.api.post(
+            "/inventory/batch",
+            {
+                "entities": [
+                    {
+                        "productRef": GRID_PRODUCTS[1],
+                        "locationRef": MAIN_DC,
+                        "type": "DELTA",
+                        "quantity": 1,
+                        "sourceRef": f"census-delta-{i:04d}",
+                    }
+                ]
+            },
+        ),
+        _feed_applied,
+    ),
+    Operation(
+        "feed_snapshot",
+        "POST /inventory/batch with 1 LAST_ON_HAND",
+        lambda d, i, _: d.api.post(
+            "/inventory/batch", {"entities": [snapshot(GRID_PRODUCTS[0], MAIN_DC, 1_000 + i)]}
+        ),
+        _feed_applied,
+    ),
+    Operation(
+        "config_put",
+        "PUT /channels/{name}",
+        lambda d, i, _: d.api.put(
+            "/channels/BENCH_SPARE", {"buffer": {"type": "FIXED", "value": i}}
+        ),
+        _ok((200,)),
+    ),
+    Operation(
+        "release_expired",
+        "stream: TTL deleted a 1-line hold's timer (HoldExpiryFunction)",
+        _release,
+        _released,
+        _held("release", SHORT_TIMER_SKU),
+    ),
+    Operation(
+        "sweep",
+        "schedule: HoldSweeperFunction with 1 overdue 1-line hold (4 index shards)",
+        _sweep,
+        _expect_equal({"overdue": 1, "released": 1}),
+        _held("sweep", SHORT_TIMER_SKU),
+    ),
 ]
 
 
@@ -198,7 +282,9 @@ class Tally:
         return total
 
     def reported(self, operations: frozenset[str]) -> float | None:
-        values = [c.reported for c in self.calls if c.operation in operations and c.reported is not None]
+        values = [
+            c.reported for c in self.calls if c.operation in operations and c.reported is not None
+        ]
         return sum(values) if values else None
 
 
@@ -243,14 +329,22 @@ def run(engine: BenchEngine, repeats: int, progress: Callable[[str], None]) -> d
             }
             if min(counts) != max(counts):
                 entry["calls_range"] = [min(counts), max(counts)]
-            transactions = [len(c.params["TransactItems"]) for c in busiest.calls if c.operation == "TransactWriteItems"]
+            transactions = [
+                len(c.params["TransactItems"])
+                for c in busiest.calls
+                if c.operation == "TransactWriteItems"
+            ]
             if transactions:
                 entry["transaction_items"] = transactions
             if operation.name in TARGETS:
                 entry["target"] = TARGETS[operation.name]
                 entry["pass"] = entry["calls"] <= TARGETS[operation.name]
             if operation.name == "ip_read":
-                entry["ledger_items"] = len(deployment.api.get(f"/inventory-positions/{HOT_SKU}:{MAIN_DC}:DEFAULT").json()["quantities"])
+                entry["ledger_items"] = len(
+                    deployment.api.get(f"/inventory-positions/{HOT_SKU}:{MAIN_DC}:DEFAULT").json()[
+                        "quantities"
+                    ]
+                )
             if operation.name == "config_put":
                 entry["next_request_extra_calls"] = _cache_refill_calls(deployment)
             calls_per_op[operation.name] = entry
@@ -269,7 +363,10 @@ def _capacity(tallies: list[Tally], *, write: bool) -> dict[str, Any]:
         modeled = statistics.mean(t.modeled.total_write for t in tallies)
         index = statistics.mean(t.modeled.index_write for t in tallies)
         reported = [t.reported(WRITE_OPERATIONS) for t in tallies]
-        entry: dict[str, float | None] = {"modeled": round(modeled, 2), "modeled_index": round(index, 2)}
+        entry: dict[str, float | None] = {
+            "modeled": round(modeled, 2),
+            "modeled_index": round(index, 2),
+        }
     else:
         modeled = statistics.mean(t.modeled.read for t in tallies)
         reported = [t.reported(READ_OPERATIONS) for t in tallies]
@@ -294,13 +391,24 @@ def _cache_refill_calls(deployment: Deployment) -> int:
 def hold_life_cost(wcu_per_op: dict[str, Any], rcu_per_op: dict[str, Any]) -> dict[str, Any]:
     """DynamoDB cost per million one-line holds, over the whole life of a hold: created, then
     either released at expiry or converted into an order."""
-    lives = {"hold_then_expiry_release": ("fo_create", "release_expired"), "hold_then_conversion": ("fo_create", "order_confirm")}
+    lives = {
+        "hold_then_expiry_release": ("fo_create", "release_expired"),
+        "hold_then_conversion": ("fo_create", "order_confirm"),
+    }
     entry: dict[str, Any] = {}
     for life, steps in lives.items():
         wru = sum(wcu_per_op[s]["modeled"] for s in steps)
         rru = sum(rcu_per_op[s]["modeled"] for s in steps)
-        usd = wru * PRICES_USD_PER_MILLION["write_request_units"] + rru * PRICES_USD_PER_MILLION["read_request_units"]
-        entry[life] = {"steps": list(steps), "write_request_units": wru, "read_request_units": rru, "usd": round(usd, 3)}
+        usd = (
+            wru * PRICES_USD_PER_MILLION["write_request_units"]
+            + rru * PRICES_USD_PER_MILLION["read_request_units"]
+        )
+        entry[life] = {
+            "steps": list(steps),
+            "write_request_units": wru,
+            "read_request_units": rru,
+            "usd": round(usd, 3),
+        }
     entry["usd"] = max(v["usd"] for v in entry.values() if isinstance(v, dict))
     entry["prices_usd_per_million"] = PRICES_USD_PER_MILLION
     entry["prices_note"] = PRICES_NOTE

@@ -51,26 +51,77 @@ def build_parser() -> argparse.ArgumentParser:
         description="Holdfast's benchmark: every figure is a ratio measured side by side in one run "
         "(or a count), so a noisy machine hits both sides alike. See bench/README.md.",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    parser.add_argument("--samples", type=_positive, default=50, help="interleaved pairs per overhead measure (default 50)")
-    parser.add_argument("--concurrency", type=_positive, default=8, help="flash-sale shoppers (forked processes, default 8)")
-    parser.add_argument("--only", type=_names, default=MEASURES, metavar="NAME[,NAME]",
-                        help=f"measures to run, from: {', '.join(MEASURES)}")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of tables"
+    )
+    parser.add_argument(
+        "--samples",
+        type=_positive,
+        default=50,
+        help="interleaved pairs per overhead measure (default 50)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=8,
+        help="flash-sale shoppers (forked processes, default 8)",
+    )
+    parser.add_argument(
+        "--only",
+        type=_names,
+        default=MEASURES,
+        metavar="NAME[,NAME]",
+        help=f"measures to run, from: {', '.join(MEASURES)}",
+    )
     engine = parser.add_mutually_exclusive_group()
-    engine.add_argument("--engine", choices=["dynamodb-local", "moto"], default=None,
-                        help="dynamodb-local (default; started and stopped by the bench) or moto (numbers mean little)")
+    engine.add_argument(
+        "--engine",
+        choices=["dynamodb-local", "moto"],
+        default=None,
+        help="dynamodb-local (default; started and stopped by the bench) or moto (numbers mean little)",
+    )
     engine.add_argument("--endpoint-url", help="use an already running DynamoDB-compatible engine")
-    parser.add_argument("--import-rounds", type=_positive, default=5, help="cold imports per handler, best of N (default 5)")
-    parser.add_argument("--flash-rounds", type=_positive, default=3, help="flash-sale rounds, each one slot per side (default 3)")
-    parser.add_argument("--flash-seconds", type=float, default=2.0, help="seconds per flash-sale slot (default 2)")
-    parser.add_argument("--shards", type=_positive, default=4, help="counter shards of the flash sale's sharded SKU (default 4)")
-    parser.add_argument("--load-workers", type=_counts, default=load_workers.DEFAULT_WORKERS, metavar="N[,N]",
-                        help="holdfast dev --workers counts of load_by_workers (default 1,4,8)")
-    parser.add_argument("--load-requests", type=_positive, default=600,
-                        help="requests per load run in load_by_workers (default 600, from 30 clients)")
+    parser.add_argument(
+        "--import-rounds",
+        type=_positive,
+        default=5,
+        help="cold imports per handler, best of N (default 5)",
+    )
+    parser.add_argument(
+        "--flash-rounds",
+        type=_positive,
+        default=3,
+        help="flash-sale rounds, each one slot per side (default 3)",
+    )
+    parser.add_argument(
+        "--flash-seconds", type=float, default=2.0, help="seconds per flash-sale slot (default 2)"
+    )
+    parser.add_argument(
+        "--shards",
+        type=_positive,
+        default=4,
+        help="counter shards of the flash sale's sharded SKU (default 4)",
+    )
+    parser.add_argument(
+        "--load-workers",
+        type=_counts,
+        default=load_workers.DEFAULT_WORKERS,
+        metavar="N[,N]",
+        help="holdfast dev --workers counts of load_by_workers (default 1,4,8)",
+    )
+    parser.add_argument(
+        "--load-requests",
+        type=_positive,
+        default=600,
+        help="requests per load run in load_by_workers (default 600, from 30 clients)",
+    )
     parser.add_argument("--output", metavar="FILE", help="also write the JSON report to FILE")
-    parser.add_argument("--repeats", type=_positive, default=None,
-                        help="recorded runs per operation in calls_per_op (default min(3, samples))")
+    parser.add_argument(
+        "--repeats",
+        type=_positive,
+        default=None,
+        help="recorded runs per operation in calls_per_op (default min(3, samples))",
+    )
     return parser
 
 
@@ -89,7 +140,9 @@ def _names(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in MEASURES]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown measure {', '.join(unknown) or '(none)'}; choose from {', '.join(MEASURES)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown measure {', '.join(unknown) or '(none)'}; choose from {', '.join(MEASURES)}"
+        )
     return [n for n in MEASURES if n in names]
 
 
@@ -99,7 +152,11 @@ class Progress:
         self._start = time.monotonic()
 
     def __call__(self, message: str) -> None:
-        print(f"[bench {time.monotonic() - self._start:6.1f}s] {message}", file=self._stream, flush=True)
+        print(
+            f"[bench {time.monotonic() - self._start:6.1f}s] {message}",
+            file=self._stream,
+            flush=True,
+        )
 
 
 def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, Any]:
@@ -127,11 +184,18 @@ def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, 
                 errors[name] = f"{type(error).__name__}: {error}"
 
     if wanted & set(IMPORT_MEASURES):
-        attempt(IMPORT_MEASURES, lambda: {"cold_import_ratio": cold_import.run(args.import_rounds, progress)})
+        attempt(
+            IMPORT_MEASURES,
+            lambda: {"cold_import_ratio": cold_import.run(args.import_rounds, progress)},
+        )
     needs_engine = wanted - set(IMPORT_MEASURES)
     if needs_engine:
         with BenchEngine(engine_name, args.endpoint_url, progress) as engine:
-            meta["engine"] = {"name": engine_name, "version": engine.version, "note": ENGINE_NOTES[engine_name]}
+            meta["engine"] = {
+                "name": engine_name,
+                "version": engine.version,
+                "note": ENGINE_NOTES[engine_name],
+            }
             if engine.endpoint_url and engine_name == "endpoint":
                 meta["engine"]["endpoint_url"] = engine.endpoint_url
             if wanted & set(CENSUS_MEASURES):
@@ -140,11 +204,23 @@ def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, 
                 attempt(chosen, lambda: census.run(engine, repeats, progress))
             for name in OVERHEAD_MEASURES:
                 if name in wanted:
-                    attempt([name], functools.partial(overhead.run, engine, [name], args.samples, progress))
+                    attempt(
+                        [name],
+                        functools.partial(overhead.run, engine, [name], args.samples, progress),
+                    )
             if wanted & set(FLASH_MEASURES):
                 chosen = [n for n in FLASH_MEASURES if n in wanted]
-                attempt(chosen, lambda: flash_sale.run(
-                    engine, args.concurrency, args.flash_rounds, args.flash_seconds, progress, args.shards))
+                attempt(
+                    chosen,
+                    lambda: flash_sale.run(
+                        engine,
+                        args.concurrency,
+                        args.flash_rounds,
+                        args.flash_seconds,
+                        progress,
+                        args.shards,
+                    ),
+                )
             if "load_by_workers" in wanted:
                 attempt(LOAD_MEASURES, lambda: {"load_by_workers": _load(engine, args, progress)})
     meta["load_average_at_end"] = _load_average()
@@ -152,21 +228,31 @@ def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, 
     report: dict[str, Any] = {"meta": meta}
     report.update({name: results[name] for name in MEASURES if name in results})
     report.update(cpu_per_request(results))
-    report.update({k: v for k, v in results.get("load_by_workers", {}).items() if k.startswith("load_") and k != "load_average"})
+    report.update(
+        {
+            k: v
+            for k, v in results.get("load_by_workers", {}).items()
+            if k.startswith("load_") and k != "load_average"
+        }
+    )
     report["targets"] = targets(results)
     report["notes"] = _notes(results)
     report["errors"] = errors
     return report
 
 
-def _load(engine: BenchEngine, args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, Any]:
+def _load(
+    engine: BenchEngine, args: argparse.Namespace, progress: Callable[[str], None]
+) -> dict[str, Any]:
     """``holdfast dev --workers N`` under load at each N, beside the engine's ceiling."""
     if not engine.endpoint_url:
         return {"skipped": "needs an engine holdfast dev can reach over HTTP (not moto)"}
     from bench.load import Options
 
-    progress(f"load_by_workers: {args.load_requests} requests from 30 clients at --workers "
-             f"{','.join(map(str, args.load_workers))}")
+    progress(
+        f"load_by_workers: {args.load_requests} requests from 30 clients at --workers "
+        f"{','.join(map(str, args.load_workers))}"
+    )
     options = Options(requests=args.load_requests, clients=30, endpoint_url=engine.endpoint_url)
     return load_workers.compare(options, args.load_workers, ceiling_seconds=3.0, err=sys.stderr)
 
@@ -194,19 +280,43 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     checks = []
     for op, entry in results.get("calls_per_op", {}).items():
         if "target" in entry:
-            checks.append({"name": f"calls_per_op.{op}", "value": entry["calls"], "limit": entry["target"], "pass": entry["pass"]})
+            checks.append(
+                {
+                    "name": f"calls_per_op.{op}",
+                    "value": entry["calls"],
+                    "limit": entry["target"],
+                    "pass": entry["pass"],
+                }
+            )
     graphql = results.get("graphql_fo_create_overhead")
     if graphql:
-        checks.append({"name": "graphql_fo_create_overhead", "value": graphql["ratio"], "limit": graphql["target"],
-                       "pass": graphql["ratio"] <= graphql["target"]})
+        checks.append(
+            {
+                "name": "graphql_fo_create_overhead",
+                "value": graphql["ratio"],
+                "limit": graphql["target"],
+                "pass": graphql["ratio"] <= graphql["target"],
+            }
+        )
     for path, entry in results.get("cold_import_ratio", {}).get("handlers", {}).items():
-        checks.append({"name": f"cold_import_ratio[{path}]", "value": entry["ratio"], "limit": cold_import.TARGET, "pass": entry["pass"]})
+        checks.append(
+            {
+                "name": f"cold_import_ratio[{path}]",
+                "value": entry["ratio"],
+                "limit": cold_import.TARGET,
+                "pass": entry["pass"],
+            }
+        )
     return checks
 
 
 def _notes(results: dict[str, Any]) -> list[str]:
     notes = []
-    if "wcu_per_op" in results or "rcu_per_op" in results or "cost_per_million_fo_calls_usd" in results:
+    if (
+        "wcu_per_op" in results
+        or "rcu_per_op" in results
+        or "cost_per_million_fo_calls_usd" in results
+    ):
         notes.append(CAPACITY_NOTE)
     if "cost_per_million_fo_calls_usd" in results:
         notes.append(census.PRICES_NOTE)

@@ -54,12 +54,12 @@ def create(body: Body) -> dict:
 """
 """The minimal handler on the fixed stack every Holdfast HTTP function needs."""
 
-_BASELINE = """
+_BASELINE = f"""
 import time
 start = time.perf_counter()
-exec(compile({floor!r}, "floor", "exec"), {{"__name__": "floor"}})
+exec(compile({FLOOR!r}, "floor", "exec"), {{"__name__": "floor"}})
 print(repr(time.perf_counter() - start))
-""".format(floor=FLOOR)
+"""
 
 _HANDLER = """
 import importlib, sys, time
@@ -117,7 +117,9 @@ class HandlerModule:
         return sorted(set(_RUNTIME_USE.findall(source)))
 
     def script(self, template: str, **extra: Any) -> str:
-        return template.format(code_uri=str(self.code_uri), module=self.module, services=self.services(), **extra)
+        return template.format(
+            code_uri=str(self.code_uri), module=self.module, services=self.services(), **extra
+        )
 
 
 def handler_modules() -> list[HandlerModule]:
@@ -128,7 +130,9 @@ def handler_modules() -> list[HandlerModule]:
         file = spec.code_uri / f"{module.replace('.', '/')}.py"
         known = found.get(file)
         names = (*(known.function_names if known else ()), spec.name)
-        found[file] = HandlerModule(str(file.relative_to(PROJECT_ROOT)), spec.code_uri, module, names)
+        found[file] = HandlerModule(
+            str(file.relative_to(PROJECT_ROOT)), spec.code_uri, module, names
+        )
     return list(found.values())
 
 
@@ -157,7 +161,11 @@ def lambda_environment(module: HandlerModule) -> dict[str, str]:
 
 def _run(script: str, environment: dict[str, str], *flags: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, *flags, "-c", script], env=environment, capture_output=True, text=True, timeout=120
+        [sys.executable, *flags, "-c", script],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if result.returncode != 0:
         raise RuntimeError(f"import failed: {result.stderr.strip()[-800:]}")

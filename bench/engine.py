@@ -15,13 +15,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from bench.capacity import TableSpec
+from bench.recorder import CallRecorder, ItemImages
 from holdfast.runtime import get_runtime, reset_runtime, use_clock
 from holdfast_cli.aws_environment import dynamodb_client, local_defaults
 from holdfast_cli.local_api import LocalApi
 from holdfast_cli.template import create_table, table_definition
-
-from bench.capacity import TableSpec
-from bench.recorder import CallRecorder, ItemImages
 
 EngineName = Literal["dynamodb-local", "moto", "endpoint"]
 
@@ -38,7 +37,12 @@ class BenchEngine:
     do not share it); ``endpoint`` uses an engine someone else runs.
     """
 
-    def __init__(self, name: EngineName, endpoint_url: str | None = None, progress: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        name: EngineName,
+        endpoint_url: str | None = None,
+        progress: Callable[[str], None] = print,
+    ) -> None:
         if (name == "endpoint") != (endpoint_url is not None):
             raise ValueError("an endpoint URL goes with the 'endpoint' engine only")
         self.name = name
@@ -60,7 +64,7 @@ class BenchEngine:
         """Forked workers see the same tables (false on moto: each process has its copy)."""
         return self.name != "moto"
 
-    def __enter__(self) -> "BenchEngine":
+    def __enter__(self) -> BenchEngine:
         try:
             self._start()
         except BaseException:
@@ -80,7 +84,11 @@ class BenchEngine:
             self._cleanups.append(mock.stop)
             self.version = _package_version("moto")
         elif self.name == "dynamodb-local":
-            from holdfast_cli.dynamodb_local import DynamoDBLocal, DynamoDBLocalError, dynamodb_local_version
+            from holdfast_cli.dynamodb_local import (
+                DynamoDBLocal,
+                DynamoDBLocalError,
+                dynamodb_local_version,
+            )
 
             self._progress("starting DynamoDB Local")
             local = DynamoDBLocal(memory_mb=512)
@@ -130,7 +138,7 @@ class BenchEngine:
         self._saved_environment.clear()
 
     @contextmanager
-    def fresh_table(self, label: str) -> Iterator["Deployment"]:
+    def fresh_table(self, label: str) -> Iterator[Deployment]:
         """A new table from template.yaml, the runtime pointed at it, the local API over it;
         the table is deleted afterwards."""
         name = f"bench-{label}-{uuid.uuid4().hex[:8]}"

@@ -23,14 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from holdfast.runtime import get_runtime
-from holdfast_cli.local_api import LocalApi
-from holdfast_cli.workers import map_in_processes
-
 from bench.capacity import TableSpec
 from bench.engine import BenchEngine, BenchError, Deployment
 from bench.recorder import CallRecorder, written_keys
 from bench.retailer import HOT_SKU, MAIN_DC, PLENTY, cart, expect, open_shop, snapshot
+from holdfast.runtime import get_runtime
+from holdfast_cli.local_api import LocalApi
+from holdfast_cli.workers import map_in_processes
 
 HOLDS = "holds"
 UPDATES = "conditional_updates"
@@ -106,51 +105,102 @@ def _shop(index: int, schedule: Schedule, barrier: Any) -> dict[str, Any]:
     for round_index, side in schedule.slots():
         barrier.wait(BARRIER_TIMEOUT)
         done = failed = 0
-        seconds = min(WARM_UP_SECONDS, schedule.slot_seconds) if round_index < 0 else schedule.slot_seconds
+        seconds = (
+            min(WARM_UP_SECONDS, schedule.slot_seconds)
+            if round_index < 0
+            else schedule.slot_seconds
+        )
         with recorder.window() as calls:
             start = time.monotonic()
             while time.monotonic() - start < seconds:
                 if side == HOLDS:
                     ok = _hold(api, f"flash-r{round_index + 1}-{index}-{done + failed}")
                 elif side == SHARDED_HOLDS:
-                    ok = _hold(api, f"flash-s-r{round_index + 1}-{index}-{done + failed}", SHARDED_SKU)
+                    ok = _hold(
+                        api, f"flash-s-r{round_index + 1}-{index}-{done + failed}", SHARDED_SKU
+                    )
                 else:
                     ok = _conditional_update(client, schedule.table_name)
                 done, failed = done + ok, failed + (not ok)
             end = time.monotonic()
         keys = Counter("|".join(key) for key in written_keys(calls, schedule.spec))
-        slots.append({"round": round_index, "side": side, "done": done, "failed": failed,
-                      "start": start, "end": end, "writes": dict(keys)})
-    return {"pid": os.getpid(), "warm_holds": warm_holds, "warm_sharded": warm_sharded, "shards": schedule.shards, "slots": slots}
+        slots.append(
+            {
+                "round": round_index,
+                "side": side,
+                "done": done,
+                "failed": failed,
+                "start": start,
+                "end": end,
+                "writes": dict(keys),
+            }
+        )
+    return {
+        "pid": os.getpid(),
+        "warm_holds": warm_holds,
+        "warm_sharded": warm_sharded,
+        "shards": schedule.shards,
+        "slots": slots,
+    }
 
 
 def run(
-    engine: BenchEngine, concurrency: int, rounds: int, slot_seconds: float, progress: Callable[[str], None], shards: int = 4
+    engine: BenchEngine,
+    concurrency: int,
+    rounds: int,
+    slot_seconds: float,
+    progress: Callable[[str], None],
+    shards: int = 4,
 ) -> dict[str, Any]:
     """``flash_sale_throughput_ratio`` and ``hot_item_writes``."""
     global _schedule, _barrier
     if not engine.shares_state_across_processes:
-        reason = "moto keeps its tables in each process's memory: forked shoppers cannot share a table"
-        return {"flash_sale_throughput_ratio": {"skipped": reason}, "hot_item_writes": {"skipped": reason}}
+        reason = (
+            "moto keeps its tables in each process's memory: forked shoppers cannot share a table"
+        )
+        return {
+            "flash_sale_throughput_ratio": {"skipped": reason},
+            "hot_item_writes": {"skipped": reason},
+        }
     with engine.fresh_table("flash") as deployment:
         open_shop(deployment.api, grid=False)
-        deployment.api.post("/inventory/batch", {"entities": [snapshot(SHARDED_SKU, MAIN_DC, PLENTY)]})
-        expect(deployment.api.put(f"/products/{SHARDED_SKU}", {"category": "BENCH", "counterShards": {MAIN_DC: shards}}),
-               (200,), f"PUT product {SHARDED_SKU}")
-        deployment.client.put_item(TableName=deployment.table_name, Item={**COUNTER_KEY, "n": {"N": str(10**12)}})
+        deployment.api.post(
+            "/inventory/batch", {"entities": [snapshot(SHARDED_SKU, MAIN_DC, PLENTY)]}
+        )
+        expect(
+            deployment.api.put(
+                f"/products/{SHARDED_SKU}",
+                {"category": "BENCH", "counterShards": {MAIN_DC: shards}},
+            ),
+            (200,),
+            f"PUT product {SHARDED_SKU}",
+        )
+        deployment.client.put_item(
+            TableName=deployment.table_name, Item={**COUNTER_KEY, "n": {"N": str(10**12)}}
+        )
         _schedule = Schedule(rounds, slot_seconds, deployment.table_name, engine.spec, shards)
         _barrier = multiprocessing.get_context("fork").Barrier(concurrency)
-        progress(f"flash_sale: {concurrency} shoppers, {rounds} rounds of {slot_seconds:g} s per side, {shards} shards")
+        progress(
+            f"flash_sale: {concurrency} shoppers, {rounds} rounds of {slot_seconds:g} s per side, {shards} shards"
+        )
         try:
             workers = map_in_processes(shopper, range(concurrency), processes=concurrency)
         finally:
             _schedule, _barrier = None, None
         if len({w["pid"] for w in workers}) != concurrency:
-            raise BenchError("a worker process ran two shoppers: the concurrency was lower than asked")
+            raise BenchError(
+                "a worker process ran two shoppers: the concurrency was lower than asked"
+            )
         return _summarize(deployment, workers, concurrency, rounds, slot_seconds)
 
 
-def _summarize(deployment: Deployment, workers: list[dict[str, Any]], concurrency: int, rounds: int, slot_seconds: float) -> dict[str, Any]:
+def _summarize(
+    deployment: Deployment,
+    workers: list[dict[str, Any]],
+    concurrency: int,
+    rounds: int,
+    slot_seconds: float,
+) -> dict[str, Any]:
     per_round: dict[str, list[float]] = {side: [] for side in SIDES}
     writes: dict[str, Counter[str]] = {side: Counter() for side in SIDES}
     busy_seconds: dict[str, float] = dict.fromkeys(SIDES, 0.0)
@@ -178,9 +228,13 @@ def _summarize(deployment: Deployment, workers: list[dict[str, Any]], concurrenc
     # The hot positions' counters must have moved by exactly the holds that succeeded.
     position = f"{HOT_SKU}:{MAIN_DC}:DEFAULT"
     sharded = f"{SHARDED_SKU}:{MAIN_DC}:DEFAULT"
-    counters = get_runtime().table.get_positions([position, sharded], {sharded: schedule_shards(workers)})
+    counters = get_runtime().table.get_positions(
+        [position, sharded], {sharded: schedule_shards(workers)}
+    )
     holds_total = done[HOLDS] + warm_up[HOLDS] + sum(w["warm_holds"] for w in workers)
-    sharded_total = done[SHARDED_HOLDS] + warm_up[SHARDED_HOLDS] + sum(w["warm_sharded"] for w in workers)
+    sharded_total = (
+        done[SHARDED_HOLDS] + warm_up[SHARDED_HOLDS] + sum(w["warm_sharded"] for w in workers)
+    )
 
     throughput = {
         "ratio": round(holds_per_s / updates_per_s, 3),
@@ -205,7 +259,9 @@ def _summarize(deployment: Deployment, workers: list[dict[str, Any]], concurrenc
     hot = _hot_items(writes, busy_seconds, done)
     if HOLDS in hot and SHARDED_HOLDS in hot:
         hot["hottest_item_reduction"] = round(
-            hot[HOLDS]["hottest_item_writes_per_operation"] / hot[SHARDED_HOLDS]["hottest_item_writes_per_operation"], 2
+            hot[HOLDS]["hottest_item_writes_per_operation"]
+            / hot[SHARDED_HOLDS]["hottest_item_writes_per_operation"],
+            2,
         )
     hot["hot_position_after_sale"] = _ledger_read(deployment, position)
     return {"flash_sale_throughput_ratio": throughput, "hot_item_writes": hot}
@@ -229,17 +285,19 @@ def _ledger_read(deployment: Deployment, position: str) -> dict[str, Any]:
     }
 
 
-def _hot_items(writes: dict[str, Counter[str]], busy_seconds: dict[str, float], done: dict[str, int]) -> dict[str, Any]:
+def _hot_items(
+    writes: dict[str, Counter[str]], busy_seconds: dict[str, float], done: dict[str, int]
+) -> dict[str, Any]:
     report: dict[str, Any] = {}
     for side, counter in writes.items():
         total = sum(counter.values())
         if not total:
             continue
-        (hottest, hottest_writes), = counter.most_common(1)
+        ((hottest, hottest_writes),) = counter.most_common(1)
         partitions: Counter[str] = Counter()
         for key, count in counter.items():
             partitions[key.split("|")[1]] += count
-        (hot_partition, partition_writes), = partitions.most_common(1)
+        ((hot_partition, partition_writes),) = partitions.most_common(1)
         report[side] = {
             "item_writes": total,
             "distinct_items": len(counter),

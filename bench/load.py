@@ -55,7 +55,10 @@ CHANNEL = "LOADTEST"
 LOCATIONS = {
     "LOAD_DC": {"type": "DC", "deliveryTypes": ["HD"], "channels": [CHANNEL], "priority": 1},
     "LOAD_STORE": {
-        "type": "STORE", "deliveryTypes": ["HD", "CC"], "channels": [CHANNEL], "priority": 2
+        "type": "STORE",
+        "deliveryTypes": ["HD", "CC"],
+        "channels": [CHANNEL],
+        "priority": 2,
     },
 }
 MIX = {"vp_read": 40, "fo_create": 25, "fo_get": 10, "fo_cancel": 10, "order": 15}
@@ -125,7 +128,10 @@ class Connection:
     def __init__(self, base_url: str, timeout: float, token: str | None = None) -> None:
         parts = urlsplit(base_url)
         self.https = parts.scheme == "https"  # a deployed API
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or (443 if self.https else 80)
+        self.host, self.port = (
+            parts.hostname or "127.0.0.1",
+            parts.port or (443 if self.https else 80),
+        )
         self.prefix = parts.path.rstrip("/")
         self.timeout = timeout
         self.authorization = {"Authorization": f"Bearer {token}"} if token else {}
@@ -171,13 +177,20 @@ def set_up_retailer(api: Connection, skus: Sequence[str], stock: int) -> None:
         *(("PUT", f"/locations/{ref}", body) for ref, body in LOCATIONS.items()),
     ]
     entities = [
-        {"productRef": sku, "locationRef": location, "type": "DELTA", "quantity": stock,
-         "sourceRef": f"LOAD-RECEIPT-{sku}-{location}"}
+        {
+            "productRef": sku,
+            "locationRef": location,
+            "type": "DELTA",
+            "quantity": stock,
+            "sourceRef": f"LOAD-RECEIPT-{sku}-{location}",
+        }
         for sku in skus
         for location in LOCATIONS
     ]
-    calls += [("POST", "/inventory/batch", {"entities": entities[i : i + 1000]})
-              for i in range(0, len(entities), 1000)]
+    calls += [
+        ("POST", "/inventory/batch", {"entities": entities[i : i + 1000]})
+        for i in range(0, len(entities), 1000)
+    ]
     for method, path, body in calls:
         status, answer = api.request(method, path, body)
         if status != 200:
@@ -209,7 +222,7 @@ class LoadClient(threading.Thread):
             self.connection.close()
 
     def _one(self) -> Result:
-        kinds, weights = zip(*MIX.items())
+        kinds, weights = zip(*MIX.items(), strict=False)
         kind = self.rng.choices(kinds, weights)[0]
         if kind in NEEDS_A_HOLD and not self.active:
             kind = "fo_create"
@@ -270,8 +283,13 @@ class LoadClient(threading.Thread):
 
     def _order(self):
         cart = self._take_active()
-        body = {"ref": f"ORD-{cart.ref}", "channel": CHANNEL, "deliveryType": "HD",
-                "fulfilmentOptionRef": cart.ref, "lines": cart.lines}
+        body = {
+            "ref": f"ORD-{cart.ref}",
+            "channel": CHANNEL,
+            "deliveryType": "HD",
+            "fulfilmentOptionRef": cart.ref,
+            "lines": cart.lines,
+        }
 
         def after(status: int, answer: Any) -> None:
             if status == 201:
@@ -344,8 +362,10 @@ def summarize(results: Sequence[Result], elapsed: float) -> dict[str, Any]:
         "error_rate": round(failures / len(results), 5) if results else 0.0,
         "refusals": dict(sorted(refusals.items())),
         "no_answer": dict(sorted(no_answer.items())),
-        "latency": {"all": latency_summary([r.seconds for r in results]),
-                    **{kind: latency_summary(by_kind[kind]) for kind in MIX if kind in by_kind}},
+        "latency": {
+            "all": latency_summary([r.seconds for r in results]),
+            **{kind: latency_summary(by_kind[kind]) for kind in MIX if kind in by_kind},
+        },
     }
 
 
@@ -395,7 +415,9 @@ class DevProcess:
     """``holdfast dev --port 0 --empty --no-stream`` in its own process; its banner names the
     URL, the table and the DynamoDB endpoint."""
 
-    def __init__(self, endpoint_url: str | None, table: str | None, workers: int | None = None) -> None:
+    def __init__(
+        self, endpoint_url: str | None, table: str | None, workers: int | None = None
+    ) -> None:
         command = [sys.executable, "-m", "holdfast_cli.main", "dev", "--port", "0", "--empty"]
         command.append("--no-stream")
         if workers:
@@ -404,7 +426,7 @@ class DevProcess:
             command += ["--endpoint-url", endpoint_url]
         if table:
             command += ["--table", table]
-        self.log = tempfile.TemporaryFile(mode="w+")
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (lives as long as the server; closed in stop())
         environment = {**os.environ}
         environment.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         self.process = subprocess.Popen(
@@ -444,6 +466,7 @@ class DevProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.log.close()
 
 
 def run_load(options: Options, *, err: TextIO = sys.stderr) -> dict[str, Any]:
@@ -463,7 +486,8 @@ def run_load(options: Options, *, err: TextIO = sys.stderr) -> dict[str, Any]:
             print(
                 f"load: {options.requests} requests from {options.clients} clients on {api_url} "
                 f"({options.skus} SKUs x {len(LOCATIONS)} locations, {options.stock} units each)",
-                file=err, flush=True,
+                file=err,
+                flush=True,
             )
             results, elapsed = run.fire()
             report: dict[str, Any] = {
@@ -543,25 +567,54 @@ def build_parser() -> argparse.ArgumentParser:
         "error rate and p50/p95/p99 per request kind, then the ledger checked. Exit 1 on any "
         "5xx, connection error, oversell, unaccounted unit or drift. See bench/README.md.",
     )
-    parser.add_argument("--requests", type=_positive, default=defaults.requests,
-                        help=f"requests in all (default {defaults.requests})")
-    parser.add_argument("--clients", type=_positive, default=defaults.clients,
-                        help=f"concurrent clients, one keep-alive connection each (default {defaults.clients})")
-    parser.add_argument("--skus", type=_positive, default=defaults.skus,
-                        help=f"products stocked for the run (default {defaults.skus})")
-    parser.add_argument("--stock", type=_positive, default=defaults.stock,
-                        help=f"units of each product at each of the two locations (default {defaults.stock})")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed of the clients' choices")
+    parser.add_argument(
+        "--requests",
+        type=_positive,
+        default=defaults.requests,
+        help=f"requests in all (default {defaults.requests})",
+    )
+    parser.add_argument(
+        "--clients",
+        type=_positive,
+        default=defaults.clients,
+        help=f"concurrent clients, one keep-alive connection each (default {defaults.clients})",
+    )
+    parser.add_argument(
+        "--skus",
+        type=_positive,
+        default=defaults.skus,
+        help=f"products stocked for the run (default {defaults.skus})",
+    )
+    parser.add_argument(
+        "--stock",
+        type=_positive,
+        default=defaults.stock,
+        help=f"units of each product at each of the two locations (default {defaults.stock})",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=defaults.seed, help="random seed of the clients' choices"
+    )
     parser.add_argument("--api-url", help="load this running API instead of starting holdfast dev")
-    parser.add_argument("--endpoint-url", help="the DynamoDB holdfast dev uses (started with it, or "
-                        "the one behind --api-url, for reconcile)")
+    parser.add_argument(
+        "--endpoint-url",
+        help="the DynamoDB holdfast dev uses (started with it, or "
+        "the one behind --api-url, for reconcile)",
+    )
     parser.add_argument("--table", help="the table (with --api-url: for reconcile)")
-    parser.add_argument("--token", default=os.environ.get("HOLDFAST_TOKEN") or None,
-                        help="with --api-url: a bearer token with every scope, e.g. $(holdfast token) "
-                        "(default $HOLDFAST_TOKEN)")
-    parser.add_argument("--workers", type=_counts, default=None, metavar="N[,N]",
-                        help="holdfast dev --workers; several (default 1,4,8 when it starts holdfast dev) "
-                        "run one after another on one engine, each beside the engine's ceiling at that concurrency")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("HOLDFAST_TOKEN") or None,
+        help="with --api-url: a bearer token with every scope, e.g. $(holdfast token) "
+        "(default $HOLDFAST_TOKEN)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_counts,
+        default=None,
+        metavar="N[,N]",
+        help="holdfast dev --workers; several (default 1,4,8 when it starts holdfast dev) "
+        "run one after another on one engine, each beside the engine's ceiling at that concurrency",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--output", metavar="FILE", help="also write the JSON report to FILE")
     return parser
@@ -583,15 +636,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     options = Options(
-        requests=args.requests, clients=args.clients, skus=args.skus, stock=args.stock,
-        seed=args.seed, api_url=args.api_url, endpoint_url=args.endpoint_url, table=args.table,
+        requests=args.requests,
+        clients=args.clients,
+        skus=args.skus,
+        stock=args.stock,
+        seed=args.seed,
+        api_url=args.api_url,
+        endpoint_url=args.endpoint_url,
+        table=args.table,
         token=args.token,
     )
     workers = args.workers
     if workers is None and not args.api_url and not args.table:
         workers = load_workers.DEFAULT_WORKERS
     try:
-        if workers and len(workers) > 1 or (workers and not args.api_url and not args.table):
+        if (workers and len(workers) > 1) or (workers and not args.api_url and not args.table):
             report = load_workers.compare(options, workers)
             ok, text = all(report["load_ok"].values()), load_workers.render(report)
         else:

@@ -67,9 +67,15 @@ def compare(
 def flatten(rows: dict[str, Any]) -> dict[str, Any]:
     """``load_p50_ms``, ``load_p99_ms``, ``load_rps`` and the ceiling's, keyed by workers."""
     flat: dict[str, dict[str, Any]] = {
-        "load_rps": {}, "load_p50_ms": {}, "load_p95_ms": {}, "load_p99_ms": {},
-        "ceiling_calls_per_s": {}, "ceiling_p50_ms": {}, "ceiling_p99_ms": {},
-        "load_rps_over_ceiling": {}, "load_ok": {},
+        "load_rps": {},
+        "load_p50_ms": {},
+        "load_p95_ms": {},
+        "load_p99_ms": {},
+        "ceiling_calls_per_s": {},
+        "ceiling_p50_ms": {},
+        "ceiling_p99_ms": {},
+        "load_rps_over_ceiling": {},
+        "load_ok": {},
     }
     for workers, row in rows.items():
         load, ceiling = row["load"], row["ceiling"]
@@ -81,7 +87,9 @@ def flatten(rows: dict[str, Any]) -> dict[str, Any]:
         flat["ceiling_calls_per_s"][workers] = ceiling["calls_per_s"]
         flat["ceiling_p50_ms"][workers] = ceiling["latency"]["p50_ms"]
         flat["ceiling_p99_ms"][workers] = ceiling["latency"]["p99_ms"]
-        flat["load_rps_over_ceiling"][workers] = round(load["throughput_rps"] / ceiling["calls_per_s"], 3)
+        flat["load_rps_over_ceiling"][workers] = round(
+            load["throughput_rps"] / ceiling["calls_per_s"], 3
+        )
         flat["load_ok"][workers] = load["ok"]
     return flat
 
@@ -95,7 +103,9 @@ def engine_ceiling(endpoint: str, table: str, concurrency: int, seconds: float) 
     context = multiprocessing.get_context("fork")
     start_at = time.time() + 1.0  # every process starts together
     with context.Pool(concurrency) as pool:
-        per_process = pool.starmap(_bare_calls, [(endpoint, table, start_at, seconds, n) for n in range(concurrency)])
+        per_process = pool.starmap(
+            _bare_calls, [(endpoint, table, start_at, seconds, n) for n in range(concurrency)]
+        )
     latencies = [s for one in per_process for s in one]
     return {
         "concurrency": concurrency,
@@ -107,7 +117,9 @@ def engine_ceiling(endpoint: str, table: str, concurrency: int, seconds: float) 
     }
 
 
-def _bare_calls(endpoint: str, table: str, start_at: float, seconds: float, number: int) -> list[float]:
+def _bare_calls(
+    endpoint: str, table: str, start_at: float, seconds: float, number: int
+) -> list[float]:
     client = _client(endpoint)
     rng = random.Random(number)
     client.describe_table(TableName=table)  # connect before the clock starts
@@ -123,8 +135,10 @@ def _bare_calls(endpoint: str, table: str, start_at: float, seconds: float, numb
             client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
         else:
             client.update_item(
-                TableName=table, Key=_key(rng.randrange(CEILING_ITEMS)),
-                UpdateExpression="ADD n :minus", ConditionExpression="n >= :one",
+                TableName=table,
+                Key=_key(rng.randrange(CEILING_ITEMS)),
+                UpdateExpression="ADD n :minus",
+                ConditionExpression="n >= :one",
                 ExpressionAttributeValues={":minus": {"N": "-1"}, ":one": {"N": "1"}},
             )
         latencies.append(time.perf_counter() - began)

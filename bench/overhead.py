@@ -15,11 +15,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from holdfast_cli.local_api import ApiResponse
-
 from bench.engine import BenchEngine, BenchError, Deployment
 from bench.recorder import ApiCall
 from bench.retailer import cart, expect, hold, open_shop, order, virtual_positions_query
+from holdfast_cli.local_api import ApiResponse
 
 WARM_UPS = 3
 
@@ -34,7 +33,9 @@ class Timings:
         self.cpu: list[float] = []
 
 
-def interleaved(samples: int, request: Callable[[int], Any], bare: Callable[[int], Any]) -> tuple[Timings, Timings]:
+def interleaved(
+    samples: int, request: Callable[[int], Any], bare: Callable[[int], Any]
+) -> tuple[Timings, Timings]:
     """Timings per request and per bare call, alternating which goes first."""
     request_times, bare_times = Timings(), Timings()
     for i in range(samples):
@@ -55,7 +56,9 @@ def summarize(request: Timings, bare: Timings, **detail: Any) -> dict[str, Any]:
     request_cpu, bare_cpu = statistics.fmean(request.cpu), statistics.fmean(bare.cpu)
     return {
         "ratio": round(request_median / bare_median, 3),
-        "paired_ratio_median": round(statistics.median(r / b for r, b in zip(request_times, bare_times)), 3),
+        "paired_ratio_median": round(
+            statistics.median(r / b for r, b in zip(request_times, bare_times, strict=False)), 3
+        ),
         "request_median_ms": round(request_median * 1000, 2),
         "bare_median_ms": round(bare_median * 1000, 2),
         "request_p90_ms": round(_quantile(request_times, 0.9) * 1000, 2),
@@ -89,7 +92,9 @@ def _with_refs(params: dict[str, Any], replacements: dict[str, str]) -> dict[str
 def _only(calls: list[ApiCall], operation: str, what: str) -> ApiCall:
     found = [c for c in calls if c.operation == operation]
     if len(found) != 1:
-        raise BenchError(f"{what} made {len(found)} {operation} calls ({[c.operation for c in calls]}); expected one")
+        raise BenchError(
+            f"{what} made {len(found)} {operation} calls ({[c.operation for c in calls]}); expected one"
+        )
     return found[0]
 
 
@@ -108,7 +113,10 @@ def fo_create_overhead(deployment: Deployment, samples: int) -> dict[str, Any]:
     with recorder.window() as calls:
         hold(api, recorded)
     template = _only(calls, "TransactWriteItems", "POST /fulfilment-options")
-    bare_params = [_with_refs(template.params, {recorded: _ref("fo", "b", i)}) for i in range(samples + WARM_UPS)]
+    bare_params = [
+        _with_refs(template.params, {recorded: _ref("fo", "b", i)})
+        for i in range(samples + WARM_UPS)
+    ]
     for params in bare_params[samples:]:
         client.transact_write_items(**params)
 
@@ -119,13 +127,17 @@ def fo_create_overhead(deployment: Deployment, samples: int) -> dict[str, Any]:
         lambda i: client.transact_write_items(**bare_params[i]),
     )
     _check_holds(answers)
-    return summarize(*times, bare_call=_transaction_shape(template), request_calls=[c.operation for c in calls])
+    return summarize(
+        *times, bare_call=_transaction_shape(template), request_calls=[c.operation for c in calls]
+    )
 
 
 def _check_holds(answers: list[ApiResponse]) -> None:
     bad = [a for a in answers if a.status != 201 or a.json()["status"] != "ACTIVE"]
     if bad:
-        raise BenchError(f"{len(bad)} holds failed while timing, e.g. {bad[0].status} {bad[0].body[:300]}")
+        raise BenchError(
+            f"{len(bad)} holds failed while timing, e.g. {bad[0].status} {bad[0].body[:300]}"
+        )
 
 
 def order_confirm_overhead(deployment: Deployment, samples: int) -> dict[str, Any]:
@@ -139,14 +151,20 @@ def order_confirm_overhead(deployment: Deployment, samples: int) -> dict[str, An
             hold(api, _ref("fo", side, i))
     for i in range(WARM_UPS):
         hold(api, _ref("fo", "w", i))
-        expect(api.post("/orders", order(_ref("or", "w", i), _ref("fo", "w", i))), (201,), "warm-up order")
+        expect(
+            api.post("/orders", order(_ref("or", "w", i), _ref("fo", "w", i))),
+            (201,),
+            "warm-up order",
+        )
     recorded_fo, recorded_order = _ref("fo", "w", WARM_UPS), _ref("or", "w", WARM_UPS)
     hold(api, recorded_fo)
     with recorder.window() as calls:
         expect(api.post("/orders", order(recorded_order, recorded_fo)), (201,), "recorded order")
     template = _only(calls, "TransactWriteItems", "POST /orders (conversion)")
     bare_params = [
-        _with_refs(template.params, {recorded_fo: _ref("fo", "b", i), recorded_order: _ref("or", "b", i)})
+        _with_refs(
+            template.params, {recorded_fo: _ref("fo", "b", i), recorded_order: _ref("or", "b", i)}
+        )
         for i in range(count)
     ]
     for params in bare_params[samples:]:
@@ -155,13 +173,19 @@ def order_confirm_overhead(deployment: Deployment, samples: int) -> dict[str, An
     answers: list[ApiResponse] = []
     times = interleaved(
         samples,
-        lambda i: answers.append(api.post("/orders", order(_ref("or", "a", i), _ref("fo", "a", i)))),
+        lambda i: answers.append(
+            api.post("/orders", order(_ref("or", "a", i), _ref("fo", "a", i)))
+        ),
         lambda i: client.transact_write_items(**bare_params[i]),
     )
     bad = [a for a in answers if a.status != 201 or not a.json()["convertedFromHold"]]
     if bad:
-        raise BenchError(f"{len(bad)} conversions failed while timing, e.g. {bad[0].status} {bad[0].body[:300]}")
-    return summarize(*times, bare_call=_transaction_shape(template), request_calls=[c.operation for c in calls])
+        raise BenchError(
+            f"{len(bad)} conversions failed while timing, e.g. {bad[0].status} {bad[0].body[:300]}"
+        )
+    return summarize(
+        *times, bare_call=_transaction_shape(template), request_calls=[c.operation for c in calls]
+    )
 
 
 def vp_read_overhead(deployment: Deployment, samples: int) -> dict[str, Any]:
@@ -186,8 +210,14 @@ def vp_read_overhead(deployment: Deployment, samples: int) -> dict[str, Any]:
     )
     bad = [a for a in answers if a.status != 200]
     if bad:
-        raise BenchError(f"{len(bad)} reads failed while timing: {bad[0].status} {bad[0].body[:300]}")
-    return summarize(*times, bare_call=f"BatchGetItem ({keys} keys, consistent)", request_calls=[c.operation for c in calls])
+        raise BenchError(
+            f"{len(bad)} reads failed while timing: {bad[0].status} {bad[0].body[:300]}"
+        )
+    return summarize(
+        *times,
+        bare_call=f"BatchGetItem ({keys} keys, consistent)",
+        request_calls=[c.operation for c in calls],
+    )
 
 
 GRAPHQL_CREATE = """mutation ($input: CreateFulfilmentOptionInput, $executionMode: ExecutionMode) {
@@ -200,10 +230,18 @@ GRAPHQL_FO_CREATE_TARGET = 1.2
 def graphql_fo_create(ref: str) -> dict[str, Any]:
     """The GraphQL twin of :func:`bench.retailer.cart`, as a storefront sends it."""
     body = cart(ref)
-    products = [{"productRef": line["productRef"], "requestedQuantity": line["quantity"]} for line in body["lines"]]
+    products = [
+        {"productRef": line["productRef"], "requestedQuantity": line["quantity"]}
+        for line in body["lines"]
+    ]
     variables = {
-        "input": {"ref": ref, "type": body["deliveryType"], "retailerId": 1, "products": products,
-                  "attributes": [{"name": "channel", "type": "STRING", "value": body["channel"]}]},
+        "input": {
+            "ref": ref,
+            "type": body["deliveryType"],
+            "retailerId": 1,
+            "products": products,
+            "attributes": [{"name": "channel", "type": "STRING", "value": body["channel"]}],
+        },
         "executionMode": "AWAIT_ORCHESTRATION",
     }
     return {"query": GRAPHQL_CREATE, "variables": variables}
@@ -234,8 +272,12 @@ def graphql_fo_create_overhead(deployment: Deployment, samples: int) -> dict[str
         if answer.json().get("data") is not None:
             _check_graphql_hold(answer)
     _check_holds([a for a in answers if "data" not in a.json()])
-    return summarize(*times, bare_call="POST /fulfilment-options (its REST twin)", request_calls=graphql_ops,
-                     target=GRAPHQL_FO_CREATE_TARGET)
+    return summarize(
+        *times,
+        bare_call="POST /fulfilment-options (its REST twin)",
+        request_calls=graphql_ops,
+        target=GRAPHQL_FO_CREATE_TARGET,
+    )
 
 
 def _check_graphql_hold(answer: ApiResponse) -> None:
@@ -253,12 +295,18 @@ MEASURES: dict[str, Callable[[Deployment, int], dict[str, Any]]] = {
 }
 
 
-def run(engine: BenchEngine, names: list[str], samples: int, progress: Callable[[str], None]) -> dict[str, Any]:
+def run(
+    engine: BenchEngine, names: list[str], samples: int, progress: Callable[[str], None]
+) -> dict[str, Any]:
     """The requested overhead measures, each on a fresh table."""
     results: dict[str, Any] = {}
     for name in names:
         with engine.fresh_table(name.removesuffix("_overhead").replace("_", "-")) as deployment:
-            open_shop(deployment.api, grid=name == "vp_read_overhead", sparse_grid=engine.copies_tables_on_write)
+            open_shop(
+                deployment.api,
+                grid=name == "vp_read_overhead",
+                sparse_grid=engine.copies_tables_on_write,
+            )
             progress(f"{name}: {samples} interleaved pairs")
             results[name] = MEASURES[name](deployment, samples)
     return results

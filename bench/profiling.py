@@ -38,7 +38,10 @@ from bench.engine import BenchEngine, EngineName
 from bench.retailer import cart, expect, hold, open_shop, order
 
 LAYERS: list[tuple[str, str]] = [
-    ("handler layer (http, runtime, settings, models, functions)", "/holdfast/http.py|/holdfast/runtime.py|/holdfast/settings.py|/holdfast/models.py|/functions/"),
+    (
+        "handler layer (http, runtime, settings, models, functions)",
+        "/holdfast/http.py|/holdfast/runtime.py|/holdfast/settings.py|/holdfast/models.py|/functions/",
+    ),
     ("services, storage, domain", "/holdfast/"),
     ("powertools", "aws_lambda_powertools"),
     ("pydantic", "pydantic"),
@@ -61,7 +64,9 @@ def by_layer(stats: pstats.Stats, requests: int) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
     for (filename, _, _), (_, _, own, _, _) in stats.stats.items():  # type: ignore[attr-defined]
         totals[layer_of(filename)] += own
-    return {k: round(v * 1000 / requests, 3) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
+    return {
+        k: round(v * 1000 / requests, 3) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])
+    }
 
 
 def write_report(stats: pstats.Stats, requests: int, path: Path, title: str) -> dict[str, float]:
@@ -91,8 +96,20 @@ def _py_spy() -> list[str] | None:
 def flame(command: list[str], svg: Path, body: Callable[[], None], err: Any) -> str:
     """Run ``body`` while py-spy samples this process; the outcome in words."""
     spy = subprocess.Popen(
-        [*command, "record", "--pid", str(os.getpid()), "--rate", "250", "--output", str(svg), "--nonblocking"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            *command,
+            "record",
+            "--pid",
+            str(os.getpid()),
+            "--rate",
+            "250",
+            "--output",
+            str(svg),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(3.0)  # uv may fetch py-spy; then it attaches
     if spy.poll() is not None:
@@ -113,54 +130,92 @@ def _each(one: Callable[[int, str], object], requests: int, side: str) -> None:
         one(i, side)
 
 
-def run(engine_name: EngineName, requests: int, output: Path, with_flame: bool, err: Any) -> dict[str, Any]:
+def run(
+    engine_name: EngineName, requests: int, output: Path, with_flame: bool, err: Any
+) -> dict[str, Any]:
     output.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {}
-    with BenchEngine(engine_name, None, lambda m: print(f"[profile] {m}", file=err, flush=True)) as engine:
-        with engine.fresh_table("profile") as deployment:
-            api = deployment.api
-            open_shop(api, grid=False)
-            for i in range(20):  # warm: handlers imported, models built, caches loaded
-                hold(api, f"pw-{i:07d}")
-                expect(api.post("/orders", order(f"ow-{i:07d}", f"pw-{i:07d}")), (201,), "warm-up order")
-            holds: dict[str, Callable[[int, str], object]] = {
-                "hold": lambda i, side: expect(api.post("/fulfilment-options", cart(f"p{side}-{i:07d}")), (201,), "hold"),
-                "order": lambda i, side: expect(api.post("/orders", order(f"o{side}-{i:07d}", f"c{side}-{i:07d}")), (201,), "order"),
+    with (
+        BenchEngine(
+            engine_name, None, lambda m: print(f"[profile] {m}", file=err, flush=True)
+        ) as engine,
+        engine.fresh_table("profile") as deployment,
+    ):
+        api = deployment.api
+        open_shop(api, grid=False)
+        for i in range(20):  # warm: handlers imported, models built, caches loaded
+            hold(api, f"pw-{i:07d}")
+            expect(
+                api.post("/orders", order(f"ow-{i:07d}", f"pw-{i:07d}")),
+                (201,),
+                "warm-up order",
+            )
+        holds: dict[str, Callable[[int, str], object]] = {
+            "hold": lambda i, side: expect(
+                api.post("/fulfilment-options", cart(f"p{side}-{i:07d}")), (201,), "hold"
+            ),
+            "order": lambda i, side: expect(
+                api.post("/orders", order(f"o{side}-{i:07d}", f"c{side}-{i:07d}")),
+                (201,),
+                "order",
+            ),
+        }
+        for side in ("a", "b"):  # the holds the conversions convert, made untimed
+            for i in range(requests):
+                hold(api, f"c{side}-{i:07d}")
+        spy = _py_spy() if with_flame else None
+        for name, one in holds.items():
+            profile = cProfile.Profile(time.process_time)  # CPU, not waiting on the engine
+            cpu = time.process_time()
+            profile.enable()
+            for i in range(requests):
+                one(i, "a")
+            profile.disable()
+            cpu_ms = (time.process_time() - cpu) * 1000 / requests
+            profile.dump_stats(output / f"{name}.prof")
+            layers = write_report(
+                pstats.Stats(profile), requests, output / f"{name}.txt", f"POST {name}"
+            )
+            summary[name] = {
+                "cpu_ms_per_request_under_cprofile": round(cpu_ms, 3),
+                "own_ms_by_layer": layers,
+                "report": str(output / f"{name}.txt"),
             }
-            for side in ("a", "b"):  # the holds the conversions convert, made untimed
-                for i in range(requests):
-                    hold(api, f"c{side}-{i:07d}")
-            spy = _py_spy() if with_flame else None
-            for name, one in holds.items():
-                profile = cProfile.Profile(time.process_time)  # CPU, not waiting on the engine
-                cpu = time.process_time()
-                profile.enable()
-                for i in range(requests):
-                    one(i, "a")
-                profile.disable()
-                cpu_ms = (time.process_time() - cpu) * 1000 / requests
-                profile.dump_stats(output / f"{name}.prof")
-                layers = write_report(pstats.Stats(profile), requests, output / f"{name}.txt", f"POST {name}")
-                summary[name] = {"cpu_ms_per_request_under_cprofile": round(cpu_ms, 3), "own_ms_by_layer": layers,
-                                 "report": str(output / f"{name}.txt")}
-                if spy:
-                    summary[name]["flame_graph"] = flame(
-                        spy, output / f"{name}.svg", functools.partial(_each, one, requests, "b"), err)
+            if spy:
+                summary[name]["flame_graph"] = flame(
+                    spy,
+                    output / f"{name}.svg",
+                    functools.partial(_each, one, requests, "b"),
+                    err,
+                )
     return summary
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.profiling", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.profiling", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--engine", choices=["dynamodb-local", "moto"], default="dynamodb-local")
-    parser.add_argument("--requests", type=int, default=300, help="holds and conversions profiled (default 300 each)")
-    parser.add_argument("--output-dir", default="profiles", help="where the profiles go (default profiles/)")
-    parser.add_argument("--no-flame", dest="flame", action="store_false", help="skip py-spy's flame graphs")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=300,
+        help="holds and conversions profiled (default 300 each)",
+    )
+    parser.add_argument(
+        "--output-dir", default="profiles", help="where the profiles go (default profiles/)"
+    )
+    parser.add_argument(
+        "--no-flame", dest="flame", action="store_false", help="skip py-spy's flame graphs"
+    )
     args = parser.parse_args(argv)
     err = sys.stderr
     with redirect_stdout(sys.stderr):  # the handlers' logs
         summary = run(args.engine, args.requests, Path(args.output_dir), args.flame, err)
     for name, entry in summary.items():
-        print(f"{name}: {entry['cpu_ms_per_request_under_cprofile']} ms CPU per request under cProfile -> {entry['report']}")
+        print(
+            f"{name}: {entry['cpu_ms_per_request_under_cprofile']} ms CPU per request under cProfile -> {entry['report']}"
+        )
         for layer, ms in entry["own_ms_by_layer"].items():
             print(f"  {ms:8.3f} ms  {layer}")
         if "flame_graph" in entry:

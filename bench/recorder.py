@@ -63,7 +63,9 @@ class ItemImages:
         for table, keys in by_table.items():
             unique = list({self._spec.key_of(k): k for k in keys}.values())
             for start in range(0, len(unique), 100):
-                pending: dict[str, Any] = {table: {"Keys": unique[start : start + 100], "ConsistentRead": True}}
+                pending: dict[str, Any] = {
+                    table: {"Keys": unique[start : start + 100], "ConsistentRead": True}
+                }
                 while pending:
                     response = self._client.batch_get_item(RequestItems=pending)
                     for image in response["Responses"].get(table, []):
@@ -85,11 +87,13 @@ class CallRecorder:
         self._calls: list[ApiCall] | None = None
         self._price = False
         events = client.meta.events
-        events.register("provide-client-params.dynamodb.*", self._on_params, unique_id=f"{_HOOK_ID}-params")
+        events.register(
+            "provide-client-params.dynamodb.*", self._on_params, unique_id=f"{_HOOK_ID}-params"
+        )
         events.register("after-call.dynamodb.*", self._on_answer, unique_id=f"{_HOOK_ID}-answer")
 
     @classmethod
-    def attach(cls, client: Any, spec: TableSpec, images: ItemImages | None = None) -> "CallRecorder":
+    def attach(cls, client: Any, spec: TableSpec, images: ItemImages | None = None) -> CallRecorder:
         recorder = getattr(client, "_holdfast_bench_recorder", None)
         if recorder is None:
             recorder = cls(client, spec, images)
@@ -114,7 +118,9 @@ class CallRecorder:
         finally:
             self._calls, self._price = None, False
 
-    def _on_params(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    def _on_params(
+        self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+    ) -> None:
         if self._calls is None:
             return
         call = ApiCall(model.name, copy.deepcopy(params))
@@ -128,11 +134,20 @@ class CallRecorder:
             touched = written_items(model.name, call.params, self.spec)
             before = self._images.read(touched) if touched else {}
             call.items = [
-                ItemWrite(t.table, t.key, t.action, before=before.get((t.table, self.spec.key_of(t.key))))
+                ItemWrite(
+                    t.table, t.key, t.action, before=before.get((t.table, self.spec.key_of(t.key)))
+                )
                 for t in touched
             ]
 
-    def _on_answer(self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    def _on_answer(
+        self,
+        http_response: Any,
+        parsed: dict[str, Any],
+        model: Any,
+        context: dict[str, Any],
+        **_: Any,
+    ) -> None:
         call = context.get(_CONTEXT_KEY)
         if call is None:
             return
@@ -144,7 +159,13 @@ class CallRecorder:
         if model.name in WRITE_OPERATIONS:
             after = self._images.read(call.items) if call.items else {}
             call.items = [
-                ItemWrite(i.table, i.key, i.action, i.before, after.get((i.table, self.spec.key_of(i.key))))
+                ItemWrite(
+                    i.table,
+                    i.key,
+                    i.action,
+                    i.before,
+                    after.get((i.table, self.spec.key_of(i.key))),
+                )
                 for i in call.items
             ]
             call.modeled = write_units(model.name, call.items, self.spec)

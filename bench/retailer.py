@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from holdfast_cli.local_api import ApiResponse, LocalApi
-
 from bench.engine import BenchError
+from holdfast_cli.local_api import ApiResponse, LocalApi
 
 CHANNEL = "ECOMMERCE"
 MAIN_DC = "MAIN_DC"
@@ -38,7 +37,11 @@ def open_shop(api: LocalApi, *, grid: bool = True, sparse_grid: bool = False) ->
     100 counters (missing ones read as 0), but the table stays small — moto copies every
     table a transaction touches, so a full grid makes each later write several times slower.
     """
-    expect(api.put(f"/channels/{CHANNEL}", {"buffer": {"type": "PERCENTAGE", "value": 10}}), (200,), "PUT channel")
+    expect(
+        api.put(f"/channels/{CHANNEL}", {"buffer": {"type": "PERCENTAGE", "value": 10}}),
+        (200,),
+        "PUT channel",
+    )
     for priority, location in enumerate(LOCATIONS, start=1):
         body = {
             "type": "DC" if location == MAIN_DC else "STORE",
@@ -48,7 +51,9 @@ def open_shop(api: LocalApi, *, grid: bool = True, sparse_grid: bool = False) ->
         }
         expect(api.put(f"/locations/{location}", body), (200,), f"PUT location {location}")
     for product in (HOT_SKU, SHORT_TIMER_SKU):
-        expect(api.put(f"/products/{product}", {"category": "BENCH"}), (200,), f"PUT product {product}")
+        expect(
+            api.put(f"/products/{product}", {"category": "BENCH"}), (200,), f"PUT product {product}"
+        )
     timers = {"globalMinutes": 15, "products": {SHORT_TIMER_SKU: 1}}
     expect(api.put("/timers", timers), (200,), "PUT timers")
     entities = [snapshot(product, MAIN_DC, PLENTY) for product in (HOT_SKU, SHORT_TIMER_SKU)]
@@ -59,11 +64,18 @@ def open_shop(api: LocalApi, *, grid: bool = True, sparse_grid: bool = False) ->
 
 
 def snapshot(product: str, location: str, quantity: int) -> dict[str, Any]:
-    return {"productRef": product, "locationRef": location, "type": "LAST_ON_HAND", "quantity": quantity}
+    return {
+        "productRef": product,
+        "locationRef": location,
+        "type": "LAST_ON_HAND",
+        "quantity": quantity,
+    }
 
 
 def feed(api: LocalApi, entities: list[dict[str, Any]]) -> ApiResponse:
-    response = expect(api.post("/inventory/batch", {"entities": entities}), (200,), "POST /inventory/batch")
+    response = expect(
+        api.post("/inventory/batch", {"entities": entities}), (200,), "POST /inventory/batch"
+    )
     refused = [r for r in response.json()["results"] if r["status"] != "APPLIED"]
     if refused:
         raise BenchError(f"the feed refused {len(refused)} entities, e.g. {refused[0]}")
@@ -72,10 +84,17 @@ def feed(api: LocalApi, entities: list[dict[str, Any]]) -> ApiResponse:
 
 def cart(ref: str, product: str = HOT_SKU, quantity: int = 1) -> dict[str, Any]:
     """A one-line home-delivery cart."""
-    return {"ref": ref, "channel": CHANNEL, "deliveryType": "HD", "lines": [{"productRef": product, "quantity": quantity}]}
+    return {
+        "ref": ref,
+        "channel": CHANNEL,
+        "deliveryType": "HD",
+        "lines": [{"productRef": product, "quantity": quantity}],
+    }
 
 
-def order(ref: str, fulfilment_option_ref: str | None = None, product: str = HOT_SKU, quantity: int = 1) -> dict[str, Any]:
+def order(
+    ref: str, fulfilment_option_ref: str | None = None, product: str = HOT_SKU, quantity: int = 1
+) -> dict[str, Any]:
     body = cart(ref, product, quantity)
     if fulfilment_option_ref:
         body["fulfilmentOptionRef"] = fulfilment_option_ref
@@ -84,7 +103,11 @@ def order(ref: str, fulfilment_option_ref: str | None = None, product: str = HOT
 
 def hold(api: LocalApi, ref: str, product: str = HOT_SKU) -> ApiResponse:
     """Hold one unit; the hold must be ACTIVE."""
-    response = expect(api.post("/fulfilment-options", cart(ref, product)), (201,), f"POST /fulfilment-options {ref}")
+    response = expect(
+        api.post("/fulfilment-options", cart(ref, product)),
+        (201,),
+        f"POST /fulfilment-options {ref}",
+    )
     if response.json()["status"] != "ACTIVE":
         raise BenchError(f"hold {ref} is {response.json()['status']}, not ACTIVE")
     return response

@@ -17,7 +17,11 @@ _DROP = object()
 
 def parameter_values(template: dict[str, Any], given: dict[str, Any]) -> dict[str, str]:
     """Defaults overridden by ``given``; every value a string, as CloudFormation passes them."""
-    values = {name: str(spec["Default"]) for name, spec in template["Parameters"].items() if "Default" in spec}
+    values = {
+        name: str(spec["Default"])
+        for name, spec in template["Parameters"].items()
+        if "Default" in spec
+    }
     values.update({name: str(value) for name, value in given.items()})
     unknown = set(given) - set(template["Parameters"])
     assert not unknown, f"not template parameters: {sorted(unknown)}"
@@ -27,7 +31,11 @@ def parameter_values(template: dict[str, Any], given: dict[str, Any]) -> dict[st
 def evaluate(expression: Any, values: dict[str, str], conditions: dict[str, Any]) -> Any:
     """A condition or rule expression's value (``Ref`` to a parameter gives its string)."""
     if not isinstance(expression, dict):
-        return str(expression) if isinstance(expression, (int, float)) and not isinstance(expression, bool) else expression
+        return (
+            str(expression)
+            if isinstance(expression, (int, float)) and not isinstance(expression, bool)
+            else expression
+        )
     ((function, argument),) = expression.items()
     if function == "Ref":
         return values[argument]
@@ -45,12 +53,17 @@ def evaluate(expression: Any, values: dict[str, str], conditions: dict[str, Any]
     raise AssertionError(f"the renderer does not know {function}")
 
 
-def render(parameters: dict[str, Any] | None = None, template: dict[str, Any] | None = None) -> dict[str, Any]:
+def render(
+    parameters: dict[str, Any] | None = None, template: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The template as deployed with ``parameters``, plus ``Conditions`` as booleans."""
     template = copy.deepcopy(template or load_template())
     values = parameter_values(template, parameters or {})
     conditions = template.get("Conditions", {})
-    truth = {name: bool(evaluate(expression, values, conditions)) for name, expression in conditions.items()}
+    truth = {
+        name: bool(evaluate(expression, values, conditions))
+        for name, expression in conditions.items()
+    }
 
     def resolve(node: Any) -> Any:
         if isinstance(node, dict):
@@ -65,22 +78,29 @@ def render(parameters: dict[str, Any] | None = None, template: dict[str, Any] | 
             return [item for item in (resolve(item) for item in node) if item is not _DROP]
         return node
 
-    rendered = resolve({key: value for key, value in template.items() if key not in ("Conditions", "Rules")})
+    rendered = resolve(
+        {key: value for key, value in template.items() if key not in ("Conditions", "Rules")}
+    )
     for section in ("Resources", "Outputs"):
         rendered[section] = {
-            name: body for name, body in rendered.get(section, {}).items()
+            name: body
+            for name, body in rendered.get(section, {}).items()
             if "Condition" not in body or truth[body["Condition"]]
         }
     rendered["Conditions"] = truth
     return rendered
 
 
-def rules_hold(parameters: dict[str, Any], template: dict[str, Any] | None = None) -> dict[str, bool]:
+def rules_hold(
+    parameters: dict[str, Any], template: dict[str, Any] | None = None
+) -> dict[str, bool]:
     """Each rule's verdict on ``parameters`` (all its assertions true)."""
     template = template or load_template()
     values = parameter_values(template, parameters)
     conditions = template.get("Conditions", {})
     return {
-        name: all(evaluate(assertion["Assert"], values, conditions) for assertion in rule["Assertions"])
+        name: all(
+            evaluate(assertion["Assert"], values, conditions) for assertion in rule["Assertions"]
+        )
         for name, rule in template.get("Rules", {}).items()
     }

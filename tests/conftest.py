@@ -27,15 +27,15 @@ os.environ.update(
 )
 os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 
-from datetime import UTC, datetime, timedelta  # noqa: E402
+from datetime import UTC, datetime, timedelta
 
-import boto3  # noqa: E402
-import pytest  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3
+import pytest
+from moto import mock_aws
 
-from holdfast.runtime import reset_runtime, use_clock  # noqa: E402
-from holdfast_cli.local_api import LocalApi  # noqa: E402
-from holdfast_cli.template import create_table  # noqa: E402
+from holdfast.runtime import reset_runtime, use_clock
+from holdfast_cli.local_api import LocalApi
+from holdfast_cli.template import create_table
 
 pytest_plugins = ["tests.fixtures_dynamodb_local"]
 

@@ -24,7 +24,6 @@ from botocore.exceptions import ReadTimeoutError
 
 from holdfast.runtime import reset_runtime
 
-
 INJECTED: Counter[str] = Counter()
 """Every fault fired in this test session, by kind."""
 
@@ -54,7 +53,9 @@ class Faults:
 
     def _register(self, event: str, handler: Any) -> None:
         self._serial += 1
-        boto3.DEFAULT_SESSION.events.register(event, handler, unique_id=f"holdfast-fault-{self._serial}")
+        boto3.DEFAULT_SESSION.events.register(
+            event, handler, unique_id=f"holdfast-fault-{self._serial}"
+        )
         reset_runtime()  # the next client is built from the session, with this hook
 
     def timeout_after_commit(self, operation: str, *, matching: str = "", times: int = 1) -> None:
@@ -87,17 +88,31 @@ class Faults:
             if operation == "TransactWriteItems":
                 items = json.loads(body)["TransactItems"]
                 parsed = {
-                    "Error": {"Code": "TransactionCanceledException", "Message": f"Transaction cancelled [{code}]"},
+                    "Error": {
+                        "Code": "TransactionCanceledException",
+                        "Message": f"Transaction cancelled [{code}]",
+                    },
                     "CancellationReasons": [{"Code": code} for _ in items],
                 }
             else:
-                parsed = {"Error": {"Code": code, "Message": "Rate of requests exceeds the allowed throughput."}}
-            parsed["ResponseMetadata"] = {"HTTPStatusCode": 400, "HTTPHeaders": {}, "RetryAttempts": 0}
+                parsed = {
+                    "Error": {
+                        "Code": code,
+                        "Message": "Rate of requests exceeds the allowed throughput.",
+                    }
+                }
+            parsed["ResponseMetadata"] = {
+                "HTTPStatusCode": 400,
+                "HTTPHeaders": {},
+                "RetryAttempts": 0,
+            }
             return SimpleNamespace(status_code=400, headers={}, content=b""), parsed
 
         self._register(f"before-call.dynamodb.{operation}", answer)
 
-    def crash(self, operation: str, *, matching: str = "", after: bool = False, times: int = 1) -> None:
+    def crash(
+        self, operation: str, *, matching: str = "", after: bool = False, times: int = 1
+    ) -> None:
         """Die just before the call (nothing of it written) or, with ``after``, just after it
         succeeded (written, but nothing after it runs)."""
         left = [times]

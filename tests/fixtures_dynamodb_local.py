@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from holdfast_cli.dynamodb_local import (
     DynamoDBLocal,
     DynamoDBLocalUnavailable,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def timer_deleted_by_ttl(fo_ref: str, sequence: int | None = None, *, by_service: bool = True) -> dict[str, Any]:
+def timer_deleted_by_ttl(
+    fo_ref: str, sequence: int | None = None, *, by_service: bool = True
+) -> dict[str, Any]:
     """DynamoDB TTL's deletion of a hold's timer item. ``sequence`` orders records the way a
     shard does (default: one per ref); ``by_service=False`` is a deletion someone else made."""
     record: dict[str, Any] = {
@@ -19,10 +21,15 @@ def timer_deleted_by_ttl(fo_ref: str, sequence: int | None = None, *, by_service
             "ApproximateCreationDateTime": 1767225600,
             "Keys": {"pk": {"S": f"FO#{fo_ref}"}, "sk": {"S": "TIMER"}},
             "OldImage": {
-                "pk": {"S": f"FO#{fo_ref}"}, "sk": {"S": "TIMER"}, "entity": {"S": "TIMER"},
-                "foRef": {"S": fo_ref}, "ttl": {"N": "1767225600"},
+                "pk": {"S": f"FO#{fo_ref}"},
+                "sk": {"S": "TIMER"},
+                "entity": {"S": "TIMER"},
+                "foRef": {"S": fo_ref},
+                "ttl": {"N": "1767225600"},
             },
-            "SequenceNumber": f"{abs(hash(fo_ref)) % 10**12:012d}" if sequence is None else f"{sequence:021d}",
+            "SequenceNumber": f"{abs(hash(fo_ref)) % 10**12:012d}"
+            if sequence is None
+            else f"{sequence:021d}",
             "SizeBytes": 120,
             "StreamViewType": "NEW_AND_OLD_IMAGES",
         },

@@ -58,7 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="which of the stack's app clients (default backoffice: every scope)",
     )
     parser.add_argument(
-        "--region", help="the stack's region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's)"
+        "--region",
+        help="the stack's region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's)",
     )
     parser.add_argument("--token-url", help="an OAuth token endpoint instead of the stack's")
     parser.add_argument("--client-id", help="with --token-url: the app client id")
@@ -67,7 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="the client's secret (default $HOLDFAST_CLIENT_SECRET; from the stack: Cognito's)",
     )
-    parser.add_argument("--scope", help="space-separated scopes to ask for (default: all the client's)")
+    parser.add_argument(
+        "--scope", help="space-separated scopes to ask for (default: all the client's)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -107,7 +110,12 @@ def checked_token_url(url: str) -> str:
 
 
 def credentials_from_stack(
-    stack: str, client: str, *, region: str | None = None, secret: str | None = None, session: Any = None
+    stack: str,
+    client: str,
+    *,
+    region: str | None = None,
+    secret: str | None = None,
+    session: Any = None,
 ) -> ClientCredentials:
     """The token endpoint and client id from the stack's outputs; the secret, unless given,
     from Cognito (``session``: a boto3 session, or a stand-in in tests)."""
@@ -119,7 +127,9 @@ def credentials_from_stack(
     try:
         session = session or boto3.session.Session(region_name=region or configured_region())
         described = session.client("cloudformation").describe_stacks(StackName=stack)
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])}
+        outputs = {
+            o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])
+        }
         if "TokenUrl" not in outputs:
             raise TokenError(
                 f"stack {stack} trusts another issuer (JwtIssuer): get a token from it, "
@@ -127,7 +137,9 @@ def credentials_from_stack(
             )
         client_id, pool = outputs[CLIENT_OUTPUTS[client]], outputs["UserPoolId"]
         if secret is None:
-            described = session.client("cognito-idp").describe_user_pool_client(UserPoolId=pool, ClientId=client_id)
+            described = session.client("cognito-idp").describe_user_pool_client(
+                UserPoolId=pool, ClientId=client_id
+            )
             secret = described["UserPoolClient"]["ClientSecret"]
     except (BotoCoreError, ClientError) as error:
         raise TokenError(f"cannot read stack {stack}: {error}") from None
@@ -140,7 +152,9 @@ def fetch_token(credentials: ClientCredentials, scope: str | None = None) -> str
     form: dict[str, str] = {"grant_type": "client_credentials"}
     if scope:
         form["scope"] = scope
-    basic = base64.b64encode(f"{credentials.client_id}:{credentials.client_secret}".encode()).decode()
+    basic = base64.b64encode(
+        f"{credentials.client_id}:{credentials.client_secret}".encode()
+    ).decode()
     request = urllib.request.Request(
         credentials.token_url,
         data=urllib.parse.urlencode(form).encode(),
@@ -158,9 +172,13 @@ def fetch_token(credentials: ClientCredentials, scope: str | None = None) -> str
         with error:
             detail = _json(error.read())
         reason = detail.get("error_description") or detail.get("error") or error.reason
-        raise TokenError(f"{credentials.token_url} refused the client ({error.code}): {reason}") from None
+        raise TokenError(
+            f"{credentials.token_url} refused the client ({error.code}): {reason}"
+        ) from None
     except (urllib.error.URLError, OSError) as error:
-        raise TokenError(f"cannot reach {credentials.token_url}: {getattr(error, 'reason', error)}") from None
+        raise TokenError(
+            f"cannot reach {credentials.token_url}: {getattr(error, 'reason', error)}"
+        ) from None
     token = answer.get("access_token")
     if not isinstance(token, str) or not token:
         raise TokenError(f"{credentials.token_url} answered without an access_token")

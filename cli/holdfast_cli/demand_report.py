@@ -44,22 +44,47 @@ def time_zone(text: str) -> str:
 def add_parsers(commands: Any) -> None:
     """One sub-command per report, beside ``report funnel``."""
     for name, summary in REPORTS.items():
-        parser = commands.add_parser(name, help=summary, description=f"{summary.capitalize()}, over [--from, --to).")
+        parser = commands.add_parser(
+            name, help=summary, description=f"{summary.capitalize()}, over [--from, --to)."
+        )
         add_source_arguments(parser)
         parser.add_argument("--channel", help="only this channel")
         parser.add_argument("--delivery-type", choices=("HD", "CC"), help="only this delivery type")
         if name in ("locations", "restocking"):
             parser.add_argument("--product-ref", help="only rows of this product")
         if name == "affinity":
-            parser.add_argument("--min-count", type=int, default=2, help="fewest carts a pair must be in (default 2)")
-            parser.add_argument("--limit", type=int, default=50, help="most pairs of each kind (default 50)")
+            parser.add_argument(
+                "--min-count",
+                type=int,
+                default=2,
+                help="fewest carts a pair must be in (default 2)",
+            )
+            parser.add_argument(
+                "--limit", type=int, default=50, help="most pairs of each kind (default 50)"
+            )
         if name == "timing":
-            parser.add_argument("--time-zone", type=time_zone, default="UTC", help="IANA zone of hours and weekdays (default UTC)")
-            parser.add_argument("--bucket-seconds", type=int, default=60, help="seconds-to-convert bucket width (default 60)")
+            parser.add_argument(
+                "--time-zone",
+                type=time_zone,
+                default="UTC",
+                help="IANA zone of hours and weekdays (default UTC)",
+            )
+            parser.add_argument(
+                "--bucket-seconds",
+                type=int,
+                default=60,
+                help="seconds-to-convert bucket width (default 60)",
+            )
         if name == "restocking":
-            parser.add_argument("--threshold", type=float, help="unmet units a day from which a restock is suggested "
-                                "(and, over --api-url, RESTOCK_SUGGESTED published; --table only marks the rows)")
-        parser.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+            parser.add_argument(
+                "--threshold",
+                type=float,
+                help="unmet units a day from which a restock is suggested "
+                "(and, over --api-url, RESTOCK_SUGGESTED published; --table only marks the rows)",
+            )
+        parser.add_argument(
+            "--json", action="store_true", help="print the answer as one JSON object"
+        )
         parser.add_argument("--png", metavar="FILE", help="also draw the report's figure")
         parser.set_defaults(run=run, report_name=name)
 
@@ -67,10 +92,20 @@ def add_parsers(commands: Any) -> None:
 def parameters(args: argparse.Namespace) -> dict[str, Any]:
     """The route's query parameters the command line gave."""
     names = {
-        "channel": "channel", "delivery_type": "deliveryType", "product_ref": "productRef", "min_count": "minCount",
-        "limit": "limit", "time_zone": "timeZone", "bucket_seconds": "bucketSeconds", "threshold": "threshold",
+        "channel": "channel",
+        "delivery_type": "deliveryType",
+        "product_ref": "productRef",
+        "min_count": "minCount",
+        "limit": "limit",
+        "time_zone": "timeZone",
+        "bucket_seconds": "bucketSeconds",
+        "threshold": "threshold",
     }
-    return {query: getattr(args, attribute) for attribute, query in names.items() if getattr(args, attribute, None) is not None}
+    return {
+        query: getattr(args, attribute)
+        for attribute, query in names.items()
+        if getattr(args, attribute, None) is not None
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,7 +144,7 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
     cells = [[_cell(row[key]) for key in header] for row in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
     return [
-        "  ".join(text.ljust(width) for text, width in zip(row, widths)).rstrip()
+        "  ".join(text.ljust(width) for text, width in zip(row, widths, strict=False)).rstrip()
         for row in [header, *cells]
     ]
 

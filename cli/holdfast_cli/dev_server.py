@@ -27,9 +27,9 @@ the sweeper runs: moto never expires TTL items.
 
 Programmatic use (tests)::
 
-    server = serve(engine="moto", port=0)             # seeded, serving in a thread
+    server = serve(engine="moto", port=0)  # seeded, serving in a thread
     urllib.request.urlopen(server.url + "/timers")
-    server.shutdown()                                  # stops the engine, restores os.environ
+    server.shutdown()  # stops the engine, restores os.environ
 
 Engine, environment and table without the HTTP server (``holdfast flash-sale``)::
 
@@ -693,7 +693,9 @@ def run(args: argparse.Namespace) -> int:
     if args.endpoint_url and args.engine:
         print("holdfast dev: --engine and --endpoint-url exclude each other", file=sys.stderr)
         return 2
-    engine: Engine | None = None if args.endpoint_url else args.engine or "dynamodb-local"  # for the message
+    engine: Engine | None = (
+        None if args.endpoint_url else args.engine or "dynamodb-local"
+    )  # for the message
     previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     server: DevServer | None = None
     try:

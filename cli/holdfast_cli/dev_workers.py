@@ -101,7 +101,11 @@ class WorkerPool:
         self._idle.put(worker)
         if outcome == "error":
             raise WorkerFailed(value)
-        if method.upper() not in _READ_METHODS and value.status < 300 and self._writes_configuration(method, path):
+        if (
+            method.upper() not in _READ_METHODS
+            and value.status < 300
+            and self._writes_configuration(method, path)
+        ):
             with self._generation_lock:
                 self._generation += 1
             _drop_configuration_cache()

@@ -12,8 +12,8 @@ Typical use::
 
     from holdfast_cli.dynamodb_local import DynamoDBLocal
 
-    with DynamoDBLocal() as engine:          # picks a free port, waits until it answers
-        client = engine.client()             # boto3 client with dummy credentials
+    with DynamoDBLocal() as engine:  # picks a free port, waits until it answers
+        client = engine.client()  # boto3 client with dummy credentials
         client.list_tables()
 
 The engine runs in memory (``-inMemory -sharedDb``): every client sees the same tables
@@ -432,7 +432,7 @@ class DynamoDBLocal:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own session and process group: stop() kills all
                 # Only prctl() between fork and exec: safe enough with threads around.
-                preexec_fn=_parent_death_signal_setter(),  # noqa: PLW1509
+                preexec_fn=_parent_death_signal_setter(),
             )
         self._port = port
         atexit.register(self.stop)

@@ -109,8 +109,16 @@ class Sale:
             return "/fulfilment-options", self.cart(ref)
         products = [{"productRef": self.sku, "requestedQuantity": 1}]
         channel = [{"name": "channel", "type": "STRING", "value": self.channel}]
-        variables = {"input": {"ref": ref, "type": "HD", "retailerId": 1, "products": products, "attributes": channel},
-                     "executionMode": "AWAIT_ORCHESTRATION"}
+        variables = {
+            "input": {
+                "ref": ref,
+                "type": "HD",
+                "retailerId": 1,
+                "products": products,
+                "attributes": channel,
+            },
+            "executionMode": "AWAIT_ORCHESTRATION",
+        }
         return "/graphql", {"query": GRAPHQL_HOLD, "variables": variables}
 
     def hold_status(self, response: ApiResponse) -> tuple[str | None, str | None]:
@@ -262,7 +270,9 @@ class Progress:
         if status:
             line += f"  | {status}"
         if self._tty:
-            progress_line(self._out, done=done, total=self.total, text=line.split("] ", 1)[1], final=final)
+            progress_line(
+                self._out, done=done, total=self.total, text=line.split("] ", 1)[1], final=final
+            )
         else:
             self._out.write(line + "\n")
         self._out.flush()
@@ -571,7 +581,12 @@ def run_sale(options: Options, *, err: TextIO | None = None) -> Report:
     Progress and notes go to ``err`` (default stderr)."""
     err = err or sys.stderr
     run_id = uuid.uuid4().hex[:8]
-    sale = Sale(run_id=run_id, sku=f"FLASH_SNEAKER_{run_id.upper()}", stock=options.stock, protocol=options.protocol)
+    sale = Sale(
+        run_id=run_id,
+        sku=f"FLASH_SNEAKER_{run_id.upper()}",
+        stock=options.stock,
+        protocol=options.protocol,
+    )
     if options.api_url:
         return _run_over_http(options, sale, err)
     return _run_in_process(options, sale, err)
@@ -579,7 +594,6 @@ def run_sale(options: Options, *, err: TextIO | None = None) -> Report:
 
 def _run_in_process(options: Options, sale: Sale, err: TextIO) -> Report:
     from holdfast.runtime import use_clock
-
     from holdfast_cli.aws_environment import dynamodb_client
     from holdfast_cli.dev_server import DevServerError, open_backend
 
@@ -664,7 +678,9 @@ def _deliver_signals(backend: Any, api: Any) -> None:
     while poller.poll_once():
         pass
     if poller.stats.records_dropped:
-        raise FlashSaleError(f"the demand-signals function dropped {poller.stats.records_dropped} records")
+        raise FlashSaleError(
+            f"the demand-signals function dropped {poller.stats.records_dropped} records"
+        )
 
 
 def _run_over_http(options: Options, sale: Sale, err: TextIO) -> Report:
@@ -788,7 +804,14 @@ def _shop_and_settle(
         results = [run_lane(only)]
     else:
         lanes = [
-            Lane(sale, tuple(plans[i::concurrency]), started, options.api_url, options.token, deadline=deadline)
+            Lane(
+                sale,
+                tuple(plans[i::concurrency]),
+                started,
+                options.api_url,
+                options.token,
+                deadline=deadline,
+            )
             for i in range(concurrency)
         ]
         monitor = Lane(
@@ -936,7 +959,9 @@ def _settled_funnel(
         else:  # the local API takes its query apart
             response = api.request("GET", "/reports/funnel", query=window)  # type: ignore[call-arg]
         if response.status != 200:
-            raise FlashSaleError(f"GET /reports/funnel answered {response.status}: {response.body[:300]}")
+            raise FlashSaleError(
+                f"GET /reports/funnel answered {response.status}: {response.body[:300]}"
+            )
         rows = [r for r in response.json()["items"] if r["productRef"] == sale.sku]
         row = rows[0] if rows else None
         if (row and all(row.get(k) == v for k, v in expected.items())) or time.time() >= deadline:
@@ -1167,7 +1192,10 @@ def run(args: argparse.Namespace) -> int:
             title=f"Flash sale: {report.setting}",
             columns=("", ""),
             rows=report.rows(),
-            styles=["bold red" if name == "oversells" and value else None for name, value in report.rows()],
+            styles=[
+                "bold red" if name == "oversells" and value else None
+                for name, value in report.rows()
+            ],
             plain="",
         )
         verdict(out, "\n".join(line.strip() for line in report.notes()), ok=report.ok)

@@ -12,16 +12,24 @@ from pathlib import Path
 
 from holdfast_cli.template import PROJECT_ROOT
 
-DESCRIPTION = "The Fluent-compatible GraphQL endpoint: print its schema (docs/schema.graphql is its output)."
+DESCRIPTION = (
+    "The Fluent-compatible GraphQL endpoint: print its schema (docs/schema.graphql is its output)."
+)
 SCHEMA_PATH = PROJECT_ROOT / "docs" / "schema.graphql"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="graphql_command", required=True, metavar="ACTION")
-    schema = actions.add_parser("schema", help="print the SDL of POST /graphql", description=DESCRIPTION)
-    schema.add_argument("--output", "-o", type=Path, help="write the SDL to this file instead of stdout")
+    schema = actions.add_parser(
+        "schema", help="print the SDL of POST /graphql", description=DESCRIPTION
+    )
     schema.add_argument(
-        "--check", action="store_true", help=f"exit 1 if {SCHEMA_PATH.relative_to(PROJECT_ROOT)} is not up to date"
+        "--output", "-o", type=Path, help="write the SDL to this file instead of stdout"
+    )
+    schema.add_argument(
+        "--check",
+        action="store_true",
+        help=f"exit 1 if {SCHEMA_PATH.relative_to(PROJECT_ROOT)} is not up to date",
     )
     schema.set_defaults(run=run)
 
@@ -34,7 +42,10 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         if not SCHEMA_PATH.exists() or SCHEMA_PATH.read_text(encoding="utf-8") != text:
             relative = SCHEMA_PATH.relative_to(PROJECT_ROOT)
-            print(f"{relative} is out of date: run `uv run holdfast graphql schema -o {relative}`", file=sys.stderr)
+            print(
+                f"{relative} is out of date: run `uv run holdfast graphql schema -o {relative}`",
+                file=sys.stderr,
+            )
             return 1
         return 0
     if args.output:

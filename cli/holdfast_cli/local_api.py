@@ -31,7 +31,9 @@ class LambdaContext:
 
     def __post_init__(self) -> None:
         self.aws_request_id = str(uuid.uuid4())
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+        )
         self.log_group_name = f"/aws/lambda/{self.function_name}"
         self.log_stream_name = "local"
         self._deadline = time.time() + 29
@@ -162,7 +164,13 @@ class LocalApi:
                     headers=result.get("headers") or {},
                     body=_decode(result),
                 )
-        message = {"error": {"code": "NOT_FOUND", "message": f"no route for {method.upper()} {path}", "details": []}}
+        message = {
+            "error": {
+                "code": "NOT_FOUND",
+                "message": f"no route for {method.upper()} {path}",
+                "details": [],
+            }
+        }
         return ApiResponse(404, {"content-type": "application/json"}, json.dumps(message))
 
     def get(self, path: str, **kwargs: Any) -> ApiResponse:

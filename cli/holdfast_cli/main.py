@@ -22,7 +22,10 @@ from holdfast_cli import (
 
 PASS_THROUGH = {
     "bench": ("bench.cli", "the benchmark, ratios measured side by side (python -m bench)"),
-    "load": ("bench.load", "the load run of holdfast dev, the ledger checked (python -m bench.load)"),
+    "load": (
+        "bench.load",
+        "the load run of holdfast dev, the ledger checked (python -m bench.load)",
+    ),
 }
 """Commands whose arguments all go to another program's own parser (the benchmarks under
 bench/, which live beside the CLI in the repository, not in the installed package)."""
@@ -42,13 +45,33 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module, summary in (
         ("dev", dev_server, "serve the HTTP API on localhost through the real Lambda handlers"),
         ("reconcile", reconcile, "check every position's onHand counter against its ledger"),
-        ("flash-sale", flash_sale, "replay the flash sale of docs/behaviour.md §8: zero oversells, or exit 1"),
+        (
+            "flash-sale",
+            flash_sale,
+            "replay the flash sale of docs/behaviour.md §8: zero oversells, or exit 1",
+        ),
         ("openapi", openapi, "print the OpenAPI 3.1 document of the HTTP API (docs/openapi.json)"),
         ("signals", signals, "demand signals: export them as JSON lines"),
-        ("report", report, "reports from the demand signals: the funnel per SKU (table, JSON, PNG)"),
-        ("token", access_token, "print an access token for a deployed API (OAuth client credentials)"),
-        ("graphql", graphql_schema, "the Fluent-compatible GraphQL endpoint: `holdfast graphql schema` prints its SDL"),
-        ("simulate-day", simulate_day, "play a day of mixed shoppers; check the demand reports recover it"),
+        (
+            "report",
+            report,
+            "reports from the demand signals: the funnel per SKU (table, JSON, PNG)",
+        ),
+        (
+            "token",
+            access_token,
+            "print an access token for a deployed API (OAuth client credentials)",
+        ),
+        (
+            "graphql",
+            graphql_schema,
+            "the Fluent-compatible GraphQL endpoint: `holdfast graphql schema` prints its SDL",
+        ),
+        (
+            "simulate-day",
+            simulate_day,
+            "play a day of mixed shoppers; check the demand reports recover it",
+        ),
     ):
         module.add_arguments(
             commands.add_parser(name, help=summary, description=module.DESCRIPTION)

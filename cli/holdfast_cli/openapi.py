@@ -39,7 +39,10 @@ HANDLER_ENVIRONMENT = {
 }
 """What importing a handler needs (its resolver reads the settings); no handler is called."""
 SERVERS = [
-    {"url": LOCAL_URL, "description": "holdfast dev: the handlers on this machine, with no authorizer"},
+    {
+        "url": LOCAL_URL,
+        "description": "holdfast dev: the handlers on this machine, with no authorizer",
+    },
     {
         "url": "https://{apiId}.execute-api.{region}.amazonaws.com/{stage}",
         "description": "A deployed stack (its ApiUrl output)",
@@ -81,21 +84,29 @@ def build_document(template: dict[str, Any] | None = None) -> dict[str, Any]:
         if _serves_graphql(spec.name, routes):
             part = graphql_part()
         else:
-            part = json.loads(_resolver_of(spec).get_openapi_json_schema(title=TITLE, version=version))
+            part = json.loads(
+                _resolver_of(spec).get_openapi_json_schema(title=TITLE, version=version)
+            )
         for path, operations in part.get("paths", {}).items():
             for method in operations:
                 route = f"{method.upper()} {path}"
                 if routes.get(route, (None,))[0] != spec.name:
-                    raise DocumentError(f"{spec.name} serves {route}, which template.yaml does not route to it")
+                    raise DocumentError(
+                        f"{spec.name} serves {route}, which template.yaml does not route to it"
+                    )
         # The merge keeps the last of two schemas with one name: refuse two that differ.
         _merge_schemas(schemas, part.get("components", {}).get("schemas", {}))
         merge.add_schema(part)
     document = merge.get_openapi_schema()
     paths: dict[str, dict[str, Any]] = document.get("paths", {})
-    documented = {f"{method.upper()} {path}" for path, operations in paths.items() for method in operations}
+    documented = {
+        f"{method.upper()} {path}" for path, operations in paths.items() for method in operations
+    }
     missing = sorted(set(routes) - documented)
     if missing:
-        raise DocumentError(f"template.yaml routes {', '.join(missing)}, which no function's resolver serves")
+        raise DocumentError(
+            f"template.yaml routes {', '.join(missing)}, which no function's resolver serves"
+        )
 
     for path, operations in paths.items():
         for method, operation in operations.items():
@@ -111,7 +122,9 @@ GRAPHQL_PATH = "/graphql"
 
 def _serves_graphql(function: str, routes: dict[str, tuple[str, str | None, list[str]]]) -> bool:
     """The GraphQL function has no REST resolver: its one route is described by hand."""
-    return {route for route, (name, *_) in routes.items() if name == function} == {f"POST {GRAPHQL_PATH}"}
+    return {route for route, (name, *_) in routes.items() if name == function} == {
+        f"POST {GRAPHQL_PATH}"
+    }
 
 
 def graphql_part() -> dict[str, Any]:
@@ -120,7 +133,10 @@ def graphql_part() -> dict[str, Any]:
         "type": "object",
         "required": ["query"],
         "properties": {
-            "query": {"type": "string", "description": "the GraphQL document (docs/schema.graphql)"},
+            "query": {
+                "type": "string",
+                "description": "the GraphQL document (docs/schema.graphql)",
+            },
             "variables": {"type": ["object", "null"]},
             "operationName": {"type": ["string", "null"]},
         },
@@ -129,10 +145,21 @@ def graphql_part() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "data": {"type": ["object", "null"]},
-            "errors": {"type": "array", "items": {"type": "object", "properties": {
-                "message": {"type": "string"}, "locations": {"type": "array"}, "path": {"type": "array"},
-                "extensions": {"type": "object", "properties": {"code": {"type": "string"}}},
-            }}},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "message": {"type": "string"},
+                        "locations": {"type": "array"},
+                        "path": {"type": "array"},
+                        "extensions": {
+                            "type": "object",
+                            "properties": {"code": {"type": "string"}},
+                        },
+                    },
+                },
+            },
         },
     }
     operation = {
@@ -142,20 +169,54 @@ def graphql_part() -> dict[str, Any]:
         "description": "Queries need holdfast/read, mutations holdfast/holds. A well-formed request answers "
         "200, its errors (refused input, limits, scopes) in an errors array whose extensions.code is "
         "Holdfast's code; a body that is no GraphQL request is a 400, 413 or 415 in the same shape.",
-        "requestBody": {"required": True, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/GraphqlRequest"},
-            "examples": {"readme": {"summary": "from the README", "value": {
-                "query": '{ virtualPositions(catalogue: {ref: "ECOMMERCE"}, productRef: "ACME_SNEAKER_BLK_US9", '
-                'type: "AGGREGATE") { edges { node { ref quantity } } } }'}}},
-        }}},
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/GraphqlRequest"},
+                    "examples": {
+                        "readme": {
+                            "summary": "from the README",
+                            "value": {
+                                "query": '{ virtualPositions(catalogue: {ref: "ECOMMERCE"}, productRef: "ACME_SNEAKER_BLK_US9", '
+                                'type: "AGGREGATE") { edges { node { ref quantity } } } }'
+                            },
+                        }
+                    },
+                }
+            },
+        },
         "responses": {
-            "200": {"description": "a GraphQL response",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GraphqlResponse"}}}},
-            "400": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}, "description": "INVALID_INPUT: the body is not a GraphQL request (a JSON object with a query string)"},
-            "413": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}, "description": "PAYLOAD_TOO_LARGE: the body is over 100,000 bytes"},
-            "415": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}, "description": "UNSUPPORTED_MEDIA_TYPE: not application/json"},
-            "401": {"description": "API Gateway: no token, or one that is expired or not from the issuer and audience"},
-            "403": {"description": "API Gateway: the token has neither holdfast/read nor holdfast/holds"},
+            "200": {
+                "description": "a GraphQL response",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/GraphqlResponse"}}
+                },
+            },
+            "400": {
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+                },
+                "description": "INVALID_INPUT: the body is not a GraphQL request (a JSON object with a query string)",
+            },
+            "413": {
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+                },
+                "description": "PAYLOAD_TOO_LARGE: the body is over 100,000 bytes",
+            },
+            "415": {
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+                },
+                "description": "UNSUPPORTED_MEDIA_TYPE: not application/json",
+            },
+            "401": {
+                "description": "API Gateway: no token, or one that is expired or not from the issuer and audience"
+            },
+            "403": {
+                "description": "API Gateway: the token has neither holdfast/read nor holdfast/holds"
+            },
         },
     }
     return {
@@ -201,11 +262,21 @@ def template_routes(template: dict[str, Any]) -> dict[str, tuple[str, str | None
             event_auth = properties.get("Auth") or {}
             authorizer = event_auth.get("Authorizer", auth.get("DefaultAuthorizer"))
             if authorizer in (None, "NONE"):
-                routes[f"{properties['Method'].upper()} {properties['Path']}"] = (spec.name, None, [])
+                routes[f"{properties['Method'].upper()} {properties['Path']}"] = (
+                    spec.name,
+                    None,
+                    [],
+                )
                 continue
-            default_scopes = auth.get("Authorizers", {}).get(authorizer, {}).get("AuthorizationScopes", [])
+            default_scopes = (
+                auth.get("Authorizers", {}).get(authorizer, {}).get("AuthorizationScopes", [])
+            )
             scopes = list(event_auth.get("AuthorizationScopes", default_scopes))
-            routes[f"{properties['Method'].upper()} {properties['Path']}"] = (spec.name, authorizer, scopes)
+            routes[f"{properties['Method'].upper()} {properties['Path']}"] = (
+                spec.name,
+                authorizer,
+                scopes,
+            )
     return routes
 
 
@@ -219,9 +290,13 @@ def _resolver_of(spec: FunctionSpec) -> Any:
 
     module_file = spec.handler.rpartition(".")[0].replace(".", "/")
     module = _import_file(f"holdfast_openapi_{spec.name}", spec.code_uri / f"{module_file}.py")
-    resolvers = [value for value in vars(module).values() if isinstance(value, APIGatewayHttpResolver)]
+    resolvers = [
+        value for value in vars(module).values() if isinstance(value, APIGatewayHttpResolver)
+    ]
     if len(resolvers) != 1:
-        raise DocumentError(f"{spec.name}: expected one HTTP resolver in its handler module, found {len(resolvers)}")
+        raise DocumentError(
+            f"{spec.name}: expected one HTTP resolver in its handler module, found {len(resolvers)}"
+        )
     return resolvers[0]
 
 
@@ -240,7 +315,9 @@ def _describe_errors(operation: dict[str, Any], *, secured: bool) -> None:
     responses["default"] = {
         "description": "Any other error, in the same shape: NOT_FOUND (404) for a route that does "
         "not exist, INTERNAL_ERROR (500)",
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}},
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}
+        },
     }
     if secured:
         responses["401"] = {
@@ -277,9 +354,9 @@ def _reachable(schemas: dict[str, Any], paths: dict[str, Any]) -> dict[str, Any]
         node = pending.pop()
         if isinstance(node, dict):
             ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix):] not in found:
-                found.add(ref[len(prefix):])
-                pending.append(schemas[ref[len(prefix):]])
+            if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix) :] not in found:
+                found.add(ref[len(prefix) :])
+                pending.append(schemas[ref[len(prefix) :]])
             pending.extend(node.values())
         elif isinstance(node, list):
             pending.extend(node)
@@ -287,9 +364,13 @@ def _reachable(schemas: dict[str, Any], paths: dict[str, Any]) -> dict[str, Any]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", "-o", type=Path, help="write the document to this file instead of stdout")
     parser.add_argument(
-        "--check", action="store_true", help=f"exit 1 if {OPENAPI_PATH.relative_to(PROJECT_ROOT)} is not up to date"
+        "--output", "-o", type=Path, help="write the document to this file instead of stdout"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help=f"exit 1 if {OPENAPI_PATH.relative_to(PROJECT_ROOT)} is not up to date",
     )
     parser.set_defaults(run=run)
 
@@ -303,7 +384,10 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         if not OPENAPI_PATH.exists() or OPENAPI_PATH.read_text(encoding="utf-8") != text:
             relative = OPENAPI_PATH.relative_to(PROJECT_ROOT)
-            print(f"{relative} is out of date: run `uv run holdfast openapi -o {relative}`", file=sys.stderr)
+            print(
+                f"{relative} is out of date: run `uv run holdfast openapi -o {relative}`",
+                file=sys.stderr,
+            )
             return 1
         return 0
     if args.output:
@@ -314,7 +398,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    _parser = argparse.ArgumentParser(prog="python -m holdfast_cli.openapi", description=DESCRIPTION)
+    _parser = argparse.ArgumentParser(
+        prog="python -m holdfast_cli.openapi", description=DESCRIPTION
+    )
     add_arguments(_parser)
     _args = _parser.parse_args()
     raise SystemExit(_args.run(_args))

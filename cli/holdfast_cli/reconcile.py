@@ -101,7 +101,12 @@ def _drift_json(drift: Any) -> dict[str, Any]:
 def _drift_row(drift: Any) -> tuple[str, str, int, str]:
     if drift.counter is None:
         return (drift.position_ref, "no item", drift.ledger_sum, "-")
-    return (drift.position_ref, str(drift.counter), drift.ledger_sum, f"{drift.counter - drift.ledger_sum:+d}")
+    return (
+        drift.position_ref,
+        str(drift.counter),
+        drift.ledger_sum,
+        f"{drift.counter - drift.ledger_sum:+d}",
+    )
 
 
 def _drift_line(drift: Any) -> str:

@@ -46,7 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_source_arguments(funnel)
     funnel.add_argument("--json", action="store_true", help="print the rows as one JSON object")
-    funnel.add_argument("--png", metavar="FILE", help="also draw the funnel and out-of-stock demand over time")
+    funnel.add_argument(
+        "--png", metavar="FILE", help="also draw the funnel and out-of-stock demand over time"
+    )
     funnel.set_defaults(run=run_funnel)
     demand_report.add_parsers(commands)
 
@@ -82,11 +84,23 @@ def run_funnel(args: argparse.Namespace) -> int:
 def table(rows: list[dict[str, Any]], start: datetime, end: datetime) -> str:
     header = [title for _, title in COLUMNS]
     cells = [[_cell(row[key]) for key, _ in COLUMNS] for row in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(header)]
+    widths = [
+        max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(header)
+    ]
     lines = [f"Funnel {start.isoformat()} → {end.isoformat()}"]
-    lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))
+    lines.append(
+        "  ".join(
+            h.ljust(w) if i == 0 else h.rjust(w)
+            for i, (h, w) in enumerate(zip(header, widths, strict=False))
+        )
+    )
     for row in cells:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=False))
+            )
+        )
     if not rows:
         lines.append("(no demand signals in this range)")
     return "\n".join(lines)
@@ -104,7 +118,13 @@ class ChartUnavailable(RuntimeError):
     """matplotlib is not installed."""
 
 
-def draw(path: str, rows: list[dict[str, Any]], out_of_stock: list[dict[str, Any]], start: datetime, end: datetime) -> None:
+def draw(
+    path: str,
+    rows: list[dict[str, Any]],
+    out_of_stock: list[dict[str, Any]],
+    start: datetime,
+    end: datetime,
+) -> None:
     """Two panels: the funnel of the busiest SKUs, and out-of-stock units over time."""
     try:
         import matplotlib
@@ -116,13 +136,20 @@ def draw(path: str, rows: list[dict[str, Any]], out_of_stock: list[dict[str, Any
             "--png needs matplotlib: pip install 'holdfast[charts]' (or uv sync --extra charts)"
         ) from None
     busiest = sorted(rows, key=lambda r: -r["foCalls"])[:CHART_PRODUCTS]
-    figure, (funnel_axes, demand_axes) = plt.subplots(2, 1, figsize=(11, 9), constrained_layout=True)
+    figure, (funnel_axes, demand_axes) = plt.subplots(
+        2, 1, figsize=(11, 9), constrained_layout=True
+    )
     stages = ("foCalls", "holds", "orders", "abandoned", "refused")
     width = 0.8 / len(stages)
     for offset, stage in enumerate(stages):
         positions = [i + offset * width for i in range(len(busiest))]
         funnel_axes.bar(positions, [r[stage] for r in busiest], width, label=stage)
-    funnel_axes.set_xticks([i + 0.4 - width / 2 for i in range(len(busiest))], [r["productRef"] for r in busiest], rotation=20, ha="right")
+    funnel_axes.set_xticks(
+        [i + 0.4 - width / 2 for i in range(len(busiest))],
+        [r["productRef"] for r in busiest],
+        rotation=20,
+        ha="right",
+    )
     funnel_axes.set_title("Funnel per SKU: FO calls → holds → orders")
     funnel_axes.legend()
 
@@ -134,7 +161,9 @@ def draw(path: str, rows: list[dict[str, Any]], out_of_stock: list[dict[str, Any
         series.setdefault(signal["productRef"], Counter())[slot] += signal["quantity"]
     slots = [start + i * bucket for i in range(int((end - start) / bucket) + 1)]
     for product in sorted(series, key=lambda p: -sum(series[p].values()))[:CHART_PRODUCTS]:
-        demand_axes.plot(slots, [series[product].get(s, 0) for s in slots], marker=".", label=product)
+        demand_axes.plot(
+            slots, [series[product].get(s, 0) for s in slots], marker=".", label=product
+        )
     demand_axes.set_title(f"Out-of-stock demand (units per {_describe(bucket)})")
     if series:
         demand_axes.legend()
@@ -144,7 +173,12 @@ def draw(path: str, rows: list[dict[str, Any]], out_of_stock: list[dict[str, Any
 
 
 def _bucket(span: timedelta) -> timedelta:
-    for size in (timedelta(minutes=1), timedelta(minutes=15), timedelta(hours=1), timedelta(days=1)):
+    for size in (
+        timedelta(minutes=1),
+        timedelta(minutes=15),
+        timedelta(hours=1),
+        timedelta(days=1),
+    ):
         if span / size <= 96:
             return size
     return timedelta(days=1)

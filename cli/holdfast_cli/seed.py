@@ -125,7 +125,7 @@ def seed_cart_and_order(api: LocalApi) -> None:
 
 def has_cart_and_order_routes(api: LocalApi) -> bool:
     """True once the template serves the routes :func:`seed_cart_and_order` needs."""
-    return CART_AND_ORDER_ROUTES <= {route.route_key for route in api.routes}
+    return {route.route_key for route in api.routes} >= CART_AND_ORDER_ROUTES
 
 
 def _expect_success(response: ApiResponse, call: str) -> ApiResponse:

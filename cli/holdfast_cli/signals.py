@@ -36,7 +36,10 @@ class SourceError(RuntimeError):
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     """Where the signals come from, and the time range (shared with ``report funnel``)."""
     parser.add_argument(
-        "--from", dest="start", type=parse_time, metavar="TIME",
+        "--from",
+        dest="start",
+        type=parse_time,
+        metavar="TIME",
         help="start, inclusive, ISO 8601 (default: a day before --to)",
     )
     parser.add_argument(
@@ -64,7 +67,9 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="signals_command", required=True, metavar="COMMAND")
     export = commands.add_parser(
-        "export", help="write signals as JSON lines", description="Write demand signals as JSON lines, oldest first."
+        "export",
+        help="write signals as JSON lines",
+        description="Write demand signals as JSON lines, oldest first.",
     )
     add_source_arguments(export)
     export.add_argument("--type", choices=SIGNAL_TYPES, help="only this type")
@@ -100,16 +105,21 @@ class SignalSource:
         self._service = None
         if self._api_url is None:
             if not args.table:
-                raise SourceError("name the API with --api-url, or the table with --table or $TABLE_NAME")
+                raise SourceError(
+                    "name the API with --api-url, or the table with --table or $TABLE_NAME"
+                )
             from holdfast.runtime import build_runtime
             from holdfast.settings import Settings
-
             from holdfast_cli.aws_environment import dynamodb_client
 
             settings = Settings(table_name=args.table, dynamodb_endpoint_url=args.endpoint_url)
-            self._service = build_runtime(settings, client=dynamodb_client(args.endpoint_url)).signals
+            self._service = build_runtime(
+                settings, client=dynamodb_client(args.endpoint_url)
+            ).signals
 
-    def signals(self, start: datetime, end: datetime, **filters: str | None) -> Iterator[dict[str, Any]]:
+    def signals(
+        self, start: datetime, end: datetime, **filters: str | None
+    ) -> Iterator[dict[str, Any]]:
         """Every signal in ``[start, end)`` passing ``filters``, oldest first, window by window."""
         while start < end:
             stop = min(end, start + WINDOW)
@@ -126,7 +136,9 @@ class SignalSource:
             return [row.model_dump() for row in self._call(self._service.funnel, start, end)]
         return self._get("/reports/funnel", {"from": _iso(start), "to": _iso(end)})["items"]
 
-    def report(self, name: str, start: datetime, end: datetime, params: dict[str, Any]) -> dict[str, Any]:
+    def report(
+        self, name: str, start: datetime, end: datetime, params: dict[str, Any]
+    ) -> dict[str, Any]:
         """A demand report (``GET /reports/{name}``) as its JSON answer; ``params`` are the
         route's query parameters besides the range."""
         if self._service is None:
@@ -134,19 +146,42 @@ class SignalSource:
         from holdfast.services.demand_reports import DemandReports, Filters
 
         reports = DemandReports(self._service)
-        filters = Filters(params.get("channel"), params.get("deliveryType"), params.get("productRef"))
+        filters = Filters(
+            params.get("channel"), params.get("deliveryType"), params.get("productRef")
+        )
         span = {"from": _iso(start), "to": _iso(end)}
         if name == "channels":
-            return {"items": [row.model_dump() for row in self._call(reports.channels, start, end, filters)], **span}
+            return {
+                "items": [
+                    row.model_dump() for row in self._call(reports.channels, start, end, filters)
+                ],
+                **span,
+            }
         if name == "locations":
             return {**self._call(reports.locations, start, end, filters).model_dump(), **span}
         if name == "affinity":
-            answer = self._call(reports.affinity, start, end, filters, params.get("minCount", 2), params.get("limit", 50))
+            answer = self._call(
+                reports.affinity,
+                start,
+                end,
+                filters,
+                params.get("minCount", 2),
+                params.get("limit", 50),
+            )
             return {**answer.model_dump(), **span}
         if name == "timing":
-            answer = self._call(reports.timing, start, end, filters, params.get("timeZone", "UTC"), params.get("bucketSeconds", 60))
+            answer = self._call(
+                reports.timing,
+                start,
+                end,
+                filters,
+                params.get("timeZone", "UTC"),
+                params.get("bucketSeconds", 60),
+            )
             return {**answer.model_dump(), **span}
-        rows, published = self._call(reports.restocking, start, end, filters, params.get("threshold"))
+        rows, published = self._call(
+            reports.restocking, start, end, filters, params.get("threshold")
+        )
         return {"items": [row.model_dump() for row in rows], "published": published, **span}
 
     def _page(
@@ -165,7 +200,12 @@ class SignalSource:
                 token=token,
             )
             return [item.model_dump(mode="json") for item in items], token
-        query = {"from": _iso(start), "to": _iso(end), "limit": PAGE, **{k: v for k, v in filters.items() if v}}
+        query = {
+            "from": _iso(start),
+            "to": _iso(end),
+            "limit": PAGE,
+            **{k: v for k, v in filters.items() if v},
+        }
         if token:
             query["nextToken"] = token
         page = self._get("/signals", query)
@@ -193,7 +233,9 @@ class SignalSource:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
             with error:
-                raise SourceError(f"GET {path} answered {error.code}: {error.read().decode()[:300]}") from None
+                raise SourceError(
+                    f"GET {path} answered {error.code}: {error.read().decode()[:300]}"
+                ) from None
         except (OSError, urllib.error.URLError) as error:
             raise SourceError(f"cannot reach {self._api_url}: {error}") from None
 

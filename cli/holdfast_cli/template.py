@@ -11,10 +11,11 @@ import importlib.util
 import itertools
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote
 
 import yaml
@@ -36,7 +37,9 @@ def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any
         return {name: loader.construct_sequence(node, deep=True)}
     if isinstance(node, yaml.MappingNode):
         return {name: loader.construct_mapping(node, deep=True)}
-    raise yaml.constructor.ConstructorError(None, None, f"unexpected node for !{suffix}", node.start_mark)
+    raise yaml.constructor.ConstructorError(
+        None, None, f"unexpected node for !{suffix}", node.start_mark
+    )
 
 
 _CloudFormationLoader.add_multi_constructor("!", _construct_tag)
@@ -45,7 +48,7 @@ _CloudFormationLoader.add_multi_constructor("!", _construct_tag)
 @functools.cache
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(handle, Loader=_CloudFormationLoader)
 
 
 def table_definition(template: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -57,7 +60,10 @@ def table_definition(template: dict[str, Any] | None = None) -> dict[str, Any]:
         "BillingMode": properties.get("BillingMode", "PAY_PER_REQUEST"),
     }
     if "StreamSpecification" in properties:
-        definition["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
+        definition["StreamSpecification"] = {
+            "StreamEnabled": True,
+            **properties["StreamSpecification"],
+        }
     if "GlobalSecondaryIndexes" in properties:
         definition["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
     return definition
@@ -72,11 +78,14 @@ def ttl_attribute(template: dict[str, Any] | None = None) -> str | None:
 def create_table(client: Any, table_name: str) -> None:
     """Create the table as the template defines it (key schema, stream, TTL) and wait for it."""
     client.create_table(TableName=table_name, **table_definition())
-    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+    client.get_waiter("table_exists").wait(
+        TableName=table_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
+    )
     attribute = ttl_attribute()
     if attribute:
         client.update_time_to_live(
-            TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+            TableName=table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
         )
 
 
@@ -135,7 +144,9 @@ def http_routes(template: dict[str, Any] | None = None) -> list[HttpRoute]:
         for event in spec.events.values():
             if event["Type"] == "HttpApi":
                 properties = event["Properties"]
-                routes.append(HttpRoute(properties["Method"].upper(), properties["Path"], spec.name))
+                routes.append(
+                    HttpRoute(properties["Method"].upper(), properties["Path"], spec.name)
+                )
     return routes
 
 
@@ -159,4 +170,3 @@ def _import_file(module_name: str, path: Path) -> ModuleType:
     sys.modules[module_name] = module
     module_spec.loader.exec_module(module)
     return module
-

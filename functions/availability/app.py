@@ -11,8 +11,8 @@ from holdfast.domain.ledger import IqType
 from holdfast.domain.refs import REF_PATTERN
 from holdfast.http import create_resolver, responses
 from holdfast.models import InventoryPositionView, VirtualPositionsResponse
-from holdfast.services.inventory import LEDGER_PAGE
 from holdfast.runtime import get_runtime
+from holdfast.services.inventory import LEDGER_PAGE
 
 logger = Logger()
 app = create_resolver()
@@ -33,11 +33,20 @@ MAX_LEDGER_PAGE = 1000
     responses=responses("the position with its ledger", errors=(404,)),
 )
 def get_inventory_position(
-    ref: Annotated[str, Path(min_length=3, max_length=400, description="productRef:locationRef[:catalogue]")],
-    limit: Annotated[int, Query(ge=1, le=MAX_LEDGER_PAGE, description="ledger records in this page")] = LEDGER_PAGE,
-    nextToken: Annotated[str | None, Query(max_length=2000, description="from the previous page")] = None,  # noqa: N803
+    ref: Annotated[
+        str, Path(min_length=3, max_length=400, description="productRef:locationRef[:catalogue]")
+    ],
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LEDGER_PAGE, description="ledger records in this page")
+    ] = LEDGER_PAGE,
+    nextToken: Annotated[
+        str | None, Query(max_length=2000, description="from the previous page")
+    ] = None,
     type: Annotated[IqType | None, Query(description="only ledger records of this type")] = None,
-    status: Annotated[Literal["ACTIVE", "INACTIVE"] | None, Query(description="only records that count (ACTIVE) or not")] = None,
+    status: Annotated[
+        Literal["ACTIVE", "INACTIVE"] | None,
+        Query(description="only records that count (ACTIVE) or not"),
+    ] = None,
     order: Annotated[Literal["newest", "oldest"], Query(description="by creation time")] = "newest",
 ) -> InventoryPositionView:
     return get_runtime().inventory.position(
@@ -63,8 +72,13 @@ def get_inventory_position(
 )
 def get_virtual_positions(
     channel: Annotated[str, Query(pattern=REF_PATTERN)],
-    productRef: Annotated[list[Annotated[str, Query(pattern=REF_PATTERN)]], Query(min_length=1, max_length=MAX_PRODUCTS)],
-    locationRef: Annotated[list[Annotated[str, Query(pattern=REF_PATTERN)]] | None, Query(max_length=MAX_LOCATIONS)] = None,
+    productRef: Annotated[
+        list[Annotated[str, Query(pattern=REF_PATTERN)]],
+        Query(min_length=1, max_length=MAX_PRODUCTS),
+    ],
+    locationRef: Annotated[
+        list[Annotated[str, Query(pattern=REF_PATTERN)]] | None, Query(max_length=MAX_LOCATIONS)
+    ] = None,
     type: Annotated[Literal["BASE", "AGGREGATE"] | None, Query()] = None,
 ) -> VirtualPositionsResponse:
     kinds: tuple[Literal["BASE", "AGGREGATE"], ...] = (type,) if type else ("BASE", "AGGREGATE")

@@ -37,7 +37,8 @@ CACHED = " Every function sees a change within CONFIG_CACHE_SECONDS (30 s)."
     responses=responses("the channel as stored", errors=BODY_ERRORS),
 )
 def put_channel(
-    name: RefPath, body: Annotated[ChannelConfig, Body(openapi_examples=api_examples.body(api_examples.CHANNEL))]
+    name: RefPath,
+    body: Annotated[ChannelConfig, Body(openapi_examples=api_examples.body(api_examples.CHANNEL))],
 ) -> Channel:
     return get_runtime().configuration.put_channel(name, body)
 
@@ -64,7 +65,10 @@ def get_channel(name: RefPath) -> Channel:
     responses=responses("the location as stored", errors=BODY_ERRORS),
 )
 def put_location(
-    ref: RefPath, body: Annotated[LocationConfig, Body(openapi_examples=api_examples.body(api_examples.LOCATION))]
+    ref: RefPath,
+    body: Annotated[
+        LocationConfig, Body(openapi_examples=api_examples.body(api_examples.LOCATION))
+    ],
 ) -> Location:
     return get_runtime().configuration.put_location(ref, body)
 
@@ -92,7 +96,10 @@ def get_location(ref: RefPath) -> Location:
     responses=responses("the product as stored", errors=BODY_ERRORS),
 )
 def put_product(
-    ref: RefPath, body: Annotated[ProductConfig, Body(openapi_examples=api_examples.body(api_examples.PRODUCT_CONFIG))]
+    ref: RefPath,
+    body: Annotated[
+        ProductConfig, Body(openapi_examples=api_examples.body(api_examples.PRODUCT_CONFIG))
+    ],
 ) -> Product:
     return get_runtime().configuration.put_product(ref, body)
 
@@ -118,7 +125,9 @@ def get_product(ref: RefPath) -> Product:
     tags=["configuration"],
     responses=responses("the timers as stored", errors=BODY_ERRORS),
 )
-def put_timers(body: Annotated[TimerConfig, Body(openapi_examples=api_examples.body(api_examples.TIMERS))]) -> TimerConfig:
+def put_timers(
+    body: Annotated[TimerConfig, Body(openapi_examples=api_examples.body(api_examples.TIMERS))],
+) -> TimerConfig:
     return get_runtime().configuration.put_timers(body)
 
 

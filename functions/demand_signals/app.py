@@ -10,7 +10,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -36,7 +40,9 @@ cart_outcomes: dict[str, list[int]] = defaultdict(list)
 
 
 def capture_record(record: DynamoDBStreamRecordModel) -> None:
-    signals = get_runtime().signals.capture(_image(record.dynamodb.OldImage), _image(record.dynamodb.NewImage))
+    signals = get_runtime().signals.capture(
+        _image(record.dynamodb.OldImage), _image(record.dynamodb.NewImage)
+    )
     for signal in signals:
         count(signal)
     count_cart(signals)
@@ -55,10 +61,16 @@ def count_cart(signals: list[Signal]) -> None:
         return
     if first.type is SignalType.FO_CALL and any(s.heldQuantity for s in signals):
         if first.detail.get("timerMinutes") is not None:
-            metrics.add_metric(name="HoldTimerSeconds", unit=MetricUnit.Seconds, value=first.detail["timerMinutes"] * 60)
+            metrics.add_metric(
+                name="HoldTimerSeconds",
+                unit=MetricUnit.Seconds,
+                value=first.detail["timerMinutes"] * 60,
+            )
     elif first.type is SignalType.CONVERSION and first.detail.get("convertedFromHold"):
         if first.secondsToConvert is not None:
-            metrics.add_metric(name="SecondsToConvert", unit=MetricUnit.Seconds, value=first.secondsToConvert)
+            metrics.add_metric(
+                name="SecondsToConvert", unit=MetricUnit.Seconds, value=first.secondsToConvert
+            )
         cart_outcomes[first.channel or "-"].append(1)
     elif first.type is SignalType.ABANDONED:
         cart_outcomes[first.channel or "-"].append(0)
@@ -94,6 +106,8 @@ def stream_handler(event: dict, context: LambdaContext) -> PartialItemFailureRes
     """DynamoDB stream batch → signals; failed records are reported so only they are retried
     (``ReportBatchItemFailures``)."""
     try:
-        return process_partial_response(event=event, record_handler=capture_record, processor=processor, context=context)
+        return process_partial_response(
+            event=event, record_handler=capture_record, processor=processor, context=context
+        )
     finally:
         flush_cart_conversion()

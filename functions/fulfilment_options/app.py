@@ -5,7 +5,10 @@ from typing import Annotated
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseContentModel, OpenAPIResponseContentSchema
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponseContentModel,
+    OpenAPIResponseContentSchema,
+)
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -21,7 +24,9 @@ app = create_resolver()
 
 RefPath = Annotated[str, Path(pattern=REF_PATTERN)]
 # 201 and a replayed 200 answer the same view.
-FO_JSON: dict[str, OpenAPIResponseContentModel | OpenAPIResponseContentSchema] = {"application/json": {"model": FulfilmentOptionView}}
+FO_JSON: dict[str, OpenAPIResponseContentModel | OpenAPIResponseContentSchema] = {
+    "application/json": {"model": FulfilmentOptionView}
+}
 
 
 @app.post(
@@ -35,14 +40,18 @@ FO_JSON: dict[str, OpenAPIResponseContentModel | OpenAPIResponseContentSchema] =
     "a different cart is a 409. replaces swaps a changed cart atomically.",
     tags=["fulfilment_options"],
     responses={
-        201: {"description": "created: the cart's answer (its holds, or NO_OPTIONS)", "content": FO_JSON},
+        201: {
+            "description": "created: the cart's answer (its holds, or NO_OPTIONS)",
+            "content": FO_JSON,
+        },
         200: {"description": "the same request again: the answer it had", "content": FO_JSON},
         **error_responses(404, 409, *BODY_ERRORS),
     },
 )
 def create_fulfilment_option(
     request: Annotated[
-        FulfilmentOptionRequest, Body(openapi_examples=api_examples.body(api_examples.FULFILMENT_OPTION))
+        FulfilmentOptionRequest,
+        Body(openapi_examples=api_examples.body(api_examples.FULFILMENT_OPTION)),
     ],
 ) -> Response[FulfilmentOptionView]:
     view, created = get_runtime().holds.create(request)
@@ -88,9 +97,12 @@ def cancel_fulfilment_option(ref: RefPath) -> FulfilmentOptionView:
 )
 def extend_fulfilment_option(
     ref: RefPath,
-    requestId: Annotated[  # noqa: N803 (the API's field names are camelCase)
+    requestId: Annotated[
         str | None,
-        Query(pattern=REF_PATTERN, description="names this extension, so a retry of it answers 200, not 409"),
+        Query(
+            pattern=REF_PATTERN,
+            description="names this extension, so a retry of it answers 200, not 409",
+        ),
     ] = None,
 ) -> FulfilmentOptionView:
     return get_runtime().holds.extend(ref, requestId)

@@ -25,4 +25,6 @@ def refused_oversell() -> None:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return handle_event(event, GraphqlContext(get_runtime(), mapping, on_refused_oversell=refused_oversell))
+    return handle_event(
+        event, GraphqlContext(get_runtime(), mapping, on_refused_oversell=refused_oversell)
+    )

@@ -8,7 +8,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -54,7 +58,9 @@ def release_record(record: DynamoDBStreamRecordModel) -> None:
 def stream_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     """DynamoDB stream batch → release each expired hold; failed records are reported so
     only they are retried (``ReportBatchItemFailures``)."""
-    return process_partial_response(event=event, record_handler=release_record, processor=processor, context=context)
+    return process_partial_response(
+        event=event, record_handler=release_record, processor=processor, context=context
+    )
 
 
 @metrics.log_metrics

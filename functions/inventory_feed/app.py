@@ -27,7 +27,10 @@ app = create_resolver()
     responses=responses("one result per entity, in order", errors=BODY_ERRORS),
 )
 def apply_inventory_batch(
-    batch: Annotated[InventoryBatchRequest, Body(openapi_examples=api_examples.body(api_examples.INVENTORY_BATCH))],
+    batch: Annotated[
+        InventoryBatchRequest,
+        Body(openapi_examples=api_examples.body(api_examples.INVENTORY_BATCH)),
+    ],
 ) -> InventoryBatchResponse:
     return get_runtime().inventory.apply_batch(batch.entities)
 

@@ -5,7 +5,10 @@ from typing import Annotated
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseContentModel, OpenAPIResponseContentSchema
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponseContentModel,
+    OpenAPIResponseContentSchema,
+)
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -22,7 +25,9 @@ app = create_resolver()
 
 RefPath = Annotated[str, Path(pattern=REF_PATTERN)]
 # 201 and a replayed 200 answer the same view.
-ORDER_JSON: dict[str, OpenAPIResponseContentModel | OpenAPIResponseContentSchema] = {"application/json": {"model": OrderView}}
+ORDER_JSON: dict[str, OpenAPIResponseContentModel | OpenAPIResponseContentSchema] = {
+    "application/json": {"model": OrderView}
+}
 
 
 @app.post(
@@ -41,7 +46,9 @@ ORDER_JSON: dict[str, OpenAPIResponseContentModel | OpenAPIResponseContentSchema
     },
 )
 def confirm_order(
-    request: Annotated[OrderRequest, Body(openapi_examples=api_examples.body(api_examples.ORDER_REQUEST))],
+    request: Annotated[
+        OrderRequest, Body(openapi_examples=api_examples.body(api_examples.ORDER_REQUEST))
+    ],
 ) -> Response[OrderView]:
     try:
         view, created = get_runtime().orders.confirm(request)

@@ -4,18 +4,18 @@ reads of what the stream consumer stored (restocking with a threshold also publi
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AfterValidator, BeforeValidator
 
+from holdfast import api_examples
 from holdfast.domain.clock import to_iso
 from holdfast.domain.refs import REF_PATTERN
 from holdfast.domain.signals import SignalType
-from holdfast import api_examples
 from holdfast.http import create_resolver, responses
 from holdfast.models import (
     AffinityResponse,
@@ -26,8 +26,8 @@ from holdfast.models import (
     SignalsResponse,
     TimingResponse,
 )
-from holdfast.services.demand_reports import DemandReports, Filters
 from holdfast.runtime import get_runtime
+from holdfast.services.demand_reports import DemandReports, Filters
 
 logger = Logger()
 app = create_resolver()
@@ -52,8 +52,12 @@ def _plausible(value: datetime | None) -> datetime | None:
 
 IsoTime = Annotated[datetime | None, BeforeValidator(_iso_8601), AfterValidator(_plausible)]
 RefParameter = Annotated[str | None, Query(pattern=REF_PATTERN)]
-From = Annotated[IsoTime, Query(alias="from", description="start, inclusive (default: a day before to)")]
-To = Annotated[IsoTime, Query(description="end, exclusive (default: now); at most 31 days after from")]
+From = Annotated[
+    IsoTime, Query(alias="from", description="start, inclusive (default: a day before to)")
+]
+To = Annotated[
+    IsoTime, Query(description="end, exclusive (default: now); at most 31 days after from")
+]
 DeliveryType = Annotated[str | None, Query(pattern="^(HD|CC)$", description="HD or CC")]
 
 
@@ -65,7 +69,10 @@ def _time_zone(value: str) -> str:
     return value
 
 
-TimeZone = Annotated[Annotated[str, AfterValidator(_time_zone)], Query(max_length=64, description="IANA time zone of the hours and weekdays")]
+TimeZone = Annotated[
+    Annotated[str, AfterValidator(_time_zone)],
+    Query(max_length=64, description="IANA time zone of the hours and weekdays"),
+]
 
 
 @app.get(
@@ -84,8 +91,12 @@ def get_signals(
     productRef: RefParameter = None,
     locationRef: RefParameter = None,
     channel: RefParameter = None,
-    from_: Annotated[IsoTime, Query(alias="from", description="start, inclusive (default: a day before to)")] = None,
-    to: Annotated[IsoTime, Query(description="end, exclusive (default: now); at most 31 days after from")] = None,
+    from_: Annotated[
+        IsoTime, Query(alias="from", description="start, inclusive (default: a day before to)")
+    ] = None,
+    to: Annotated[
+        IsoTime, Query(description="end, exclusive (default: now); at most 31 days after from")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     nextToken: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> SignalsResponse:
@@ -112,15 +123,23 @@ def get_signals(
     responses=responses("the funnel rows", model=FunnelResponse, example=api_examples.FUNNEL),
 )
 def get_funnel(
-    from_: Annotated[IsoTime, Query(alias="from", description="start, inclusive (default: a day before to)")] = None,
-    to: Annotated[IsoTime, Query(description="end, exclusive (default: now); at most 31 days after from")] = None,
+    from_: Annotated[
+        IsoTime, Query(alias="from", description="start, inclusive (default: a day before to)")
+    ] = None,
+    to: Annotated[
+        IsoTime, Query(description="end, exclusive (default: now); at most 31 days after from")
+    ] = None,
 ) -> FunnelResponse:
     service = get_runtime().signals
     start, end = service.time_range(from_, to)
-    return FunnelResponse.model_validate({"items": service.funnel(start, end), "from": to_iso(start), "to": to_iso(end)})
+    return FunnelResponse.model_validate(
+        {"items": service.funnel(start, end), "from": to_iso(start), "to": to_iso(end)}
+    )
 
 
-def _reports(start: datetime | None, end: datetime | None) -> tuple[DemandReports, dict, datetime, datetime]:
+def _reports(
+    start: datetime | None, end: datetime | None
+) -> tuple[DemandReports, dict, datetime, datetime]:
     service = get_runtime().signals
     start, end = service.time_range(start, end)
     return DemandReports(service), {"from": to_iso(start), "to": to_iso(end)}, start, end
@@ -135,7 +154,10 @@ def _reports(start: datetime | None, end: datetime | None) -> tuple[DemandReport
     responses=responses("the report"),
 )
 def get_channels_report(
-    from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None
+    from_: From = None,
+    to: To = None,
+    channel: RefParameter = None,
+    deliveryType: DeliveryType = None,
 ) -> ChannelsResponse:
     reports, span, start, end = _reports(from_, to)
     items = reports.channels(start, end, Filters(channel, deliveryType))
@@ -151,7 +173,10 @@ def get_channels_report(
     responses=responses("the report"),
 )
 def get_locations_report(
-    from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None,
+    from_: From = None,
+    to: To = None,
+    channel: RefParameter = None,
+    deliveryType: DeliveryType = None,
     productRef: RefParameter = None,
 ) -> LocationsResponse:
     reports, span, start, end = _reports(from_, to)
@@ -168,8 +193,13 @@ def get_locations_report(
     responses=responses("the report"),
 )
 def get_affinity_report(
-    from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None,
-    minCount: Annotated[int, Query(ge=1, le=1_000_000, description="the fewest carts a pair must be in")] = 2,
+    from_: From = None,
+    to: To = None,
+    channel: RefParameter = None,
+    deliveryType: DeliveryType = None,
+    minCount: Annotated[
+        int, Query(ge=1, le=1_000_000, description="the fewest carts a pair must be in")
+    ] = 2,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> AffinityResponse:
     reports, span, start, end = _reports(from_, to)
@@ -186,9 +216,14 @@ def get_affinity_report(
     responses=responses("the report"),
 )
 def get_timing_report(
-    from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None,
+    from_: From = None,
+    to: To = None,
+    channel: RefParameter = None,
+    deliveryType: DeliveryType = None,
     timeZone: TimeZone = "UTC",
-    bucketSeconds: Annotated[int, Query(ge=1, le=86_400, description="width of the seconds-to-convert buckets")] = 60,
+    bucketSeconds: Annotated[
+        int, Query(ge=1, le=86_400, description="width of the seconds-to-convert buckets")
+    ] = 60,
 ) -> TimingResponse:
     reports, span, start, end = _reports(from_, to)
     report = reports.timing(start, end, Filters(channel, deliveryType), timeZone, bucketSeconds)
@@ -204,12 +239,24 @@ def get_timing_report(
     responses=responses("the report"),
 )
 def get_restocking_report(
-    from_: From = None, to: To = None, channel: RefParameter = None, deliveryType: DeliveryType = None,
+    from_: From = None,
+    to: To = None,
+    channel: RefParameter = None,
+    deliveryType: DeliveryType = None,
     productRef: RefParameter = None,
-    threshold: Annotated[float | None, Query(ge=0, le=1_000_000, description="unmet units a day at or above which RESTOCK_SUGGESTED is published")] = None,
+    threshold: Annotated[
+        float | None,
+        Query(
+            ge=0,
+            le=1_000_000,
+            description="unmet units a day at or above which RESTOCK_SUGGESTED is published",
+        ),
+    ] = None,
 ) -> RestockingResponse:
     reports, span, start, end = _reports(from_, to)
-    items, published = reports.restocking(start, end, Filters(channel, deliveryType, productRef), threshold)
+    items, published = reports.restocking(
+        start, end, Filters(channel, deliveryType, productRef), threshold
+    )
     return RestockingResponse.model_validate({"items": items, "published": published, **span})
 
 

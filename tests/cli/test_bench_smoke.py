@@ -16,13 +16,33 @@ from bench.report import render
 from holdfast_cli.template import table_definition
 
 ROUTES = {
-    "fo_create", "fo_get", "fo_cancel", "fo_extend", "order_confirm", "order_afresh", "order_ship",
-    "vp_read", "ip_read", "feed_delta", "feed_snapshot", "config_put", "release_expired", "sweep",
+    "fo_create",
+    "fo_get",
+    "fo_cancel",
+    "fo_extend",
+    "order_confirm",
+    "order_afresh",
+    "order_ship",
+    "vp_read",
+    "ip_read",
+    "feed_delta",
+    "feed_snapshot",
+    "config_put",
+    "release_expired",
+    "sweep",
 }
 MEASURES = [
-    "calls_per_op", "wcu_per_op", "rcu_per_op", "cost_per_million_fo_calls_usd",
-    "fo_create_overhead", "order_confirm_overhead", "vp_read_overhead", "graphql_fo_create_overhead",
-    "flash_sale_throughput_ratio", "hot_item_writes", "load_by_workers",
+    "calls_per_op",
+    "wcu_per_op",
+    "rcu_per_op",
+    "cost_per_million_fo_calls_usd",
+    "fo_create_overhead",
+    "order_confirm_overhead",
+    "vp_read_overhead",
+    "graphql_fo_create_overhead",
+    "flash_sale_throughput_ratio",
+    "hot_item_writes",
+    "load_by_workers",
 ]
 
 
@@ -32,7 +52,19 @@ def report() -> dict:
     the one JSON object it must be."""
     stdout = io.StringIO()
     with redirect_stdout(stdout):
-        code = main(["--engine", "moto", "--samples", "3", "--repeats", "1", "--json", "--only", ",".join(MEASURES)])
+        code = main(
+            [
+                "--engine",
+                "moto",
+                "--samples",
+                "3",
+                "--repeats",
+                "1",
+                "--json",
+                "--only",
+                ",".join(MEASURES),
+            ]
+        )
     assert code == 0, stdout.getvalue()[-2000:]
     return json.loads(stdout.getvalue())
 
@@ -44,7 +76,12 @@ def test_every_requested_figure_is_reported(report):
     assert set(report["calls_per_op"]) == ROUTES
     assert set(report["wcu_per_op"]) == ROUTES
     assert set(report["rcu_per_op"]) == ROUTES
-    for name in ("fo_create_overhead", "order_confirm_overhead", "vp_read_overhead", "graphql_fo_create_overhead"):
+    for name in (
+        "fo_create_overhead",
+        "order_confirm_overhead",
+        "vp_read_overhead",
+        "graphql_fo_create_overhead",
+    ):
         assert report[name]["ratio"] > 0
         assert report[name]["samples"] == 3
 
@@ -55,7 +92,9 @@ def test_a_hold_and_its_conversion_take_two_calls_each_and_100_positions_one(rep
     assert calls["order_confirm"]["calls"] <= 2
     assert calls["vp_read"]["calls"] <= 1  # 20 products x 5 locations: one BatchGetItem
     # 3 samples on moto time moto, not Holdfast: the GraphQL ratio is reported, judged in make bench.
-    assert [t for t in report["targets"] if not t["pass"] and t["name"] != "graphql_fo_create_overhead"] == []
+    assert [
+        t for t in report["targets"] if not t["pass"] and t["name"] != "graphql_fo_create_overhead"
+    ] == []
 
 
 def test_a_hold_is_priced_over_its_whole_life(report):
@@ -63,7 +102,10 @@ def test_a_hold_is_priced_over_its_whole_life(report):
     assert cost["hold_then_expiry_release"]["steps"] == ["fo_create", "release_expired"]
     assert cost["hold_then_conversion"]["steps"] == ["fo_create", "order_confirm"]
     assert cost["usd"] > 0
-    assert cost["prices_usd_per_million"] == {"write_request_units": 0.625, "read_request_units": 0.125}
+    assert cost["prices_usd_per_million"] == {
+        "write_request_units": 0.625,
+        "read_request_units": 0.125,
+    }
     # One-line hold: FO, timer, SOFT_RESERVE IQ and counter, each a transactional write.
     assert report["wcu_per_op"]["fo_create"]["modeled"] >= 8
 
@@ -97,13 +139,32 @@ def test_an_unknown_measure_is_a_usage_error(capsys):
 def test_transactional_writes_are_priced_per_item_and_index_moves_twice():
     # DynamoDB Local charges these two Puts 4 WCU together; DynamoDB charges 2 per item.
     spec = TableSpec.from_definition(table_definition())
-    small = [ItemWrite("t", {"pk": {"S": f"A#{n}"}, "sk": {"S": "#"}}, "Put", after={"pk": {"S": f"A#{n}"}, "sk": {"S": "#"}}) for n in (1, 2)]
+    small = [
+        ItemWrite(
+            "t",
+            {"pk": {"S": f"A#{n}"}, "sk": {"S": "#"}},
+            "Put",
+            after={"pk": {"S": f"A#{n}"}, "sk": {"S": "#"}},
+        )
+        for n in (1, 2)
+    ]
     assert write_units("TransactWriteItems", small, spec).write == 4
 
     def timer(expires: str) -> dict:
-        return {"pk": {"S": "FO#x"}, "sk": {"S": "TIMER"}, "foRef": {"S": "x"},
-                "timerShard": {"S": "TIMER#1"}, "timerExpiresAt": {"S": expires}}
+        return {
+            "pk": {"S": "FO#x"},
+            "sk": {"S": "TIMER"},
+            "foRef": {"S": "x"},
+            "timerShard": {"S": "TIMER#1"},
+            "timerExpiresAt": {"S": expires},
+        }
 
-    moved = ItemWrite("t", {"pk": {"S": "FO#x"}, "sk": {"S": "TIMER"}}, "Put", before=timer("10:00"), after=timer("10:15"))
+    moved = ItemWrite(
+        "t",
+        {"pk": {"S": "FO#x"}, "sk": {"S": "TIMER"}},
+        "Put",
+        before=timer("10:00"),
+        after=timer("10:15"),
+    )
     units = write_units("TransactWriteItems", [moved], spec)
     assert (units.write, units.index_write) == (2, 2)  # delete the old index entry, put the new

@@ -34,8 +34,14 @@ def slow_handlers(monkeypatch):
 
 def served(endpoint: str, table: str, workers: int | None):
     return serve(
-        endpoint_url=endpoint, table=table, port=0, load_seed=False, stream=False,
-        schedules=False, log=None, workers=workers,
+        endpoint_url=endpoint,
+        table=table,
+        port=0,
+        load_seed=False,
+        stream=False,
+        schedules=False,
+        log=None,
+        workers=workers,
     )
 
 
@@ -75,9 +81,7 @@ def test_a_configuration_write_in_one_worker_is_seen_at_once_by_every_worker(
 ):
     with served(dynamodb_local_endpoint, dynamodb_local_table_name, workers=3) as server:
         _, before = at_once(f"{server.url}/timers", 3)  # each worker caches the configuration
-        status, _ = call(
-            f"{server.url}/timers", "PUT", json.dumps({"globalMinutes": 42}).encode()
-        )
+        status, _ = call(f"{server.url}/timers", "PUT", json.dumps({"globalMinutes": 42}).encode())
         assert status == 200
         _, after = at_once(f"{server.url}/timers", 3)
 

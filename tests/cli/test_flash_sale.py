@@ -7,6 +7,7 @@ import json
 import os
 
 import pytest
+
 from holdfast_cli.main import main
 
 JSON_KEYS = {
@@ -49,7 +50,11 @@ def assert_the_funnel_agrees(result: dict) -> None:
     funnel = result["funnel"]
     assert funnel["foCalls"] == result["shoppers"]
     assert (funnel["holds"], funnel["orders"], funnel["abandoned"], funnel["refused"]) == (
-        result["holds"], result["orders"], result["expired"], result["refused"])
+        result["holds"],
+        result["orders"],
+        result["expired"],
+        result["refused"],
+    )
     assert funnel["outOfStock"] == result["refused"]
 
 
@@ -94,11 +99,24 @@ def test_a_hundred_and_twenty_concurrent_shoppers_for_twenty_units_on_dynamodb_l
 
 
 @pytest.mark.dynamodb_local
-def test_the_flash_sale_through_graphql_never_oversells_and_its_funnel_agrees(capsys, dynamodb_local_endpoint):
+def test_the_flash_sale_through_graphql_never_oversells_and_its_funnel_agrees(
+    capsys, dynamodb_local_endpoint
+):
     """Every add-to-cart is the createFulfilmentOption mutation (docs/graphql.md)."""
     code, result = flash_sale(
-        capsys, "--protocol", "graphql", "--shoppers", "100", "--stock", "15", "--concurrency", "8",
-        "--timer-seconds", "6", "--endpoint-url", dynamodb_local_endpoint,
+        capsys,
+        "--protocol",
+        "graphql",
+        "--shoppers",
+        "100",
+        "--stock",
+        "15",
+        "--concurrency",
+        "8",
+        "--timer-seconds",
+        "6",
+        "--endpoint-url",
+        dynamodb_local_endpoint,
     )
 
     assert code == 0
@@ -130,10 +148,20 @@ def test_usage_errors_exit_with_two(capsys):
 
 @pytest.mark.slow
 @pytest.mark.dynamodb_local
-def test_the_flash_sale_of_the_spec_with_hundreds_of_concurrent_shoppers(capsys, dynamodb_local_endpoint):
+def test_the_flash_sale_of_the_spec_with_hundreds_of_concurrent_shoppers(
+    capsys, dynamodb_local_endpoint
+):
     """docs/behaviour.md §8 at the issue's size: 500 shoppers for 50 units on a real engine (make test-long)."""
     code, result = flash_sale(
-        capsys, "--shoppers", "500", "--stock", "50", "--concurrency", "16", "--endpoint-url", dynamodb_local_endpoint
+        capsys,
+        "--shoppers",
+        "500",
+        "--stock",
+        "50",
+        "--concurrency",
+        "16",
+        "--endpoint-url",
+        dynamodb_local_endpoint,
     )
 
     assert code == 0

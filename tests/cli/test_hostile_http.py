@@ -67,8 +67,13 @@ def refused(server, writes, method: str, path: str, body: bytes | None, status: 
 
 
 def delta(n: int) -> dict:
-    return {"productRef": PRODUCT, "locationRef": MAIN_DC, "type": "DELTA", "quantity": 1,
-            "sourceRef": f"HOSTILE-{n}"}
+    return {
+        "productRef": PRODUCT,
+        "locationRef": MAIN_DC,
+        "type": "DELTA",
+        "quantity": 1,
+        "sourceRef": f"HOSTILE-{n}",
+    }
 
 
 def lines(count: int) -> list[dict]:
@@ -76,11 +81,21 @@ def lines(count: int) -> list[dict]:
 
 
 def cart(count: int) -> dict:
-    return {"ref": "cart-hostile", "channel": "ECOMMERCE", "deliveryType": "HD", "lines": lines(count)}
+    return {
+        "ref": "cart-hostile",
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "lines": lines(count),
+    }
 
 
 def order(count: int) -> dict:
-    return {"ref": "ORD-hostile", "channel": "ECOMMERCE", "deliveryType": "HD", "lines": lines(count)}
+    return {
+        "ref": "ORD-hostile",
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "lines": lines(count),
+    }
 
 
 @pytest.mark.parametrize(
@@ -102,13 +117,20 @@ def test_a_body_over_the_layer_limit_is_413_and_writes_nothing(server, writes, m
 @pytest.mark.parametrize(
     ("method", "path", "body", "field"),
     [
-        ("POST", "/inventory/batch", {"entities": [delta(n) for n in range(MAX_BATCH_ENTITIES + 1)]},
-         "entities"),
+        (
+            "POST",
+            "/inventory/batch",
+            {"entities": [delta(n) for n in range(MAX_BATCH_ENTITIES + 1)]},
+            "entities",
+        ),
         ("POST", "/fulfilment-options", cart(MAX_LINES + 1), "lines"),
         ("POST", "/orders", order(MAX_LINES + 1), "lines"),
-        ("PUT", "/channels/ECOMMERCE",
-         {"buffer": {"type": "NONE"}, "excludedLocations": [f"L{n}" for n in range(1001)]},
-         "excludedLocations"),
+        (
+            "PUT",
+            "/channels/ECOMMERCE",
+            {"buffer": {"type": "NONE"}, "excludedLocations": [f"L{n}" for n in range(1001)]},
+            "excludedLocations",
+        ),
     ],
     ids=["feed-entities", "hold-lines", "order-lines", "channel-exclusions"],
 )
@@ -128,7 +150,11 @@ def test_a_count_over_its_limit_is_422_naming_the_field_and_writes_nothing(
 def test_an_availability_query_over_its_ref_limit_is_422_naming_the_parameter(
     server, writes, parameter, count
 ):
-    query = {"channel": "ECOMMERCE", "productRef": PRODUCT, parameter: [f"R{n}" for n in range(count)]}
+    query = {
+        "channel": "ECOMMERCE",
+        "productRef": PRODUCT,
+        parameter: [f"R{n}" for n in range(count)],
+    }
     path = "/virtual-positions?" + urlencode(query, doseq=True)
 
     error = refused(server, writes, "GET", path, None, 422, "INVALID_INPUT")
@@ -137,10 +163,17 @@ def test_an_availability_query_over_its_ref_limit_is_422_naming_the_parameter(
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("POST", "/inventory/batch"), ("POST", "/fulfilment-options"), ("POST", "/orders"),
-     ("PUT", "/timers"), ("POST", "/orders/FUL_456/cancel")],
+    [
+        ("POST", "/inventory/batch"),
+        ("POST", "/fulfilment-options"),
+        ("POST", "/orders"),
+        ("PUT", "/timers"),
+        ("POST", "/orders/FUL_456/cancel"),
+    ],
 )
-@pytest.mark.parametrize("body", [b'{"ref": "\x99"}', b"\xff\xfe{\x00"], ids=["bad-byte", "utf16-bom"])
+@pytest.mark.parametrize(
+    "body", [b'{"ref": "\x99"}', b"\xff\xfe{\x00"], ids=["bad-byte", "utf16-bom"]
+)
 def test_a_json_body_that_is_not_utf8_is_422_naming_the_body_and_writes_nothing(
     server, writes, method, path, body
 ):

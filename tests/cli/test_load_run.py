@@ -28,8 +28,14 @@ def table(dynamodb_local_endpoint, dynamodb_local_client):
 @pytest.fixture(scope="module")
 def report(dynamodb_local_endpoint, table) -> dict:
     return run_load(
-        Options(requests=200, clients=10, skus=5, stock=20, endpoint_url=dynamodb_local_endpoint,
-                table=table),
+        Options(
+            requests=200,
+            clients=10,
+            skus=5,
+            stock=20,
+            endpoint_url=dynamodb_local_endpoint,
+            table=table,
+        ),
         err=io.StringIO(),
     )
 

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+
 from holdfast_cli.dev_server import serve
 from holdfast_cli.scheduler import (
     ScheduledFunction,

@@ -77,12 +77,32 @@ schema = schemathesis.openapi.from_dict(
         {
             # The fast run draws the same inputs every time (CI stays reproducible); the long
             # run draws new ones, to keep finding what the fixed set cannot.
-            "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "database": "none", "deterministic": not LONG},
+            "generation": {
+                "mode": "all",
+                "max-examples": MAX_EXAMPLES,
+                "database": "none",
+                "deterministic": not LONG,
+            },
             "phases": {"stateful": {"enabled": False}},
             # A body over the limit is refused before it is read: 413 is a rejection too.
-            "checks": {"negative_data_rejection": {"expected-statuses": [
-                400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429,
-            ]}},
+            "checks": {
+                "negative_data_rejection": {
+                    "expected-statuses": [
+                        400,
+                        401,
+                        403,
+                        404,
+                        405,
+                        406,
+                        409,
+                        413,
+                        415,
+                        422,
+                        428,
+                        429,
+                    ]
+                }
+            },
         }
     ),
 )
@@ -123,7 +143,9 @@ def error_in_the_spec_shape(ctx, response, case) -> None:
     if not 400 <= response.status_code < 500:
         return None
     body = json.loads(response.content)
-    if case.path == "/graphql" and case.method.upper() == "POST":  # other methods: no route, the 404 below
+    if (
+        case.path == "/graphql" and case.method.upper() == "POST"
+    ):  # other methods: no route, the 404 below
         return graphql_error_shape(response.status_code, body)
     assert isinstance(body, dict) and set(body) == {"error"}, f"not the error shape: {body!r}"
     error = body["error"]
@@ -145,11 +167,15 @@ def error_in_the_spec_shape(ctx, response, case) -> None:
 def graphql_error_shape(status: int, body: object) -> None:
     """``POST /graphql`` refuses a body that is no GraphQL request in GraphQL's own shape
     (docs/graphql.md): ``{"errors": [{"message", "extensions": {"code"}}]}``."""
-    assert isinstance(body, dict) and set(body) == {"errors"}, f"not the GraphQL error shape: {body!r}"
+    assert isinstance(body, dict) and set(body) == {"errors"}, (
+        f"not the GraphQL error shape: {body!r}"
+    )
     (error,) = body["errors"]
     assert isinstance(error["message"], str) and error["message"], "empty message"
     codes = CODES_BY_STATUS.get(status, set()) | ({"INVALID_INPUT"} if status == 400 else set())
-    assert error["extensions"]["code"] in codes, f"{status} with code {error['extensions']['code']!r}"
+    assert error["extensions"]["code"] in codes, (
+        f"{status} with code {error['extensions']['code']!r}"
+    )
 
 
 CHECKS = [
@@ -193,11 +219,24 @@ def test_the_write_counter_sees_the_handlers_writes(dev_server, writes):
     assert writes.count > before
 
 
-CART = {"ref": "cart-conforms", "channel": "ECOMMERCE", "deliveryType": "HD",
-        "lines": [{"productRef": PRODUCT, "quantity": 1}]}
+CART = {
+    "ref": "cart-conforms",
+    "channel": "ECOMMERCE",
+    "deliveryType": "HD",
+    "lines": [{"productRef": PRODUCT, "quantity": 1}],
+}
 ORDER = {**CART, "ref": "ORD-conforms", "fulfilmentOptionRef": CART["ref"]}
-FEED = {"entities": [{"productRef": PRODUCT, "locationRef": MAIN_DC, "type": "DELTA",
-                      "quantity": 2, "sourceRef": "RCPT-conforms"}]}
+FEED = {
+    "entities": [
+        {
+            "productRef": PRODUCT,
+            "locationRef": MAIN_DC,
+            "type": "DELTA",
+            "quantity": 2,
+            "sourceRef": "RCPT-conforms",
+        }
+    ]
+}
 #: A retailer's day through every operation, so each success answer is checked too (random
 #: inputs rarely name the seed's channel or refs). (method, path, path parameters, query, body)
 HAPPY_PATH = [
@@ -227,8 +266,16 @@ HAPPY_PATH = [
     ("GET", "/timers", {}, None, None),
     ("GET", "/signals", {}, {"productRef": PRODUCT, "limit": 10}, None),
     ("GET", "/reports/funnel", {}, None, None),
-    ("POST", "/graphql", {}, None, {"query": '{ virtualPositions(productRef: "%s", catalogue: {ref: "ECOMMERCE"}) '
-                                             '{ edges { node { groupRef quantity } } } }' % PRODUCT}),
+    (
+        "POST",
+        "/graphql",
+        {},
+        None,
+        {
+            "query": '{ virtualPositions(productRef: "%s", catalogue: {ref: "ECOMMERCE"}) '
+            "{ edges { node { groupRef quantity } } } }" % PRODUCT
+        },
+    ),
     ("GET", "/reports/channels", {}, {"deliveryType": "HD"}, None),
     ("GET", "/reports/locations", {}, {"productRef": PRODUCT}, None),
     ("GET", "/reports/affinity", {}, {"minCount": 1}, None),
@@ -247,7 +294,8 @@ def test_every_operation_answers_success_as_documented(dev_server):
 
         assert 200 <= response.status_code < 300, (method, path, response.text)
         case.validate_response(
-            response, checks=[not_a_server_error, status_code_conformance, response_schema_conformance]
+            response,
+            checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
         )
         operations.add(f"{method} {path}")
     tally["success answers checked against the document"] += len(HAPPY_PATH)

@@ -13,7 +13,9 @@ from holdfast_cli.simulate_day import CONVERSION, SHORTAGE, TOP_PAIR
 
 def simulate(capsys, endpoint: str, *options: str) -> tuple[int, dict]:
     code = main(["simulate-day", *options, "--endpoint-url", endpoint, "--json"])
-    return code, json.loads(capsys.readouterr().out.strip().splitlines()[-1])  # after any EMF metric lines
+    return code, json.loads(
+        capsys.readouterr().out.strip().splitlines()[-1]
+    )  # after any EMF metric lines
 
 
 def checks(result: dict) -> dict[str, dict]:
@@ -21,7 +23,9 @@ def checks(result: dict) -> dict[str, dict]:
 
 
 @pytest.mark.dynamodb_local
-def test_a_simulated_day_s_reports_recover_the_planted_channels_pairs_timing_and_shortage(capsys, dynamodb_local_endpoint):
+def test_a_simulated_day_s_reports_recover_the_planted_channels_pairs_timing_and_shortage(
+    capsys, dynamodb_local_endpoint
+):
     code, result = simulate(capsys, dynamodb_local_endpoint, "--shoppers", "160", "--seed", "3")
 
     found = checks(result)
@@ -40,7 +44,9 @@ def test_the_same_seed_plans_the_same_day():
 
     from holdfast_cli.simulate_day import plan_day
 
-    first, again = (plan_day(50, 11, date(2026, 11, 27), ZoneInfo("Europe/Paris")) for _ in range(2))
+    first, again = (
+        plan_day(50, 11, date(2026, 11, 27), ZoneInfo("Europe/Paris")) for _ in range(2)
+    )
     assert first == again
     assert first != plan_day(50, 12, date(2026, 11, 27), ZoneInfo("Europe/Paris"))
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
+
 from holdfast_cli.stream_poller import (
     BatchDelivery,
     DeliveryStats,
@@ -227,7 +228,11 @@ def delivery(
     mapping: StreamMapping, function: RecordingFunction, stats: DeliveryStats | None = None
 ) -> BatchDelivery:
     return BatchDelivery(
-        mapping, function, stats or DeliveryStats(), retry_delay=0, now=lambda: RECORD_TIME.timestamp()
+        mapping,
+        function,
+        stats or DeliveryStats(),
+        retry_delay=0,
+        now=lambda: RECORD_TIME.timestamp(),
     )
 
 

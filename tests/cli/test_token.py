@@ -35,7 +35,7 @@ def endpoint() -> Iterator[FakeTokenEndpoint]:
     fake = FakeTokenEndpoint()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"])).decode()
             form = dict(urllib.parse.parse_qsl(body))
             fake.requests.append({"path": self.path, "headers": dict(self.headers), "form": form})
@@ -45,7 +45,9 @@ def endpoint() -> Iterator[FakeTokenEndpoint]:
             elif form.get("grant_type") != "client_credentials":
                 self._answer(400, {"error": "unsupported_grant_type"})
             else:
-                self._answer(200, {"access_token": ISSUED, "expires_in": 3600, "token_type": "Bearer"})
+                self._answer(
+                    200, {"access_token": ISSUED, "expires_in": 3600, "token_type": "Bearer"}
+                )
 
         def _answer(self, status: int, body: dict[str, Any]) -> None:
             payload = json.dumps(body).encode()
@@ -76,15 +78,29 @@ def no_ambient_secret(monkeypatch) -> None:
 
 
 def test_token_trades_the_client_credentials_and_prints_only_the_token(endpoint, capsys) -> None:
-    code = main(["token", "--token-url", endpoint.url, "--client-id", CLIENT_ID,
-                 "--client-secret", CLIENT_SECRET, "--scope", "holdfast/read holdfast/holds"])
+    code = main(
+        [
+            "token",
+            "--token-url",
+            endpoint.url,
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            CLIENT_SECRET,
+            "--scope",
+            "holdfast/read holdfast/holds",
+        ]
+    )
 
     assert code == 0
     assert capsys.readouterr().out == f"{ISSUED}\n"
     (request,) = endpoint.requests
     assert request["path"] == "/oauth2/token"
     assert request["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
-    assert request["form"] == {"grant_type": "client_credentials", "scope": "holdfast/read holdfast/holds"}
+    assert request["form"] == {
+        "grant_type": "client_credentials",
+        "scope": "holdfast/read holdfast/holds",
+    }
 
 
 def test_the_secret_may_come_from_the_environment_and_the_scope_defaults_to_the_clients(
@@ -98,7 +114,17 @@ def test_the_secret_may_come_from_the_environment_and_the_scope_defaults_to_the_
 
 
 def test_a_refused_client_is_a_clear_error_and_prints_no_token(endpoint, capsys) -> None:
-    code = main(["token", "--token-url", endpoint.url, "--client-id", CLIENT_ID, "--client-secret", "wrong-one"])
+    code = main(
+        [
+            "token",
+            "--token-url",
+            endpoint.url,
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            "wrong-one",
+        ]
+    )
 
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
@@ -107,22 +133,52 @@ def test_a_refused_client_is_a_clear_error_and_prints_no_token(endpoint, capsys)
 
 
 def test_an_unreachable_endpoint_is_a_clear_error(capsys) -> None:
-    code = main(["token", "--token-url", "http://127.0.0.1:9/oauth2/token", "--client-id", CLIENT_ID,
-                 "--client-secret", CLIENT_SECRET])
+    code = main(
+        [
+            "token",
+            "--token-url",
+            "http://127.0.0.1:9/oauth2/token",
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            CLIENT_SECRET,
+        ]
+    )
 
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
     assert "cannot reach http://127.0.0.1:9/oauth2/token" in err
 
 
-@pytest.mark.parametrize(("argv", "reason"), [
-    (["--token-url", "http://127.0.0.1:9/t"], "go together"),  # no client id
-    (["--client-id", CLIENT_ID], "go together"),  # no endpoint
-    (["--token-url", "http://127.0.0.1:9/t", "--client-id", CLIENT_ID], "give the client's secret"),
-    (["--token-url", "http://idp.example.com/t", "--client-id", CLIENT_ID, "--client-secret", "s"], "https"),
-    (["--token-url", "file:///etc/hosts", "--client-id", CLIENT_ID, "--client-secret", "s"], "https"),
-])
-def test_an_incomplete_or_unsafe_explicit_client_is_refused_before_any_request(argv, reason, capsys) -> None:
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["--token-url", "http://127.0.0.1:9/t"], "go together"),  # no client id
+        (["--client-id", CLIENT_ID], "go together"),  # no endpoint
+        (
+            ["--token-url", "http://127.0.0.1:9/t", "--client-id", CLIENT_ID],
+            "give the client's secret",
+        ),
+        (
+            [
+                "--token-url",
+                "http://idp.example.com/t",
+                "--client-id",
+                CLIENT_ID,
+                "--client-secret",
+                "s",
+            ],
+            "https",
+        ),
+        (
+            ["--token-url", "file:///etc/hosts", "--client-id", CLIENT_ID, "--client-secret", "s"],
+            "https",
+        ),
+    ],
+)
+def test_an_incomplete_or_unsafe_explicit_client_is_refused_before_any_request(
+    argv, reason, capsys
+) -> None:
     assert main(["token", *argv]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("holdfast token: ") and reason in err
@@ -146,16 +202,28 @@ class FakeSession:
 
             def describe_user_pool_client(self, **kwargs: Any) -> dict[str, Any]:
                 session.asked.append((service, kwargs))
-                return {"UserPoolClient": {"ClientId": kwargs["ClientId"], "ClientSecret": CLIENT_SECRET}}
+                return {
+                    "UserPoolClient": {
+                        "ClientId": kwargs["ClientId"],
+                        "ClientSecret": CLIENT_SECRET,
+                    }
+                }
 
         return Client()
 
 
-def test_the_stacks_outputs_name_the_endpoint_and_client_and_cognito_gives_the_secret(endpoint) -> None:
-    session = FakeSession({
-        "ApiUrl": "https://api.example.com/dev", "TokenUrl": endpoint.url, "UserPoolId": "eu-west-1_Pool",
-        "BackOfficeClientId": CLIENT_ID, "StorefrontClientId": "storefront-client",
-    })
+def test_the_stacks_outputs_name_the_endpoint_and_client_and_cognito_gives_the_secret(
+    endpoint,
+) -> None:
+    session = FakeSession(
+        {
+            "ApiUrl": "https://api.example.com/dev",
+            "TokenUrl": endpoint.url,
+            "UserPoolId": "eu-west-1_Pool",
+            "BackOfficeClientId": CLIENT_ID,
+            "StorefrontClientId": "storefront-client",
+        }
+    )
 
     credentials = access_token.credentials_from_stack("holdfast-dev", "backoffice", session=session)
 
@@ -168,14 +236,22 @@ def test_the_stacks_outputs_name_the_endpoint_and_client_and_cognito_gives_the_s
 
 
 def test_a_secret_given_is_used_as_it_is_without_asking_cognito(endpoint) -> None:
-    session = FakeSession({"TokenUrl": endpoint.url, "UserPoolId": "eu-west-1_Pool",
-                           "BackOfficeClientId": CLIENT_ID, "StorefrontClientId": "storefront-client"})
+    session = FakeSession(
+        {
+            "TokenUrl": endpoint.url,
+            "UserPoolId": "eu-west-1_Pool",
+            "BackOfficeClientId": CLIENT_ID,
+            "StorefrontClientId": "storefront-client",
+        }
+    )
 
     credentials = access_token.credentials_from_stack(
         "holdfast-dev", "storefront", secret="fake-rotated-secret", session=session
     )
 
-    assert credentials == access_token.ClientCredentials(endpoint.url, "storefront-client", "fake-rotated-secret")
+    assert credentials == access_token.ClientCredentials(
+        endpoint.url, "storefront-client", "fake-rotated-secret"
+    )
     assert [service for service, _ in session.asked] == ["cloudformation"]
 
 
@@ -196,7 +272,7 @@ def api_recording_headers() -> Iterator[tuple[str, list[dict[str, str]]]]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             seen.append(dict(self.headers))
             payload = b'{"items": []}'
             self.send_response(200)
@@ -229,12 +305,17 @@ def test_the_flash_sale_and_the_load_run_send_the_token_as_a_bearer(api_recordin
     assert [headers["Authorization"] for headers in seen] == [f"Bearer {ISSUED}"] * 2
 
 
-@pytest.mark.parametrize("argv", [
-    ["flash-sale", "--api-url", "https://api.example.com/dev"],
-    ["signals", "export", "--api-url", "https://api.example.com/dev"],
-    ["report", "funnel", "--api-url", "https://api.example.com/dev"],
-])
-def test_every_command_that_calls_an_api_takes_the_token_from_the_flag_or_the_environment(argv, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["flash-sale", "--api-url", "https://api.example.com/dev"],
+        ["signals", "export", "--api-url", "https://api.example.com/dev"],
+        ["report", "funnel", "--api-url", "https://api.example.com/dev"],
+    ],
+)
+def test_every_command_that_calls_an_api_takes_the_token_from_the_flag_or_the_environment(
+    argv, monkeypatch
+) -> None:
     from holdfast_cli.main import build_parser
 
     monkeypatch.setenv("HOLDFAST_TOKEN", "from-the-environment")
@@ -246,5 +327,8 @@ def test_the_load_run_takes_the_token_from_the_flag_or_the_environment(monkeypat
     from bench.load import build_parser
 
     monkeypatch.setenv("HOLDFAST_TOKEN", "from-the-environment")
-    assert build_parser().parse_args(["--api-url", "https://api.example.com/dev"]).token == "from-the-environment"
+    assert (
+        build_parser().parse_args(["--api-url", "https://api.example.com/dev"]).token
+        == "from-the-environment"
+    )
     assert build_parser().parse_args(["--token", "from-the-flag"]).token == "from-the-flag"

@@ -43,10 +43,17 @@ def send(server, method: str, path: str, body: Any = None) -> tuple[int, Any]:
 
 
 def hold(server, ref: str, *lines: tuple[str, int]) -> dict[str, Any]:
-    status, body = send(server, "POST", "/fulfilment-options", {
-        "ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD",
-        "lines": [{"productRef": p, "quantity": q} for p, q in lines],
-    })
+    status, body = send(
+        server,
+        "POST",
+        "/fulfilment-options",
+        {
+            "ref": ref,
+            "channel": "ECOMMERCE",
+            "deliveryType": "HD",
+            "lines": [{"productRef": p, "quantity": q} for p, q in lines],
+        },
+    )
     assert status == 201, body
     return body
 
@@ -64,14 +71,24 @@ def signals_when(server, count: int, timeout: float = 60.0, **query: Any) -> lis
 
 def test_every_signal_type_reaches_the_api_through_the_stream(server, clock, capsys, tmp_path):
     start = clock.now
-    assert send(server, "PUT", "/channels/ECOMMERCE", {"buffer": {"type": "NONE"}, "lowStockThreshold": 1})[0] == 200
+    assert (
+        send(
+            server,
+            "PUT",
+            "/channels/ECOMMERCE",
+            {"buffer": {"type": "NONE"}, "lowStockThreshold": 1},
+        )[0]
+        == 200
+    )
     location = {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1}
     assert send(server, "PUT", f"/locations/{DC}", location)[0] == 200
     assert send(server, "PUT", "/timers", {"globalMinutes": 15})[0] == 200
-    feed = {"entities": [
-        {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 3},
-        {"productRef": OTHER, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 10},
-    ]}
+    feed = {
+        "entities": [
+            {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 3},
+            {"productRef": OTHER, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 10},
+        ]
+    }
     assert send(server, "POST", "/inventory/batch", feed)[0] == 200
 
     assert hold(server, "cart-1", (SKU, 1))["status"] == "ACTIVE"
@@ -79,30 +96,57 @@ def test_every_signal_type_reaches_the_api_through_the_stream(server, clock, cap
     assert hold(server, "cart-3", (SKU, 5))["status"] == "NO_OPTIONS"
     assert hold(server, "cart-4", (OTHER, 2))["status"] == "ACTIVE"
     clock.advance(seconds=20)
-    order = {"ref": "ORD-1", "channel": "ECOMMERCE", "deliveryType": "HD", "fulfilmentOptionRef": "cart-1",
-             "lines": [{"productRef": SKU, "quantity": 1}]}
+    order = {
+        "ref": "ORD-1",
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "fulfilmentOptionRef": "cart-1",
+        "lines": [{"productRef": SKU, "quantity": 1}],
+    }
     assert send(server, "POST", "/orders", order)[0] == 201
     assert send(server, "DELETE", "/fulfilment-options/cart-2")[0] == 200
     clock.advance(minutes=16)  # cart-4 expires: the sweeper (every 0.5 s) releases it
 
     found = signals_when(server, 9)
 
-    assert sorted((s["type"], s["productRef"], s.get("foRef")) for s in found) == sorted([
-        ("FO_CALL", SKU, "cart-1"), ("FO_CALL", SKU, "cart-2"), ("FO_CALL", SKU, "cart-3"),
-        ("OUT_OF_STOCK", SKU, "cart-3"), ("FO_CALL", OTHER, "cart-4"), ("LOW_STOCK", SKU, None),
-        ("CONVERSION", SKU, "cart-1"), ("CANCELLED", SKU, "cart-2"), ("ABANDONED", OTHER, "cart-4"),
-    ], key=repr)
+    assert sorted((s["type"], s["productRef"], s.get("foRef")) for s in found) == sorted(
+        [
+            ("FO_CALL", SKU, "cart-1"),
+            ("FO_CALL", SKU, "cart-2"),
+            ("FO_CALL", SKU, "cart-3"),
+            ("OUT_OF_STOCK", SKU, "cart-3"),
+            ("FO_CALL", OTHER, "cart-4"),
+            ("LOW_STOCK", SKU, None),
+            ("CONVERSION", SKU, "cart-1"),
+            ("CANCELLED", SKU, "cart-2"),
+            ("ABANDONED", OTHER, "cart-4"),
+        ],
+        key=repr,
+    )
     conversion = next(s for s in found if s["type"] == "CONVERSION")
     assert (conversion["orderRef"], conversion["secondsToConvert"]) == ("ORD-1", 20.0)
 
-    window = ["--from", to_iso(start - timedelta(minutes=1)), "--to", to_iso(clock.now + timedelta(minutes=1))]
+    window = [
+        "--from",
+        to_iso(start - timedelta(minutes=1)),
+        "--to",
+        to_iso(clock.now + timedelta(minutes=1)),
+    ]
     assert main(["report", "funnel", "--api-url", server.url, "--json", *window]) == 0
     # The server runs in this process: its functions' EMF metric lines share stdout.
-    (answer,) = [line for line in capsys.readouterr().out.splitlines() if not line.startswith('{"_aws"')]
+    (answer,) = [
+        line for line in capsys.readouterr().out.splitlines() if not line.startswith('{"_aws"')
+    ]
     rows = {row["productRef"]: row for row in json.loads(answer)["items"]}
-    assert {k: rows[SKU][k] for k in ("foCalls", "holds", "orders", "abandoned", "refused", "outOfStock")} == {
-        "foCalls": 3, "holds": 2, "orders": 1, "abandoned": 0, "refused": 1, "outOfStock": 5}
-    assert (rows[OTHER]["holds"], rows[OTHER]["abandoned"], rows[OTHER]["abandonmentRate"]) == (2, 1, 1.0)
+    assert {
+        k: rows[SKU][k]
+        for k in ("foCalls", "holds", "orders", "abandoned", "refused", "outOfStock")
+    } == {"foCalls": 3, "holds": 2, "orders": 1, "abandoned": 0, "refused": 1, "outOfStock": 5}
+    assert (rows[OTHER]["holds"], rows[OTHER]["abandoned"], rows[OTHER]["abandonmentRate"]) == (
+        2,
+        1,
+        1.0,
+    )
 
     out = tmp_path / "signals.jsonl"
     assert main(["signals", "export", "--api-url", server.url, "--out", str(out), *window]) == 0

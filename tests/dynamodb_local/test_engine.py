@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+
 from holdfast_cli.dynamodb_local import (
     ENV_JAR,
     DynamoDBLocalNotInstalled,
@@ -173,7 +174,7 @@ def test_conditional_decrement_is_atomic_under_threads(
                     with lock:
                         outcomes["succeeded"] += 1
                         values_seen.append(int(out["Attributes"]["qty"]["N"]))
-        except BaseException as exc:  # noqa: BLE001 - re-raised below: a thread cannot fail a test
+        except BaseException as exc:
             with lock:
                 errors.append(exc)
 

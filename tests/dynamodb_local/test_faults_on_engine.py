@@ -55,19 +55,39 @@ def shop(local_api: LocalApi, clock) -> LocalApi:
     assert local_api.put(f"/locations/{DC}", location).status == 200
     assert local_api.put("/timers", {"globalMinutes": 15}).status == 200
     as_of = to_iso(clock.now - timedelta(minutes=30))
-    stock = [{"productRef": p, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": STOCK, "asOf": as_of} for p in (SKU, OTHER)]
+    stock = [
+        {
+            "productRef": p,
+            "locationRef": DC,
+            "type": "LAST_ON_HAND",
+            "quantity": STOCK,
+            "asOf": as_of,
+        }
+        for p in (SKU, OTHER)
+    ]
     assert local_api.post("/inventory/batch", {"entities": stock}).status == 200
     return local_api
 
 
 def cart(api: LocalApi, ref: str, quantity: int = 2) -> ApiResponse:
-    return api.post("/fulfilment-options", {
-        "ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": SKU, "quantity": quantity}],
-    })
+    return api.post(
+        "/fulfilment-options",
+        {
+            "ref": ref,
+            "channel": "ECOMMERCE",
+            "deliveryType": "HD",
+            "lines": [{"productRef": SKU, "quantity": quantity}],
+        },
+    )
 
 
 def order(api: LocalApi, ref: str, quantity: int = 2, fo_ref: str | None = None) -> ApiResponse:
-    body = {"ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": SKU, "quantity": quantity}]}
+    body = {
+        "ref": ref,
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "lines": [{"productRef": SKU, "quantity": quantity}],
+    }
     if fo_ref:
         body["fulfilmentOptionRef"] = fo_ref
     return api.post("/orders", body)
@@ -82,7 +102,11 @@ def on_hand(api: LocalApi, ref: str = IP) -> int:
 
 
 def active_iqs(api: LocalApi, kind: str, ref: str = IP) -> list[dict[str, Any]]:
-    return [q for q in api.get(f"/inventory-positions/{ref}", query={"limit": 1000}).json()["quantities"] if q["type"] == kind and q["status"] == "ACTIVE"]
+    return [
+        q
+        for q in api.get(f"/inventory-positions/{ref}", query={"limit": 1000}).json()["quantities"]
+        if q["type"] == kind and q["status"] == "ACTIVE"
+    ]
 
 
 def stored_status(kind: str, ref: str) -> str:
@@ -113,7 +137,16 @@ class Step:
 
 
 def receipt(api: LocalApi) -> ApiResponse:
-    return feed(api, {"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": 5, "sourceRef": "rcpt-1"})
+    return feed(
+        api,
+        {
+            "productRef": SKU,
+            "locationRef": DC,
+            "type": "DELTA",
+            "quantity": 5,
+            "sourceRef": "rcpt-1",
+        },
+    )
 
 
 A_DAY = [
@@ -130,21 +163,35 @@ A_DAY = [
 """Every write path: after it, the ledger holds one IQ per write, whatever was retried."""
 
 LEDGER_AFTER_A_DAY = {
-    ("DELTA", "rcpt-1", "ACTIVE"), ("SOFT_RESERVE", "cart-1", "INACTIVE"), ("RESERVED", "order-1", "INACTIVE"),
-    ("SALE", "order-1", "ACTIVE"), ("RETURNED", "order-1", "ACTIVE"), ("SOFT_RESERVE", "cart-2", "INACTIVE"),
+    ("DELTA", "rcpt-1", "ACTIVE"),
+    ("SOFT_RESERVE", "cart-1", "INACTIVE"),
+    ("RESERVED", "order-1", "INACTIVE"),
+    ("SALE", "order-1", "ACTIVE"),
+    ("RETURNED", "order-1", "ACTIVE"),
+    ("SOFT_RESERVE", "cart-2", "INACTIVE"),
     ("RESERVED", "order-2", "INACTIVE"),
 }
 
 
 def assert_one_iq_per_write(api: LocalApi) -> None:
     quantities = api.get(f"/inventory-positions/{IP}", query={"limit": 1000}).json()["quantities"]
-    found = [(q["type"], q["sourceRef"], q["status"]) for q in quantities if q["type"] != "LAST_ON_HAND"]
+    found = [
+        (q["type"], q["sourceRef"], q["status"]) for q in quantities if q["type"] != "LAST_ON_HAND"
+    ]
     assert sorted(found) == sorted(LEDGER_AFTER_A_DAY)
-    assert [stored_status("FO", "cart-1"), stored_status("FO", "cart-2")] == ["CONVERTED", "CANCELLED"]
-    assert [stored_status("ORDER", "order-1"), stored_status("ORDER", "order-2")] == ["RETURNED", "CANCELLED"]
+    assert [stored_status("FO", "cart-1"), stored_status("FO", "cart-2")] == [
+        "CONVERTED",
+        "CANCELLED",
+    ]
+    assert [stored_status("ORDER", "order-1"), stored_status("ORDER", "order-2")] == [
+        "RETURNED",
+        "CANCELLED",
+    ]
 
 
-def test_a_timeout_after_each_committed_write_is_a_503_and_the_retry_changes_nothing_more(shop, faults):
+def test_a_timeout_after_each_committed_write_is_a_503_and_the_retry_changes_nothing_more(
+    shop, faults
+):
     for step in A_DAY:
         faults.timeout_after_commit("TransactWriteItems")
 
@@ -180,7 +227,13 @@ def test_one_contention_cancellation_on_each_write_neither_loses_nor_misreports_
 
 
 def test_a_retried_snapshot_after_a_timeout_is_unchanged(shop, faults, clock):
-    snapshot = {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 25, "asOf": to_iso(clock.now)}
+    snapshot = {
+        "productRef": SKU,
+        "locationRef": DC,
+        "type": "LAST_ON_HAND",
+        "quantity": 25,
+        "asOf": to_iso(clock.now),
+    }
     faults.timeout_after_commit("TransactWriteItems")
 
     first = feed(shop, snapshot)
@@ -219,7 +272,10 @@ def test_transactions_cancelled_for_throttling_or_contention_are_retried_unseen(
 
         response = cart(shop, f"cart-{n}")
 
-        assert response.status == 201 and response.json()["status"] == "ACTIVE", (code, response.body)
+        assert response.status == 201 and response.json()["status"] == "ACTIVE", (
+            code,
+            response.body,
+        )
         assert faults.injected[code] == 3
         assert on_hand(shop) == STOCK - 2 * n
     assert_reconciled()
@@ -256,7 +312,10 @@ def test_reads_throttled_past_botocores_retries_are_a_503_not_a_500(shop, faults
     reads = {
         "GetItem": ("/fulfilment-options/cart-1", None),
         "Query": (f"/inventory-positions/{IP}", None),
-        "BatchGetItem": ("/virtual-positions", {"channel": "ECOMMERCE", "productRef": SKU, "locationRef": DC}),
+        "BatchGetItem": (
+            "/virtual-positions",
+            {"channel": "ECOMMERCE", "productRef": SKU, "locationRef": DC},
+        ),
     }
     for operation, (path, query) in reads.items():
         faults.cancel(operation, "ProvisionedThroughputExceededException", times=1000)
@@ -266,7 +325,9 @@ def test_reads_throttled_past_botocores_retries_are_a_503_not_a_500(shop, faults
         assert_unavailable(response)
         faults.close()
     assert faults.injected["ProvisionedThroughputExceededException"] == 3
-    faults.cancel("GetItem", "ValidationException", times=1)  # a bug, not "not now": stays a logged 500
+    faults.cancel(
+        "GetItem", "ValidationException", times=1
+    )  # a bug, not "not now": stays a logged 500
     response = shop.get("/fulfilment-options/cart-1")
     assert response.status == 500 and response.json()["error"]["code"] == "INTERNAL_ERROR"
     assert "Traceback" not in response.body and "ValidationException" not in response.body
@@ -279,11 +340,21 @@ def test_expiry_records_redelivered_and_out_of_order_release_each_hold_once(shop
     for ref in ("cart-a", "cart-b", "cart-c"):
         assert cart(shop, ref, 1).json()["status"] == "ACTIVE"
     clock.advance(minutes=10)
-    assert cart(shop, "cart-late", 1).json()["status"] == "ACTIVE"  # due 10 minutes after the others
+    assert (
+        cart(shop, "cart-late", 1).json()["status"] == "ACTIVE"
+    )  # due 10 minutes after the others
     clock.advance(minutes=6)
-    records = [timer_deleted_by_ttl(ref, n) for n, ref in enumerate(["cart-c", "cart-late", "cart-b", "cart-a", "cart-a", "cart-c"])]
+    records = [
+        timer_deleted_by_ttl(ref, n)
+        for n, ref in enumerate(["cart-c", "cart-late", "cart-b", "cart-a", "cart-a", "cart-c"])
+    ]
     table = get_runtime().table
-    for ref in ("cart-a", "cart-b", "cart-c", "cart-late"):  # what the records say: TTL deleted them
+    for ref in (
+        "cart-a",
+        "cart-b",
+        "cart-c",
+        "cart-late",
+    ):  # what the records say: TTL deleted them
         table._client.delete_item(TableName=table.table_name, Key=timer_key(ref))
     assert table.overdue_holds(clock.now + timedelta(minutes=10), 10) == []
 
@@ -291,9 +362,13 @@ def test_expiry_records_redelivered_and_out_of_order_release_each_hold_once(shop
     again = shop.invoke("HoldExpiryFunction", {"Records": list(reversed(records))})
 
     assert first == again == {"batchItemFailures": []}
-    assert [stored_status("FO", r) for r in ("cart-a", "cart-b", "cart-c", "cart-late")] == ["EXPIRED"] * 3 + ["ACTIVE"]
+    assert [stored_status("FO", r) for r in ("cart-a", "cart-b", "cart-c", "cart-late")] == [
+        "EXPIRED"
+    ] * 3 + ["ACTIVE"]
     assert on_hand(shop) == STOCK - 1  # only cart-late still holds
-    assert table.overdue_holds(clock.now + timedelta(minutes=10), 10) == ["cart-late"], "its timer is put back"
+    assert table.overdue_holds(clock.now + timedelta(minutes=10), 10) == ["cart-late"], (
+        "its timer is put back"
+    )
     assert_reconciled()
 
 
@@ -325,19 +400,45 @@ def test_the_sweeper_and_the_stream_racing_for_the_same_holds_release_each_once(
 
 def test_a_snapshot_that_dies_after_its_fence_is_applied_once_by_its_retry(shop, faults, clock):
     as_of = clock.now - timedelta(minutes=5)
-    snapshot = {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 40, "asOf": to_iso(as_of)}
-    faults.crash("Query", matching="IQ#")  # fence written; dies reading the ledger it would supersede
+    snapshot = {
+        "productRef": SKU,
+        "locationRef": DC,
+        "type": "LAST_ON_HAND",
+        "quantity": 40,
+        "asOf": to_iso(as_of),
+    }
+    faults.crash(
+        "Query", matching="IQ#"
+    )  # fence written; dies reading the ledger it would supersede
 
     with pytest.raises(LambdaCrash):
         feed(shop, snapshot)
 
-    later = {"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": 3, "sourceRef": "rcpt-after", "asOf": to_iso(clock.now)}
-    counted = {"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": 7, "sourceRef": "rcpt-before",
-               "asOf": to_iso(as_of - timedelta(minutes=1))}
-    assert [r["status"] for r in feed(shop, later, counted).json()["results"]] == ["APPLIED", "STALE"]
+    later = {
+        "productRef": SKU,
+        "locationRef": DC,
+        "type": "DELTA",
+        "quantity": 3,
+        "sourceRef": "rcpt-after",
+        "asOf": to_iso(clock.now),
+    }
+    counted = {
+        "productRef": SKU,
+        "locationRef": DC,
+        "type": "DELTA",
+        "quantity": 7,
+        "sourceRef": "rcpt-before",
+        "asOf": to_iso(as_of - timedelta(minutes=1)),
+    }
+    assert [r["status"] for r in feed(shop, later, counted).json()["results"]] == [
+        "APPLIED",
+        "STALE",
+    ]
     assert cart(shop, "cart-1", 2).json()["status"] == "ACTIVE"  # holds land under a dead fence
     assert on_hand(shop) == STOCK + 3 - 2
-    assert [r["status"] for r in feed(shop, snapshot).json()["results"]] == ["APPLIED"]  # the feeder's retry
+    assert [r["status"] for r in feed(shop, snapshot).json()["results"]] == [
+        "APPLIED"
+    ]  # the feeder's retry
     assert [r["status"] for r in feed(shop, snapshot).json()["results"]] == ["UNCHANGED"]
     assert on_hand(shop) == 40 + 3 - 2
     assert faults.injected["crash before Query"] == 1
@@ -345,12 +446,29 @@ def test_a_snapshot_that_dies_after_its_fence_is_applied_once_by_its_retry(shop,
 
 
 def test_a_snapshot_that_dies_while_marking_what_it_superseded_loses_nothing(shop, faults, clock):
-    receipts = [{"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": 1, "sourceRef": f"r-{i:03d}",
-                 "asOf": to_iso(clock.now - timedelta(minutes=20, seconds=-i))} for i in range(100)]
+    receipts = [
+        {
+            "productRef": SKU,
+            "locationRef": DC,
+            "type": "DELTA",
+            "quantity": 1,
+            "sourceRef": f"r-{i:03d}",
+            "asOf": to_iso(clock.now - timedelta(minutes=20, seconds=-i)),
+        }
+        for i in range(100)
+    ]
     assert {r["status"] for r in feed(shop, *receipts).json()["results"]} == {"APPLIED"}
     assert on_hand(shop) == STOCK + 100
-    snapshot = {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 60, "asOf": to_iso(clock.now)}
-    faults.crash("UpdateItem", matching=":inactive")  # the transaction committed; the rest are marked after it
+    snapshot = {
+        "productRef": SKU,
+        "locationRef": DC,
+        "type": "LAST_ON_HAND",
+        "quantity": 60,
+        "asOf": to_iso(clock.now),
+    }
+    faults.crash(
+        "UpdateItem", matching=":inactive"
+    )  # the transaction committed; the rest are marked after it
 
     with pytest.raises(LambdaCrash):
         feed(shop, snapshot)
@@ -362,10 +480,14 @@ def test_a_snapshot_that_dies_while_marking_what_it_superseded_loses_nothing(sho
     assert faults.injected["crash before UpdateItem"] == 1
 
 
-def test_a_hold_that_dies_after_reclaiming_an_expired_hold_is_retried_without_a_second_release(shop, faults, clock):
+def test_a_hold_that_dies_after_reclaiming_an_expired_hold_is_retried_without_a_second_release(
+    shop, faults, clock
+):
     assert cart(shop, "cart-old", STOCK).json()["status"] == "ACTIVE"
     clock.advance(minutes=16)
-    faults.crash("TransactWriteItems", matching="EXPIRED", after=True)  # the reclaim's release commits, then death
+    faults.crash(
+        "TransactWriteItems", matching="EXPIRED", after=True
+    )  # the reclaim's release commits, then death
 
     with pytest.raises(LambdaCrash):
         cart(shop, "cart-new", 3)
@@ -379,9 +501,19 @@ def test_a_hold_that_dies_after_reclaiming_an_expired_hold_is_retried_without_a_
     assert_reconciled()
 
 
-def test_a_feed_batch_that_dies_halfway_is_completed_by_its_retry_without_doubles(shop, faults, monkeypatch):
-    entities = [{"productRef": f"FAULT_SKU_{i}", "locationRef": DC, "type": "DELTA", "quantity": i + 1, "sourceRef": f"asn-{i}"}
-                for i in range(4)]
+def test_a_feed_batch_that_dies_halfway_is_completed_by_its_retry_without_doubles(
+    shop, faults, monkeypatch
+):
+    entities = [
+        {
+            "productRef": f"FAULT_SKU_{i}",
+            "locationRef": DC,
+            "type": "DELTA",
+            "quantity": i + 1,
+            "sourceRef": f"asn-{i}",
+        }
+        for i in range(4)
+    ]
     faults.crash("TransactWriteItems", matching="FAULT_SKU_2", after=True)
 
     with pytest.raises(LambdaCrash):
@@ -390,12 +522,16 @@ def test_a_feed_batch_that_dies_halfway_is_completed_by_its_retry_without_double
     results = feed(shop, *entities).json()["results"]
 
     assert {r["status"] for r in results} <= {"APPLIED", "UNCHANGED"}
-    assert [r["status"] for r in results].count("UNCHANGED") >= 1  # at least the one that died after committing
+    assert [r["status"] for r in results].count(
+        "UNCHANGED"
+    ) >= 1  # at least the one that died after committing
     assert [on_hand(shop, f"FAULT_SKU_{i}:{DC}:DEFAULT") for i in range(4)] == [1, 2, 3, 4]
     assert_reconciled()
 
 
-def test_an_order_that_dies_after_converting_the_cart_answers_its_retry_with_the_order(shop, faults):
+def test_an_order_that_dies_after_converting_the_cart_answers_its_retry_with_the_order(
+    shop, faults
+):
     assert cart(shop, "cart-1").json()["status"] == "ACTIVE"
     faults.crash("TransactWriteItems", matching="CONVERTED", after=True)
 

@@ -39,14 +39,26 @@ class Gap:
     letting ``skip`` such commits through: a feed decrease's first try, without a cover, only
     learns that the position is sharded)."""
 
-    def __init__(self, endpoint: str, clock: Any, matching: str, interloper: Callable[[], Any], *, skip: int = 0) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        clock: Any,
+        matching: str,
+        interloper: Callable[[], Any],
+        *,
+        skip: int = 0,
+    ) -> None:
         self.client = boto3.client("dynamodb", endpoint_url=endpoint)
-        self.runtime: Runtime = build_runtime(Settings.from_environment(), clock=clock, client=self.client)
+        self.runtime: Runtime = build_runtime(
+            Settings.from_environment(), clock=clock, client=self.client
+        )
         self.matching = matching
         self.interloper = interloper
         self.skip = skip
         self.ran = 0
-        self.client.meta.events.register("before-call.dynamodb.TransactWriteItems", self._before_commit)
+        self.client.meta.events.register(
+            "before-call.dynamodb.TransactWriteItems", self._before_commit
+        )
 
     def _before_commit(self, params: dict[str, Any], **_: Any) -> None:
         body = params.get("body") or b""
@@ -67,7 +79,12 @@ def ok(response) -> Any:
 
 def shop(api: LocalApi, count: int, *, shards: int = 1) -> None:
     ok(api.put("/channels/ECOMMERCE", {"buffer": {"type": "NONE"}}))
-    ok(api.put(f"/locations/{DC}", {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1}))
+    ok(
+        api.put(
+            f"/locations/{DC}",
+            {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1},
+        )
+    )
     ok(api.put("/timers", {"globalMinutes": 15}))
     if count:
         feed(api, {"type": "DELTA", "quantity": count, "sourceRef": "asn-1"})
@@ -76,12 +93,21 @@ def shop(api: LocalApi, count: int, *, shards: int = 1) -> None:
 
 
 def feed(api: LocalApi, entity: dict[str, Any]) -> dict[str, Any]:
-    [result] = ok(api.post("/inventory/batch", {"entities": [{"productRef": SKU, "locationRef": DC, **entity}]}))["results"]
+    [result] = ok(
+        api.post(
+            "/inventory/batch", {"entities": [{"productRef": SKU, "locationRef": DC, **entity}]}
+        )
+    )["results"]
     return result
 
 
 def cart(ref: str, quantity: int) -> dict[str, Any]:
-    return {"ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": SKU, "quantity": quantity}]}
+    return {
+        "ref": ref,
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "lines": [{"productRef": SKU, "quantity": quantity}],
+    }
 
 
 def shard_values() -> tuple[int, ...]:
@@ -101,10 +127,17 @@ def move_into_shards(moves: list[Move], clock: Any) -> None:
     table.commit(table.writes(clock.now).move_units(position, moves))
 
 
-def test_two_holds_for_the_last_unit_at_the_gap_grant_it_once(local_api, clock, dynamodb_local_endpoint) -> None:
+def test_two_holds_for_the_last_unit_at_the_gap_grant_it_once(
+    local_api, clock, dynamodb_local_endpoint
+) -> None:
     shop(local_api, 1)
     rival = []
-    gap = Gap(dynamodb_local_endpoint, clock, '"FO#first', lambda: rival.append(ok(local_api.post("/fulfilment-options", cart("rival", 1)))))
+    gap = Gap(
+        dynamodb_local_endpoint,
+        clock,
+        '"FO#first',
+        lambda: rival.append(ok(local_api.post("/fulfilment-options", cart("rival", 1)))),
+    )
 
     first, _ = gap.runtime.holds.create(FulfilmentOptionRequest.model_validate(cart("first", 1)))
 
@@ -114,7 +147,9 @@ def test_two_holds_for_the_last_unit_at_the_gap_grant_it_once(local_api, clock, 
     assert get_runtime().inventory.reconcile() == (1, [])
 
 
-def test_a_till_sale_whose_cover_pulls_from_a_shard_a_hold_drains_at_the_gap_reads_again(local_api, clock, dynamodb_local_endpoint) -> None:
+def test_a_till_sale_whose_cover_pulls_from_a_shard_a_hold_drains_at_the_gap_reads_again(
+    local_api, clock, dynamodb_local_endpoint
+) -> None:
     """The sharded "till sale vs hold" race, forced: the feed reads (2, 2, 2, 4) and plans to
     pull 1 unit back from shard 3; before it commits, a hold of 4 drains shard 3. The pull
     must be refused (shard 3 no longer holds what was read), not take shard 3 below zero."""
@@ -122,10 +157,24 @@ def test_a_till_sale_whose_cover_pulls_from_a_shard_a_hold_drains_at_the_gap_rea
     move_into_shards([Move(0, 3, 2)], clock)
     assert shard_values() == (2, 2, 2, 4)
     held = []
-    gap = Gap(dynamodb_local_endpoint, clock, "till-1", lambda: held.append(ok(local_api.post("/fulfilment-options", cart("drain", 4)))), skip=1)
+    gap = Gap(
+        dynamodb_local_endpoint,
+        clock,
+        "till-1",
+        lambda: held.append(ok(local_api.post("/fulfilment-options", cart("drain", 4)))),
+        skip=1,
+    )
 
     [result] = gap.runtime.inventory.apply_batch(
-        [{"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -3, "sourceRef": "till-1"}]
+        [
+            {
+                "productRef": SKU,
+                "locationRef": DC,
+                "type": "DELTA",
+                "quantity": -3,
+                "sourceRef": "till-1",
+            }
+        ]
     ).results
 
     values = shard_values()  # at once: no hold has run since to rebalance
@@ -136,16 +185,32 @@ def test_a_till_sale_whose_cover_pulls_from_a_shard_a_hold_drains_at_the_gap_rea
     assert get_runtime().inventory.reconcile() == (1, [])
 
 
-def test_a_till_sale_covered_by_shard_0_alone_reads_again_when_a_hold_drains_it_at_the_gap(local_api, clock, dynamodb_local_endpoint) -> None:
+def test_a_till_sale_covered_by_shard_0_alone_reads_again_when_a_hold_drains_it_at_the_gap(
+    local_api, clock, dynamodb_local_endpoint
+) -> None:
     """The feed reads (4, 2, 2, 2): shard 0 covers the sale of 3 alone (floor 3). A hold of 3,
     which only shard 0 covers, takes it to 1 before the feed commits: the floor refuses it."""
     shop(local_api, 10, shards=4)
     assert shard_values() == (4, 2, 2, 2)
     held = []
-    gap = Gap(dynamodb_local_endpoint, clock, "till-1", lambda: held.append(ok(local_api.post("/fulfilment-options", cart("drain", 3)))), skip=1)
+    gap = Gap(
+        dynamodb_local_endpoint,
+        clock,
+        "till-1",
+        lambda: held.append(ok(local_api.post("/fulfilment-options", cart("drain", 3)))),
+        skip=1,
+    )
 
     [result] = gap.runtime.inventory.apply_batch(
-        [{"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -3, "sourceRef": "till-1"}]
+        [
+            {
+                "productRef": SKU,
+                "locationRef": DC,
+                "type": "DELTA",
+                "quantity": -3,
+                "sourceRef": "till-1",
+            }
+        ]
     ).results
 
     values = shard_values()
@@ -156,15 +221,31 @@ def test_a_till_sale_covered_by_shard_0_alone_reads_again_when_a_hold_drains_it_
     assert get_runtime().inventory.reconcile() == (1, [])
 
 
-def test_a_sale_beyond_the_whole_position_at_the_gap_of_a_holds_rebalance_keeps_the_shard_invariant(local_api, clock, dynamodb_local_endpoint) -> None:
+def test_a_sale_beyond_the_whole_position_at_the_gap_of_a_holds_rebalance_keeps_the_shard_invariant(
+    local_api, clock, dynamodb_local_endpoint
+) -> None:
     shop(local_api, 0, shards=4)
     feed(local_api, {"type": "DELTA", "quantity": 8, "sourceRef": "asn-2"})
     assert shard_values() == (8, 0, 0, 0)
     held = []
-    gap = Gap(dynamodb_local_endpoint, clock, "shrink-1", lambda: held.append(ok(local_api.post("/fulfilment-options", cart("early", 2)))), skip=1)
+    gap = Gap(
+        dynamodb_local_endpoint,
+        clock,
+        "shrink-1",
+        lambda: held.append(ok(local_api.post("/fulfilment-options", cart("early", 2)))),
+        skip=1,
+    )
 
     gap.runtime.inventory.apply_batch(
-        [{"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -10, "sourceRef": "shrink-1"}]
+        [
+            {
+                "productRef": SKU,
+                "locationRef": DC,
+                "type": "DELTA",
+                "quantity": -10,
+                "sourceRef": "shrink-1",
+            }
+        ]
     )
 
     assert held[0]["status"] == "ACTIVE"
@@ -172,15 +253,25 @@ def test_a_sale_beyond_the_whole_position_at_the_gap_of_a_holds_rebalance_keeps_
     assert ok(local_api.post("/fulfilment-options", cart("late", 1)))["status"] == "NO_OPTIONS"
 
 
-def test_an_older_count_paused_at_its_commit_while_a_newer_count_lands_ends_stale(local_api, clock, dynamodb_local_endpoint) -> None:
+def test_an_older_count_paused_at_its_commit_while_a_newer_count_lands_ends_stale(
+    local_api, clock, dynamodb_local_endpoint
+) -> None:
     shop(local_api, 0)
     older, newer = clock.now - timedelta(minutes=10), clock.now - timedelta(minutes=5)
     count = {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND"}
     landed = []
-    gap = Gap(dynamodb_local_endpoint, clock, to_iso(older),
-              lambda: landed.append(feed(local_api, {"type": "LAST_ON_HAND", "quantity": 30, "asOf": to_iso(newer)})))
+    gap = Gap(
+        dynamodb_local_endpoint,
+        clock,
+        to_iso(older),
+        lambda: landed.append(
+            feed(local_api, {"type": "LAST_ON_HAND", "quantity": 30, "asOf": to_iso(newer)})
+        ),
+    )
 
-    [result] = gap.runtime.inventory.apply_batch([{**count, "quantity": 20, "asOf": to_iso(older)}]).results
+    [result] = gap.runtime.inventory.apply_batch(
+        [{**count, "quantity": 20, "asOf": to_iso(older)}]
+    ).results
 
     assert gap.ran == 1 and landed[0]["status"] == "APPLIED"
     assert result.status == "STALE"
@@ -188,29 +279,54 @@ def test_an_older_count_paused_at_its_commit_while_a_newer_count_lands_ends_stal
     assert get_runtime().inventory.reconcile() == (1, [])
 
 
-def test_a_count_whose_fence_lapsed_at_its_gap_does_not_drift(local_api, clock, dynamodb_local_endpoint) -> None:
+def test_a_count_whose_fence_lapsed_at_its_gap_does_not_drift(
+    local_api, clock, dynamodb_local_endpoint
+) -> None:
     shop(local_api, 0)
     as_of = clock.now - timedelta(minutes=1)
 
     def slow_count_meanwhile() -> None:
         clock.advance(seconds=31)  # the count's fence lapses
-        early_sale = {"type": "DELTA", "quantity": 5, "sourceRef": "late-asn", "asOf": to_iso(as_of - timedelta(seconds=10))}
+        early_sale = {
+            "type": "DELTA",
+            "quantity": 5,
+            "sourceRef": "late-asn",
+            "asOf": to_iso(as_of - timedelta(seconds=10)),
+        }
         feed(local_api, early_sale)
 
     gap = Gap(dynamodb_local_endpoint, clock, "LAST_ON_HAND", slow_count_meanwhile)
 
-    gap.runtime.inventory.apply_batch([{"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 35, "asOf": to_iso(as_of)}])
+    gap.runtime.inventory.apply_batch(
+        [
+            {
+                "productRef": SKU,
+                "locationRef": DC,
+                "type": "LAST_ON_HAND",
+                "quantity": 35,
+                "asOf": to_iso(as_of),
+            }
+        ]
+    )
 
     assert gap.ran == 1
     assert get_runtime().inventory.reconcile() == (1, [])
 
 
-def test_a_rebalance_into_shards_the_position_dropped_at_its_gap_moves_nothing(local_api, clock, dynamodb_local_endpoint) -> None:
+def test_a_rebalance_into_shards_the_position_dropped_at_its_gap_moves_nothing(
+    local_api, clock, dynamodb_local_endpoint
+) -> None:
     """A hold on (10, 0, 0, 0) commits, then plans a rebalance into shards 1–3; before that
     commits, the position is folded back to one counter. The units must stay counted."""
     shop(local_api, 0, shards=4)
     feed(local_api, {"type": "DELTA", "quantity": 10, "sourceRef": "asn-2"})
-    gap = Gap(dynamodb_local_endpoint, clock, SKU, lambda: ok(local_api.put(f"/products/{SKU}", {})), skip=1)  # its rebalance
+    gap = Gap(
+        dynamodb_local_endpoint,
+        clock,
+        SKU,
+        lambda: ok(local_api.put(f"/products/{SKU}", {})),
+        skip=1,
+    )  # its rebalance
 
     view, _ = gap.runtime.holds.create(FulfilmentOptionRequest.model_validate(cart("small", 1)))
 
@@ -222,14 +338,21 @@ def test_a_rebalance_into_shards_the_position_dropped_at_its_gap_moves_nothing(l
     assert get_runtime().inventory.reconcile() == (1, [])
 
 
-def test_two_holds_for_the_one_shard_that_covers_them_at_the_gap_never_take_it_below_zero(local_api, clock, dynamodb_local_endpoint) -> None:
+def test_two_holds_for_the_one_shard_that_covers_them_at_the_gap_never_take_it_below_zero(
+    local_api, clock, dynamodb_local_endpoint
+) -> None:
     """On (2, 2, 2, 4) only shard 3 covers a hold of 4 alone; the rival takes it first. The
     paused hold's take from shard 3 must be refused, and its next read finds the units
     spread over the other shards (taken together, each as read)."""
     shop(local_api, 10, shards=4)
     move_into_shards([Move(0, 3, 2)], clock)
     rival = []
-    gap = Gap(dynamodb_local_endpoint, clock, '"FO#first', lambda: rival.append(ok(local_api.post("/fulfilment-options", cart("rival", 4)))))
+    gap = Gap(
+        dynamodb_local_endpoint,
+        clock,
+        '"FO#first',
+        lambda: rival.append(ok(local_api.post("/fulfilment-options", cart("rival", 4)))),
+    )
 
     first, _ = gap.runtime.holds.create(FulfilmentOptionRequest.model_validate(cart("first", 4)))
 
@@ -240,16 +363,32 @@ def test_two_holds_for_the_one_shard_that_covers_them_at_the_gap_never_take_it_b
     assert get_runtime().inventory.reconcile() == (1, [])
 
 
-def test_a_sale_beyond_the_whole_position_reads_again_when_the_position_is_resharded_at_its_gap(local_api, clock, dynamodb_local_endpoint) -> None:
+def test_a_sale_beyond_the_whole_position_reads_again_when_the_position_is_resharded_at_its_gap(
+    local_api, clock, dynamodb_local_endpoint
+) -> None:
     """The sale of 10 reads (8, 0, 0, 0): nothing to pull back, shard 0 may go negative. Before
     it commits the position is split over 8 shards: the sale planned for 4 shards must be
     refused and read again, not leave units in new shards beside a negative shard 0."""
     shop(local_api, 0, shards=4)
     feed(local_api, {"type": "DELTA", "quantity": 8, "sourceRef": "asn-2"})
-    gap = Gap(dynamodb_local_endpoint, clock, "shrink-1", lambda: ok(local_api.put(f"/products/{SKU}", {"counterShards": {DC: 8}})), skip=1)
+    gap = Gap(
+        dynamodb_local_endpoint,
+        clock,
+        "shrink-1",
+        lambda: ok(local_api.put(f"/products/{SKU}", {"counterShards": {DC: 8}})),
+        skip=1,
+    )
 
     [result] = gap.runtime.inventory.apply_batch(
-        [{"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -10, "sourceRef": "shrink-1"}]
+        [
+            {
+                "productRef": SKU,
+                "locationRef": DC,
+                "type": "DELTA",
+                "quantity": -10,
+                "sourceRef": "shrink-1",
+            }
+        ]
     ).results
 
     values = shard_values()
@@ -259,14 +398,20 @@ def test_a_sale_beyond_the_whole_position_reads_again_when_the_position_is_resha
     assert get_runtime().inventory.reconcile() == (1, [])
 
 
-def test_folding_shards_back_reads_again_when_a_hold_drains_a_dropped_shard_at_its_gap(local_api, clock, dynamodb_local_endpoint) -> None:
+def test_folding_shards_back_reads_again_when_a_hold_drains_a_dropped_shard_at_its_gap(
+    local_api, clock, dynamodb_local_endpoint
+) -> None:
     """Folding (2, 2, 2, 4) into one counter moves exactly what each dropped shard held; a hold
     of 4 drains shard 3 first, so the fold must read again rather than count 4 units twice."""
     shop(local_api, 10, shards=4)
     move_into_shards([Move(0, 3, 2)], clock)
     held = []
-    gap = Gap(dynamodb_local_endpoint, clock, "counterShards = :was",
-              lambda: held.append(ok(local_api.post("/fulfilment-options", cart("drain", 4)))))
+    gap = Gap(
+        dynamodb_local_endpoint,
+        clock,
+        "counterShards = :was",
+        lambda: held.append(ok(local_api.post("/fulfilment-options", cart("drain", 4)))),
+    )
 
     gap.runtime.configuration.put_product(SKU, ProductConfig.model_validate({}))
 
@@ -277,17 +422,33 @@ def test_folding_shards_back_reads_again_when_a_hold_drains_a_dropped_shard_at_i
     assert get_runtime().inventory.reconcile() == (1, [])
 
 
-def test_a_till_sale_pulling_from_a_shard_reads_again_when_a_hold_drains_shard_0_at_the_gap(local_api, clock, dynamodb_local_endpoint) -> None:
+def test_a_till_sale_pulling_from_a_shard_reads_again_when_a_hold_drains_shard_0_at_the_gap(
+    local_api, clock, dynamodb_local_endpoint
+) -> None:
     """The feed reads (3, 1, 1, 1) and plans a sale of 4 as 1 unit pulled from shard 3 with
     shard 0 keeping its 3 (the floor). A hold of 3, which only shard 0 covers, empties it
     first: the floor refuses the sale, which reads again and empties every shard instead."""
     shop(local_api, 6, shards=4)
     assert shard_values() == (3, 1, 1, 1)
     held = []
-    gap = Gap(dynamodb_local_endpoint, clock, "till-1", lambda: held.append(ok(local_api.post("/fulfilment-options", cart("drain", 3)))), skip=1)
+    gap = Gap(
+        dynamodb_local_endpoint,
+        clock,
+        "till-1",
+        lambda: held.append(ok(local_api.post("/fulfilment-options", cart("drain", 3)))),
+        skip=1,
+    )
 
     [result] = gap.runtime.inventory.apply_batch(
-        [{"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -4, "sourceRef": "till-1"}]
+        [
+            {
+                "productRef": SKU,
+                "locationRef": DC,
+                "type": "DELTA",
+                "quantity": -4,
+                "sourceRef": "till-1",
+            }
+        ]
     ).results
 
     values = shard_values()
@@ -298,13 +459,19 @@ def test_a_till_sale_pulling_from_a_shard_reads_again_when_a_hold_drains_shard_0
     assert get_runtime().inventory.reconcile() == (1, [])
 
 
-def test_two_reshards_at_one_gap_leave_no_units_in_a_shard_the_position_no_longer_counts(local_api, clock, dynamodb_local_endpoint) -> None:
+def test_two_reshards_at_one_gap_leave_no_units_in_a_shard_the_position_no_longer_counts(
+    local_api, clock, dynamodb_local_endpoint
+) -> None:
     """Folding (4, 4, 4, 4) back into one counter is paused at its commit while another
     change splits the position over 8 shards (shard 4 gets 2 units). The fold planned for 4
     shards must be refused and planned again, or shard 4's units drop out of onHand."""
     shop(local_api, 16, shards=4)
-    gap = Gap(dynamodb_local_endpoint, clock, "counterShards = :was",
-              lambda: ok(local_api.put(f"/products/{SKU}", {"counterShards": {DC: 8}})))
+    gap = Gap(
+        dynamodb_local_endpoint,
+        clock,
+        "counterShards = :was",
+        lambda: ok(local_api.put(f"/products/{SKU}", {"counterShards": {DC: 8}})),
+    )
 
     gap.runtime.configuration.put_product(SKU, ProductConfig.model_validate({}))
 

@@ -10,7 +10,13 @@ import pytest
 from holdfast_cli.local_api import LocalApi
 from holdfast_cli.workers import map_in_processes
 from tests.dynamodb_local.test_holds_under_contention import (
-    DC, SKU, assert_ledger_clean, ats, configure, on_hand, sequential_capacity,
+    DC,
+    SKU,
+    assert_ledger_clean,
+    ats,
+    configure,
+    on_hand,
+    sequential_capacity,
 )
 
 pytestmark = pytest.mark.dynamodb_local
@@ -27,8 +33,13 @@ def worker_api() -> LocalApi:
 
 def shopper(ref: str) -> dict:
     variables = {
-        "input": {"ref": ref, "type": "HD", "retailerId": 1, "products": [{"productRef": SKU, "requestedQuantity": 1}],
-                  "attributes": [{"name": "channel", "type": "STRING", "value": "ECOMMERCE"}]},
+        "input": {
+            "ref": ref,
+            "type": "HD",
+            "retailerId": 1,
+            "products": [{"productRef": SKU, "requestedQuantity": 1}],
+            "attributes": [{"name": "channel", "type": "STRING", "value": "ECOMMERCE"}],
+        },
         "executionMode": "AWAIT_ORCHESTRATION",
     }
     response = worker_api().post("/graphql", {"query": CREATE, "variables": variables})
@@ -46,7 +57,11 @@ def test_250_graphql_shoppers_on_50_units_at_a_10_percent_buffer_hold_exactly_49
     statuses = [a["data"]["createFulfilmentOption"]["status"] for a in answers]
     assert statuses.count("ACTIVE") == sequential_capacity(50, percentage=10) == 49
     assert statuses.count("NO_OPTIONS") == 250 - 49
-    held = [a["data"]["createFulfilmentOption"] for a in answers if a["data"]["createFulfilmentOption"]["status"] == "ACTIVE"]
+    held = [
+        a["data"]["createFulfilmentOption"]
+        for a in answers
+        if a["data"]["createFulfilmentOption"]["status"] == "ACTIVE"
+    ]
     assert all(h["plans"]["edges"][0]["node"]["fulfilments"][0]["locationRef"] == DC for h in held)
     assert on_hand(local_api) == 1
     assert ats(local_api) == 0

@@ -23,20 +23,52 @@ DC = "MAIN_DC"
 STORE = "STORE_SYDNEY"
 
 
-def configure(api, *, stock: int, buffer: int = 10, store_stock: int | None = None, shards: int = 1) -> None:
-    assert api.put("/channels/ECOMMERCE", {"buffer": {"type": "PERCENTAGE", "value": buffer}}).status == 200
-    assert api.put(f"/locations/{DC}", {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1}).status == 200
+def configure(
+    api, *, stock: int, buffer: int = 10, store_stock: int | None = None, shards: int = 1
+) -> None:
+    assert (
+        api.put("/channels/ECOMMERCE", {"buffer": {"type": "PERCENTAGE", "value": buffer}}).status
+        == 200
+    )
+    assert (
+        api.put(
+            f"/locations/{DC}",
+            {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1},
+        ).status
+        == 200
+    )
     entities = [{"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": stock}]
     if store_stock is not None:
-        assert api.put(f"/locations/{STORE}", {"type": "STORE", "deliveryTypes": ["HD", "CC"], "channels": ["ECOMMERCE"], "priority": 2}).status == 200
-        entities.append({"productRef": SKU, "locationRef": STORE, "type": "LAST_ON_HAND", "quantity": store_stock})
+        assert (
+            api.put(
+                f"/locations/{STORE}",
+                {
+                    "type": "STORE",
+                    "deliveryTypes": ["HD", "CC"],
+                    "channels": ["ECOMMERCE"],
+                    "priority": 2,
+                },
+            ).status
+            == 200
+        )
+        entities.append(
+            {
+                "productRef": SKU,
+                "locationRef": STORE,
+                "type": "LAST_ON_HAND",
+                "quantity": store_stock,
+            }
+        )
     assert api.post("/inventory/batch", {"entities": entities}).status == 200
     if shards > 1:  # the DC's counter split over several items (docs/decisions.md #12)
         assert api.put(f"/products/{SKU}", {"counterShards": {DC: shards}}).status == 200
 
 
 def ats(api, location: str = DC) -> int:
-    response = api.get("/virtual-positions", query={"channel": "ECOMMERCE", "productRef": SKU, "locationRef": location, "type": "BASE"})
+    response = api.get(
+        "/virtual-positions",
+        query={"channel": "ECOMMERCE", "productRef": SKU, "locationRef": location, "type": "BASE"},
+    )
     return response.json()["items"][0]["quantity"]
 
 
@@ -47,7 +79,13 @@ def on_hand(api, location: str = DC) -> int:
 def hold(api, ref: str, quantity: int = 1, **extra):
     return api.post(
         "/fulfilment-options",
-        {"ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": SKU, "quantity": quantity}], **extra},
+        {
+            "ref": ref,
+            "channel": "ECOMMERCE",
+            "deliveryType": "HD",
+            "lines": [{"productRef": SKU, "quantity": quantity}],
+            **extra,
+        },
     )
 
 
@@ -110,14 +148,26 @@ def test_concurrent_orders_without_carts_never_oversell(local_api, shards):
 def test_multi_line_holds_are_all_or_nothing_under_contention(local_api):
     configure(local_api, stock=10, buffer=0)
     other = "DROP_SOCKS_WHITE"
-    assert local_api.post("/inventory/batch", {"entities": [{"productRef": other, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 30}]}).status == 200
+    assert (
+        local_api.post(
+            "/inventory/batch",
+            {
+                "entities": [
+                    {"productRef": other, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 30}
+                ]
+            },
+        ).status
+        == 200
+    )
 
     responses = map_in_processes(functools.partial(bundle_one, other), range(40), processes=12)
 
     held = [r for r in responses if r.json()["status"] == "ACTIVE"]
     assert len(held) == 10  # the sneaker runs out first; no cart holds socks without it
     assert on_hand(local_api) == 0
-    assert local_api.get(f"/inventory-positions/{other}:{DC}:DEFAULT").json()["onHand"] == 30 - 2 * 10
+    assert (
+        local_api.get(f"/inventory-positions/{other}:{DC}:DEFAULT").json()["onHand"] == 30 - 2 * 10
+    )
     assert_ledger_clean()
 
 
@@ -154,6 +204,7 @@ def test_store_sales_landing_during_a_sharded_drop_never_let_holds_pass_the_tota
 
 # -- what one shopper does, in a worker process (module level, so it can be sent there) ------
 
+
 @functools.cache
 def worker_api() -> LocalApi:
     return LocalApi()
@@ -167,22 +218,40 @@ def hold_or_sell(item: tuple[str, int]) -> str:
     kind, i = item
     if kind == "hold":
         return hold(worker_api(), f"drop-{i:03d}").json()["status"]
-    entity = {"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -2, "sourceRef": f"till-{i}"}
-    return worker_api().post("/inventory/batch", {"entities": [entity]}).json()["results"][0]["status"]
+    entity = {
+        "productRef": SKU,
+        "locationRef": DC,
+        "type": "DELTA",
+        "quantity": -2,
+        "sourceRef": f"till-{i}",
+    }
+    return (
+        worker_api().post("/inventory/batch", {"entities": [entity]}).json()["results"][0]["status"]
+    )
 
 
 def order_one(i: int):
-    return worker_api().post("/orders", {
-        "ref": f"order-{i:03d}", "channel": "ECOMMERCE", "deliveryType": "HD",
-        "lines": [{"productRef": SKU, "quantity": 1}],
-    })
+    return worker_api().post(
+        "/orders",
+        {
+            "ref": f"order-{i:03d}",
+            "channel": "ECOMMERCE",
+            "deliveryType": "HD",
+            "lines": [{"productRef": SKU, "quantity": 1}],
+        },
+    )
 
 
 def bundle_one(other: str, i: int):
-    return worker_api().post("/fulfilment-options", {
-        "ref": f"bundle-{i:03d}", "channel": "ECOMMERCE", "deliveryType": "HD",
-        "lines": [{"productRef": SKU, "quantity": 1}, {"productRef": other, "quantity": 2}],
-    })
+    return worker_api().post(
+        "/fulfilment-options",
+        {
+            "ref": f"bundle-{i:03d}",
+            "channel": "ECOMMERCE",
+            "deliveryType": "HD",
+            "lines": [{"productRef": SKU, "quantity": 1}, {"productRef": other, "quantity": 2}],
+        },
+    )
 
 
 def shop_hold_then_order_or_cancel(i: int) -> str:
@@ -193,10 +262,16 @@ def shop_hold_then_order_or_cancel(i: int) -> str:
     if i % 3 == 0:
         assert api.delete(f"/fulfilment-options/shopper-{i:03d}").status == 200
         return "cancelled"
-    confirmed = api.post("/orders", {
-        "ref": f"order-{i:03d}", "channel": "ECOMMERCE", "deliveryType": "HD",
-        "fulfilmentOptionRef": f"shopper-{i:03d}", "lines": [{"productRef": SKU, "quantity": 2}],
-    })
+    confirmed = api.post(
+        "/orders",
+        {
+            "ref": f"order-{i:03d}",
+            "channel": "ECOMMERCE",
+            "deliveryType": "HD",
+            "fulfilmentOptionRef": f"shopper-{i:03d}",
+            "lines": [{"productRef": SKU, "quantity": 2}],
+        },
+    )
     assert confirmed.status == 201, confirmed.body
     assert confirmed.json()["convertedFromHold"] is True
     return "ordered"

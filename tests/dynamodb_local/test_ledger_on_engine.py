@@ -33,11 +33,26 @@ def at(minutes: float) -> str:
 
 
 def snapshot(quantity: int, minutes: float, product: str = SKU) -> dict[str, Any]:
-    return {"productRef": product, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": quantity, "asOf": at(minutes)}
+    return {
+        "productRef": product,
+        "locationRef": DC,
+        "type": "LAST_ON_HAND",
+        "quantity": quantity,
+        "asOf": at(minutes),
+    }
 
 
-def delta(quantity: int, source_ref: str, minutes: float, product: str = SKU, kind: str = "DELTA") -> dict[str, Any]:
-    return {"productRef": product, "locationRef": DC, "type": kind, "quantity": quantity, "sourceRef": source_ref, "asOf": at(minutes)}
+def delta(
+    quantity: int, source_ref: str, minutes: float, product: str = SKU, kind: str = "DELTA"
+) -> dict[str, Any]:
+    return {
+        "productRef": product,
+        "locationRef": DC,
+        "type": kind,
+        "quantity": quantity,
+        "sourceRef": source_ref,
+        "asOf": at(minutes),
+    }
 
 
 def send(api: LocalApi, *entities: dict[str, Any]) -> list[dict[str, Any]]:
@@ -66,7 +81,9 @@ def assert_counter_equals_ledger_sum(positions: int | None = None) -> None:
 # -- the rules on the engine ------------------------------------------------------------------
 
 
-def test_snapshot_sets_onhand_and_a_later_one_supersedes_what_it_counts(local_api: LocalApi) -> None:
+def test_snapshot_sets_onhand_and_a_later_one_supersedes_what_it_counts(
+    local_api: LocalApi,
+) -> None:
     [first] = send(local_api, snapshot(50, 0))
     assert (first["status"], first["onHand"]) == ("APPLIED", 50)
     send(
@@ -83,8 +100,14 @@ def test_snapshot_sets_onhand_and_a_later_one_supersedes_what_it_counts(local_ap
     assert (later["status"], later["onHand"]) == ("APPLIED", 34)
     found = statuses(local_api)
     assert found[f"{IP}:LAST_ON_HAND"] == "ACTIVE"
-    assert [found[f"{IP}:{ref}"] for ref in ("DELTA:rcpt-1", "CORRECTION:audit-1", "RETURNED:rtn-1", "DELTA:rcpt-2")] == [
-        "INACTIVE", "INACTIVE", "INACTIVE", "ACTIVE",
+    assert [
+        found[f"{IP}:{ref}"]
+        for ref in ("DELTA:rcpt-1", "CORRECTION:audit-1", "RETURNED:rtn-1", "DELTA:rcpt-2")
+    ] == [
+        "INACTIVE",
+        "INACTIVE",
+        "INACTIVE",
+        "ACTIVE",
     ]
     assert_counter_equals_ledger_sum(1)
 
@@ -110,8 +133,17 @@ def test_stale_and_replayed_feeds_change_nothing(local_api: LocalApi) -> None:
         delta(7, "late-2", 10),  # before it
     )
 
-    assert [r["status"] for r in results] == ["STALE", "UNCHANGED", "UNCHANGED", "INVALID", "STALE", "STALE"]
-    assert results[3]["details"] == [{"field": "sourceRef", "message": "already used with a different quantity"}]
+    assert [r["status"] for r in results] == [
+        "STALE",
+        "UNCHANGED",
+        "UNCHANGED",
+        "INVALID",
+        "STALE",
+        "STALE",
+    ]
+    assert results[3]["details"] == [
+        {"field": "sourceRef", "message": "already used with a different quantity"}
+    ]
     assert position(local_api)["onHand"] == 55
     assert set(statuses(local_api)) == {f"{IP}:LAST_ON_HAND", f"{IP}:DELTA:rcpt-1"}
     assert_counter_equals_ledger_sum(1)
@@ -127,7 +159,10 @@ def test_snapshot_supersedes_more_events_than_one_transaction_holds(local_api: L
 
     assert (result["status"], result["onHand"]) == ("APPLIED", 703)
     found = statuses(local_api)
-    assert sum(1 for ref, status in found.items() if ":DELTA:till-" in ref and status == "INACTIVE") == 150
+    assert (
+        sum(1 for ref, status in found.items() if ":DELTA:till-" in ref and status == "INACTIVE")
+        == 150
+    )
     assert found[f"{IP}:DELTA:rcpt-after"] == "ACTIVE"
     assert_counter_equals_ledger_sum(1)
 
@@ -205,15 +240,21 @@ def send_worker_batches(batches: list[list[dict[str, Any]]]) -> list[list[dict[s
     answers = []
     for entities in batches:
         response = api.post("/inventory/batch", {"entities": entities})
-        answers.append([{"status": response.status, "body": response.body}] if response.status != 200 else response.json()["results"])
+        answers.append(
+            [{"status": response.status, "body": response.body}]
+            if response.status != 200
+            else response.json()["results"]
+        )
     return answers
 
 
-def failed_batches(scenario: Scenario, answers: list[list[list[dict[str, Any]]]]) -> list[list[dict[str, Any]]]:
+def failed_batches(
+    scenario: Scenario, answers: list[list[list[dict[str, Any]]]]
+) -> list[list[dict[str, Any]]]:
     """The batches that did not get a result per entity (the handler answered 500)."""
     failed = []
-    for worker_batches, worker_answers in zip(scenario.batches, answers):
-        for entities, results in zip(worker_batches, worker_answers):
+    for worker_batches, worker_answers in zip(scenario.batches, answers, strict=False):
+        for entities, results in zip(worker_batches, worker_answers, strict=False):
             if len(results) != len(entities):
                 failed.append(entities)
             else:
@@ -245,7 +286,9 @@ def race_in_threads(scenario: Scenario) -> list[list[list[dict[str, Any]]]]:
 
 
 @pytest.mark.parametrize("race", [race_in_processes, race_in_threads], ids=["processes", "threads"])
-def test_racing_feeds_keep_counter_equal_to_ledger_sum_and_converge(local_api: LocalApi, race) -> None:
+def test_racing_feeds_keep_counter_equal_to_ledger_sum_and_converge(
+    local_api: LocalApi, race
+) -> None:
     scenario = racing_feeds()
     seed_position(local_api)
 
@@ -256,7 +299,11 @@ def test_racing_feeds_keep_counter_equal_to_ledger_sum_and_converge(local_api: L
     # A feed client retries a batch that failed; replays are idempotent, so the position
     # ends where the newest snapshot and the deltas after it put it.
     for entities in failed:
-        assert {r["status"] for r in send(local_api, *entities)} <= {"APPLIED", "STALE", "UNCHANGED"}
+        assert {r["status"] for r in send(local_api, *entities)} <= {
+            "APPLIED",
+            "STALE",
+            "UNCHANGED",
+        }
     assert position(local_api)["onHand"] == scenario.expected_on_hand
     assert_counter_equals_ledger_sum(1)
 
@@ -264,7 +311,9 @@ def test_racing_feeds_keep_counter_equal_to_ledger_sum_and_converge(local_api: L
 LIVE_SALES = 50
 
 
-def test_a_count_applies_while_later_sales_keep_landing(local_api: LocalApi, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_count_applies_while_later_sales_keep_landing(
+    local_api: LocalApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The store keeps selling while its 09:00 count is uploaded. Those sales happened after the
     count, so the count supersedes none of them: they must not keep it from applying. Each time
     the feed reads the ledger to plan the count, another till sale lands (up to 50 of them)."""

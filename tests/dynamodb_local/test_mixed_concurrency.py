@@ -52,7 +52,10 @@ def configure(api: LocalApi) -> None:
     location = {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1}
     assert api.put(f"/locations/{DC}", location).status == 200
     assert api.put("/timers", {"globalMinutes": 15}).status == 200
-    stock = [{"productRef": sku, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": STOCK} for sku in SKUS]
+    stock = [
+        {"productRef": sku, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": STOCK}
+        for sku in SKUS
+    ]
     assert api.post("/inventory/batch", {"entities": stock}).status == 200
     for sku, shards in SHARDS.items():
         if shards > 1:
@@ -68,7 +71,10 @@ def sample_counters(endpoint: str, table: str, floor: int, stop: Any, answers: A
 
     client = boto3.client("dynamodb", endpoint_url=endpoint)
     keys = [(sku, shard) for sku, shards in SHARDS.items() for shard in range(shards)]
-    items = [{"Get": {"TableName": table, "Key": shard_key(f"{sku}:{DC}:DEFAULT", shard)}} for sku, shard in keys]
+    items = [
+        {"Get": {"TableName": table, "Key": shard_key(f"{sku}:{DC}:DEFAULT", shard)}}
+        for sku, shard in keys
+    ]
     samples, violations = 0, []
     while not stop.is_set():
         try:
@@ -76,11 +82,15 @@ def sample_counters(endpoint: str, table: str, floor: int, stop: Any, answers: A
         except ClientError:
             continue  # cancelled by a write in flight: take the next sample
         values: dict[str, list[int]] = {}
-        for (sku, _), response in zip(keys, responses):
-            values.setdefault(sku, []).append(int(response.get("Item", {}).get("onHand", {}).get("N", "0")))
+        for (sku, _), response in zip(keys, responses, strict=False):
+            values.setdefault(sku, []).append(
+                int(response.get("Item", {}).get("onHand", {}).get("N", "0"))
+            )
         samples += 1
         for sku, counters in values.items():
-            shard_ok = all(v >= 0 for v in counters[1:]) and (counters[0] >= 0 or not any(counters[1:]))
+            shard_ok = all(v >= 0 for v in counters[1:]) and (
+                counters[0] >= 0 or not any(counters[1:])
+            )
             if sum(counters) < floor or not shard_ok:
                 violations.append((sku, counters))
         time.sleep(0.005)
@@ -92,19 +102,24 @@ def sample_counters(endpoint: str, table: str, floor: int, stop: Any, answers: A
     [
         pytest.param(42, 6, id="42-shoppers"),
         pytest.param(
-            int(os.environ.get("HOLDFAST_MIXED_SHOPPERS", "420")), 12, id="long",
+            int(os.environ.get("HOLDFAST_MIXED_SHOPPERS", "420")),
+            12,
+            id="long",
             marks=[pytest.mark.slow, pytest.mark.timeout(1800)],
         ),
     ],
 )
-def test_mixed_shoppers_sweepers_and_feeds_never_oversell_and_account_for_every_unit(local_api, shoppers, processes):
+def test_mixed_shoppers_sweepers_and_feeds_never_oversell_and_account_for_every_unit(
+    local_api, shoppers, processes
+):
     configure(local_api)
     channel = Channel(name="ECOMMERCE", buffer=BUFFER)
     floor = min_on_hand_for(1, channel, DC) - 1  # each decrement is conditioned on ATS >= q
     context = multiprocessing.get_context("fork")
     stop, (answers, answer) = context.Event(), context.Pipe(duplex=False)
     sampler = context.Process(
-        target=sample_counters, args=(os.environ["DYNAMODB_ENDPOINT_URL"], os.environ["TABLE_NAME"], floor, stop, answer)
+        target=sample_counters,
+        args=(os.environ["DYNAMODB_ENDPOINT_URL"], os.environ["TABLE_NAME"], floor, stop, answer),
     )
     sampler.start()  # before the shoppers: no thread of this process runs while they fork
 
@@ -112,7 +127,9 @@ def test_mixed_shoppers_sweepers_and_feeds_never_oversell_and_account_for_every_
         outcomes = map_in_processes(shopper, range(shoppers), processes=processes)
     finally:
         stop.set()
-        samples, violations = answers.recv() if answers.poll(30) else (0, ["the sampler never answered"])
+        samples, violations = (
+            answers.recv() if answers.poll(30) else (0, ["the sampler never answered"])
+        )
         sampler.join(10)
 
     calls = [call for calls in outcomes for call in calls]
@@ -125,35 +142,73 @@ def test_mixed_shoppers_sweepers_and_feeds_never_oversell_and_account_for_every_
     for sku in SKUS:
         position = f"{sku}:{DC}:DEFAULT"
         view = local_api.get(f"/inventory-positions/{position}", query={"limit": 1000}).json()
-        active = {(q["type"], q["sourceRef"]): q["quantity"] for q in view["quantities"] if q["status"] == "ACTIVE"}
+        active = {
+            (q["type"], q["sourceRef"]): q["quantity"]
+            for q in view["quantities"]
+            if q["status"] == "ACTIVE"
+        }
         holds = {ref for (kind, ref) in active if kind == "SOFT_RESERVE"}
         reserved = {ref for (kind, ref) in active if kind == "RESERVED"}
         sold = -sum(q for (kind, _), q in active.items() if kind == "SALE")
         fo_refs = {f"{kind}-{i:03d}" for i in range(shoppers) for kind in ("keep", "drop", "late")}
-        active_fos = {ref for ref in fo_refs if (d := table.get_document("FO", ref)) and d.status == "ACTIVE"
-                      and any(a["productRef"] == sku for a in d.body["allocations"])}
-        orders = {ref: table.get_document("ORDER", ref) for ref in (f"order-{i:03d}" for i in range(shoppers))}
-        confirmed = {ref for ref, o in orders.items() if o and o.status == "CONFIRMED"
-                     and any(a["productRef"] == sku for a in o.body["allocations"])}
-        assert holds == active_fos, "SOFT_RESERVE IQs and ACTIVE carts disagree: a hold released twice or never"
+        active_fos = {
+            ref
+            for ref in fo_refs
+            if (d := table.get_document("FO", ref))
+            and d.status == "ACTIVE"
+            and any(a["productRef"] == sku for a in d.body["allocations"])
+        }
+        orders = {
+            ref: table.get_document("ORDER", ref)
+            for ref in (f"order-{i:03d}" for i in range(shoppers))
+        }
+        confirmed = {
+            ref
+            for ref, o in orders.items()
+            if o
+            and o.status == "CONFIRMED"
+            and any(a["productRef"] == sku for a in o.body["allocations"])
+        }
+        assert holds == active_fos, (
+            "SOFT_RESERVE IQs and ACTIVE carts disagree: a hold released twice or never"
+        )
         assert reserved == confirmed, "RESERVED IQs and CONFIRMED orders disagree"
         # Every unit is on hand, held, reserved or sold (each receipt shopper adds one unit).
-        held_units = -sum(q for (kind, _), q in active.items() if kind in ("SOFT_RESERVE", "RESERVED"))
+        held_units = -sum(
+            q for (kind, _), q in active.items() if kind in ("SOFT_RESERVE", "RESERVED")
+        )
         sku_receipts = sum(1 for i in range(shoppers) if i % 7 == 5 and SKUS[i % 2] == sku)
-        assert view["onHand"] + held_units + sold == STOCK + sku_receipts, (view["onHand"], held_units, sold)
-        assert view["onHand"] >= floor, f"{sku}: onHand {view['onHand']} below the channel's floor: oversold"
-    assert any(action == "hold refused" or status == 409 for action, status in calls), "the stock never ran out"
+        assert view["onHand"] + held_units + sold == STOCK + sku_receipts, (
+            view["onHand"],
+            held_units,
+            sold,
+        )
+        assert view["onHand"] >= floor, (
+            f"{sku}: onHand {view['onHand']} below the channel's floor: oversold"
+        )
+    assert any(action == "hold refused" or status == 409 for action, status in calls), (
+        "the stock never ran out"
+    )
     checked, drift = get_runtime().inventory.reconcile()
     assert checked == len(SKUS) and drift == []
-    record_figures(f"mixed-concurrency-{shoppers}", {
-        "shoppers": shoppers, "processes": processes, "calls": len(calls),
-        "statuses": {str(k): v for k, v in statuses.items()},
-        "holds refused": sum(action == "hold refused" for action, _ in calls), "oversells": 0, "drift": len(drift), "server_errors": 0,
-        "counter samples during the run": samples,
-    })
+    record_figures(
+        f"mixed-concurrency-{shoppers}",
+        {
+            "shoppers": shoppers,
+            "processes": processes,
+            "calls": len(calls),
+            "statuses": {str(k): v for k, v in statuses.items()},
+            "holds refused": sum(action == "hold refused" for action, _ in calls),
+            "oversells": 0,
+            "drift": len(drift),
+            "server_errors": 0,
+            "counter samples during the run": samples,
+        },
+    )
 
 
 # -- the shoppers (module level: they run in worker processes) --------------------------------
+
 
 @functools.cache
 def worker_api() -> LocalApi:
@@ -161,11 +216,21 @@ def worker_api() -> LocalApi:
 
 
 def cart(ref: str, sku: str, quantity: int) -> dict[str, Any]:
-    return {"ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": sku, "quantity": quantity}]}
+    return {
+        "ref": ref,
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "lines": [{"productRef": sku, "quantity": quantity}],
+    }
 
 
 def order(ref: str, sku: str, quantity: int, fo_ref: str | None = None) -> dict[str, Any]:
-    body = {"ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": sku, "quantity": quantity}]}
+    body = {
+        "ref": ref,
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "lines": [{"productRef": sku, "quantity": quantity}],
+    }
     if fo_ref:
         body["fulfilmentOptionRef"] = fo_ref
     return body
@@ -203,11 +268,19 @@ def shopper(i: int) -> list[tuple[str, int]]:
         with clock_ahead(minutes=20):
             api.invoke("HoldSweeperFunction", {"source": "aws.events"})
             calls.append(("sweep", 200))
-            held = call("hold", api.post("/fulfilment-options", cart(f"late-{i:03d}", sku, 1)))  # may reclaim
+            held = call(
+                "hold", api.post("/fulfilment-options", cart(f"late-{i:03d}", sku, 1))
+            )  # may reclaim
             if held["status"] == "ACTIVE":
                 call("order", api.post("/orders", order(f"order-{i:03d}", sku, 1, f"late-{i:03d}")))
     elif role == 5:  # a receipt of one unit, delivered twice
-        receipt = {"productRef": sku, "locationRef": DC, "type": "DELTA", "quantity": 1, "sourceRef": f"rcpt-{i:03d}"}
+        receipt = {
+            "productRef": sku,
+            "locationRef": DC,
+            "type": "DELTA",
+            "quantity": 1,
+            "sourceRef": f"rcpt-{i:03d}",
+        }
         for _ in range(2):
             answer = call("receipt", api.post("/inventory/batch", {"entities": [receipt]}))
             assert answer["results"][0]["status"] in ("APPLIED", "UNCHANGED"), answer
@@ -218,7 +291,10 @@ def shopper(i: int) -> list[tuple[str, int]]:
             again = api.post("/orders", order(f"order-{i:03d}", sku, 1, f"keep-{i:03d}"))
             calls += [("order", first.status), ("order", again.status)]
             if first.status == 201:
-                assert again.status == 200 and again.json()["allocations"] == first.json()["allocations"]
+                assert (
+                    again.status == 200
+                    and again.json()["allocations"] == first.json()["allocations"]
+                )
     return calls
 
 

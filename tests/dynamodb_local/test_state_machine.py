@@ -74,13 +74,29 @@ TIMERS = {"globalMinutes": 15, "products": {"SM_CAP_RED": 5}}
 FO_STATUSES = {"ACTIVE", "NO_OPTIONS", "CANCELLED", "EXPIRED", "CONVERTED", "REPLACED"}
 ORDER_EDGES = {("CONFIRMED", "SHIPPED"), ("CONFIRMED", "CANCELLED"), ("SHIPPED", "RETURNED")}
 
-STATS = {"examples": 0, "steps": 0, "holds_granted": 0, "holds_refused": 0, "orders": 0,
-         "releases": 0, "reshards": 0, "oversells": 0, "drift": 0}
+STATS = {
+    "examples": 0,
+    "steps": 0,
+    "holds_granted": 0,
+    "holds_refused": 0,
+    "orders": 0,
+    "releases": 0,
+    "reshards": 0,
+    "oversells": 0,
+    "drift": 0,
+}
 """Totals over a run, for the issue's note: ``releases`` counts expiries by stream or sweeper."""
 
-COVERAGE = {"expired_by_stream": 0, "expired_by_sweeper": 0, "expired_by_reclaim": 0,
-            "expired_unswept_steps": 0, "sharded_decreases": 0, "order_cancels": 0, "order_ships": 0,
-            "order_returns": 0}
+COVERAGE = {
+    "expired_by_stream": 0,
+    "expired_by_sweeper": 0,
+    "expired_by_reclaim": 0,
+    "expired_unswept_steps": 0,
+    "sharded_decreases": 0,
+    "order_cancels": 0,
+    "order_ships": 0,
+    "order_returns": 0,
+}
 """Paths a run must reach, counted where the model sees them happen (asserted after the run,
 so a budget or an edit of the class that stops reaching one fails): a hold expired by each
 release path, steps that began with an expired but unreleased hold, feed decreases of a
@@ -110,7 +126,11 @@ class PositionModel:
 
     def feed_part(self) -> int:
         """Snapshot + counted DELTA/CORRECTION/RETURNED/SALE (holds and orders come apart)."""
-        counted = [e for e in self.events if self.snapshot_as_of is None or e.effective_at > self.snapshot_as_of]
+        counted = [
+            e
+            for e in self.events
+            if self.snapshot_as_of is None or e.effective_at > self.snapshot_as_of
+        ]
         return self.snapshot_count + sum(e.quantity for e in counted)
 
 
@@ -193,19 +213,28 @@ class HoldfastMachine(RuleBasedStateMachine):
 
     # -- setup ----------------------------------------------------------------------------
 
-    @initialize(target=holds, counts=st.lists(st.integers(0, 12), min_size=4, max_size=4),
-                channel=st.sampled_from(list(CHANNELS)), product=st.sampled_from(PRODUCTS), quantity=st.integers(1, 3))
+    @initialize(
+        target=holds,
+        counts=st.lists(st.integers(0, 12), min_size=4, max_size=4),
+        channel=st.sampled_from(list(CHANNELS)),
+        product=st.sampled_from(PRODUCTS),
+        quantity=st.integers(1, 3),
+    )
     def open_the_shop(self, counts: list[int], channel: str, product: str, quantity: int) -> str:
         """Configure, count the stock, and take a first cart, so the rules on carts and orders
         run from the first step."""
         for name, body in CHANNELS.items():
             assert self.api.put(f"/channels/{name}", body).status == 200
         for priority, location in enumerate(LOCATIONS, start=1):
-            body = {"type": "DC" if location == DC else "STORE", "deliveryTypes": ["HD", "CC"],
-                    "channels": list(CHANNELS), "priority": priority}
+            body = {
+                "type": "DC" if location == DC else "STORE",
+                "deliveryTypes": ["HD", "CC"],
+                "channels": list(CHANNELS),
+                "priority": priority,
+            }
             assert self.api.put(f"/locations/{location}", body).status == 200
         assert self.api.put("/timers", TIMERS).status == 200
-        for ref, count in zip(self.positions, counts):
+        for ref, count in zip(self.positions, counts, strict=False):
             counted_product, location, _ = ref.split(":")
             self.feed_snapshot_of(counted_product, location, count, minutes_ago=60)
         first = self.hold(channel, {product: quantity}, allow_partial=False)
@@ -221,7 +250,9 @@ class HoldfastMachine(RuleBasedStateMachine):
         other = next(p for p in PRODUCTS if p != product)
         ordered: list[str] = []
 
-        def reclaimable_hold() -> None:  # all of the MOBILE channel's units of `other` (the DC only)
+        def reclaimable_hold() -> (
+            None
+        ):  # all of the MOBILE channel's units of `other` (the DC only)
             if self.ats("MOBILE", other, DC) == 0:
                 self.feed_delta(other, DC, "DELTA", 3, 0)
             self.hold("MOBILE", {other: self.ats("MOBILE", other, DC)}, allow_partial=False)
@@ -248,7 +279,11 @@ class HoldfastMachine(RuleBasedStateMachine):
 
     # -- counter shards (docs/decisions.md #12) -------------------------------------------
 
-    @rule(product=st.sampled_from(PRODUCTS), location=st.sampled_from(LOCATIONS), shards=st.integers(1, 4))
+    @rule(
+        product=st.sampled_from(PRODUCTS),
+        location=st.sampled_from(LOCATIONS),
+        shards=st.integers(1, 4),
+    )
     def reshard(self, product: str, location: str, shards: int) -> None:
         """Split a position's counter over 1–4 items (or fold it back) at any moment: no figure
         a retailer sees may move, and every later hold, feed and release must still add up."""
@@ -259,15 +294,25 @@ class HoldfastMachine(RuleBasedStateMachine):
 
     # -- stock feeds ----------------------------------------------------------------------
 
-    @rule(product=st.sampled_from(PRODUCTS), location=st.sampled_from(LOCATIONS),
-          count=st.integers(0, 12), minutes_ago=st.integers(0, 40))
+    @rule(
+        product=st.sampled_from(PRODUCTS),
+        location=st.sampled_from(LOCATIONS),
+        count=st.integers(0, 12),
+        minutes_ago=st.integers(0, 40),
+    )
     def feed_snapshot(self, product: str, location: str, count: int, minutes_ago: int) -> None:
         self.feed_snapshot_of(product, location, count, minutes_ago)
 
     def feed_snapshot_of(self, product: str, location: str, count: int, minutes_ago: int) -> None:
         as_of = self.clock.now - timedelta(minutes=minutes_ago)
         model = self.positions[position(product, location)]
-        entity = {"productRef": product, "locationRef": location, "type": "LAST_ON_HAND", "quantity": count, "asOf": to_iso(as_of)}
+        entity = {
+            "productRef": product,
+            "locationRef": location,
+            "type": "LAST_ON_HAND",
+            "quantity": count,
+            "asOf": to_iso(as_of),
+        }
         before = self.expected_on_hand(product, location)
         [result] = self.send(entity)
         if model.snapshot_as_of is not None and as_of < model.snapshot_as_of:
@@ -281,14 +326,26 @@ class HoldfastMachine(RuleBasedStateMachine):
             model.snapshot_as_of, model.snapshot_count = as_of, count
             self.count_sharded_decrease(product, location, before)
 
-    @rule(product=st.sampled_from(PRODUCTS), location=st.sampled_from(LOCATIONS),
-          kind=st.sampled_from(["DELTA", "CORRECTION", "RETURNED"]), quantity=st.integers(-4, 6),
-          minutes_ago=st.integers(0, 40))
-    def feed_delta(self, product: str, location: str, kind: str, quantity: int, minutes_ago: int) -> None:
+    @rule(
+        product=st.sampled_from(PRODUCTS),
+        location=st.sampled_from(LOCATIONS),
+        kind=st.sampled_from(["DELTA", "CORRECTION", "RETURNED"]),
+        quantity=st.integers(-4, 6),
+        minutes_ago=st.integers(0, 40),
+    )
+    def feed_delta(
+        self, product: str, location: str, kind: str, quantity: int, minutes_ago: int
+    ) -> None:
         if quantity == 0 or (kind == "RETURNED" and quantity < 0):
             quantity = abs(quantity) or 1
-        entity = {"productRef": product, "locationRef": location, "type": kind, "quantity": quantity,
-                  "sourceRef": self.next_ref("feed"), "asOf": to_iso(self.clock.now - timedelta(minutes=minutes_ago))}
+        entity = {
+            "productRef": product,
+            "locationRef": location,
+            "type": kind,
+            "quantity": quantity,
+            "sourceRef": self.next_ref("feed"),
+            "asOf": to_iso(self.clock.now - timedelta(minutes=minutes_ago)),
+        }
         self.apply_delta(entity, first_time=True)
         self.deltas.append(entity)
 
@@ -315,7 +372,10 @@ class HoldfastMachine(RuleBasedStateMachine):
         self.count_sharded_decrease(entity["productRef"], entity["locationRef"], before)
 
     def count_sharded_decrease(self, product: str, location: str, before: int) -> None:
-        if self.shards.get(position(product, location), 1) > 1 and self.expected_on_hand(product, location) < before:
+        if (
+            self.shards.get(position(product, location), 1) > 1
+            and self.expected_on_hand(product, location) < before
+        ):
             COVERAGE["sharded_decreases"] += 1
 
     def send(self, *entities: dict[str, Any]) -> list[dict[str, Any]]:
@@ -326,14 +386,22 @@ class HoldfastMachine(RuleBasedStateMachine):
 
     # -- holds ----------------------------------------------------------------------------
 
-    @rule(target=holds, channel=st.sampled_from(list(CHANNELS)),
-          lines=st.dictionaries(st.sampled_from(PRODUCTS), st.integers(1, 4), min_size=1, max_size=2),
-          allow_partial=st.booleans())
+    @rule(
+        target=holds,
+        channel=st.sampled_from(list(CHANNELS)),
+        lines=st.dictionaries(st.sampled_from(PRODUCTS), st.integers(1, 4), min_size=1, max_size=2),
+        allow_partial=st.booleans(),
+    )
     def hold(self, channel: str, lines: dict[str, int], allow_partial: bool) -> str:
         self.note_overdue()
         ref = self.next_ref("cart")
-        body = {"ref": ref, "channel": channel, "deliveryType": "HD",
-                "lines": [{"productRef": p, "quantity": q} for p, q in lines.items()], "allowPartial": allow_partial}
+        body = {
+            "ref": ref,
+            "channel": channel,
+            "deliveryType": "HD",
+            "lines": [{"productRef": p, "quantity": q} for p, q in lines.items()],
+            "allowPartial": allow_partial,
+        }
         response = self.api.post("/fulfilment-options", body)
         assert response.status == 201, response.body
         view = response.json()
@@ -345,19 +413,33 @@ class HoldfastMachine(RuleBasedStateMachine):
             partial = bool(view.get("shortfall"))
             assert partial <= allow_partial
             if not partial:
-                assert {p: sum(q for (pp, _), q in allocations.items() if pp == p) for p in lines} == lines
+                assert {
+                    p: sum(q for (pp, _), q in allocations.items() if pp == p) for p in lines
+                } == lines
         else:
             STATS["holds_refused"] += 1
             assert view["status"] == "NO_OPTIONS" and allocations == {}
             assert not self.overdue_active(), "a refused hold reclaims every overdue hold first"
             for location in LOCATIONS:
                 assert any(self.ats(channel, p, location) < q for p, q in lines.items()), (
-                    f"NO_OPTIONS although {location} covers {lines}")
+                    f"NO_OPTIONS although {location} covers {lines}"
+                )
             if allow_partial:
                 assert all(self.ats(channel, p, loc) == 0 for p in lines for loc in LOCATIONS)
-        expires = datetime.fromisoformat(view["expiresAt"].replace("Z", "+00:00")) if view["expiresAt"] else None
-        self.hold_models[ref] = HoldModel(ref, channel, lines, view["status"], expires, allocations,
-                                          partial=bool(view.get("shortfall")))
+        expires = (
+            datetime.fromisoformat(view["expiresAt"].replace("Z", "+00:00"))
+            if view["expiresAt"]
+            else None
+        )
+        self.hold_models[ref] = HoldModel(
+            ref,
+            channel,
+            lines,
+            view["status"],
+            expires,
+            allocations,
+            partial=bool(view.get("shortfall")),
+        )
         self.replays[ref] = (body, view)
         return ref
 
@@ -387,7 +469,9 @@ class HoldfastMachine(RuleBasedStateMachine):
         self.note_overdue()
         model = self.hold_models[ref]
         response = self.api.post(f"/fulfilment-options/{ref}/extend")
-        allowed = model.status == "ACTIVE" and not model.extended and model.expires_at > self.clock.now
+        allowed = (
+            model.status == "ACTIVE" and not model.extended and model.expires_at > self.clock.now
+        )
         assert response.status == (200 if allowed else 409), (response.body, model)
         if allowed:
             new_expiry = datetime.fromisoformat(response.json()["expiresAt"].replace("Z", "+00:00"))
@@ -396,13 +480,20 @@ class HoldfastMachine(RuleBasedStateMachine):
 
     # -- time and expiry ------------------------------------------------------------------
 
-    @rule(minutes=st.sampled_from([2, 6, 16, 31]), path=st.sampled_from(["none", "sweeper", "stream", "stream then sweeper"]),
-          shuffle=st.randoms(use_true_random=False))
+    @rule(
+        minutes=st.sampled_from([2, 6, 16, 31]),
+        path=st.sampled_from(["none", "sweeper", "stream", "stream then sweeper"]),
+        shuffle=st.randoms(use_true_random=False),
+    )
     def time_passes(self, minutes: int, path: str, shuffle: Any) -> None:
         """Time passes; the sweeper runs and/or the stream delivers every due hold's TTL
         deletion, duplicated and out of order (at-least-once, unordered across shards)."""
         self.clock.now += timedelta(minutes=minutes)
-        due = {ref for ref, h in self.hold_models.items() if h.status == "ACTIVE" and h.expires_at <= self.clock.now}
+        due = {
+            ref
+            for ref, h in self.hold_models.items()
+            if h.status == "ACTIVE" and h.expires_at <= self.clock.now
+        }
         self.expiry_path = "stream" if "stream" in path else path
         if "stream" in path and due:  # Lambda never sends an empty batch
             records = [timer_deleted_by_ttl(ref, self.next_sequence()) for ref in sorted(due) * 2]
@@ -427,7 +518,9 @@ class HoldfastMachine(RuleBasedStateMachine):
         model = self.hold_models[ref]
         due = model.status == "ACTIVE" and model.expires_at <= self.clock.now
         for _ in range(times):
-            answer = self.api.invoke("HoldExpiryFunction", {"Records": [timer_deleted_by_ttl(ref, self.next_sequence())]})
+            answer = self.api.invoke(
+                "HoldExpiryFunction", {"Records": [timer_deleted_by_ttl(ref, self.next_sequence())]}
+            )
             assert answer == {"batchItemFailures": []}
         self.expiry_path = "stream"
         self.observe_documents()
@@ -445,12 +538,24 @@ class HoldfastMachine(RuleBasedStateMachine):
         if not same_lines:
             lines[bump] = lines.get(bump, 0) + 1
         order_ref = self.next_ref("order")
-        converts = (cart.status == "ACTIVE" and cart.expires_at > self.clock.now and same_lines and not cart.partial)
+        converts = (
+            cart.status == "ACTIVE"
+            and cart.expires_at > self.clock.now
+            and same_lines
+            and not cart.partial
+        )
         self.allowed = {(ref, "ACTIVE", "CONVERTED"), (ref, "ACTIVE", "REPLACED")}
-        body = {"ref": order_ref, "channel": cart.channel, "deliveryType": "HD", "fulfilmentOptionRef": ref,
-                "lines": [{"productRef": p, "quantity": q} for p, q in lines.items()]}
+        body = {
+            "ref": order_ref,
+            "channel": cart.channel,
+            "deliveryType": "HD",
+            "fulfilmentOptionRef": ref,
+            "lines": [{"productRef": p, "quantity": q} for p, q in lines.items()],
+        }
         response = self.api.post("/orders", body)
-        self.observe_documents(own_cart=ref)  # the cart released or converted, overdue holds reclaimed
+        self.observe_documents(
+            own_cart=ref
+        )  # the cart released or converted, overdue holds reclaimed
         if response.status == 409:
             assert response.json()["error"]["code"] == "OUT_OF_STOCK", response.body
             assert not converts
@@ -458,12 +563,16 @@ class HoldfastMachine(RuleBasedStateMachine):
             freed = dict(cart.allocations) if cart.status == "ACTIVE" else {}
             for product in {d["productRef"] for d in response.json()["error"]["details"]}:
                 total = sum(self.ats_with(cart.channel, (product, loc), freed) for loc in LOCATIONS)
-                assert total < lines[product], f"OUT_OF_STOCK for {product} although ATS {total} covers {lines[product]}"
+                assert total < lines[product], (
+                    f"OUT_OF_STOCK for {product} although ATS {total} covers {lines[product]}"
+                )
             return order_ref
         assert response.status == 201, response.body
         view = response.json()
         assert view["convertedFromHold"] == converts, (view, cart)
-        allocations = {(a["productRef"], a["locationRef"]): a["quantity"] for a in view["allocations"]}
+        allocations = {
+            (a["productRef"], a["locationRef"]): a["quantity"] for a in view["allocations"]
+        }
         if converts:
             assert allocations == cart.allocations
             assert self.hold_models[ref].status == "CONVERTED"
@@ -472,29 +581,43 @@ class HoldfastMachine(RuleBasedStateMachine):
                 available = self.ats(cart.channel, *pair)  # the cart's units are back in the model
                 if quantity > available:
                     STATS["oversells"] += 1
-                assert quantity <= available, f"order took {quantity} of {pair} with ATS {available}"
+                assert quantity <= available, (
+                    f"order took {quantity} of {pair} with ATS {available}"
+                )
         STATS["orders"] += 1
         self.order_models[order_ref] = OrderModel(order_ref, "CONFIRMED", allocations)
         return order_ref
 
-    @rule(target=orders, channel=st.sampled_from(list(CHANNELS)),
-          lines=st.dictionaries(st.sampled_from(PRODUCTS), st.integers(1, 4), min_size=1, max_size=2))
+    @rule(
+        target=orders,
+        channel=st.sampled_from(list(CHANNELS)),
+        lines=st.dictionaries(st.sampled_from(PRODUCTS), st.integers(1, 4), min_size=1, max_size=2),
+    )
     def order_without_cart(self, channel: str, lines: dict[str, int]) -> str:
         self.note_overdue()
         order_ref = self.next_ref("order")
-        body = {"ref": order_ref, "channel": channel, "deliveryType": "HD",
-                "lines": [{"productRef": p, "quantity": q} for p, q in lines.items()]}
+        body = {
+            "ref": order_ref,
+            "channel": channel,
+            "deliveryType": "HD",
+            "lines": [{"productRef": p, "quantity": q} for p, q in lines.items()],
+        }
         response = self.api.post("/orders", body)
         self.observe_documents()  # overdue holds reclaimed on the way
         if response.status == 409:
             assert response.json()["error"]["code"] == "OUT_OF_STOCK", response.body
             for product in {d["productRef"] for d in response.json()["error"]["details"]}:
                 total = sum(self.ats(channel, product, loc) for loc in LOCATIONS)
-                assert total < lines[product], f"OUT_OF_STOCK for {product} although ATS {total} covers {lines[product]}"
+                assert total < lines[product], (
+                    f"OUT_OF_STOCK for {product} although ATS {total} covers {lines[product]}"
+                )
             assert not self.overdue_active(), "a refused order reclaims every overdue hold first"
             return order_ref
         assert response.status == 201, response.body
-        allocations = {(a["productRef"], a["locationRef"]): a["quantity"] for a in response.json()["allocations"]}
+        allocations = {
+            (a["productRef"], a["locationRef"]): a["quantity"]
+            for a in response.json()["allocations"]
+        }
         for pair, quantity in allocations.items():
             available = self.ats(channel, *pair)
             if quantity > available:
@@ -518,7 +641,8 @@ class HoldfastMachine(RuleBasedStateMachine):
             assert response.status == 409, response.body
             return
         fenced = any(
-            (as_of := self.positions[position(p, loc)].snapshot_as_of) is not None and as_of >= self.clock.now
+            (as_of := self.positions[position(p, loc)].snapshot_as_of) is not None
+            and as_of >= self.clock.now
             for p, loc in model.allocations
         )
         if target != "CANCELLED" and fenced:
@@ -527,7 +651,9 @@ class HoldfastMachine(RuleBasedStateMachine):
             return
         assert response.status == 200, response.body
         assert response.json()["status"] == target
-        COVERAGE[{"ship": "order_ships", "cancel": "order_cancels", "return": "order_returns"}[action]] += 1
+        COVERAGE[
+            {"ship": "order_ships", "cancel": "order_cancels", "return": "order_returns"}[action]
+        ] += 1
         now = self.clock.now
         for (product, location), quantity in model.allocations.items():
             events = self.positions[position(product, location)].events
@@ -552,7 +678,9 @@ class HoldfastMachine(RuleBasedStateMachine):
     def ats(self, channel: str, product: str, location: str) -> int:
         return self.ats_with(channel, (product, location), {})
 
-    def ats_with(self, channel: str, pair: tuple[str, str], freed: dict[tuple[str, str], int]) -> int:
+    def ats_with(
+        self, channel: str, pair: tuple[str, str], freed: dict[tuple[str, str], int]
+    ) -> int:
         rule_ = Channel.model_validate({"name": channel, **CHANNELS[channel]})
         return available_to_sell(self.expected_on_hand(*pair) + freed.get(pair, 0), rule_, pair[1])
 
@@ -570,7 +698,11 @@ class HoldfastMachine(RuleBasedStateMachine):
             COVERAGE["expired_unswept_steps"] += 1
 
     def overdue_active(self) -> list[str]:
-        return [r for r, h in self.hold_models.items() if h.status == "ACTIVE" and h.expires_at <= self.clock.now]
+        return [
+            r
+            for r, h in self.hold_models.items()
+            if h.status == "ACTIVE" and h.expires_at <= self.clock.now
+        ]
 
     def observe_documents(self, own_cart: str | None = None) -> None:
         """Read every FO's and order's stored status; accept only legal edges this step may
@@ -583,8 +715,14 @@ class HoldfastMachine(RuleBasedStateMachine):
             assert status in FO_STATUSES
             if status != cart.status:
                 edge = (ref, cart.status, status)
-                expiry = cart.status == "ACTIVE" and status == "EXPIRED" and cart.expires_at <= self.clock.now
-                assert expiry or edge in self.allowed, f"illegal FO transition {edge} at {self.clock.now}"
+                expiry = (
+                    cart.status == "ACTIVE"
+                    and status == "EXPIRED"
+                    and cart.expires_at <= self.clock.now
+                )
+                assert expiry or edge in self.allowed, (
+                    f"illegal FO transition {edge} at {self.clock.now}"
+                )
                 if expiry and ref != own_cart and self.expiry_path != "none":
                     COVERAGE[f"expired_by_{self.expiry_path}"] += 1
                 cart.status = status
@@ -603,18 +741,37 @@ class HoldfastMachine(RuleBasedStateMachine):
             response = self.api.get(f"/inventory-positions/{ref}", query={"limit": 1000})
             assert response.status == 200, response.body
             ip = response.json()
-            assert ip["onHand"] == self.expected_on_hand(product, location), (ref, ip, self.positions[ref])
-            active = {(q["type"], q["sourceRef"]) for q in ip["quantities"] if q["status"] == "ACTIVE"}
+            assert ip["onHand"] == self.expected_on_hand(product, location), (
+                ref,
+                ip,
+                self.positions[ref],
+            )
+            active = {
+                (q["type"], q["sourceRef"]) for q in ip["quantities"] if q["status"] == "ACTIVE"
+            }
             holds = {s for t, s in active if t == "SOFT_RESERVE"}
             reserved = {s for t, s in active if t == "RESERVED"}
-            assert holds == {r for r, h in self.hold_models.items() if h.status == "ACTIVE" and (product, location) in h.allocations}
-            assert reserved == {r for r, o in self.order_models.items() if o.status == "CONFIRMED" and (product, location) in o.allocations}
-        checked, drift = get_runtime().inventory.reconcile()
+            assert holds == {
+                r
+                for r, h in self.hold_models.items()
+                if h.status == "ACTIVE" and (product, location) in h.allocations
+            }
+            assert reserved == {
+                r
+                for r, o in self.order_models.items()
+                if o.status == "CONFIRMED" and (product, location) in o.allocations
+            }
+        _checked, drift = get_runtime().inventory.reconcile()
         STATS["drift"] += len(drift)
         assert drift == [], drift
         for record in get_runtime().table.get_positions(list(self.positions)).values():
-            values = record.shard_values  # shards 1.. never negative; shard 0 only while they are empty
-            assert all(v >= 0 for v in values[1:]) and (values[0] >= 0 or not any(values[1:])), (record.ref, values)
+            values = (
+                record.shard_values
+            )  # shards 1.. never negative; shard 0 only while they are empty
+            assert all(v >= 0 for v in values[1:]) and (values[0] >= 0 or not any(values[1:])), (
+                record.ref,
+                values,
+            )
 
 
 def run_machine(endpoint: str, examples: int, steps: int) -> dict[str, int]:

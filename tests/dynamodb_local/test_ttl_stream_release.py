@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from holdfast.runtime import get_runtime
 from holdfast_cli.stream_poller import StreamPoller
 

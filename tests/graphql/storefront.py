@@ -29,14 +29,32 @@ mutation ($input: CreateFulfilmentOptionInput, $executionMode: ExecutionMode) {{
 """
 
 
-def arrange(api: LocalApi, *, buffer: dict[str, Any] | None = None, counts: dict[tuple[str, str], int] | None = None) -> None:
+def arrange(
+    api: LocalApi,
+    *,
+    buffer: dict[str, Any] | None = None,
+    counts: dict[tuple[str, str], int] | None = None,
+) -> None:
     """One channel (ECOMMERCE) sold from a DC (HD) and two stores (CC), with stock."""
     assert api.put("/channels/ECOMMERCE", {"buffer": buffer or {"type": "NONE"}}).status == 200
-    locations = {DC: ("DC", ["HD"], 1), STORE: ("STORE", ["CC", "HD"], 2), STORE_2: ("STORE", ["CC"], 3)}
+    locations = {
+        DC: ("DC", ["HD"], 1),
+        STORE: ("STORE", ["CC", "HD"], 2),
+        STORE_2: ("STORE", ["CC"], 3),
+    }
     for ref, (kind, delivery, priority) in locations.items():
-        body = {"type": kind, "deliveryTypes": delivery, "channels": ["ECOMMERCE"], "priority": priority}
+        body = {
+            "type": kind,
+            "deliveryTypes": delivery,
+            "channels": ["ECOMMERCE"],
+            "priority": priority,
+        }
         assert api.put(f"/locations/{ref}", body).status == 200
-    counts = counts if counts is not None else {(SKU, DC): 10, (SKU, STORE): 3, (SOCKS, DC): 5, (SKU, STORE_2): 1}
+    counts = (
+        counts
+        if counts is not None
+        else {(SKU, DC): 10, (SKU, STORE): 3, (SOCKS, DC): 5, (SKU, STORE_2): 1}
+    )
     entities = [
         {"productRef": p, "locationRef": loc, "type": "LAST_ON_HAND", "quantity": q, "asOf": AS_OF}
         for (p, loc), q in counts.items()
@@ -45,8 +63,14 @@ def arrange(api: LocalApi, *, buffer: dict[str, Any] | None = None, counts: dict
         assert api.post("/inventory/batch", {"entities": entities}).status == 200
 
 
-def graphql(api: LocalApi, query: str, variables: dict[str, Any] | None = None, *,
-            scopes: list[str] | None = None, **extra: Any) -> ApiResponse:
+def graphql(
+    api: LocalApi,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    scopes: list[str] | None = None,
+    **extra: Any,
+) -> ApiResponse:
     """POST /graphql; with ``scopes``, as API Gateway passes a JWT's scopes."""
     body = {"query": query, "variables": variables, **extra}
     if scopes is None:
@@ -57,8 +81,16 @@ def graphql(api: LocalApi, query: str, variables: dict[str, Any] | None = None, 
 def invoke_with_scopes(api: LocalApi, body: dict[str, Any], scopes: list[str]) -> ApiResponse:
     """POST /graphql with the ``authorizer.jwt`` block API Gateway adds for a token."""
     (route,) = [r for r in api.routes if r.path == "/graphql"]
-    event = http_event(route, "POST", "/graphql", body=json.dumps(body), headers={"content-type": "application/json"})
-    event["requestContext"]["authorizer"] = {"jwt": {"claims": {"scope": " ".join(scopes)}, "scopes": scopes}}
+    event = http_event(
+        route,
+        "POST",
+        "/graphql",
+        body=json.dumps(body),
+        headers={"content-type": "application/json"},
+    )
+    event["requestContext"]["authorizer"] = {
+        "jwt": {"claims": {"scope": " ".join(scopes)}, "scopes": scopes}
+    }
     result = api.invoke(route.function, event)
     return ApiResponse(result["statusCode"], result["headers"], result["body"])
 
@@ -69,7 +101,9 @@ def fo_input(ref: str | None = None, *, products: Any = None, **fields: Any) -> 
         "ref": ref or str(uuid.uuid4()),
         "type": "HD",
         "retailerId": 1,
-        "products": products if products is not None else [{"productRef": SKU, "requestedQuantity": 1}],
+        "products": products
+        if products is not None
+        else [{"productRef": SKU, "requestedQuantity": 1}],
         **fields,
     }
 

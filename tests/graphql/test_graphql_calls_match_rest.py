@@ -47,7 +47,12 @@ def calls(api):
 
 
 def cart(ref: str) -> dict[str, Any]:
-    return {"ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": SKU, "quantity": 1}]}
+    return {
+        "ref": ref,
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "lines": [{"productRef": SKU, "quantity": 1}],
+    }
 
 
 def test_every_graphql_operation_makes_its_rest_twins_dynamodb_calls(api, calls) -> None:
@@ -59,23 +64,43 @@ def test_every_graphql_operation_makes_its_rest_twins_dynamodb_calls(api, calls)
         assert response.status in (200, 201), response.body
         assert "errors" not in (response.json() or {}), response.body
 
-    vp = '{ virtualPositions(catalogue: {ref: "ECOMMERCE"}, productRef: "%s") { edges { node { quantity } } } }' % SKU
-    ip = '{ inventoryPosition(catalogue: {ref: "DEFAULT:1"}, ref: "%s:%s:DEFAULT") { onHand } }' % (SKU, DC)
-    by_id = 'query ($id: ID!) { fulfilmentOptionById(id: $id) { status } }'
+    vp = (
+        '{ virtualPositions(catalogue: {ref: "ECOMMERCE"}, productRef: "%s") { edges { node { quantity } } } }'
+        % SKU
+    )
+    ip = '{ inventoryPosition(catalogue: {ref: "DEFAULT:1"}, ref: "%s:%s:DEFAULT") { onHand } }' % (
+        SKU,
+        DC,
+    )
+    by_id = "query ($id: ID!) { fulfilmentOptionById(id: $id) { status } }"
     cancel = 'mutation ($id: ID!) { updateFulfilmentOption(input: {id: $id, status: "CANCELLED"}) { status } }'
     twins = {
-        "hold": (lambda: ok(api.post("/fulfilment-options", cart("rest-1"))),
-                 lambda: ok(graphql(api, CREATE, {"input": fo_input("gql-1")}))),
-        "hold again (a replay)": (lambda: ok(api.post("/fulfilment-options", cart("rest-1"))),
-                                  lambda: ok(graphql(api, CREATE, {"input": fo_input("gql-1")}))),
-        "read an option": (lambda: ok(api.get("/fulfilment-options/rest-1")),
-                           lambda: ok(graphql(api, by_id, {"id": opaque_id("FulfilmentOption", "gql-1")}))),
-        "cancel": (lambda: ok(api.delete("/fulfilment-options/rest-1")),
-                   lambda: ok(graphql(api, cancel, {"id": opaque_id("FulfilmentOption", "gql-1")}))),
-        "virtual positions": (lambda: ok(api.get("/virtual-positions", query={"channel": "ECOMMERCE", "productRef": SKU})),
-                              lambda: ok(graphql(api, vp))),
-        "inventory position": (lambda: ok(api.get(f"/inventory-positions/{SKU}:{DC}:DEFAULT")),
-                               lambda: ok(graphql(api, ip))),
+        "hold": (
+            lambda: ok(api.post("/fulfilment-options", cart("rest-1"))),
+            lambda: ok(graphql(api, CREATE, {"input": fo_input("gql-1")})),
+        ),
+        "hold again (a replay)": (
+            lambda: ok(api.post("/fulfilment-options", cart("rest-1"))),
+            lambda: ok(graphql(api, CREATE, {"input": fo_input("gql-1")})),
+        ),
+        "read an option": (
+            lambda: ok(api.get("/fulfilment-options/rest-1")),
+            lambda: ok(graphql(api, by_id, {"id": opaque_id("FulfilmentOption", "gql-1")})),
+        ),
+        "cancel": (
+            lambda: ok(api.delete("/fulfilment-options/rest-1")),
+            lambda: ok(graphql(api, cancel, {"id": opaque_id("FulfilmentOption", "gql-1")})),
+        ),
+        "virtual positions": (
+            lambda: ok(
+                api.get("/virtual-positions", query={"channel": "ECOMMERCE", "productRef": SKU})
+            ),
+            lambda: ok(graphql(api, vp)),
+        ),
+        "inventory position": (
+            lambda: ok(api.get(f"/inventory-positions/{SKU}:{DC}:DEFAULT")),
+            lambda: ok(graphql(api, ip)),
+        ),
     }
     for name, (rest, graphql_twin) in twins.items():
         rest_calls = calls(rest)

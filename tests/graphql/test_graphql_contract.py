@@ -22,8 +22,10 @@ from tests.graphql.storefront import data, graphql
 PAGING = "first:Int last:Int before:String after:String"
 WORKFLOW = "workflowRef:[String!] workflowVersion:[Int!]"
 DATES = "createdOn:DateRange updatedOn:DateRange"
-IQ_FILTERS = (f"ref:[String!] type:[String!] status:[String] quantity:[Int] condition:[String] storageAreaRef:[String] "
-              f"catalogue:InventoryCatalogueKey expectedOn:DateRange {DATES} {WORKFLOW} {PAGING}")
+IQ_FILTERS = (
+    f"ref:[String!] type:[String!] status:[String] quantity:[Int] condition:[String] storageAreaRef:[String] "
+    f"catalogue:InventoryCatalogueKey expectedOn:DateRange {DATES} {WORKFLOW} {PAGING}"
+)
 ORCHESTRATED = "id:ID! ref:String! type:String! status:String workflowRef:String! workflowVersion:Int! createdOn:DateTime updatedOn:DateTime attributes:[Attribute]"
 
 OPERATIONS = {
@@ -39,14 +41,20 @@ OPERATIONS = {
         f"ref:[String] type:[String!] status:[String] orderType:[String] locationRef:[String] trackingCode:[String] "
         f"retailerId:[Int!] {DATES} {WORKFLOW} {PAGING}",
     ),
-    "Query.inventoryPosition": ("InventoryPosition", "catalogue:InventoryCatalogueKey! ref:String!"),
+    "Query.inventoryPosition": (
+        "InventoryPosition",
+        "catalogue:InventoryCatalogueKey! ref:String!",
+    ),
     "Query.inventoryPositions": (
         "InventoryPositionConnection",
         f"ref:[String!] type:[String!] status:[String] productRef:[String!] locationRef:[String] onHand:[Int] "
         f"catalogue:InventoryCatalogueKey {DATES} {WORKFLOW} {PAGING}",
     ),
     "Query.inventoryQuantities": ("InventoryQuantityConnection", IQ_FILTERS),
-    "Mutation.createFulfilmentOption": ("FulfilmentOption", "input:CreateFulfilmentOptionInput executionMode:ExecutionMode"),
+    "Mutation.createFulfilmentOption": (
+        "FulfilmentOption",
+        "input:CreateFulfilmentOptionInput executionMode:ExecutionMode",
+    ),
     "Mutation.updateFulfilmentOption": ("FulfilmentOption", "input:UpdateFulfilmentOptionInput"),
     "FulfilmentOption.plans": (
         "FulfilmentPlanConnection",
@@ -86,7 +94,13 @@ OBJECTS = {
         "expectedOn:DateTime storageAreaRef:String"
     ),
 }
-CONNECTIONS = ["VirtualPosition", "FulfilmentOption", "FulfilmentPlan", "InventoryPosition", "InventoryQuantity"]
+CONNECTIONS = [
+    "VirtualPosition",
+    "FulfilmentOption",
+    "FulfilmentPlan",
+    "InventoryPosition",
+    "InventoryQuantity",
+]
 for _node in CONNECTIONS:
     OBJECTS[f"{_node}Edge"] = f"cursor:String node:{_node}"
     OBJECTS[f"{_node}Connection"] = f"edges:[{_node}Edge] pageInfo:PageInfo"
@@ -151,17 +165,23 @@ def test_the_schema_has_exactly_fluents_operations(introspected) -> None:
 def test_every_object_type_has_fluents_fields_and_nullability(introspected) -> None:
     for name, fields in OBJECTS.items():
         assert introspected[name]["kind"] == "OBJECT", name
-        assert {f["name"]: type_name(f["type"]) for f in introspected[name]["fields"]} == table(fields), name
+        assert {f["name"]: type_name(f["type"]) for f in introspected[name]["fields"]} == table(
+            fields
+        ), name
 
 
 def test_every_input_type_has_fluents_name_fields_and_nullability(introspected) -> None:
     for name, fields in INPUTS.items():
         assert introspected[name]["kind"] == "INPUT_OBJECT", name
-        assert {f["name"]: type_name(f["type"]) for f in introspected[name]["inputFields"]} == table(fields), name
+        assert {
+            f["name"]: type_name(f["type"]) for f in introspected[name]["inputFields"]
+        } == table(fields), name
 
 
 def test_execution_mode_has_the_one_value_fluent_defines(introspected) -> None:
-    assert [v["name"] for v in introspected["ExecutionMode"]["enumValues"]] == ["AWAIT_ORCHESTRATION"]
+    assert [v["name"] for v in introspected["ExecutionMode"]["enumValues"]] == [
+        "AWAIT_ORCHESTRATION"
+    ]
     assert introspected["DateTime"]["kind"] == introspected["Json"]["kind"] == "SCALAR"
 
 
@@ -171,5 +191,7 @@ def test_the_checked_in_schema_is_the_one_served() -> None:
 
 def test_holdfast_graphql_schema_prints_the_checked_in_sdl(capsys) -> None:
     assert main(["graphql", "schema"]) == 0
-    assert capsys.readouterr().out == (PROJECT_ROOT / "docs/schema.graphql").read_text(encoding="utf-8")
+    assert capsys.readouterr().out == (PROJECT_ROOT / "docs/schema.graphql").read_text(
+        encoding="utf-8"
+    )
     assert main(["graphql", "schema", "--check"]) == 0

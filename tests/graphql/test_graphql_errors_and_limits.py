@@ -9,7 +9,16 @@ import json
 import pytest
 
 from holdfast.graphql.limits import MAX_ALIASES, MAX_DEPTH, MAX_MUTATIONS
-from tests.graphql.storefront import CREATE, SKU, arrange, data, errors, fo_input, graphql, invoke_with_scopes
+from tests.graphql.storefront import (
+    CREATE,
+    SKU,
+    arrange,
+    data,
+    errors,
+    fo_input,
+    graphql,
+    invoke_with_scopes,
+)
 
 
 def item_count(client) -> int:
@@ -34,24 +43,32 @@ def only_error(response) -> dict:
 def test_a_malformed_document_is_a_syntax_error_with_its_location(shop) -> None:
     error = only_error(graphql(shop, "mutation { createFulfilmentOption(input: {ref: ) { id } }"))
     assert error["extensions"]["code"] == "INVALID_INPUT"
-    assert error["message"].startswith("Syntax Error") and error["locations"] == [{"line": 1, "column": 48}]
+    assert error["message"].startswith("Syntax Error") and error["locations"] == [
+        {"line": 1, "column": 48}
+    ]
 
 
 def test_an_unknown_field_or_argument_is_named(shop) -> None:
-    (field,) = errors(graphql(shop, "{ fulfilmentOption(ref: \"x\") { id } }"))
+    (field,) = errors(graphql(shop, '{ fulfilmentOption(ref: "x") { id } }'))
     assert "Cannot query field 'fulfilmentOption' on type 'Query'" in field["message"]
     assert field["extensions"]["code"] == "INVALID_INPUT" and field["locations"]
-    argument = only_error(graphql(shop, CREATE.replace("executionMode: $executionMode", "mode: $executionMode")))
+    argument = only_error(
+        graphql(shop, CREATE.replace("executionMode: $executionMode", "mode: $executionMode"))
+    )
     assert "Unknown argument 'mode'" in argument["message"]
 
 
 def test_a_variable_of_the_wrong_type_refuses_the_whole_document(shop) -> None:
     wrong = fo_input("cart-1", products=[{"productRef": SKU, "requestedQuantity": "two"}])
     error = only_error(graphql(shop, CREATE, {"input": wrong}))
-    assert "requestedQuantity" in error["message"] and error["extensions"]["code"] == "INVALID_INPUT"
+    assert (
+        "requestedQuantity" in error["message"] and error["extensions"]["code"] == "INVALID_INPUT"
+    )
     mismatched = """mutation ($input: String) { createFulfilmentOption(input: $input) { id } }"""
-    assert "Variable '$input' of type 'String' used in position expecting type 'CreateFulfilmentOptionInput'" in (
-        only_error(graphql(shop, mismatched))["message"])
+    assert (
+        "Variable '$input' of type 'String' used in position expecting type 'CreateFulfilmentOptionInput'"
+        in (only_error(graphql(shop, mismatched))["message"])
+    )
 
 
 def test_refused_input_in_the_third_mutation_writes_none_of_the_three(shop) -> None:
@@ -66,7 +83,9 @@ def test_refused_input_in_the_third_mutation_writes_none_of_the_three(shop) -> N
     assert answer.json()["data"] is None
 
 
-def test_an_unknown_channel_or_status_later_in_the_document_writes_nothing_before_it(api, moto_table) -> None:
+def test_an_unknown_channel_or_status_later_in_the_document_writes_nothing_before_it(
+    api, moto_table
+) -> None:
     arrange(api)
     held = data(graphql(api, CREATE, {"input": fo_input("cart-0")}))["createFulfilmentOption"]["id"]
     items = item_count(moto_table)
@@ -74,23 +93,43 @@ def test_an_unknown_channel_or_status_later_in_the_document_writes_nothing_befor
       a: createFulfilmentOption(input: $a) { id }
       b: createFulfilmentOption(input: $b) { id }
       u: updateFulfilmentOption(input: {id: $id, status: $status}) { status } }"""
-    unknown_channel = fo_input("cart-2", attributes=[{"name": "channel", "type": "STRING", "value": "NOWHERE"}])
-    error = only_error(graphql(api, document, {"a": fo_input("cart-1"), "b": unknown_channel, "id": held, "status": "CANCELLED"}))
+    unknown_channel = fo_input(
+        "cart-2", attributes=[{"name": "channel", "type": "STRING", "value": "NOWHERE"}]
+    )
+    error = only_error(
+        graphql(
+            api,
+            document,
+            {"a": fo_input("cart-1"), "b": unknown_channel, "id": held, "status": "CANCELLED"},
+        )
+    )
     assert (error["path"], error["extensions"]["code"]) == (["b"], "NOT_FOUND")
-    error = only_error(graphql(api, document, {"a": fo_input("cart-1"), "b": fo_input("cart-2"), "id": held, "status": "PICKED"}))
+    error = only_error(
+        graphql(
+            api,
+            document,
+            {"a": fo_input("cart-1"), "b": fo_input("cart-2"), "id": held, "status": "PICKED"},
+        )
+    )
     assert (error["path"], error["extensions"]["code"]) == (["u"], "INVALID_INPUT")
     assert item_count(moto_table) == items
     assert api.get("/fulfilment-options/cart-0").json()["status"] == "ACTIVE"
 
 
-@pytest.mark.parametrize(("problem", "fields", "message"), [
-    ("retailer", {"retailerId": 2}, "input.retailerId: this deployment serves retailer 1"),
-    ("ref", {"ref": "has space"}, "input.ref: must be 1-128 characters"),
-    ("no products", {"products": []}, "input.products: List should have at least 1 item"),
-    ("CC without a store", {"orderType": "CC"}, "input.locationRef: required for CC"),
-    ("attribute type", {"attributes": [{"name": "allowSplit", "type": "BOOLEAN", "value": "yes"}]},
-     "input.attributes.allowSplit: value must be true or false"),
-])
+@pytest.mark.parametrize(
+    ("problem", "fields", "message"),
+    [
+        ("retailer", {"retailerId": 2}, "input.retailerId: this deployment serves retailer 1"),
+        ("ref", {"ref": "has space"}, "input.ref: must be 1-128 characters"),
+        ("no products", {"products": []}, "input.products: List should have at least 1 item"),
+        ("CC without a store", {"orderType": "CC"}, "input.locationRef: required for CC"),
+        (
+            "attribute type",
+            {"attributes": [{"name": "allowSplit", "type": "BOOLEAN", "value": "yes"}]},
+            "input.attributes.allowSplit: value must be true or false",
+        ),
+    ],
+)
 def test_bad_input_is_refused_with_the_field_it_names(shop, problem, fields, message) -> None:
     error = only_error(graphql(shop, CREATE, {"input": {**fo_input("cart-1"), **fields}}))
     assert error["extensions"]["code"] == "INVALID_INPUT", problem
@@ -98,8 +137,11 @@ def test_bad_input_is_refused_with_the_field_it_names(shop, problem, fields, mes
 
 
 def test_more_mutations_than_the_limit_are_refused_before_any_runs(shop) -> None:
-    fields = " ".join(f'm{i}: createFulfilmentOption(input: {{ref: "c{i}", type: "HD", retailerId: 1, '
-                      f'products: [{{productRef: "{SKU}"}}]}}) {{ id }}' for i in range(MAX_MUTATIONS + 1))
+    fields = " ".join(
+        f'm{i}: createFulfilmentOption(input: {{ref: "c{i}", type: "HD", retailerId: 1, '
+        f'products: [{{productRef: "{SKU}"}}]}}) {{ id }}'
+        for i in range(MAX_MUTATIONS + 1)
+    )
     error = only_error(graphql(shop, f"mutation {{ {fields} }}"))
     assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": "mutations"}
     assert f"the limit is {MAX_MUTATIONS} per request" in error["message"]
@@ -107,7 +149,10 @@ def test_more_mutations_than_the_limit_are_refused_before_any_runs(shop) -> None
 
 def test_too_many_aliases_are_refused(shop) -> None:
     fields = " ".join(f"a{i}: __typename" for i in range(MAX_ALIASES + 1))
-    assert only_error(graphql(shop, f"{{ {fields} }}"))["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": "aliases"}
+    assert only_error(graphql(shop, f"{{ {fields} }}"))["extensions"] == {
+        "code": "LIMIT_EXCEEDED",
+        "limit": "aliases",
+    }
 
 
 def test_ten_thousand_aliases_are_refused_by_size_before_parsing(shop) -> None:
@@ -119,7 +164,10 @@ def test_ten_thousand_aliases_are_refused_by_size_before_parsing(shop) -> None:
     assert compact["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": "fields"}
     variables = ",".join(f"$v{i}:Int" for i in range(1_300))  # small, but many tokens
     tokens = only_error(graphql(shop, f"query ({variables}) {{ __typename }}"))
-    assert tokens["message"] == "Syntax Error: Document contains more than 5000 tokens. Parsing aborted."
+    assert (
+        tokens["message"]
+        == "Syntax Error: Document contains more than 5000 tokens. Parsing aborted."
+    )
 
 
 def test_deep_nesting_is_refused(shop) -> None:
@@ -130,10 +178,14 @@ def test_deep_nesting_is_refused(shop) -> None:
     assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": "depth"}
 
 
-@pytest.mark.parametrize("document", [
-    "{" + "a{" * 1_500 + "b" + "}" * 1_501,
-    '{ virtualPositions(productRef: ' + "[" * 1_500 + "]" * 1_500 + ") { edges { cursor } } }",
-], ids=["selections", "list literal"])
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{" + "a{" * 1_500 + "b" + "}" * 1_501,
+        "{ virtualPositions(productRef: " + "[" * 1_500 + "]" * 1_500 + ") { edges { cursor } } }",
+    ],
+    ids=["selections", "list literal"],
+)
 def test_a_document_nested_past_the_parsers_limit_is_a_syntax_error(shop, document) -> None:
     error = only_error(graphql(shop, document))
     assert error["message"].startswith("Syntax Error: Document is nested too deeply")
@@ -151,33 +203,51 @@ def test_huge_strings_are_refused(shop) -> None:
     response = graphql(shop, CREATE, {"input": fo_input("x" * 200_000)})
     assert response.status == 413
     error = only_error(graphql(shop, CREATE, {"input": fo_input("x" * 50_000)}))
-    assert error["extensions"]["code"] == "INVALID_INPUT" and error["message"].startswith("input.ref:")
-    literal = only_error(graphql(shop, '{ virtualPositions(productRef: "%s") { edges { cursor } } }' % ("y" * 30_000)))
+    assert error["extensions"]["code"] == "INVALID_INPUT" and error["message"].startswith(
+        "input.ref:"
+    )
+    literal = only_error(
+        graphql(
+            shop, '{ virtualPositions(productRef: "%s") { edges { cursor } } }' % ("y" * 30_000)
+        )
+    )
     assert literal["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
-@pytest.mark.parametrize(("body", "content_type", "status"), [
-    ("{not json", "application/json", 400),
-    ('{"query": "{ __typename }", "variables": {"a": ' + "[" * 5_000 + "]" * 5_000 + "}}", "application/json", 400),
-    ('["query"]', "application/json", 400),
-    ('{"query": "{ __typename }"}', "text/plain", 415),
-])
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        ("{not json", "application/json", 400),
+        (
+            '{"query": "{ __typename }", "variables": {"a": ' + "[" * 5_000 + "]" * 5_000 + "}}",
+            "application/json",
+            400,
+        ),
+        ('["query"]', "application/json", 400),
+        ('{"query": "{ __typename }"}', "text/plain", 415),
+    ],
+)
 def test_a_body_that_is_not_a_graphql_request_is_refused(shop, body, content_type, status) -> None:
     response = shop.request("POST", "/graphql", body=body, headers={"content-type": content_type})
     assert response.status == status
     assert response.json()["errors"][0]["message"]
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"variables": {}}, "the body must have a 'query' string holding the GraphQL document"),
-    ({"query": "  "}, "the body must have a 'query' string holding the GraphQL document"),
-    ({"query": "{ __typename }", "variables": ["x"]}, "'variables' must be a JSON object"),
-    ({"query": "{ __typename }", "operationName": 7}, "'operationName' must be a string"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"variables": {}}, "the body must have a 'query' string holding the GraphQL document"),
+        ({"query": "  "}, "the body must have a 'query' string holding the GraphQL document"),
+        ({"query": "{ __typename }", "variables": ["x"]}, "'variables' must be a JSON object"),
+        ({"query": "{ __typename }", "operationName": 7}, "'operationName' must be a string"),
+    ],
+)
 def test_a_body_that_is_not_a_graphql_request_is_a_400(shop, body, message) -> None:
     response = shop.post("/graphql", body)
     assert response.status == 400
-    assert response.json() == {"errors": [{"message": message, "extensions": {"code": "INVALID_INPUT"}}]}
+    assert response.json() == {
+        "errors": [{"message": message, "extensions": {"code": "INVALID_INPUT"}}]
+    }
 
 
 def test_queries_need_the_read_scope_and_mutations_the_holds_scope(shop, moto_table) -> None:

@@ -27,10 +27,21 @@ def test_no_rest_function_imports_graphql_core() -> None:
         for name, spec in functions().items()
         if name != "GraphqlFunction"
     }
-    handlers["GraphqlFunction"] = str(PROJECT_ROOT / "functions/graphql/app.py")  # last: the control
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "layers/holdfast"), str(PROJECT_ROOT)])}
-    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(handlers)], capture_output=True, text=True,
-                            env=environment, timeout=120, check=True)
+    handlers["GraphqlFunction"] = str(
+        PROJECT_ROOT / "functions/graphql/app.py"
+    )  # last: the control
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "layers/holdfast"), str(PROJECT_ROOT)]),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(handlers)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=True,
+    )
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded.pop("GraphqlFunction") is True
-    assert loaded == {name: False for name in loaded}
+    assert loaded == dict.fromkeys(loaded, False)

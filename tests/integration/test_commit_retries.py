@@ -35,8 +35,9 @@ def stubbed(monkeypatch):
 def hold_writes(table: InventoryTable):
     iq = InventoryQuantity(IP, IqType.SOFT_RESERVE, -1, IqStatus.ACTIVE, NOW, NOW, "cart-1")
     writes = table.writes(NOW).create_quantity(iq)
-    return writes.change_counter(CounterChange(IP, "SKU_1", "MAIN_DC", "DEFAULT", -1, min_on_hand=1))
-
+    return writes.change_counter(
+        CounterChange(IP, "SKU_1", "MAIN_DC", "DEFAULT", -1, min_on_hand=1)
+    )
 
 
 def add_cancellation(stubber: Stubber, *codes: str) -> None:
@@ -87,7 +88,11 @@ def test_contention_that_never_clears_is_a_503_after_bounded_tries(stubbed, monk
 def test_throttling_of_the_whole_call_is_retried_then_a_503(stubbed):
     table, stubber = stubbed
     for _ in range(storage.COMMIT_ATTEMPTS):
-        stubber.add_client_error("transact_write_items", service_error_code="ProvisionedThroughputExceededException", http_status_code=400)
+        stubber.add_client_error(
+            "transact_write_items",
+            service_error_code="ProvisionedThroughputExceededException",
+            http_status_code=400,
+        )
 
     with pytest.raises(Unavailable):
         table.commit(hold_writes(table))

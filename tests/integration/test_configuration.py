@@ -39,7 +39,16 @@ def test_channel_defaults_fill_what_the_body_leaves_out(api) -> None:
 
 
 def test_putting_a_channel_replaces_it_whole(api) -> None:
-    ok(api.put("/channels/ECOMMERCE", {"buffer": {"type": "FIXED", "value": 2}, "excludedLocations": ["OUTLET_7"], "displayCap": 10}))
+    ok(
+        api.put(
+            "/channels/ECOMMERCE",
+            {
+                "buffer": {"type": "FIXED", "value": 2},
+                "excludedLocations": ["OUTLET_7"],
+                "displayCap": 10,
+            },
+        )
+    )
 
     ok(api.put("/channels/ECOMMERCE", {"buffer": {"type": "PERCENTAGE", "value": 10}}))
 
@@ -50,7 +59,12 @@ def test_putting_a_channel_replaces_it_whole(api) -> None:
 
 
 def test_location_round_trips(api) -> None:
-    body = {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE", "MOBILE"], "priority": 1}
+    body = {
+        "type": "DC",
+        "deliveryTypes": ["HD"],
+        "channels": ["ECOMMERCE", "MOBILE"],
+        "priority": 1,
+    }
 
     assert ok(api.put(f"/locations/{DC}", body)) == {**body, "ref": DC}
     assert ok(api.get(f"/locations/{DC}")) == {**body, "ref": DC}
@@ -73,7 +87,9 @@ def test_timers_default_to_15_minutes_before_any_are_configured(api) -> None:
     assert ok(api.get("/timers")) == {"globalMinutes": 15, "categories": {}, "products": {}}
 
 
-@pytest.mark.parametrize("path", ["/channels/MAIL_ORDER", "/locations/STORE_404", "/products/NO_SUCH_SKU"])
+@pytest.mark.parametrize(
+    "path", ["/channels/MAIL_ORDER", "/locations/STORE_404", "/products/NO_SUCH_SKU"]
+)
 def test_unconfigured_refs_are_404(api, path: str) -> None:
     response = api.get(path)
 
@@ -83,7 +99,17 @@ def test_unconfigured_refs_are_404(api, path: str) -> None:
 
 def test_channel_change_is_seen_at_once_by_the_process_that_wrote_it(api) -> None:
     ok(api.put("/channels/ECOMMERCE", {"buffer": {"type": "PERCENTAGE", "value": 10}}))
-    batch = {"entities": [{"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 45, "asOf": "2024-03-15T08:00:00Z"}]}
+    batch = {
+        "entities": [
+            {
+                "productRef": SKU,
+                "locationRef": DC,
+                "type": "LAST_ON_HAND",
+                "quantity": 45,
+                "asOf": "2024-03-15T08:00:00Z",
+            }
+        ]
+    }
     ok(api.post("/inventory/batch", batch))
     query = {"channel": "ECOMMERCE", "productRef": SKU, "locationRef": DC, "type": "BASE"}
     assert ok(api.get("/virtual-positions", query=query))["items"][0]["quantity"] == 40
@@ -104,24 +130,57 @@ def test_new_channel_and_location_are_seen_at_once(api) -> None:
 
     ok(api.put("/channels/MOBILE", {"buffer": {"type": "PERCENTAGE", "value": 5}}))
     assert ok(api.get("/virtual-positions", query=query))["items"] == [
-        {"ref": f"{SKU}:*:MOBILE", "type": "AGGREGATE", "channel": "MOBILE", "productRef": SKU, "locationRef": None, "quantity": 0}
+        {
+            "ref": f"{SKU}:*:MOBILE",
+            "type": "AGGREGATE",
+            "channel": "MOBILE",
+            "productRef": SKU,
+            "locationRef": None,
+            "quantity": 0,
+        }
     ]
 
-    batch = {"entities": [{"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 50, "asOf": "2024-03-15T08:00:00Z"}]}
+    batch = {
+        "entities": [
+            {
+                "productRef": SKU,
+                "locationRef": DC,
+                "type": "LAST_ON_HAND",
+                "quantity": 50,
+                "asOf": "2024-03-15T08:00:00Z",
+            }
+        ]
+    }
     ok(api.post("/inventory/batch", batch))
     ok(api.put(f"/locations/{DC}", {"type": "DC", "deliveryTypes": ["HD"], "channels": ["MOBILE"]}))
     assert ok(api.get("/virtual-positions", query=query))["items"][0]["quantity"] == 47
 
 
 def test_location_and_product_changes_are_read_back_at_once(api) -> None:
-    ok(api.put(f"/locations/{DC}", {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1}))
+    ok(
+        api.put(
+            f"/locations/{DC}",
+            {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1},
+        )
+    )
     ok(api.put(f"/products/{SKU}", {"category": "SNEAKERS"}))
     assert ok(api.get(f"/products/{SKU}"))["category"] == "SNEAKERS"
 
-    ok(api.put(f"/locations/{DC}", {"type": "WAREHOUSE", "deliveryTypes": ["HD", "CC"], "channels": [], "priority": 5}))
+    ok(
+        api.put(
+            f"/locations/{DC}",
+            {"type": "WAREHOUSE", "deliveryTypes": ["HD", "CC"], "channels": [], "priority": 5},
+        )
+    )
     ok(api.put(f"/products/{SKU}", {"category": "LUXURY"}))
 
-    assert ok(api.get(f"/locations/{DC}")) == {"ref": DC, "type": "WAREHOUSE", "deliveryTypes": ["HD", "CC"], "channels": [], "priority": 5}
+    assert ok(api.get(f"/locations/{DC}")) == {
+        "ref": DC,
+        "type": "WAREHOUSE",
+        "deliveryTypes": ["HD", "CC"],
+        "channels": [],
+        "priority": 5,
+    }
     assert ok(api.get(f"/products/{SKU}"))["category"] == "LUXURY"
 
 
@@ -129,4 +188,8 @@ def test_timer_changes_are_read_back_at_once(api) -> None:
     ok(api.put("/timers", {"globalMinutes": 15}))
     ok(api.put("/timers", {"globalMinutes": 20, "categories": {"SNEAKERS": 5}}))
 
-    assert ok(api.get("/timers")) == {"globalMinutes": 20, "categories": {"SNEAKERS": 5}, "products": {}}
+    assert ok(api.get("/timers")) == {
+        "globalMinutes": 20,
+        "categories": {"SNEAKERS": 5},
+        "products": {},
+    }

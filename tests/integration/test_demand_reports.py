@@ -11,41 +11,78 @@ from typing import Any
 
 import pytest
 
-from holdfast.domain.clock import to_iso
 from holdfast import runtime
+from holdfast.domain.clock import to_iso
 from holdfast.runtime import reset_runtime
 from holdfast_cli.local_api import LocalApi
 from tests.signal_delivery import SignalDelivery
 
-SHOES, SOCKS, LACES, DC, STORE = "SHOES_RUN_42", "SOCKS_RUN_M", "LACES_RED", "MAIN_DC", "STORE_PARIS"
+SHOES, SOCKS, LACES, DC, STORE = (
+    "SHOES_RUN_42",
+    "SOCKS_RUN_M",
+    "LACES_RED",
+    "MAIN_DC",
+    "STORE_PARIS",
+)
 START = datetime(2026, 11, 27, 22, 50, tzinfo=UTC)  # Friday 23:50 in Paris
 
 
 @pytest.fixture
 def shop(api: LocalApi):
     for channel in ("ECOMMERCE", "MOBILE"):
-        assert api.put(f"/channels/{channel}", {"buffer": {"type": "NONE"}, "lowStockThreshold": 0}).status == 200
+        assert (
+            api.put(
+                f"/channels/{channel}", {"buffer": {"type": "NONE"}, "lowStockThreshold": 0}
+            ).status
+            == 200
+        )
     both = ["ECOMMERCE", "MOBILE"]
-    assert api.put(f"/locations/{DC}", {"type": "DC", "deliveryTypes": ["HD"], "channels": both, "priority": 1}).status == 200
-    assert api.put(f"/locations/{STORE}", {"type": "STORE", "deliveryTypes": ["CC"], "channels": both, "priority": 2}).status == 200
+    assert (
+        api.put(
+            f"/locations/{DC}",
+            {"type": "DC", "deliveryTypes": ["HD"], "channels": both, "priority": 1},
+        ).status
+        == 200
+    )
+    assert (
+        api.put(
+            f"/locations/{STORE}",
+            {"type": "STORE", "deliveryTypes": ["CC"], "channels": both, "priority": 2},
+        ).status
+        == 200
+    )
     assert api.put("/timers", {"globalMinutes": 15}).status == 200
     feed = [(SHOES, DC, 10), (SOCKS, DC, 10), (LACES, DC, 10), (SHOES, STORE, 1)]
-    entities = [{"productRef": p, "locationRef": loc, "type": "LAST_ON_HAND", "quantity": q} for p, loc, q in feed]
+    entities = [
+        {"productRef": p, "locationRef": loc, "type": "LAST_ON_HAND", "quantity": q}
+        for p, loc, q in feed
+    ]
     assert api.post("/inventory/batch", {"entities": entities}).status == 200
     return api
 
 
 def cart(api: LocalApi, ref: str, channel: str, *products: str, store: str | None = None) -> str:
-    body = {"ref": ref, "channel": channel, "deliveryType": "CC" if store else "HD",
-            "lines": [{"productRef": p, "quantity": 1} for p in products]}
+    body = {
+        "ref": ref,
+        "channel": channel,
+        "deliveryType": "CC" if store else "HD",
+        "lines": [{"productRef": p, "quantity": 1} for p in products],
+    }
     if store:
         body["locationRef"] = store
     return api.post("/fulfilment-options", body).json()["status"]
 
 
-def order(api: LocalApi, ref: str, fo_ref: str, channel: str, *products: str, store: str | None = None) -> int:
-    body = {"ref": ref, "channel": channel, "deliveryType": "CC" if store else "HD", "fulfilmentOptionRef": fo_ref,
-            "lines": [{"productRef": p, "quantity": 1} for p in products]}
+def order(
+    api: LocalApi, ref: str, fo_ref: str, channel: str, *products: str, store: str | None = None
+) -> int:
+    body = {
+        "ref": ref,
+        "channel": channel,
+        "deliveryType": "CC" if store else "HD",
+        "fulfilmentOptionRef": fo_ref,
+        "lines": [{"productRef": p, "quantity": 1} for p in products],
+    }
     if store:
         body["locationRef"] = store
     return api.post("/orders", body).status
@@ -84,14 +121,32 @@ def test_channels_report_conversion_and_abandonment_per_channel_and_delivery_typ
     rows = {(r["channel"], r["deliveryType"]): r for r in report(shop, "channels")["items"]}
 
     assert rows[("ECOMMERCE", "HD")] == {
-        "channel": "ECOMMERCE", "deliveryType": "HD", "carts": 4, "heldCarts": 4, "refusedCarts": 0, "orders": 2,
-        "convertedCarts": 2, "abandonedCarts": 2, "conversionRate": 0.5, "abandonmentRate": 0.5,
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "carts": 4,
+        "heldCarts": 4,
+        "refusedCarts": 0,
+        "orders": 2,
+        "convertedCarts": 2,
+        "abandonedCarts": 2,
+        "conversionRate": 0.5,
+        "abandonmentRate": 0.5,
     }
     assert rows[("MOBILE", "CC")] | {} == {
-        "channel": "MOBILE", "deliveryType": "CC", "carts": 2, "heldCarts": 1, "refusedCarts": 1, "orders": 1,
-        "convertedCarts": 1, "abandonedCarts": 0, "conversionRate": 1.0, "abandonmentRate": 0.0,
+        "channel": "MOBILE",
+        "deliveryType": "CC",
+        "carts": 2,
+        "heldCarts": 1,
+        "refusedCarts": 1,
+        "orders": 1,
+        "convertedCarts": 1,
+        "abandonedCarts": 0,
+        "conversionRate": 1.0,
+        "abandonmentRate": 0.0,
     }
-    assert [r["channel"] for r in report(shop, "channels", deliveryType="CC")["items"]] == ["MOBILE"]
+    assert [r["channel"] for r in report(shop, "channels", deliveryType="CC")["items"]] == [
+        "MOBILE"
+    ]
 
 
 def test_affinity_ranks_the_pair_held_most_often_together_first(shop, clock):
@@ -101,10 +156,22 @@ def test_affinity_ranks_the_pair_held_most_often_together_first(shop, clock):
 
     assert answer["heldCarts"] == 5
     assert answer["heldTogether"] == [
-        {"productA": SHOES, "productB": SOCKS, "carts": 3, "support": 0.6, "lift": round(3 * 5 / (4 * 3), 4)},
+        {
+            "productA": SHOES,
+            "productB": SOCKS,
+            "carts": 3,
+            "support": 0.6,
+            "lift": round(3 * 5 / (4 * 3), 4),
+        },
     ]
     assert answer["abandonedCarts"] == 2
-    assert answer["abandonedTogether"][0] | {} == {"productA": SHOES, "productB": SOCKS, "carts": 2, "support": 1.0, "lift": 1.0}
+    assert answer["abandonedTogether"][0] | {} == {
+        "productA": SHOES,
+        "productB": SOCKS,
+        "carts": 2,
+        "support": 1.0,
+        "lift": 1.0,
+    }
     assert report(shop, "affinity", minCount=4)["heldTogether"] == []
 
 
@@ -136,19 +203,27 @@ def test_locations_report_plans_against_fulfilment_and_out_of_stock_intensity(sh
     assert (places[DC]["plannedCarts"], places[DC]["fulfilledOrders"]) == (4, 2)
     assert (places[STORE]["plannedCarts"], places[STORE]["fulfilledOrders"]) == (1, 1)
     assert answer["outOfStock"][0] | {} == {
-        "productRef": SHOES, "locationRef": STORE, "outOfStockCarts": 1, "outOfStockUnits": 1,
+        "productRef": SHOES,
+        "locationRef": STORE,
+        "outOfStockCarts": 1,
+        "outOfStockUnits": 1,
         "lowStockCrossings": answer["outOfStock"][0]["lowStockCrossings"],
     }
 
 
-def test_restocking_sorts_unmet_demand_and_publishes_suggestions_above_the_threshold(shop, clock, monkeypatch):
+def test_restocking_sorts_unmet_demand_and_publishes_suggestions_above_the_threshold(
+    shop, clock, monkeypatch
+):
     trade(shop, clock)
     sent: list[dict[str, Any]] = []
 
     class EventBridge:
-        def put_events(self, Entries):  # noqa: N803 (boto3's spelling)
+        def put_events(self, Entries):
             sent.extend(Entries)
-            return {"FailedEntryCount": 0, "Entries": [{"EventId": str(n)} for n, _ in enumerate(Entries)]}
+            return {
+                "FailedEntryCount": 0,
+                "Entries": [{"EventId": str(n)} for n, _ in enumerate(Entries)],
+            }
 
     monkeypatch.setenv("SIGNAL_EVENT_BUS", "holdfast-signals-test")
     reset_runtime()
@@ -156,8 +231,15 @@ def test_restocking_sorts_unmet_demand_and_publishes_suggestions_above_the_thres
 
     quiet = report(shop, "restocking")
     (row,) = quiet["items"]
-    assert (row["productRef"], row["locationRef"], row["outOfStockUnits"], row["unmetUnitsPerDay"]) == (SHOES, STORE, 1, 12.0)
-    assert row["daysSinceLastAts"] == round((timedelta(hours=1) - timedelta(seconds=150)) / timedelta(days=1), 3)
+    assert (
+        row["productRef"],
+        row["locationRef"],
+        row["outOfStockUnits"],
+        row["unmetUnitsPerDay"],
+    ) == (SHOES, STORE, 1, 12.0)
+    assert row["daysSinceLastAts"] == round(
+        (timedelta(hours=1) - timedelta(seconds=150)) / timedelta(days=1), 3
+    )
     assert (row["restockSuggested"], quiet["published"]) == (False, 0)
 
     assert report(shop, "restocking", threshold=13)["published"] == 0
@@ -165,22 +247,37 @@ def test_restocking_sorts_unmet_demand_and_publishes_suggestions_above_the_thres
     assert (loud["items"][0]["restockSuggested"], loud["published"]) == (True, 1)
     (event,) = sent
     detail = json.loads(event["Detail"])
-    assert (event["DetailType"], event["EventBusName"], event["Source"]) == ("RESTOCK_SUGGESTED", "holdfast-signals-test", "holdfast")
-    assert (detail["productRef"], detail["locationRef"], detail["unmetUnitsPerDay"], detail["threshold"]) == (SHOES, STORE, 12.0, 12.0)
-    assert report(shop, "restocking", threshold=12)["published"] == 1 and sent[1]["Detail"] == event["Detail"]  # same id again
+    assert (event["DetailType"], event["EventBusName"], event["Source"]) == (
+        "RESTOCK_SUGGESTED",
+        "holdfast-signals-test",
+        "holdfast",
+    )
+    assert (
+        detail["productRef"],
+        detail["locationRef"],
+        detail["unmetUnitsPerDay"],
+        detail["threshold"],
+    ) == (SHOES, STORE, 12.0, 12.0)
+    assert (
+        report(shop, "restocking", threshold=12)["published"] == 1
+        and sent[1]["Detail"] == event["Detail"]
+    )  # same id again
 
 
-@pytest.mark.parametrize(("name", "query", "field"), [
-    ("timing", {"timeZone": "Mars/Olympus"}, "timeZone"),
-    ("timing", {"bucketSeconds": "0"}, "bucketSeconds"),
-    ("channels", {"deliveryType": "DRONE"}, "deliveryType"),
-    ("channels", {"channel": "bad ref"}, "channel"),
-    ("affinity", {"minCount": "0"}, "minCount"),
-    ("affinity", {"limit": "many"}, "limit"),
-    ("restocking", {"threshold": "-1"}, "threshold"),
-    ("locations", {"from": "yesterday"}, "from"),
-    ("locations", {"from": "2026-11-27T00:00:00Z", "to": "2026-11-26T00:00:00Z"}, "to"),
-])
+@pytest.mark.parametrize(
+    ("name", "query", "field"),
+    [
+        ("timing", {"timeZone": "Mars/Olympus"}, "timeZone"),
+        ("timing", {"bucketSeconds": "0"}, "bucketSeconds"),
+        ("channels", {"deliveryType": "DRONE"}, "deliveryType"),
+        ("channels", {"channel": "bad ref"}, "channel"),
+        ("affinity", {"minCount": "0"}, "minCount"),
+        ("affinity", {"limit": "many"}, "limit"),
+        ("restocking", {"threshold": "-1"}, "threshold"),
+        ("locations", {"from": "yesterday"}, "from"),
+        ("locations", {"from": "2026-11-27T00:00:00Z", "to": "2026-11-26T00:00:00Z"}, "to"),
+    ],
+)
 def test_a_bad_report_parameter_is_a_422_naming_it(api, name, query, field):
     response = api.get(f"/reports/{name}", query=query)
 
@@ -190,13 +287,24 @@ def test_a_bad_report_parameter_is_a_422_naming_it(api, name, query, field):
     assert field in [detail["field"] for detail in body["error"]["details"]]
 
 
-def test_the_consumer_emits_per_channel_cart_conversion_and_the_timer_fit_metrics(shop, clock, capsys):
+def test_the_consumer_emits_per_channel_cart_conversion_and_the_timer_fit_metrics(
+    shop, clock, capsys
+):
     trade(shop, clock)
 
-    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    emitted = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith('{"_aws"')
+    ]
 
-    conversion = {m["channel"]: sorted(m["CartConversion"]) for m in emitted if "CartConversion" in m}
-    assert conversion == {"ECOMMERCE": [0.0, 0.0, 1.0, 1.0], "MOBILE": [1.0]}  # report: c1, c4 of 4 held; m1
+    conversion = {
+        m["channel"]: sorted(m["CartConversion"]) for m in emitted if "CartConversion" in m
+    }
+    assert conversion == {
+        "ECOMMERCE": [0.0, 0.0, 1.0, 1.0],
+        "MOBILE": [1.0],
+    }  # report: c1, c4 of 4 held; m1
     assert sorted(v for m in emitted for v in m.get("SecondsToConvert", [])) == [90.0, 150.0, 150.0]
     assert [v for m in emitted for v in m.get("HoldTimerSeconds", [])] == [900.0] * 5
 

@@ -17,7 +17,15 @@ from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordMo
 
 from holdfast.runtime import get_runtime
 from holdfast_cli.local_api import LambdaContext, LocalApi
-from holdfast_cli.template import PROJECT_ROOT, FunctionSpec, HttpRoute, functions, http_routes, load_handler, load_template
+from holdfast_cli.template import (
+    PROJECT_ROOT,
+    FunctionSpec,
+    HttpRoute,
+    functions,
+    http_routes,
+    load_handler,
+    load_template,
+)
 
 EVENTS_DIR = PROJECT_ROOT / "events"
 EVENT_FILES = sorted(EVENTS_DIR.glob("*/*.json"))
@@ -65,9 +73,13 @@ def function_of(path: Path, event: dict[str, Any]) -> FunctionSpec:
     if trigger == "HttpApi":
         return functions()[route_of(event).function]
     candidates = [
-        spec for spec in functions().values() if spec.code_uri.name == path.parent.name and trigger in triggers(spec)
+        spec
+        for spec in functions().values()
+        if spec.code_uri.name == path.parent.name and trigger in triggers(spec)
     ]
-    assert len(candidates) == 1, f"{name_of(path)}: {len(candidates)} functions take {trigger} events"
+    assert len(candidates) == 1, (
+        f"{name_of(path)}: {len(candidates)} functions take {trigger} events"
+    )
     return candidates[0]
 
 
@@ -82,7 +94,11 @@ def test_every_http_route_has_an_event() -> None:
 
 def test_every_other_trigger_has_an_event() -> None:
     covered = {(function_of(path, load(path)).name, trigger_of(load(path))) for path in EVENT_FILES}
-    wanted = {(spec.name, trigger) for spec in functions().values() for trigger in triggers(spec) - {"HttpApi"}}
+    wanted = {
+        (spec.name, trigger)
+        for spec in functions().values()
+        for trigger in triggers(spec) - {"HttpApi"}
+    }
     assert sorted(wanted - covered) == []
 
 
@@ -105,7 +121,9 @@ def test_event_uses_placeholder_account_ids_only(path: Path) -> None:
 # -- shape ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [p for p in EVENT_FILES if trigger_of(load(p)) == "HttpApi"], ids=name_of)
+@pytest.mark.parametrize(
+    "path", [p for p in EVENT_FILES if trigger_of(load(p)) == "HttpApi"], ids=name_of
+)
 def test_http_event_is_a_valid_payload_v2_event(path: Path) -> None:
     event = load(path)
     route = route_of(event)
@@ -119,7 +137,9 @@ def test_http_event_is_a_valid_payload_v2_event(path: Path) -> None:
     assert http["path"] == event["rawPath"]
     assert context["accountId"] == ACCOUNT_ID
     stage = context["stage"]
-    path_in_stage = event["rawPath"] if stage == "$default" else event["rawPath"].removeprefix(f"/{stage}")
+    path_in_stage = (
+        event["rawPath"] if stage == "$default" else event["rawPath"].removeprefix(f"/{stage}")
+    )
     assert route.match(http["method"], path_in_stage) == (event.get("pathParameters") or {})
 
     repeated: dict[str, list[str]] = {}
@@ -138,20 +158,29 @@ def test_http_event_is_a_valid_payload_v2_event(path: Path) -> None:
 def matches_filter(pattern: Any, value: Any) -> bool:
     """Lambda event filtering, for the patterns the template uses (exact values, nested)."""
     if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(k in value and matches_filter(p, value[k]) for k, p in pattern.items())
+        return isinstance(value, dict) and all(
+            k in value and matches_filter(p, value[k]) for k, p in pattern.items()
+        )
     return value in pattern
 
 
-@pytest.mark.parametrize("path", [p for p in EVENT_FILES if trigger_of(load(p)) == "DynamoDB"], ids=name_of)
+@pytest.mark.parametrize(
+    "path", [p for p in EVENT_FILES if trigger_of(load(p)) == "DynamoDB"], ids=name_of
+)
 def test_stream_event_passes_the_template_filter_and_parses(path: Path) -> None:
     event = load(path)
     spec = function_of(path, event)
     [stream] = [e for e in spec.events.values() if e["Type"] == "DynamoDB"]
-    patterns = [json.loads(f["Pattern"]) for f in stream["Properties"].get("FilterCriteria", {}).get("Filters", [])]
+    patterns = [
+        json.loads(f["Pattern"])
+        for f in stream["Properties"].get("FilterCriteria", {}).get("Filters", [])
+    ]
     table = load_template()["Resources"]["InventoryTable"]["Properties"]
     for record in event["Records"]:
         DynamoDBStreamRecordModel.model_validate(record)
-        assert record["dynamodb"]["StreamViewType"] == table["StreamSpecification"]["StreamViewType"]
+        assert (
+            record["dynamodb"]["StreamViewType"] == table["StreamSpecification"]["StreamViewType"]
+        )
         assert set(record["dynamodb"]["Keys"]) == {k["AttributeName"] for k in table["KeySchema"]}
         assert not patterns or any(matches_filter(p, record) for p in patterns)
 
@@ -160,7 +189,12 @@ def test_stream_event_passes_the_template_filter_and_parses(path: Path) -> None:
 
 
 def create_hold(api: LocalApi, ref: str = CART) -> None:
-    body = {"ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": SKU, "quantity": 2}]}
+    body = {
+        "ref": ref,
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "lines": [{"productRef": SKU, "quantity": 2}],
+    }
     response = api.post("/fulfilment-options", body)
     assert response.status == 201 and response.json()["status"] == "ACTIVE", response.body
 
@@ -168,7 +202,10 @@ def create_hold(api: LocalApi, ref: str = CART) -> None:
 def confirm_order(api: LocalApi) -> None:
     create_hold(api)
     body = {
-        "ref": ORDER, "channel": "ECOMMERCE", "deliveryType": "HD", "fulfilmentOptionRef": CART,
+        "ref": ORDER,
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "fulfilmentOptionRef": CART,
         "lines": [{"productRef": SKU, "quantity": 2}],
     }
     assert api.post("/orders", body).status == 201
@@ -203,11 +240,26 @@ PREREQUISITES: dict[str, Callable[..., None]] = {
 @pytest.fixture
 def seeded(api: LocalApi, clock) -> LocalApi:
     """Every ref the events name exists: channel, location, product and stock."""
-    assert api.put("/channels/ECOMMERCE", {"buffer": {"type": "PERCENTAGE", "value": 10}}).status == 200
-    location = {"type": "DC", "deliveryTypes": ["HD", "CC"], "channels": ["ECOMMERCE"], "priority": 1}
+    assert (
+        api.put("/channels/ECOMMERCE", {"buffer": {"type": "PERCENTAGE", "value": 10}}).status
+        == 200
+    )
+    location = {
+        "type": "DC",
+        "deliveryTypes": ["HD", "CC"],
+        "channels": ["ECOMMERCE"],
+        "priority": 1,
+    }
     assert api.put(f"/locations/{DC}", location).status == 200
     assert api.put(f"/products/{SKU}", {"category": "SNEAKERS"}).status == 200
-    receipt = {"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": 50, "sourceRef": "ASN-1", "asOf": "2024-03-15T06:00:00Z"}
+    receipt = {
+        "productRef": SKU,
+        "locationRef": DC,
+        "type": "DELTA",
+        "quantity": 50,
+        "sourceRef": "ASN-1",
+        "asOf": "2024-03-15T06:00:00Z",
+    }
     assert api.post("/inventory/batch", {"entities": [receipt]}).status == 200
     return api
 
@@ -233,8 +285,12 @@ def test_event_succeeds_against_its_function(seeded: LocalApi, clock, path: Path
             assert "errors" not in json.loads(result["body"]), result["body"]
     elif trigger == "DynamoDB":
         assert result == {"batchItemFailures": []}
-    if prepare is expire_hold:  # released, not only shown EXPIRED by the view (which reads expiresAt)
+    if (
+        prepare is expire_hold
+    ):  # released, not only shown EXPIRED by the view (which reads expiresAt)
         assert get_runtime().table.get_document("FO", CART).status == "EXPIRED"
         position = seeded.get(f"/inventory-positions/{SKU}:{DC}:DEFAULT").json()
         assert position["onHand"] == 50
-        assert {q["status"] for q in position["quantities"] if q["type"] == "SOFT_RESERVE"} == {"INACTIVE"}
+        assert {q["status"] for q in position["quantities"] if q["type"] == "SOFT_RESERVE"} == {
+            "INACTIVE"
+        }

@@ -26,16 +26,29 @@ AS_OF = "2024-03-15T08:00:00.000Z"
 
 # -- arranging through the public path --------------------------------------------------------
 
-def put_channel(api, name: str = "ECOMMERCE", kind: str = "NONE", value: int = 0, **config: Any) -> None:
+
+def put_channel(
+    api, name: str = "ECOMMERCE", kind: str = "NONE", value: int = 0, **config: Any
+) -> None:
     response = api.put(f"/channels/{name}", {"buffer": {"type": kind, "value": value}, **config})
     assert response.status == 200, response.body
 
 
 def put_location(
-    api, ref: str, *, priority: int = 1, delivery: tuple[str, ...] = ("HD",),
-    channels: tuple[str, ...] = ("ECOMMERCE",), kind: str = "DC",
+    api,
+    ref: str,
+    *,
+    priority: int = 1,
+    delivery: tuple[str, ...] = ("HD",),
+    channels: tuple[str, ...] = ("ECOMMERCE",),
+    kind: str = "DC",
 ) -> None:
-    body = {"type": kind, "deliveryTypes": list(delivery), "channels": list(channels), "priority": priority}
+    body = {
+        "type": kind,
+        "deliveryTypes": list(delivery),
+        "channels": list(channels),
+        "priority": priority,
+    }
     response = api.put(f"/locations/{ref}", body)
     assert response.status == 200, response.body
 
@@ -65,7 +78,14 @@ def shop(api, count: int, buffer: int = 0) -> None:
     stock(api, (SKU, DC, count))
 
 
-def hold(api, ref: str, *lines: tuple[str, int], channel: str = "ECOMMERCE", delivery: str = "HD", **extra: Any):
+def hold(
+    api,
+    ref: str,
+    *lines: tuple[str, int],
+    channel: str = "ECOMMERCE",
+    delivery: str = "HD",
+    **extra: Any,
+):
     body = {
         "ref": ref,
         "channel": channel,
@@ -109,7 +129,10 @@ def ledger(api, product: str = SKU, location: str = DC) -> dict[str, tuple[int, 
     response = api.get(f"/inventory-positions/{product}:{location}:DEFAULT")
     assert response.status == 200, response.body
     prefix = f"{product}:{location}:DEFAULT:"
-    return {q["iqRef"].removeprefix(prefix): (q["quantity"], q["status"]) for q in response.json()["quantities"]}
+    return {
+        q["iqRef"].removeprefix(prefix): (q["quantity"], q["status"])
+        for q in response.json()["quantities"]
+    }
 
 
 def hold_iq(api, cart: str, product: str = SKU, location: str = DC) -> dict[str, Any]:
@@ -144,7 +167,10 @@ def assert_reconciled(positions: int) -> None:
 
 # -- the seed's worked example (docs/behaviour.md §3) ------------------------------------------------------
 
-def test_seed_example_hold_order_cart_add_and_confirmation_keep_onhand_and_ats_exact(api, clock) -> None:
+
+def test_seed_example_hold_order_cart_add_and_confirmation_keep_onhand_and_ats_exact(
+    api, clock
+) -> None:
     put_channel(api, "MOBILE", "PERCENTAGE", 5)
     put_channel(api, "ECOMMERCE", "PERCENTAGE", 10)
     put_channel(api, "STORE", "PERCENTAGE", 0)
@@ -194,6 +220,7 @@ def test_seed_example_hold_order_cart_add_and_confirmation_keep_onhand_and_ats_e
 
 # -- plans ------------------------------------------------------------------------------------
 
+
 def test_plans_are_ranked_by_location_priority_and_the_first_is_held(api, clock) -> None:
     put_channel(api)
     put_location(api, "A_STORE", priority=3, kind="STORE")
@@ -216,7 +243,13 @@ def test_plans_leave_out_locations_that_cannot_cover_every_line(api, clock) -> N
     put_channel(api)
     put_location(api, "B_DC", priority=1)
     put_location(api, "C_WAREHOUSE", priority=2, kind="WAREHOUSE")
-    stock(api, (SKU, "B_DC", 10), (SOCKS, "B_DC", 1), (SKU, "C_WAREHOUSE", 5), (SOCKS, "C_WAREHOUSE", 5))
+    stock(
+        api,
+        (SKU, "B_DC", 10),
+        (SOCKS, "B_DC", 1),
+        (SKU, "C_WAREHOUSE", 5),
+        (SOCKS, "C_WAREHOUSE", 5),
+    )
 
     fo = hold(api, "cart-1", (SKU, 2), (SOCKS, 2)).json()
 
@@ -226,7 +259,9 @@ def test_plans_leave_out_locations_that_cannot_cover_every_line(api, clock) -> N
     assert on_hand(api, SOCKS, "B_DC") == 1
 
 
-def test_only_locations_serving_the_delivery_type_and_selling_to_the_channel_are_planned(api, clock) -> None:
+def test_only_locations_serving_the_delivery_type_and_selling_to_the_channel_are_planned(
+    api, clock
+) -> None:
     put_channel(api, excludedLocations=["OUTLET"])
     put_location(api, DC, priority=9)
     put_location(api, "CC_ONLY_STORE", priority=1, delivery=("CC",), kind="STORE")
@@ -260,7 +295,9 @@ def test_click_and_collect_holds_only_at_the_pickup_store(api, clock) -> None:
     assert [on_hand(api, SKU, loc) for loc in (DC, STORE, "STORE_MELBOURNE")] == [50, 3, 50]
 
 
-def test_click_and_collect_at_an_unconfigured_store_is_404_naming_location_ref(api, moto_table, clock) -> None:
+def test_click_and_collect_at_an_unconfigured_store_is_404_naming_location_ref(
+    api, moto_table, clock
+) -> None:
     shop(api, 10)
     before = table_items(moto_table)
 
@@ -337,7 +374,9 @@ def test_no_split_plan_unless_the_request_allows_splits(api, clock) -> None:
     assert (on_hand(api, SKU, DC), on_hand(api, SKU, STORE)) == (3, 3)
 
 
-def test_a_split_plan_fills_from_locations_in_priority_order_when_no_single_one_can(api, clock) -> None:
+def test_a_split_plan_fills_from_locations_in_priority_order_when_no_single_one_can(
+    api, clock
+) -> None:
     split_shop(api)
 
     fo = hold(api, "cart-1", (SKU, 5), allowSplit=True).json()
@@ -413,6 +452,7 @@ def test_a_product_never_stocked_has_no_options_and_gets_no_position(api, clock)
 
 # -- the same ref again -------------------------------------------------------------------------
 
+
 def test_the_same_ref_and_body_again_answers_the_same_and_holds_nothing_more(api, clock) -> None:
     shop(api, 10)
     first = hold(api, "cart-1", (SKU, 2))
@@ -426,7 +466,9 @@ def test_the_same_ref_and_body_again_answers_the_same_and_holds_nothing_more(api
     assert ledger(api) == {"LAST_ON_HAND": (10, "ACTIVE"), "SOFT_RESERVE:cart-1": (-2, "ACTIVE")}
 
 
-def test_the_same_ref_and_body_again_after_the_last_unit_was_held_answers_the_hold(api, clock) -> None:
+def test_the_same_ref_and_body_again_after_the_last_unit_was_held_answers_the_hold(
+    api, clock
+) -> None:
     shop(api, 2)
     first = hold(api, "cart-1", (SKU, 2))
 
@@ -437,7 +479,9 @@ def test_the_same_ref_and_body_again_after_the_last_unit_was_held_answers_the_ho
     assert on_hand(api) == 0
 
 
-def test_the_same_no_options_request_again_answers_no_options_even_after_a_receipt(api, clock) -> None:
+def test_the_same_no_options_request_again_answers_no_options_even_after_a_receipt(
+    api, clock
+) -> None:
     shop(api, 1)
     first = hold(api, "cart-1", (SKU, 2))
     receive(api, SKU, DC, 5)
@@ -465,6 +509,7 @@ def test_the_same_ref_with_a_different_body_is_a_conflict(api, moto_table, clock
 
 
 # -- read, cancel, extend ---------------------------------------------------------------------
+
 
 def test_a_fulfilment_option_reads_back_as_created(api, clock) -> None:
     shop(api, 10)
@@ -590,7 +635,10 @@ def test_extending_a_cancelled_cart_is_a_conflict(api, clock) -> None:
 
 # -- replacing a cart -----------------------------------------------------------------------------
 
-def test_replacing_a_cart_releases_the_old_holds_and_writes_the_new_ones_at_once(api, clock) -> None:
+
+def test_replacing_a_cart_releases_the_old_holds_and_writes_the_new_ones_at_once(
+    api, clock
+) -> None:
     shop(api, 10)
     stock(api, (SOCKS, DC, 10))
     hold(api, "cart-1", (SKU, 2), (SOCKS, 1))
@@ -627,7 +675,9 @@ def test_a_replacement_may_use_the_stock_its_own_release_frees(api, clock) -> No
     assert_reconciled(1)
 
 
-def test_a_cart_switched_from_home_delivery_to_click_and_collect_moves_its_hold_to_the_store(api, clock) -> None:
+def test_a_cart_switched_from_home_delivery_to_click_and_collect_moves_its_hold_to_the_store(
+    api, clock
+) -> None:
     put_channel(api)
     put_location(api, DC, priority=1, delivery=("HD",))
     put_location(api, STORE, priority=2, delivery=("HD", "CC"), kind="STORE")
@@ -684,6 +734,7 @@ def test_replacing_an_unknown_cart_is_404_and_a_cancelled_one_409(api, moto_tabl
 
 # -- timers and expiry ------------------------------------------------------------------------
 
+
 def test_a_hold_expires_fifteen_minutes_after_its_creation_by_default(api, clock) -> None:
     shop(api, 10)
 
@@ -712,11 +763,17 @@ def test_each_hold_expires_its_own_timer_after_its_own_creation(api, clock) -> N
         pytest.param(SOCKS, 20, id="global-timer"),
     ],
 )
-def test_the_timer_resolves_product_then_category_then_global(api, clock, product: str, minutes: int) -> None:
+def test_the_timer_resolves_product_then_category_then_global(
+    api, clock, product: str, minutes: int
+) -> None:
     put_channel(api)
     put_location(api, DC)
     stock(api, (SKU, DC, 10), ("ACME_SNEAKER_LUX", DC, 10), (SOCKS, DC, 10))
-    timers = {"globalMinutes": 20, "categories": {"SNEAKERS": 5}, "products": {"ACME_SNEAKER_LUX": 30}}
+    timers = {
+        "globalMinutes": 20,
+        "categories": {"SNEAKERS": 5},
+        "products": {"ACME_SNEAKER_LUX": 30},
+    }
     assert api.put("/timers", timers).status == 200
     for ref in (SKU, "ACME_SNEAKER_LUX"):
         assert api.put(f"/products/{ref}", {"category": "SNEAKERS"}).status == 200
@@ -725,7 +782,9 @@ def test_the_timer_resolves_product_then_category_then_global(api, clock, produc
 
     assert fo["timerMinutes"] == minutes
     assert from_iso(fo["expiresAt"]) == clock.now + timedelta(minutes=minutes)
-    assert from_iso(hold_iq(api, "cart-1", product)["expiresAt"]) == clock.now + timedelta(minutes=minutes)
+    assert from_iso(hold_iq(api, "cart-1", product)["expiresAt"]) == clock.now + timedelta(
+        minutes=minutes
+    )
 
 
 def test_a_hold_read_after_its_expiry_is_expired(api, clock) -> None:
@@ -783,6 +842,7 @@ def test_a_new_product_category_is_seen_at_once_by_the_process_that_wrote_it(api
 
 # -- the counter condition is the channel's exact buffer rule ----------------------------------
 
+
 def test_onhand_3_with_a_10_percent_buffer_holds_2_but_not_3(api, clock) -> None:
     shop(api, 3, buffer=10)
     assert ats(api) == 2  # buffer ceil(0.3) = 1
@@ -821,10 +881,13 @@ def test_a_hold_of_exactly_the_ats_is_accepted_and_one_more_is_refused(
     assert on_hand(api) == count - expected_ats
 
 
-@pytest.mark.parametrize(("quantity", "status", "left"), [
-    pytest.param(3, "NO_OPTIONS", 3, id="hold-3-refused-by-the-write"),
-    pytest.param(2, "ACTIVE", 1, id="hold-2-accepted-by-the-write"),
-])
+@pytest.mark.parametrize(
+    ("quantity", "status", "left"),
+    [
+        pytest.param(3, "NO_OPTIONS", 3, id="hold-3-refused-by-the-write"),
+        pytest.param(2, "ACTIVE", 1, id="hold-2-accepted-by-the-write"),
+    ],
+)
 def test_the_hold_write_itself_is_conditioned_on_the_exact_buffer_rule(
     api, clock, monkeypatch: pytest.MonkeyPatch, quantity: int, status: str, left: int
 ) -> None:

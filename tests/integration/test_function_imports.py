@@ -41,12 +41,18 @@ def modules_after_cold_start(path: str) -> set[str]:
     module = next(m for m in handler_modules() if m.path == path)
     result = subprocess.run(
         [sys.executable, "-c", module.script(_LIST_MODULES)],
-        env=lambda_environment(module), capture_output=True, text=True, timeout=120, check=True,
+        env=lambda_environment(module),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     return set(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-@pytest.mark.parametrize("path", ["functions/hold_expiry/app.py", "functions/demand_signals/app.py"])
+@pytest.mark.parametrize(
+    "path", ["functions/hold_expiry/app.py", "functions/demand_signals/app.py"]
+)
 def test_the_stream_and_schedule_functions_import_nothing_of_the_http_stack(path):
     loaded = modules_after_cold_start(path)
 

@@ -25,8 +25,18 @@ DC = "MAIN_DC"
 STORE = "STORE_SYDNEY"
 AS_OF = "2024-03-15T08:00:00.000Z"
 
-CART = {"ref": "cart-1", "channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": SKU, "quantity": 1}]}
-ORDER = {"ref": "order-1", "channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": SKU, "quantity": 1}]}
+CART = {
+    "ref": "cart-1",
+    "channel": "ECOMMERCE",
+    "deliveryType": "HD",
+    "lines": [{"productRef": SKU, "quantity": 1}],
+}
+ORDER = {
+    "ref": "order-1",
+    "channel": "ECOMMERCE",
+    "deliveryType": "HD",
+    "lines": [{"productRef": SKU, "quantity": 1}],
+}
 ROUTES = {"/fulfilment-options": CART, "/orders": ORDER}
 DROP = object()
 """A change that removes the field."""
@@ -35,12 +45,21 @@ DROP = object()
 def configure(api: LocalApi) -> None:
     """A channel, a DC and a store (CC) with stock, a held cart and an order: refusals are not
     just 'nothing is there', and one that touched existing holds would show in the scan."""
-    assert api.put("/channels/ECOMMERCE", {"buffer": {"type": "PERCENTAGE", "value": 10}}).status == 200
+    assert (
+        api.put("/channels/ECOMMERCE", {"buffer": {"type": "PERCENTAGE", "value": 10}}).status
+        == 200
+    )
     for ref, kind, delivery in ((DC, "DC", ["HD"]), (STORE, "STORE", ["HD", "CC"])):
         body = {"type": kind, "deliveryTypes": delivery, "channels": ["ECOMMERCE"], "priority": 1}
         assert api.put(f"/locations/{ref}", body).status == 200
     entities = [
-        {"productRef": SKU, "locationRef": loc, "type": "LAST_ON_HAND", "quantity": 50, "asOf": AS_OF}
+        {
+            "productRef": SKU,
+            "locationRef": loc,
+            "type": "LAST_ON_HAND",
+            "quantity": 50,
+            "asOf": AS_OF,
+        }
         for loc in (DC, STORE)
     ]
     assert api.post("/inventory/batch", {"entities": entities}).status == 200
@@ -69,7 +88,9 @@ def table_items(client) -> list[dict[str, Any]]:
 
 
 def item_count(client) -> int:
-    return client.scan(TableName=os.environ["TABLE_NAME"], Select="COUNT", ConsistentRead=True)["Count"]
+    return client.scan(TableName=os.environ["TABLE_NAME"], Select="COUNT", ConsistentRead=True)[
+        "Count"
+    ]
 
 
 def changed(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -80,7 +101,9 @@ def with_line(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return changed(body, lines=[changed(body["lines"][0], **changes)])
 
 
-def assert_refused(stocked, method: str, path: str, status: int, code: str, field: str, **request: Any) -> dict:
+def assert_refused(
+    stocked, method: str, path: str, status: int, code: str, field: str, **request: Any
+) -> dict:
     api, client = stocked
     count, before = item_count(client), table_items(client)
 
@@ -104,29 +127,116 @@ BODY_CASES = [
     ("unknown-channel", lambda b: changed(b, channel="MAIL_ORDER"), 404, "NOT_FOUND", "channel"),
     ("colon-in-ref", lambda b: changed(b, ref="cart:1"), 422, "INVALID_INPUT", "ref"),
     ("hash-in-ref", lambda b: changed(b, ref="cart#1"), 422, "INVALID_INPUT", "ref"),
-    ("colon-in-product", lambda b: with_line(b, productRef=f"{SKU}:X"), 422, "INVALID_INPUT", "lines.0.productRef"),
-    ("hash-in-product", lambda b: with_line(b, productRef=f"{SKU}#X"), 422, "INVALID_INPUT", "lines.0.productRef"),
-    ("hash-in-channel", lambda b: changed(b, channel="ECOMMERCE#EU"), 422, "INVALID_INPUT", "channel"),
-    ("colon-in-location", lambda b: changed(b, deliveryType="CC", locationRef=f"{STORE}:1"),
-     422, "INVALID_INPUT", "locationRef"),
+    (
+        "colon-in-product",
+        lambda b: with_line(b, productRef=f"{SKU}:X"),
+        422,
+        "INVALID_INPUT",
+        "lines.0.productRef",
+    ),
+    (
+        "hash-in-product",
+        lambda b: with_line(b, productRef=f"{SKU}#X"),
+        422,
+        "INVALID_INPUT",
+        "lines.0.productRef",
+    ),
+    (
+        "hash-in-channel",
+        lambda b: changed(b, channel="ECOMMERCE#EU"),
+        422,
+        "INVALID_INPUT",
+        "channel",
+    ),
+    (
+        "colon-in-location",
+        lambda b: changed(b, deliveryType="CC", locationRef=f"{STORE}:1"),
+        422,
+        "INVALID_INPUT",
+        "locationRef",
+    ),
     ("empty-ref", lambda b: changed(b, ref=""), 422, "INVALID_INPUT", "ref"),
     ("ref-of-129", lambda b: changed(b, ref="c" * 129), 422, "INVALID_INPUT", "ref"),
     ("quantity-0", lambda b: with_line(b, quantity=0), 422, "INVALID_INPUT", "lines.0.quantity"),
-    ("quantity-negative", lambda b: with_line(b, quantity=-1), 422, "INVALID_INPUT", "lines.0.quantity"),
-    ("quantity-10001", lambda b: with_line(b, quantity=10_001), 422, "INVALID_INPUT", "lines.0.quantity"),
-    ("quantity-fraction", lambda b: with_line(b, quantity=1.5), 422, "INVALID_INPUT", "lines.0.quantity"),
-    ("quantity-string", lambda b: with_line(b, quantity="2"), 422, "INVALID_INPUT", "lines.0.quantity"),
-    ("quantity-true", lambda b: with_line(b, quantity=True), 422, "INVALID_INPUT", "lines.0.quantity"),
-    ("quantity-missing", lambda b: with_line(b, quantity=DROP), 422, "INVALID_INPUT", "lines.0.quantity"),
+    (
+        "quantity-negative",
+        lambda b: with_line(b, quantity=-1),
+        422,
+        "INVALID_INPUT",
+        "lines.0.quantity",
+    ),
+    (
+        "quantity-10001",
+        lambda b: with_line(b, quantity=10_001),
+        422,
+        "INVALID_INPUT",
+        "lines.0.quantity",
+    ),
+    (
+        "quantity-fraction",
+        lambda b: with_line(b, quantity=1.5),
+        422,
+        "INVALID_INPUT",
+        "lines.0.quantity",
+    ),
+    (
+        "quantity-string",
+        lambda b: with_line(b, quantity="2"),
+        422,
+        "INVALID_INPUT",
+        "lines.0.quantity",
+    ),
+    (
+        "quantity-true",
+        lambda b: with_line(b, quantity=True),
+        422,
+        "INVALID_INPUT",
+        "lines.0.quantity",
+    ),
+    (
+        "quantity-missing",
+        lambda b: with_line(b, quantity=DROP),
+        422,
+        "INVALID_INPUT",
+        "lines.0.quantity",
+    ),
     ("no-lines", lambda b: changed(b, lines=[]), 422, "INVALID_INPUT", "lines"),
     ("lines-missing", lambda b: changed(b, lines=DROP), 422, "INVALID_INPUT", "lines"),
-    ("34-lines", lambda b: changed(b, lines=[{"productRef": f"SKU_{n}", "quantity": 1} for n in range(34)]),
-     422, "INVALID_INPUT", "lines"),
-    ("merged-over-10000", lambda b: changed(b, lines=[{"productRef": SKU, "quantity": q} for q in (5_000, 5_001)]),
-     422, "INVALID_INPUT", "lines"),
-    ("cc-without-location", lambda b: changed(b, deliveryType="CC"), 422, "INVALID_INPUT", "locationRef"),
-    ("unknown-delivery-type", lambda b: changed(b, deliveryType="DRONE"), 422, "INVALID_INPUT", "deliveryType"),
-    ("delivery-type-missing", lambda b: changed(b, deliveryType=DROP), 422, "INVALID_INPUT", "deliveryType"),
+    (
+        "34-lines",
+        lambda b: changed(b, lines=[{"productRef": f"SKU_{n}", "quantity": 1} for n in range(34)]),
+        422,
+        "INVALID_INPUT",
+        "lines",
+    ),
+    (
+        "merged-over-10000",
+        lambda b: changed(b, lines=[{"productRef": SKU, "quantity": q} for q in (5_000, 5_001)]),
+        422,
+        "INVALID_INPUT",
+        "lines",
+    ),
+    (
+        "cc-without-location",
+        lambda b: changed(b, deliveryType="CC"),
+        422,
+        "INVALID_INPUT",
+        "locationRef",
+    ),
+    (
+        "unknown-delivery-type",
+        lambda b: changed(b, deliveryType="DRONE"),
+        422,
+        "INVALID_INPUT",
+        "deliveryType",
+    ),
+    (
+        "delivery-type-missing",
+        lambda b: changed(b, deliveryType=DROP),
+        422,
+        "INVALID_INPUT",
+        "deliveryType",
+    ),
     ("ref-missing", lambda b: changed(b, ref=DROP), 422, "INVALID_INPUT", "ref"),
     ("channel-missing", lambda b: changed(b, channel=DROP), 422, "INVALID_INPUT", "channel"),
     ("extra-field", lambda b: changed(b, giftWrap=True), 422, "INVALID_INPUT", "giftWrap"),
@@ -136,7 +246,8 @@ BODY_CASES = [
 
 @pytest.mark.parametrize("path", list(ROUTES))
 @pytest.mark.parametrize(
-    ("change", "status", "code", "field"), [pytest.param(*case[1:], id=case[0]) for case in BODY_CASES]
+    ("change", "status", "code", "field"),
+    [pytest.param(*case[1:], id=case[0]) for case in BODY_CASES],
 )
 def test_a_bad_body_is_refused_naming_the_field_and_nothing_is_written(
     stocked, path, change, status, code, field
@@ -162,14 +273,29 @@ def test_a_json_array_instead_of_an_object_is_422_naming_the_body(stocked, path:
 
 
 @pytest.mark.parametrize("path", list(ROUTES))
-@pytest.mark.parametrize(("content_type", "encode"), [
-    pytest.param("application/x-www-form-urlencoded", lambda b: f"ref={b['ref']}&channel=ECOMMERCE", id="form"),
-    pytest.param("text/plain", json.dumps, id="json-as-text"),
-])
-def test_a_body_that_is_not_declared_json_is_415(stocked, path: str, content_type: str, encode) -> None:
+@pytest.mark.parametrize(
+    ("content_type", "encode"),
+    [
+        pytest.param(
+            "application/x-www-form-urlencoded",
+            lambda b: f"ref={b['ref']}&channel=ECOMMERCE",
+            id="form",
+        ),
+        pytest.param("text/plain", json.dumps, id="json-as-text"),
+    ],
+)
+def test_a_body_that_is_not_declared_json_is_415(
+    stocked, path: str, content_type: str, encode
+) -> None:
     assert_refused(
-        stocked, "POST", path, 415, "UNSUPPORTED_MEDIA_TYPE", "content-type",
-        body=encode(ROUTES[path]), headers={"content-type": content_type},
+        stocked,
+        "POST",
+        path,
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+        "content-type",
+        body=encode(ROUTES[path]),
+        headers={"content-type": content_type},
     )
 
 
@@ -177,42 +303,85 @@ def test_a_body_that_is_not_declared_json_is_415(stocked, path: str, content_typ
 
 ONE_ROUTE_CASES = [
     # (id, path, change, status, code, field)
-    ("cart-replaces-itself", "/fulfilment-options", lambda b: changed(b, replaces=b["ref"]), 422, "INVALID_INPUT", "replaces"),
-    ("hash-in-replaces", "/fulfilment-options", lambda b: changed(b, replaces="cart#0"), 422, "INVALID_INPUT", "replaces"),
-    ("allow-split-not-boolean", "/fulfilment-options", lambda b: changed(b, allowSplit="maybe"), 422, "INVALID_INPUT", "allowSplit"),
-    ("cc-at-unconfigured-store", "/fulfilment-options", lambda b: changed(b, deliveryType="CC", locationRef="STORE_NOWHERE"),
-     404, "NOT_FOUND", "locationRef"),
-    ("colon-in-cart-ref", "/orders", lambda b: changed(b, fulfilmentOptionRef="cart:1"), 422, "INVALID_INPUT", "fulfilmentOptionRef"),
+    (
+        "cart-replaces-itself",
+        "/fulfilment-options",
+        lambda b: changed(b, replaces=b["ref"]),
+        422,
+        "INVALID_INPUT",
+        "replaces",
+    ),
+    (
+        "hash-in-replaces",
+        "/fulfilment-options",
+        lambda b: changed(b, replaces="cart#0"),
+        422,
+        "INVALID_INPUT",
+        "replaces",
+    ),
+    (
+        "allow-split-not-boolean",
+        "/fulfilment-options",
+        lambda b: changed(b, allowSplit="maybe"),
+        422,
+        "INVALID_INPUT",
+        "allowSplit",
+    ),
+    (
+        "cc-at-unconfigured-store",
+        "/fulfilment-options",
+        lambda b: changed(b, deliveryType="CC", locationRef="STORE_NOWHERE"),
+        404,
+        "NOT_FOUND",
+        "locationRef",
+    ),
+    (
+        "colon-in-cart-ref",
+        "/orders",
+        lambda b: changed(b, fulfilmentOptionRef="cart:1"),
+        422,
+        "INVALID_INPUT",
+        "fulfilmentOptionRef",
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("path", "change", "status", "code", "field"), [pytest.param(*case[1:], id=case[0]) for case in ONE_ROUTE_CASES]
+    ("path", "change", "status", "code", "field"),
+    [pytest.param(*case[1:], id=case[0]) for case in ONE_ROUTE_CASES],
 )
-def test_a_bad_body_for_one_route_is_refused_naming_the_field(stocked, path, change, status, code, field) -> None:
+def test_a_bad_body_for_one_route_is_refused_naming_the_field(
+    stocked, path, change, status, code, field
+) -> None:
     assert_refused(stocked, "POST", path, status, code, field, json_body=change(ROUTES[path]))
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/fulfilment-options/cart:1"),
-    ("DELETE", "/fulfilment-options/cart%231"),
-    ("POST", "/fulfilment-options/cart:1/extend"),
-    ("GET", "/orders/order%231"),
-    ("POST", "/orders/order:1/ship"),
-    ("POST", "/orders/order:1/cancel"),
-    ("POST", "/orders/order%231/return"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/fulfilment-options/cart:1"),
+        ("DELETE", "/fulfilment-options/cart%231"),
+        ("POST", "/fulfilment-options/cart:1/extend"),
+        ("GET", "/orders/order%231"),
+        ("POST", "/orders/order:1/ship"),
+        ("POST", "/orders/order:1/cancel"),
+        ("POST", "/orders/order%231/return"),
+    ],
+)
 def test_a_path_ref_with_a_separator_is_422_naming_the_ref(stocked, method: str, path: str) -> None:
     assert_refused(stocked, method, path, 422, "INVALID_INPUT", "ref")
 
 
 # -- the bodies above are refused for the one thing changed -----------------------------------
 
+
 def test_the_unchanged_bodies_are_accepted(stocked) -> None:
     api, _ = stocked
 
     cart = api.post("/fulfilment-options", changed(CART, ref="cart-accepted"))
-    collect = api.post("/fulfilment-options", changed(CART, ref="cart-cc", deliveryType="CC", locationRef=STORE))
+    collect = api.post(
+        "/fulfilment-options", changed(CART, ref="cart-cc", deliveryType="CC", locationRef=STORE)
+    )
     confirmed = api.post("/orders", changed(ORDER, ref="order-accepted"))
 
     assert (cart.status, cart.json()["status"]) == (201, "ACTIVE"), cart.body

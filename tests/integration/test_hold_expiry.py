@@ -19,18 +19,31 @@ POSITION = f"{SKU}:{DC}:DEFAULT"
 @pytest.fixture
 def shop(api: LocalApi, clock):
     assert api.put("/channels/ECOMMERCE", {"buffer": {"type": "NONE"}}).status == 200
-    assert api.put(f"/locations/{DC}", {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1}).status == 200
+    assert (
+        api.put(
+            f"/locations/{DC}",
+            {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1},
+        ).status
+        == 200
+    )
     assert api.put("/timers", {"globalMinutes": 15}).status == 200
-    feed = {"entities": [{"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 3}]}
+    feed = {
+        "entities": [{"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 3}]
+    }
     assert api.post("/inventory/batch", feed).status == 200
     return api
 
 
 def hold(api: LocalApi, ref: str, quantity: int = 1):
-    return api.post("/fulfilment-options", {
-        "ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD",
-        "lines": [{"productRef": SKU, "quantity": quantity}],
-    })
+    return api.post(
+        "/fulfilment-options",
+        {
+            "ref": ref,
+            "channel": "ECOMMERCE",
+            "deliveryType": "HD",
+            "lines": [{"productRef": SKU, "quantity": quantity}],
+        },
+    )
 
 
 def on_hand(api: LocalApi) -> int:
@@ -98,15 +111,27 @@ def test_a_timer_record_before_expiresAt_changes_nothing(shop, clock):
 def test_expiry_of_converted_or_cancelled_or_unknown_holds_changes_nothing(shop, clock):
     assert hold(shop, "ordered", 1).status == 201
     assert hold(shop, "cancelled", 1).status == 201
-    assert shop.post("/orders", {
-        "ref": "order-1", "channel": "ECOMMERCE", "deliveryType": "HD", "fulfilmentOptionRef": "ordered",
-        "lines": [{"productRef": SKU, "quantity": 1}],
-    }).status == 201
+    assert (
+        shop.post(
+            "/orders",
+            {
+                "ref": "order-1",
+                "channel": "ECOMMERCE",
+                "deliveryType": "HD",
+                "fulfilmentOptionRef": "ordered",
+                "lines": [{"productRef": SKU, "quantity": 1}],
+            },
+        ).status
+        == 201
+    )
     assert shop.delete("/fulfilment-options/cancelled").status == 200
     clock.advance(minutes=16)
 
     response = stream_batch(
-        shop, timer_deleted_by_ttl("ordered"), timer_deleted_by_ttl("cancelled"), timer_deleted_by_ttl("never-existed")
+        shop,
+        timer_deleted_by_ttl("ordered"),
+        timer_deleted_by_ttl("cancelled"),
+        timer_deleted_by_ttl("never-existed"),
     )
 
     assert response == {"batchItemFailures": []}
@@ -124,7 +149,9 @@ def test_a_malformed_record_fails_alone_and_the_rest_of_the_batch_is_released(sh
     malformed["eventName"] = "UNKNOWN_TO_SDK_VERSION"  # what DynamoDB Local 3.x writes for TTL
     malformed["dynamodb"]["SequenceNumber"] = "999"
 
-    response = stream_batch(shop, timer_deleted_by_ttl("cart-1"), malformed, timer_deleted_by_ttl("cart-2"))
+    response = stream_batch(
+        shop, timer_deleted_by_ttl("cart-1"), malformed, timer_deleted_by_ttl("cart-2")
+    )
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "999"}]}
     assert on_hand(shop) == 3
@@ -149,7 +176,9 @@ def test_a_release_crashing_half_way_is_retried_without_double_release(shop, clo
     assert on_hand(shop) == 2
 
     monkeypatch.setattr(holds, "release_expired", real_release)
-    retry = stream_batch(shop, timer_deleted_by_ttl("cart-1"), timer_deleted_by_ttl("cart-2"))  # Lambda resends from the failure
+    retry = stream_batch(
+        shop, timer_deleted_by_ttl("cart-1"), timer_deleted_by_ttl("cart-2")
+    )  # Lambda resends from the failure
 
     assert retry == {"batchItemFailures": []}
     assert on_hand(shop) == 3
@@ -185,12 +214,20 @@ def test_a_shopper_just_after_an_expiry_gets_the_unit_whatever_ttl_has_done(shop
 def test_an_order_after_its_hold_expired_reserves_afresh_or_refuses(shop, clock):
     assert hold(shop, "slow-payer", 2).status == 201
     clock.advance(minutes=15, seconds=1)
-    assert hold(shop, "fast-shopper", 3).json()["status"] == "ACTIVE"  # reclaimed the slow payer's 2
+    assert (
+        hold(shop, "fast-shopper", 3).json()["status"] == "ACTIVE"
+    )  # reclaimed the slow payer's 2
 
-    late = shop.post("/orders", {
-        "ref": "order-late", "channel": "ECOMMERCE", "deliveryType": "HD", "fulfilmentOptionRef": "slow-payer",
-        "lines": [{"productRef": SKU, "quantity": 2}],
-    })
+    late = shop.post(
+        "/orders",
+        {
+            "ref": "order-late",
+            "channel": "ECOMMERCE",
+            "deliveryType": "HD",
+            "fulfilmentOptionRef": "slow-payer",
+            "lines": [{"productRef": SKU, "quantity": 2}],
+        },
+    )
 
     assert late.status == 409
     assert late.json()["error"]["code"] == "OUT_OF_STOCK"

@@ -29,6 +29,7 @@ AS_OF = "2024-03-15T08:00:00.000Z"
 
 # -- arranging through the public path ------------------------------------------------------
 
+
 def ok(response) -> Any:
     assert response.status in (200, 201), response.body
     return response.json()
@@ -37,15 +38,27 @@ def ok(response) -> Any:
 def shop(api, *counts: tuple[str, int], shards_per_position: int = 1) -> None:
     """ECOMMERCE with no buffer, a DC for home delivery and a store for click & collect."""
     ok(api.put("/channels/ECOMMERCE", {"buffer": {"type": "NONE", "value": 0}}))
-    ok(api.put(f"/locations/{DC}", {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1}))
-    ok(api.put(f"/locations/{STORE}", {"type": "STORE", "deliveryTypes": ["CC"], "channels": ["ECOMMERCE"], "priority": 2}))
+    ok(
+        api.put(
+            f"/locations/{DC}",
+            {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1},
+        )
+    )
+    ok(
+        api.put(
+            f"/locations/{STORE}",
+            {"type": "STORE", "deliveryTypes": ["CC"], "channels": ["ECOMMERCE"], "priority": 2},
+        )
+    )
     entities = [
         {"productRef": p, "locationRef": loc, "type": "LAST_ON_HAND", "quantity": q, "asOf": AS_OF}
         for p, q in counts
         for loc in (DC, STORE)
     ]
     for start in range(0, len(entities), 1000):
-        results = ok(api.post("/inventory/batch", {"entities": entities[start:start + 1000]}))["results"]
+        results = ok(api.post("/inventory/batch", {"entities": entities[start : start + 1000]}))[
+            "results"
+        ]
         assert {r["status"] for r in results} == {"APPLIED"}
     if shards_per_position > 1:
         for product, _ in counts:
@@ -53,14 +66,24 @@ def shop(api, *counts: tuple[str, int], shards_per_position: int = 1) -> None:
 
 
 def cart(api, ref: str, *lines: tuple[str, int], **extra: Any):
-    body = {"ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD",
-            "lines": [{"productRef": p, "quantity": q} for p, q in lines], **extra}
+    body = {
+        "ref": ref,
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "lines": [{"productRef": p, "quantity": q} for p, q in lines],
+        **extra,
+    }
     return api.post("/fulfilment-options", body)
 
 
 def order(api, ref: str, *lines: tuple[str, int], **extra: Any):
-    body = {"ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD",
-            "lines": [{"productRef": p, "quantity": q} for p, q in lines], **extra}
+    body = {
+        "ref": ref,
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "lines": [{"productRef": p, "quantity": q} for p, q in lines],
+        **extra,
+    }
     return api.post("/orders", body)
 
 
@@ -78,7 +101,7 @@ def shard_values(position: str = POSITION) -> tuple[int, ...]:
 
 def assert_clean() -> None:
     """Counter = ledger sum everywhere, and the shard invariant on every position."""
-    checked, drift = get_runtime().inventory.reconcile()
+    _checked, drift = get_runtime().inventory.reconcile()
     assert drift == [], drift
     for position in get_runtime().table.get_positions([POSITION]).values():
         values = position.shard_values
@@ -108,7 +131,10 @@ def just_before(operation: str, action: Callable[[], None], *, nth: int = 1) -> 
 
 # -- a count that empties a sharded position --------------------------------------------------
 
-def test_a_count_that_empties_the_shards_fails_and_redoes_if_a_rebalance_refilled_them(api, clock) -> None:
+
+def test_a_count_that_empties_the_shards_fails_and_redoes_if_a_rebalance_refilled_them(
+    api, clock
+) -> None:
     """Stock all in shard 0 (8,0,0,0) with 2 held; a count of 1 must pull back every unit. A
     rebalance that spreads shard 0 over the empty shards between the count's read and its
     commit must make the commit fail (the empty shards are checked), never leave shard 0
@@ -127,7 +153,16 @@ def test_a_count_that_empties_the_shards_fails_and_redoes_if_a_rebalance_refille
 
     just_before("TransactWriteItems", rebalance)
     later = to_iso(clock() - timedelta(minutes=1))
-    [result] = feed(api, {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 1, "asOf": later})
+    [result] = feed(
+        api,
+        {
+            "productRef": SKU,
+            "locationRef": DC,
+            "type": "LAST_ON_HAND",
+            "quantity": 1,
+            "asOf": later,
+        },
+    )
 
     assert result["status"] == "APPLIED"
     assert on_hand(api) == -1  # one counted, two of them promised to cart-1
@@ -138,7 +173,10 @@ def test_a_count_that_empties_the_shards_fails_and_redoes_if_a_rebalance_refille
 
 # -- a snapshot whose fence lapsed ------------------------------------------------------------
 
-def test_a_snapshot_whose_fence_lapsed_starts_again_when_an_event_it_never_read_lands(api, clock) -> None:
+
+def test_a_snapshot_whose_fence_lapsed_starts_again_when_an_event_it_never_read_lands(
+    api, clock
+) -> None:
     """The count's writer is slower than its fence: a DELTA dated before the count arrives
     after the fence lapsed. The DELTA takes the lapsed fence down and lands; the count's
     commit then fails on its token and it reads again, superseding the DELTA it counts."""
@@ -148,13 +186,35 @@ def test_a_snapshot_whose_fence_lapsed_starts_again_when_an_event_it_never_read_
 
     def slow_writer_meanwhile() -> None:
         clock.advance(seconds=31)
-        results = get_runtime().inventory.apply_batch([
-            {"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": 5, "sourceRef": "RCPT-1", "asOf": before_count}
-        ]).results
+        results = (
+            get_runtime()
+            .inventory.apply_batch(
+                [
+                    {
+                        "productRef": SKU,
+                        "locationRef": DC,
+                        "type": "DELTA",
+                        "quantity": 5,
+                        "sourceRef": "RCPT-1",
+                        "asOf": before_count,
+                    }
+                ]
+            )
+            .results
+        )
         assert results[0].status == "APPLIED"
 
     just_before("TransactWriteItems", slow_writer_meanwhile)
-    [result] = feed(api, {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 35, "asOf": to_iso(count_time)})
+    [result] = feed(
+        api,
+        {
+            "productRef": SKU,
+            "locationRef": DC,
+            "type": "LAST_ON_HAND",
+            "quantity": 35,
+            "asOf": to_iso(count_time),
+        },
+    )
 
     assert result["status"] == "APPLIED"
     assert on_hand(api) == 35  # the count includes the receipt it was taken after
@@ -164,17 +224,36 @@ def test_a_snapshot_whose_fence_lapsed_starts_again_when_an_event_it_never_read_
     assert delta["status"] == "INACTIVE"
 
 
-def test_an_older_count_behind_a_dead_newer_fence_is_a_retry_for_that_entity_alone(api, clock) -> None:
+def test_an_older_count_behind_a_dead_newer_fence_is_a_retry_for_that_entity_alone(
+    api, clock
+) -> None:
     """A newer count's writer died holding the fence: an older count answers RETRY (the
     rest of the batch applies), and applies once the fence has lapsed."""
     shop(api, (SKU, 40), ("ACME_CAP_RED", 5))
     table = get_runtime().table
     position = table.get_positions([POSITION])[POSITION]
-    table.fence_snapshot(position.counter_change(), clock() - timedelta(minutes=1), clock() + timedelta(seconds=30), clock())
+    table.fence_snapshot(
+        position.counter_change(),
+        clock() - timedelta(minutes=1),
+        clock() + timedelta(seconds=30),
+        clock(),
+    )
     older = to_iso(clock() - timedelta(minutes=2))
     entities = [
-        {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 30, "asOf": older},
-        {"productRef": "ACME_CAP_RED", "locationRef": DC, "type": "DELTA", "quantity": -1, "sourceRef": "TILL-1"},
+        {
+            "productRef": SKU,
+            "locationRef": DC,
+            "type": "LAST_ON_HAND",
+            "quantity": 30,
+            "asOf": older,
+        },
+        {
+            "productRef": "ACME_CAP_RED",
+            "locationRef": DC,
+            "type": "DELTA",
+            "quantity": -1,
+            "sourceRef": "TILL-1",
+        },
     ]
 
     response = api.post("/inventory/batch", {"entities": entities})
@@ -191,12 +270,35 @@ def test_an_older_count_behind_a_dead_newer_fence_is_a_retry_for_that_entity_alo
     assert_clean()
 
 
-def test_an_undated_sale_after_a_count_from_a_clock_running_ahead_is_not_dropped(api, clock) -> None:
+def test_an_undated_sale_after_a_count_from_a_clock_running_ahead_is_not_dropped(
+    api, clock
+) -> None:
     shop(api, (SKU, 40))
     ahead = to_iso(clock() + timedelta(minutes=3))
-    assert [r["status"] for r in feed(api, {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 20, "asOf": ahead})] == ["APPLIED"]
+    assert [
+        r["status"]
+        for r in feed(
+            api,
+            {
+                "productRef": SKU,
+                "locationRef": DC,
+                "type": "LAST_ON_HAND",
+                "quantity": 20,
+                "asOf": ahead,
+            },
+        )
+    ] == ["APPLIED"]
 
-    [sale] = feed(api, {"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -1, "sourceRef": "TILL-9"})
+    [sale] = feed(
+        api,
+        {
+            "productRef": SKU,
+            "locationRef": DC,
+            "type": "DELTA",
+            "quantity": -1,
+            "sourceRef": "TILL-9",
+        },
+    )
 
     assert sale["status"] == "APPLIED"
     assert on_hand(api) == 19
@@ -205,11 +307,24 @@ def test_an_undated_sale_after_a_count_from_a_clock_running_ahead_is_not_dropped
 
 # -- orders and returns -----------------------------------------------------------------------
 
+
 def test_a_return_a_stock_feed_already_sent_under_the_order_ref_is_counted_once(api, clock) -> None:
     shop(api, (SKU, 10))
     ok(order(api, "ORD-1", (SKU, 2)))
     ok(api.post("/orders/ORD-1/ship", {}))
-    assert [r["status"] for r in feed(api, {"productRef": SKU, "locationRef": DC, "type": "RETURNED", "quantity": 2, "sourceRef": "ORD-1"})] == ["APPLIED"]
+    assert [
+        r["status"]
+        for r in feed(
+            api,
+            {
+                "productRef": SKU,
+                "locationRef": DC,
+                "type": "RETURNED",
+                "quantity": 2,
+                "sourceRef": "ORD-1",
+            },
+        )
+    ] == ["APPLIED"]
 
     returned = ok(api.post("/orders/ORD-1/return", {}))
 
@@ -218,11 +333,22 @@ def test_a_return_a_stock_feed_already_sent_under_the_order_ref_is_counted_once(
     assert_clean()
 
 
-def test_a_return_a_feed_sent_with_another_quantity_is_a_conflict_and_writes_nothing(api, clock) -> None:
+def test_a_return_a_feed_sent_with_another_quantity_is_a_conflict_and_writes_nothing(
+    api, clock
+) -> None:
     shop(api, (SKU, 10))
     ok(order(api, "ORD-1", (SKU, 2)))
     ok(api.post("/orders/ORD-1/ship", {}))
-    feed(api, {"productRef": SKU, "locationRef": DC, "type": "RETURNED", "quantity": 1, "sourceRef": "ORD-1"})
+    feed(
+        api,
+        {
+            "productRef": SKU,
+            "locationRef": DC,
+            "type": "RETURNED",
+            "quantity": 1,
+            "sourceRef": "ORD-1",
+        },
+    )
 
     response = api.post("/orders/ORD-1/return", {})
 
@@ -250,7 +376,16 @@ def test_a_click_and_collect_order_does_not_convert_a_home_delivery_hold(api, cl
     shop(api, (SKU, 10))
     ok(cart(api, "cart-1", (SKU, 2)))
 
-    placed = ok(order(api, "ORD-1", (SKU, 2), deliveryType="CC", locationRef=STORE, fulfilmentOptionRef="cart-1"))
+    placed = ok(
+        order(
+            api,
+            "ORD-1",
+            (SKU, 2),
+            deliveryType="CC",
+            locationRef=STORE,
+            fulfilmentOptionRef="cart-1",
+        )
+    )
 
     assert placed["convertedFromHold"] is False
     assert {a["locationRef"] for a in placed["allocations"]} == {STORE}
@@ -260,6 +395,7 @@ def test_a_click_and_collect_order_does_not_convert_a_home_delivery_hold(api, cl
 
 
 # -- replacements keep the cart's clock --------------------------------------------------------
+
 
 def test_a_replacement_ends_no_later_than_the_cart_it_replaces(api, clock) -> None:
     shop(api, (SKU, 10))
@@ -318,6 +454,7 @@ def test_an_extension_sent_again_with_its_request_id_answers_the_extended_hold(a
 
 # -- transactions at DynamoDB's 100-item limit -------------------------------------------------
 
+
 def products(prefix: str, count: int = MAX_ALLOCATIONS) -> list[str]:
     return [f"{prefix}_{n:02d}" for n in range(count)]
 
@@ -332,7 +469,9 @@ def test_an_order_of_the_most_lines_ships_and_returns_in_one_transaction_each(ap
     assert all(on_hand(api, sku) == 3 for sku in skus[:3])
 
 
-def test_replacing_a_full_cart_with_other_lines_is_refused_with_a_reason_and_writes_nothing(api, moto_table, clock) -> None:
+def test_replacing_a_full_cart_with_other_lines_is_refused_with_a_reason_and_writes_nothing(
+    api, moto_table, clock
+) -> None:
     old, new = products("OLD"), products("NEW")
     shop(api, *((sku, 2) for sku in old + new))
     ok(cart(api, "cart-1", *((sku, 1) for sku in old)))
@@ -353,12 +492,16 @@ def test_replacing_a_cart_of_twenty_lines_fits_and_releases_the_old_lines(api, c
     shop(api, *((sku, 2) for sku in old + new))
     ok(cart(api, "cart-1", *((sku, 1) for sku in old)))
 
-    assert ok(cart(api, "cart-2", *((sku, 1) for sku in new), replaces="cart-1"))["status"] == "ACTIVE"
+    assert (
+        ok(cart(api, "cart-2", *((sku, 1) for sku in new), replaces="cart-1"))["status"] == "ACTIVE"
+    )
     assert on_hand(api, old[0]) == 2 and on_hand(api, new[0]) == 1
     assert_clean()
 
 
-def test_an_order_against_an_expired_unswept_full_cart_of_other_lines_is_confirmed(api, clock) -> None:
+def test_an_order_against_an_expired_unswept_full_cart_of_other_lines_is_confirmed(
+    api, clock
+) -> None:
     old, new = products("OLD"), products("NEW")
     shop(api, *((sku, 1) for sku in old + new))
     ok(cart(api, "cart-1", *((sku, 1) for sku in old)))
@@ -372,7 +515,9 @@ def test_an_order_against_an_expired_unswept_full_cart_of_other_lines_is_confirm
     assert_clean()
 
 
-def test_an_order_against_a_live_full_cart_of_other_lines_is_refused_with_a_reason(api, moto_table, clock) -> None:
+def test_an_order_against_a_live_full_cart_of_other_lines_is_refused_with_a_reason(
+    api, moto_table, clock
+) -> None:
     old, new = products("OLD"), products("NEW")
     shop(api, *((sku, 1) for sku in old + new))
     ok(cart(api, "cart-1", *((sku, 1) for sku in old)))
@@ -386,7 +531,9 @@ def test_an_order_against_a_live_full_cart_of_other_lines_is_refused_with_a_reas
     assert on_hand(api, new[0]) == 1
 
 
-def test_a_twenty_line_cart_that_needs_every_shard_of_each_line_gathers_them_and_holds(api, clock) -> None:
+def test_a_twenty_line_cart_that_needs_every_shard_of_each_line_gathers_them_and_holds(
+    api, clock
+) -> None:
     """Each line needs all four shards of its position (2,2,2,2 for 8): 20 × (1 + 4) + 2
     items would not fit, so the shards are gathered into one and the cart holds from it."""
     skus = products("HOT", 20)
@@ -397,12 +544,14 @@ def test_a_twenty_line_cart_that_needs_every_shard_of_each_line_gathers_them_and
 
     assert held["status"] == "ACTIVE"
     assert all(on_hand(api, sku) == 0 for sku in skus)
-    checked, drift = get_runtime().inventory.reconcile()
+    _checked, drift = get_runtime().inventory.reconcile()
     assert drift == []
 
 
 @pytest.mark.parametrize("lines", [MAX_ALLOCATIONS + 1])
-def test_a_cart_or_order_of_more_lines_than_one_transaction_takes_is_refused(api, lines: int) -> None:
+def test_a_cart_or_order_of_more_lines_than_one_transaction_takes_is_refused(
+    api, lines: int
+) -> None:
     skus = [(f"SKU_{n}", 1) for n in range(lines)]
     for response in (cart(api, "cart-1", *skus), order(api, "ORD-1", *skus)):
         assert response.status == 422
@@ -416,14 +565,28 @@ def test_a_sale_and_a_shipment_take_down_a_fence_whose_writer_died(api, clock) -
     ok(order(api, "ORD-1", (SKU, 1)))
     table = get_runtime().table
     position = table.get_positions([POSITION])[POSITION]
-    table.fence_snapshot(position.counter_change(), clock() + timedelta(minutes=2), clock() + timedelta(seconds=30), clock())
+    table.fence_snapshot(
+        position.counter_change(),
+        clock() + timedelta(minutes=2),
+        clock() + timedelta(seconds=30),
+        clock(),
+    )
     assert api.post("/orders/ORD-1/ship", {}).status == 409  # the fence stands: a count is landing
 
     clock.advance(seconds=31)
 
     assert ok(api.post("/orders/ORD-1/ship", {}))["status"] == "SHIPPED"
-    [sale] = feed(api, {"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": -1, "sourceRef": "TILL-1",
-                        "asOf": to_iso(clock() - timedelta(seconds=1))})
+    [sale] = feed(
+        api,
+        {
+            "productRef": SKU,
+            "locationRef": DC,
+            "type": "DELTA",
+            "quantity": -1,
+            "sourceRef": "TILL-1",
+            "asOf": to_iso(clock() - timedelta(seconds=1)),
+        },
+    )
     assert sale["status"] == "APPLIED"
     assert table.get_positions([POSITION])[POSITION].fence_id is None
     assert on_hand(api) == 8
@@ -443,7 +606,9 @@ def test_cancelling_a_hold_past_its_expiry_releases_it_as_expired(api, clock) ->
     assert_clean()
 
 
-def test_a_count_that_empties_the_shards_reads_again_if_new_shards_were_added_and_filled(api, clock) -> None:
+def test_a_count_that_empties_the_shards_reads_again_if_new_shards_were_added_and_filled(
+    api, clock
+) -> None:
     """The count plans for 4 shards; before it commits the position gets 8 and units move into
     the new ones only. Shards 1..3 are still empty, so only the shard count it was planned for
     can refuse it: shard 0 must not go negative beside the filled new shards."""
@@ -457,11 +622,24 @@ def test_a_count_that_empties_the_shards_reads_again_if_new_shards_were_added_an
         read = table.get_positions([POSITION])[POSITION]
         table.commit(table.writes(clock()).set_shard_count(read, 8, []))
         read = table.get_positions([POSITION], {POSITION: 8})[POSITION]
-        table.commit(table.writes(clock()).move_units(read, [shards.Move(0, shard, 2) for shard in (4, 5, 6, 7)]))
+        table.commit(
+            table.writes(clock()).move_units(
+                read, [shards.Move(0, shard, 2) for shard in (4, 5, 6, 7)]
+            )
+        )
 
     just_before("TransactWriteItems", add_and_fill_new_shards)
     later = to_iso(clock() - timedelta(minutes=1))
-    [result] = feed(api, {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 1, "asOf": later})
+    [result] = feed(
+        api,
+        {
+            "productRef": SKU,
+            "locationRef": DC,
+            "type": "LAST_ON_HAND",
+            "quantity": 1,
+            "asOf": later,
+        },
+    )
 
     assert result["status"] == "APPLIED"
     assert sum(shard_values()) == -1

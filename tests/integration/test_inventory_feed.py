@@ -20,13 +20,30 @@ def at(hour: int, minute: int = 0) -> str:
 
 
 def snapshot(quantity: int, as_of: str, product: str = SKU, location: str = DC) -> dict[str, Any]:
-    return {"productRef": product, "locationRef": location, "type": "LAST_ON_HAND", "quantity": quantity, "asOf": as_of}
+    return {
+        "productRef": product,
+        "locationRef": location,
+        "type": "LAST_ON_HAND",
+        "quantity": quantity,
+        "asOf": as_of,
+    }
 
 
 def event(
-    kind: str, quantity: Any, source_ref: str, as_of: str | None = None, product: str = SKU, location: str = DC
+    kind: str,
+    quantity: Any,
+    source_ref: str,
+    as_of: str | None = None,
+    product: str = SKU,
+    location: str = DC,
 ) -> dict[str, Any]:
-    entity = {"productRef": product, "locationRef": location, "type": kind, "quantity": quantity, "sourceRef": source_ref}
+    entity = {
+        "productRef": product,
+        "locationRef": location,
+        "type": kind,
+        "quantity": quantity,
+        "sourceRef": source_ref,
+    }
     if as_of is not None:
         entity["asOf"] = as_of
     return entity
@@ -48,7 +65,10 @@ def position(api, ref: str = IP) -> dict[str, Any]:
 
 def ledger(api, ref: str = IP) -> dict[str, tuple[str, int, str]]:
     """iqRef → (type, quantity, status)."""
-    return {q["iqRef"]: (q["type"], q["quantity"], q["status"]) for q in position(api, ref)["quantities"]}
+    return {
+        q["iqRef"]: (q["type"], q["quantity"], q["status"])
+        for q in position(api, ref)["quantities"]
+    }
 
 
 def table_items(client) -> list[dict[str, Any]]:
@@ -71,7 +91,12 @@ def test_snapshot_sets_onhand(api) -> None:
     assert result["onHand"] == 50
     assert result["iqRef"] == f"{IP}:LAST_ON_HAND"
     ip = position(api)
-    assert (ip["ref"], ip["productRef"], ip["locationRef"], ip["catalogue"]) == (IP, SKU, DC, "DEFAULT")
+    assert (ip["ref"], ip["productRef"], ip["locationRef"], ip["catalogue"]) == (
+        IP,
+        SKU,
+        DC,
+        "DEFAULT",
+    )
     assert ip["onHand"] == 50
     assert ip["lastSnapshotAsOf"] == at(8)
     assert ledger(api) == {f"{IP}:LAST_ON_HAND": ("LAST_ON_HAND", 50, "ACTIVE")}
@@ -117,7 +142,9 @@ def test_snapshot_supersedes_deltas_corrections_and_returns_at_or_before_its_as_
     assert quantities[f"{IP}:CORRECTION:audit-1"] == ("CORRECTION", -3, "INACTIVE")
     assert quantities[f"{IP}:RETURNED:rtn-1"] == ("RETURNED", 2, "INACTIVE")
     assert quantities[f"{IP}:DELTA:rcpt-2"] == ("DELTA", 4, "ACTIVE")
-    previous = [v for k, v in quantities.items() if v[0] == "LAST_ON_HAND" and k != f"{IP}:LAST_ON_HAND"]
+    previous = [
+        v for k, v in quantities.items() if v[0] == "LAST_ON_HAND" and k != f"{IP}:LAST_ON_HAND"
+    ]
     assert previous == [("LAST_ON_HAND", 50, "INACTIVE")]
     assert sum(q for _, q, status in quantities.values() if status == "ACTIVE") == 34
     assert_counter_equals_ledger_sum()
@@ -161,7 +188,9 @@ def test_delta_replayed_with_the_same_source_ref_is_unchanged(api, moto_table) -
     assert table_items(moto_table) == before
 
 
-def test_delta_reusing_a_source_ref_with_another_quantity_is_invalid_naming_source_ref(api, moto_table) -> None:
+def test_delta_reusing_a_source_ref_with_another_quantity_is_invalid_naming_source_ref(
+    api, moto_table
+) -> None:
     send(api, snapshot(50, at(8)), event("DELTA", 7, "rcpt-1", at(9)))
     before = table_items(moto_table)
 
@@ -175,7 +204,9 @@ def test_delta_reusing_a_source_ref_with_another_quantity_is_invalid_naming_sour
 
 @pytest.mark.parametrize("as_of", [at(10), at(9)], ids=["at-the-snapshot", "before-the-snapshot"])
 @pytest.mark.parametrize("kind", ["DELTA", "CORRECTION", "RETURNED"])
-def test_event_at_or_before_the_current_snapshot_is_stale(api, moto_table, kind: str, as_of: str) -> None:
+def test_event_at_or_before_the_current_snapshot_is_stale(
+    api, moto_table, kind: str, as_of: str
+) -> None:
     send(api, snapshot(50, at(8)), event("DELTA", 1, "rcpt-0", at(8, 30)), snapshot(40, at(10)))
     before = table_items(moto_table)
 
@@ -241,15 +272,37 @@ def test_batch_applies_the_valid_entities_and_reports_each_invalid_one(api) -> N
         event("DELTA", 3, "late-1", at(7)),  # before the snapshot: already counted
         event("RETURNED", 0, "rtn-1", at(9)),
         {"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": 1},  # no sourceRef
-        {"productRef": SKU, "locationRef": DC, "type": "SALE", "quantity": -1, "sourceRef": "till-1"},
+        {
+            "productRef": SKU,
+            "locationRef": DC,
+            "type": "SALE",
+            "quantity": -1,
+            "sourceRef": "till-1",
+        },
         event("DELTA", 2, "rcpt-3", product="ACME_SNEAKER_BLK_US10"),
     )
 
     assert [r["status"] for r in results] == [
-        "APPLIED", "INVALID", "APPLIED", "INVALID", "STALE", "INVALID", "INVALID", "INVALID", "APPLIED",
+        "APPLIED",
+        "INVALID",
+        "APPLIED",
+        "INVALID",
+        "STALE",
+        "INVALID",
+        "INVALID",
+        "INVALID",
+        "APPLIED",
     ]
     assert [r["details"][0]["field"] if r["details"] else None for r in results] == [
-        None, "quantity", None, "productRef", None, "quantity", "sourceRef", "type", None,
+        None,
+        "quantity",
+        None,
+        "productRef",
+        None,
+        "quantity",
+        "sourceRef",
+        "type",
+        None,
     ]
     assert [r["onHand"] for r in results] == [55, None, 55, None, 55, None, None, None, 2]
     assert position(api)["onHand"] == 55
@@ -262,7 +315,14 @@ def test_batch_summary_counts_each_status(api) -> None:
 
     response = api.post(
         "/inventory/batch",
-        {"entities": [snapshot(50, at(8)), snapshot(49, at(7)), event("DELTA", 1, "r1", at(9)), event("DELTA", 0, "r2", at(9))]},
+        {
+            "entities": [
+                snapshot(50, at(8)),
+                snapshot(49, at(7)),
+                event("DELTA", 1, "r1", at(9)),
+                event("DELTA", 0, "r2", at(9)),
+            ]
+        },
     )
 
     assert response.json()["summary"] == {"UNCHANGED": 1, "STALE": 1, "APPLIED": 1, "INVALID": 1}
@@ -278,7 +338,10 @@ def test_results_carry_the_new_onhand_of_their_position(api) -> None:
     )
 
     assert [(r["locationRef"], r["onHand"]) for r in results] == [
-        ("STORE_1", 50), ("STORE_2", 17), ("STORE_2", 17), ("STORE_3", 9),
+        ("STORE_1", 50),
+        ("STORE_2", 17),
+        ("STORE_2", 17),
+        ("STORE_3", 9),
     ]
 
 
@@ -289,7 +352,10 @@ def test_batch_over_many_positions_is_all_applied_and_counters_equal_ledger_sums
     entities = []
     for p in range(positions):
         entities.append(snapshot(10 * p, at(8), product=f"SKU_{p:03d}"))
-        entities.extend(event("DELTA", e + 1, f"rcpt-{e}", at(9), product=f"SKU_{p:03d}") for e in range(events_each))
+        entities.extend(
+            event("DELTA", e + 1, f"rcpt-{e}", at(9), product=f"SKU_{p:03d}")
+            for e in range(events_each)
+        )
 
     results = send(api, *entities)
 
@@ -302,11 +368,26 @@ def test_batch_over_many_positions_is_all_applied_and_counters_equal_ledger_sums
 
 
 def test_counter_always_equals_the_ledger_sum(api) -> None:
-    send(api, snapshot(50, at(8)), event("DELTA", 10, "rcpt-1", at(9)), event("DELTA", -2, "transfer-1", at(11)))
+    send(
+        api,
+        snapshot(50, at(8)),
+        event("DELTA", 10, "rcpt-1", at(9)),
+        event("DELTA", -2, "transfer-1", at(11)),
+    )
     assert_counter_equals_ledger_sum()
-    send(api, snapshot(45, at(10)), event("DELTA", 10, "rcpt-1", at(9)), event("RETURNED", 1, "rtn-1", at(12)))
+    send(
+        api,
+        snapshot(45, at(10)),
+        event("DELTA", 10, "rcpt-1", at(9)),
+        event("RETURNED", 1, "rtn-1", at(12)),
+    )
     assert_counter_equals_ledger_sum()
-    send(api, snapshot(44, at(9)), event("CORRECTION", -5, "audit-1", at(13)), event("DELTA", 1, "rcpt-2", at(9)))
+    send(
+        api,
+        snapshot(44, at(9)),
+        event("CORRECTION", -5, "audit-1", at(13)),
+        event("DELTA", 1, "rcpt-2", at(9)),
+    )
     assert_counter_equals_ledger_sum()
 
     assert position(api)["onHand"] == 45 - 2 + 1 - 5

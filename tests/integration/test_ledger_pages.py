@@ -20,19 +20,34 @@ def shop_with_holds(api, clock, holds: int) -> None:
     assert api.put("/channels/ECOMMERCE", {"buffer": {"type": "NONE", "value": 0}}).status == 200
     location = {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"]}
     assert api.put(f"/locations/{DC}", location).status == 200
-    entity = {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 100, "asOf": AS_OF}
+    entity = {
+        "productRef": SKU,
+        "locationRef": DC,
+        "type": "LAST_ON_HAND",
+        "quantity": 100,
+        "asOf": AS_OF,
+    }
     assert api.post("/inventory/batch", {"entities": [entity]}).status == 200
     for n in range(holds):
         clock.advance(seconds=1)
-        body = {"ref": f"cart-{n:02d}", "channel": "ECOMMERCE", "deliveryType": "HD",
-                "lines": [{"productRef": SKU, "quantity": 1}]}
+        body = {
+            "ref": f"cart-{n:02d}",
+            "channel": "ECOMMERCE",
+            "deliveryType": "HD",
+            "lines": [{"productRef": SKU, "quantity": 1}],
+        }
         assert api.post("/fulfilment-options", body).status == 201
 
 
 def pages(api, **query: Any) -> list[list[dict[str, Any]]]:
     found, token = [], None
     while True:
-        page = ok(api.get(f"/inventory-positions/{POSITION}", query={**query, **({"nextToken": token} if token else {})}))
+        page = ok(
+            api.get(
+                f"/inventory-positions/{POSITION}",
+                query={**query, **({"nextToken": token} if token else {})},
+            )
+        )
         found.append(page["quantities"])
         token = page["nextToken"]
         if token is None:
@@ -56,10 +71,22 @@ def test_the_ledger_filters_by_type_and_status_and_pages_oldest_first(api, clock
     shop_with_holds(api, clock, 6)
     assert api.delete("/fulfilment-options/cart-00").status == 200
 
-    holds = [q for page in pages(api, type="SOFT_RESERVE", status="ACTIVE", order="oldest", limit=2) for q in page]
+    holds = [
+        q
+        for page in pages(api, type="SOFT_RESERVE", status="ACTIVE", order="oldest", limit=2)
+        for q in page
+    ]
 
     assert [q["sourceRef"] for q in holds] == [f"cart-{n:02d}" for n in range(1, 6)]
-    assert ok(api.get(f"/inventory-positions/{POSITION}", query={"type": "SOFT_RESERVE", "status": "INACTIVE"}))["quantities"][0]["sourceRef"] == "cart-00"
+    assert (
+        ok(
+            api.get(
+                f"/inventory-positions/{POSITION}",
+                query={"type": "SOFT_RESERVE", "status": "INACTIVE"},
+            )
+        )["quantities"][0]["sourceRef"]
+        == "cart-00"
+    )
 
 
 def test_a_ledger_token_that_was_never_given_out_is_a_422_naming_it(api, clock) -> None:
@@ -72,7 +99,9 @@ def test_a_ledger_token_that_was_never_given_out_is_a_422_naming_it(api, clock) 
     assert api.get(f"/inventory-positions/{POSITION}", query={"type": "HOLD"}).status == 422
 
 
-def test_an_availability_read_of_too_many_positions_is_refused_with_what_to_ask_instead(api) -> None:
+def test_an_availability_read_of_too_many_positions_is_refused_with_what_to_ask_instead(
+    api,
+) -> None:
     assert api.put("/channels/ECOMMERCE", {"buffer": {"type": "NONE", "value": 0}}).status == 200
     for n in range(51):
         location = {"type": "STORE", "deliveryTypes": ["CC"], "channels": ["ECOMMERCE"]}
@@ -80,7 +109,9 @@ def test_an_availability_read_of_too_many_positions_is_refused_with_what_to_ask_
     products = [f"SKU_{n:03d}" for n in range(100)]
 
     refused = api.get("/virtual-positions", query={"channel": "ECOMMERCE", "productRef": products})
-    fine = api.get("/virtual-positions", query={"channel": "ECOMMERCE", "productRef": products[:98]})
+    fine = api.get(
+        "/virtual-positions", query={"channel": "ECOMMERCE", "productRef": products[:98]}
+    )
 
     assert refused.status == 422
     assert refused.json()["error"]["details"][0]["field"] == "productRef"

@@ -65,7 +65,9 @@ def test_it_is_one_openapi_3_1_document_named_holdfast(committed) -> None:
 
 
 def test_every_template_route_is_documented_and_nothing_else(committed) -> None:
-    assert sorted(route for route, _ in operations(committed)) == sorted(route.route_key for route in http_routes())
+    assert sorted(route for route, _ in operations(committed)) == sorted(
+        route.route_key for route in http_routes()
+    )
 
 
 def test_every_request_body_has_its_schema(committed) -> None:
@@ -75,7 +77,9 @@ def test_every_request_body_has_its_schema(committed) -> None:
         for route, operation in operations(committed)
         if "requestBody" in operation
     }
-    assert bodies == {route: f"#/components/schemas/{name}" for route, name in REQUEST_BODIES.items()}
+    assert bodies == {
+        route: f"#/components/schemas/{name}" for route, name in REQUEST_BODIES.items()
+    }
     for name in REQUEST_BODIES.values():
         assert schemas[name]["type"] == "object"
         assert schemas[name]["properties"]
@@ -85,12 +89,18 @@ def test_every_reference_resolves(committed) -> None:
     schemas = committed["components"]["schemas"]
     prefix = "#/components/schemas/"
     dangling = sorted(
-        {ref for ref in refs(committed) if not ref.startswith(prefix) or ref[len(prefix):] not in schemas}
+        {
+            ref
+            for ref in refs(committed)
+            if not ref.startswith(prefix) or ref[len(prefix) :] not in schemas
+        }
     )
     assert dangling == []
 
 
-def test_every_operation_needs_the_jwt_with_the_scope_the_template_gives_its_route(committed) -> None:
+def test_every_operation_needs_the_jwt_with_the_scope_the_template_gives_its_route(
+    committed,
+) -> None:
     routes = template_routes(load_template())
     schemes = committed["components"]["securitySchemes"]
     for route, operation in operations(committed):
@@ -106,11 +116,15 @@ def test_errors_are_documented_in_the_shape_the_resolver_answers(committed) -> N
         if route == "POST /graphql":  # GraphQL errors: 200 with an errors array (docs/graphql.md)
             continue
         for status in ("422", "default"):
-            assert operation["responses"][status]["content"]["application/json"]["schema"] == error, (route, status)
+            assert (
+                operation["responses"][status]["content"]["application/json"]["schema"] == error
+            ), (route, status)
     assert "HTTPValidationError" not in committed["components"]["schemas"]
 
 
-def test_every_operation_has_a_summary_a_description_a_tag_and_a_stable_camel_case_id(committed) -> None:
+def test_every_operation_has_a_summary_a_description_a_tag_and_a_stable_camel_case_id(
+    committed,
+) -> None:
     tags = {tag["name"] for tag in committed["tags"]}
     ids = [operation["operationId"] for _, operation in operations(committed)]
     assert len(ids) == len(set(ids))
@@ -133,9 +147,15 @@ def test_every_request_body_carries_the_readme_example(committed) -> None:
 def test_every_documented_error_status_answers_the_error_shape(committed) -> None:
     error = {"$ref": "#/components/schemas/ErrorResponse"}
     for route, operation in operations(committed):
-        statuses = [s for s in operation["responses"] if s.startswith(("4", "5")) and s not in ("401", "403")]
+        statuses = [
+            s
+            for s in operation["responses"]
+            if s.startswith(("4", "5")) and s not in ("401", "403")
+        ]
         # GraphQL answers refused input and "not now" in the response's errors array (200).
         expected = {"400", "413", "415"} if route == "POST /graphql" else {"422", "503"}
         assert expected <= set(statuses), route
         for status in statuses:
-            assert operation["responses"][status]["content"]["application/json"]["schema"] == error, (route, status)
+            assert (
+                operation["responses"][status]["content"]["application/json"]["schema"] == error
+            ), (route, status)

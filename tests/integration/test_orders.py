@@ -24,6 +24,7 @@ AS_OF = "2024-03-15T08:00:00.000Z"
 
 # -- arranging through the public path --------------------------------------------------------
 
+
 def shop(api, *counts: tuple[str, int], buffer: int = 0) -> None:
     """ECOMMERCE (with a PERCENTAGE buffer, if any) selling from one DC, stocked by snapshots
     of (productRef, count) taken before the test's clock starts."""
@@ -85,7 +86,10 @@ def ledger(api, product: str = SKU) -> dict[str, tuple[int, str]]:
     response = api.get(f"/inventory-positions/{product}:{DC}:DEFAULT")
     assert response.status == 200, response.body
     prefix = f"{product}:{DC}:DEFAULT:"
-    return {q["iqRef"].removeprefix(prefix): (q["quantity"], q["status"]) for q in response.json()["quantities"]}
+    return {
+        q["iqRef"].removeprefix(prefix): (q["quantity"], q["status"])
+        for q in response.json()["quantities"]
+    }
 
 
 def fo_status(api, ref: str) -> str:
@@ -102,6 +106,7 @@ def assert_reconciled(positions: int) -> None:
 
 
 # -- confirmation -----------------------------------------------------------------------------
+
 
 def test_an_active_matching_cart_is_converted_without_moving_onhand_or_ats(api, clock) -> None:
     shop(api, (SKU, 50), buffer=10)
@@ -140,7 +145,9 @@ def test_a_cart_matches_an_order_whose_lines_merge_to_the_same_quantities(api, c
     assert_reconciled(2)
 
 
-def test_an_order_after_its_cart_expired_reserves_afresh_and_releases_the_cart_at_once(api, clock) -> None:
+def test_an_order_after_its_cart_expired_reserves_afresh_and_releases_the_cart_at_once(
+    api, clock
+) -> None:
     shop(api, (SKU, 10))
     hold(api, "cart-1", (SKU, 2))
 
@@ -186,12 +193,16 @@ def test_an_order_naming_a_missing_cart_reserves_afresh(api, clock) -> None:
     assert_reconciled(1)
 
 
-def test_an_order_whose_lines_differ_from_its_cart_reserves_afresh_and_releases_the_cart(api, clock) -> None:
+def test_an_order_whose_lines_differ_from_its_cart_reserves_afresh_and_releases_the_cart(
+    api, clock
+) -> None:
     shop(api, (SKU, 10), (SOCKS, 10))
     hold(api, "cart-1", (SKU, 8), (SOCKS, 1))
     assert (on_hand(api), on_hand(api, SOCKS)) == (2, 9)
 
-    view = confirmed(api, "order-1", (SKU, 9), cart="cart-1")  # more than ATS 2 without the cart's 8
+    view = confirmed(
+        api, "order-1", (SKU, 9), cart="cart-1"
+    )  # more than ATS 2 without the cart's 8
 
     assert view["convertedFromHold"] is False
     assert ledger(api)["SOFT_RESERVE:cart-1"] == (-8, "INACTIVE")
@@ -206,18 +217,36 @@ def test_an_order_whose_lines_differ_from_its_cart_reserves_afresh_and_releases_
 
 def test_a_click_and_collect_order_reserves_at_the_pickup_store_only(api, clock) -> None:
     shop(api, (SKU, 10))
-    store = {"type": "STORE", "deliveryTypes": ["HD", "CC"], "channels": ["ECOMMERCE"], "priority": 2}
+    store = {
+        "type": "STORE",
+        "deliveryTypes": ["HD", "CC"],
+        "channels": ["ECOMMERCE"],
+        "priority": 2,
+    }
     assert api.put("/locations/STORE_SYDNEY", store).status == 200
-    snapshot = {"productRef": SKU, "locationRef": "STORE_SYDNEY", "type": "LAST_ON_HAND", "quantity": 3, "asOf": AS_OF}
+    snapshot = {
+        "productRef": SKU,
+        "locationRef": "STORE_SYDNEY",
+        "type": "LAST_ON_HAND",
+        "quantity": 3,
+        "asOf": AS_OF,
+    }
     assert api.post("/inventory/batch", {"entities": [snapshot]}).status == 200
-    body = {"ref": "order-1", "channel": "ECOMMERCE", "deliveryType": "CC", "locationRef": "STORE_SYDNEY",
-            "lines": [{"productRef": SKU, "quantity": 2}]}
+    body = {
+        "ref": "order-1",
+        "channel": "ECOMMERCE",
+        "deliveryType": "CC",
+        "locationRef": "STORE_SYDNEY",
+        "lines": [{"productRef": SKU, "quantity": 2}],
+    }
 
     response = api.post("/orders", body)
     too_many = api.post("/orders", {**body, "ref": "order-2"})
 
     assert response.status == 201, response.body
-    assert response.json()["allocations"] == [{"productRef": SKU, "locationRef": "STORE_SYDNEY", "quantity": 2}]
+    assert response.json()["allocations"] == [
+        {"productRef": SKU, "locationRef": "STORE_SYDNEY", "quantity": 2}
+    ]
     assert too_many.status == 409, too_many.body
     assert too_many.json()["error"]["details"][0]["available"] == 1
     assert on_hand(api) == 10
@@ -234,7 +263,9 @@ def test_out_of_stock_names_each_short_line_and_writes_nothing(api, moto_table, 
     error = response.json()["error"]
     assert error["code"] == "OUT_OF_STOCK"
     assert SKU in error["message"] and CAP in error["message"]
-    assert [{k: d[k] for k in ("productRef", "requested", "available")} for d in error["details"]] == [
+    assert [
+        {k: d[k] for k in ("productRef", "requested", "available")} for d in error["details"]
+    ] == [
         {"productRef": SKU, "requested": 5, "available": 3},
         {"productRef": CAP, "requested": 2, "available": 0},
     ]
@@ -242,7 +273,9 @@ def test_out_of_stock_names_each_short_line_and_writes_nothing(api, moto_table, 
     assert api.get("/orders/order-1").status == 404
 
 
-def test_out_of_stock_with_a_mismatched_cart_keeps_the_cart_and_writes_nothing(api, moto_table, clock) -> None:
+def test_out_of_stock_with_a_mismatched_cart_keeps_the_cart_and_writes_nothing(
+    api, moto_table, clock
+) -> None:
     shop(api, (SKU, 10))
     hold(api, "cart-1", (SKU, 2))
     before = table_items(moto_table)
@@ -265,7 +298,12 @@ def test_out_of_stock_details_point_at_the_request_line_of_each_short_product(ap
 
     assert response.status == 409, response.body
     [detail] = response.json()["error"]["details"]
-    assert (detail["field"], detail["productRef"], detail["requested"], detail["available"]) == ("lines.2", SOCKS, 2, 1)
+    assert (detail["field"], detail["productRef"], detail["requested"], detail["available"]) == (
+        "lines.2",
+        SOCKS,
+        2,
+        1,
+    )
 
 
 def test_an_order_refused_only_because_expired_holds_still_count_reclaims_them(api, clock) -> None:
@@ -333,6 +371,7 @@ def test_the_same_order_ref_with_a_different_body_is_a_conflict(api, moto_table,
 
 
 # -- ship, cancel, return -----------------------------------------------------------------------
+
 
 def test_shipping_turns_the_reservation_into_a_sale_and_onhand_stays(api, clock) -> None:
     shop(api, (SKU, 10), buffer=10)
@@ -429,12 +468,15 @@ def test_an_illegal_order_transition_is_a_conflict_and_writes_nothing(
     assert on_hand(api) == count
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/orders/order-404"),
-    ("POST", "/orders/order-404/ship"),
-    ("POST", "/orders/order-404/cancel"),
-    ("POST", "/orders/order-404/return"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/orders/order-404"),
+        ("POST", "/orders/order-404/ship"),
+        ("POST", "/orders/order-404/cancel"),
+        ("POST", "/orders/order-404/return"),
+    ],
+)
 def test_an_unknown_order_is_404(api, clock, method: str, path: str) -> None:
     response = api.request(method, path)
 
@@ -442,7 +484,9 @@ def test_an_unknown_order_is_404(api, clock, method: str, path: str) -> None:
     assert response.json()["error"]["code"] == "NOT_FOUND"
 
 
-def test_a_snapshot_after_a_shipment_supersedes_its_sale_and_keeps_open_reservations(api, clock) -> None:
+def test_a_snapshot_after_a_shipment_supersedes_its_sale_and_keeps_open_reservations(
+    api, clock
+) -> None:
     shop(api, (SKU, 10))
     confirmed(api, "order-1", (SKU, 3))
     confirmed(api, "order-2", (SKU, 2))
@@ -450,7 +494,13 @@ def test_a_snapshot_after_a_shipment_supersedes_its_sale_and_keeps_open_reservat
     assert on_hand(api) == 5
 
     clock.advance(minutes=1)
-    counted = {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 7, "asOf": to_iso(clock.now)}
+    counted = {
+        "productRef": SKU,
+        "locationRef": DC,
+        "type": "LAST_ON_HAND",
+        "quantity": 7,
+        "asOf": to_iso(clock.now),
+    }
     response = api.post("/inventory/batch", {"entities": [counted]})
 
     assert response.json()["results"][0]["status"] == "APPLIED", response.body
@@ -469,7 +519,13 @@ def test_a_snapshot_counted_before_a_shipment_keeps_its_sale(api, clock) -> None
     clock.advance(minutes=1)
     api.post("/orders/order-1/ship")
 
-    counted = {"productRef": SKU, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": 10, "asOf": counted_at}
+    counted = {
+        "productRef": SKU,
+        "locationRef": DC,
+        "type": "LAST_ON_HAND",
+        "quantity": 10,
+        "asOf": counted_at,
+    }
     response = api.post("/inventory/batch", {"entities": [counted]})
 
     assert response.json()["results"][0]["status"] == "APPLIED", response.body

@@ -22,9 +22,15 @@ def ok(response) -> Any:
 
 
 def shop(api, count: int, *, buffer: int = 0, shards: int = 4) -> None:
-    buffer_rule = {"type": "PERCENTAGE", "value": buffer} if buffer else {"type": "NONE", "value": 0}
+    buffer_rule = (
+        {"type": "PERCENTAGE", "value": buffer} if buffer else {"type": "NONE", "value": 0}
+    )
     ok(api.put("/channels/ECOMMERCE", {"buffer": buffer_rule}))
-    ok(api.put(f"/locations/{DC}", {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"]}))
+    ok(
+        api.put(
+            f"/locations/{DC}", {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"]}
+        )
+    )
     feed(api, {"type": "LAST_ON_HAND", "quantity": count, "asOf": AS_OF})
     ok(api.put(f"/products/{SKU}", {"counterShards": {DC: shards}}))
 
@@ -36,7 +42,12 @@ def feed(api, entity: dict[str, Any]) -> dict[str, Any]:
 
 
 def hold(api, ref: str, quantity: int = 1) -> dict[str, Any]:
-    body = {"ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": SKU, "quantity": quantity}]}
+    body = {
+        "ref": ref,
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "lines": [{"productRef": SKU, "quantity": quantity}],
+    }
     return ok(api.post("/fulfilment-options", body))
 
 
@@ -142,7 +153,10 @@ def test_a_store_sale_larger_than_shard_0_pulls_units_back_from_the_shards(api) 
 def test_a_sale_beyond_all_stock_empties_every_shard_and_refuses_holds(api) -> None:
     shop(api, 8)  # 2/2/2/2
 
-    assert feed(api, {"type": "DELTA", "quantity": -11, "sourceRef": "shrink-1"})["status"] == "APPLIED"
+    assert (
+        feed(api, {"type": "DELTA", "quantity": -11, "sourceRef": "shrink-1"})["status"]
+        == "APPLIED"
+    )
 
     assert shard_values() == (-3, 0, 0, 0)
     assert on_hand(api) == -3
@@ -169,7 +183,12 @@ def test_feed_replays_and_stale_events_keep_their_meaning_on_shards(api) -> None
 
     assert feed(api, sale)["status"] == "APPLIED"
     assert feed(api, sale)["status"] == "UNCHANGED"
-    before_count = {"type": "DELTA", "quantity": -5, "sourceRef": "old-1", "asOf": "2024-03-14T08:00:00.000Z"}
+    before_count = {
+        "type": "DELTA",
+        "quantity": -5,
+        "sourceRef": "old-1",
+        "asOf": "2024-03-14T08:00:00.000Z",
+    }
     assert feed(api, before_count)["status"] == "STALE"
 
     assert on_hand(api) == 10
@@ -194,10 +213,18 @@ def test_fewer_shards_fold_their_units_back_and_holds_go_on(api) -> None:
 def test_orders_convert_and_reserve_afresh_on_a_sharded_position(api, clock) -> None:
     shop(api, 10)
     hold(api, "cart-1", 2)
-    body = {"channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": SKU, "quantity": 2}]}
+    body = {
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "lines": [{"productRef": SKU, "quantity": 2}],
+    }
 
     converted = ok(api.post("/orders", {"ref": "order-1", "fulfilmentOptionRef": "cart-1", **body}))
-    afresh = ok(api.post("/orders", {"ref": "order-2", **body, "lines": [{"productRef": SKU, "quantity": 8}]}))
+    afresh = ok(
+        api.post(
+            "/orders", {"ref": "order-2", **body, "lines": [{"productRef": SKU, "quantity": 8}]}
+        )
+    )
 
     assert converted["convertedFromHold"] is True
     assert afresh["convertedFromHold"] is False
@@ -233,17 +260,24 @@ def test_a_bad_shard_count_is_refused_and_changes_nothing(api) -> None:
     assert shard_values() == (10, 10, 10, 10)
 
 
-def test_holds_are_kept_in_their_shards_partition_and_still_read_and_released_after_resharding(api) -> None:
+def test_holds_are_kept_in_their_shards_partition_and_still_read_and_released_after_resharding(
+    api,
+) -> None:
     shop(api, 40)
     for n in range(12):
         hold(api, f"cart-{n}")
     items = get_runtime().table._client.scan(TableName=get_runtime().table.table_name)["Items"]
-    partitions = {item["pk"]["S"] for item in items if item.get("type", {}).get("S") == "SOFT_RESERVE"}
+    partitions = {
+        item["pk"]["S"] for item in items if item.get("type", {}).get("S") == "SOFT_RESERVE"
+    }
     assert len(partitions) > 1, partitions  # not all on the position's own partition
 
     ok(api.put(f"/products/{SKU}", {}))  # back to one counter: the holds stay where they were
     position = ok(api.get(f"/inventory-positions/{POSITION}"))
-    assert sum(q["status"] == "ACTIVE" and q["type"] == "SOFT_RESERVE" for q in position["quantities"]) == 12
+    assert (
+        sum(q["status"] == "ACTIVE" and q["type"] == "SOFT_RESERVE" for q in position["quantities"])
+        == 12
+    )
     assert position["onHand"] == 28
 
     for n in range(12):

@@ -36,34 +36,61 @@ READ, HOLDS, WRITE = "holdfast/read", "holdfast/holds", "holdfast/inventory.writ
 EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "AvailabilityFunction": {TABLE: {"dynamodb:BatchGetItem", "dynamodb:Query"}},
     "InventoryFeedFunction": {
-        TABLE: {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        TABLE: {
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+        },
     },
     "ConfigurationFunction": {  # UpdateItem: resharding a position's counter (a transaction)
-        TABLE: {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        TABLE: {
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+        },
     },
     "FulfilmentOptionsFunction": {
         TABLE: {
-            "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
-            "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
         },
         EXPIRY_INDEX: {"dynamodb:Query"},  # reclaim
     },
     "GraphqlFunction": {  # the hold service's calls, and the availability reads
         TABLE: {
-            "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
-            "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
         },
         EXPIRY_INDEX: {"dynamodb:Query"},  # reclaim
     },
     "OrdersFunction": {
         TABLE: {
-            "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
-            "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
         },
         EXPIRY_INDEX: {"dynamodb:Query"},  # reclaim
     },
     "HoldExpiryFunction": {
-        TABLE: {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+        TABLE: {
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        },
         FAILURE_QUEUE: {"sqs:SendMessage"},
     },
     "HoldSweeperFunction": {
@@ -76,7 +103,10 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         SIGNALS_FAILURE_QUEUE: {"sqs:SendMessage"},
         SIGNAL_BUS: {"events:PutEvents"},
     },
-    "SignalsFunction": {TABLE: {"dynamodb:Query"}, SIGNAL_BUS: {"events:PutEvents"}},  # RESTOCK_SUGGESTED
+    "SignalsFunction": {
+        TABLE: {"dynamodb:Query"},
+        SIGNAL_BUS: {"events:PutEvents"},
+    },  # RESTOCK_SUGGESTED
 }
 
 TRANSACTION_ITEM_ACTIONS = {
@@ -112,7 +142,11 @@ def resource_name(resource: Any) -> str:
         target = resource["Fn::GetAtt"]
         logical, attribute = target.split(".", 1) if isinstance(target, str) else target
         return logical if attribute == "Arn" else f"{logical}.{attribute}"
-    if isinstance(resource, dict) and "Fn::Sub" in resource and isinstance(resource["Fn::Sub"], str):
+    if (
+        isinstance(resource, dict)
+        and "Fn::Sub" in resource
+        and isinstance(resource["Fn::Sub"], str)
+    ):
         return re.sub(r"^\$\{(\w+)\.Arn\}", r"\1", resource["Fn::Sub"])
     return json.dumps(resource)
 
@@ -156,16 +190,20 @@ def test_the_http_api_requires_a_jwt_from_the_configured_issuer_by_default() -> 
     # The stack's own user pool and clients, or the given issuer and audiences (both branches
     # rendered in test_template_production).
     assert authorizer["JwtConfiguration"] == {
-        "issuer": {"Fn::If": [
-            "CreateUserPool",
-            {"Fn::Sub": "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${UserPool}"},
-            {"Ref": "JwtIssuer"},
-        ]},
-        "audience": {"Fn::If": [
-            "CreateUserPool",
-            [{"Ref": "BackOfficeClient"}, {"Ref": "StorefrontClient"}],
-            {"Fn::Split": [",", {"Ref": "JwtAudience"}]},
-        ]},
+        "issuer": {
+            "Fn::If": [
+                "CreateUserPool",
+                {"Fn::Sub": "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${UserPool}"},
+                {"Ref": "JwtIssuer"},
+            ]
+        },
+        "audience": {
+            "Fn::If": [
+                "CreateUserPool",
+                [{"Ref": "BackOfficeClient"}, {"Ref": "StorefrontClient"}],
+                {"Fn::Split": [",", {"Ref": "JwtAudience"}]},
+            ]
+        },
     }
 
 
@@ -173,7 +211,10 @@ def test_the_issuer_and_audience_default_to_none_so_the_stack_brings_its_own() -
     parameters = load_template()["Parameters"]
     for name in ("JwtIssuer", "JwtAudience"):
         assert parameters[name]["Default"] == "", name
-    issuer, audience = parameters["JwtIssuer"]["AllowedPattern"], parameters["JwtAudience"]["AllowedPattern"]
+    issuer, audience = (
+        parameters["JwtIssuer"]["AllowedPattern"],
+        parameters["JwtAudience"]["AllowedPattern"],
+    )
     assert re.fullmatch(issuer, "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC")
     assert re.fullmatch(issuer, "") and re.fullmatch(audience, "")
     assert not re.fullmatch(issuer, "http://issuer.example")
@@ -195,20 +236,26 @@ def scopes_for(route_key: str) -> list[str]:
 
 
 def test_every_route_asks_for_the_one_scope_of_its_kind() -> None:
-    for function, event, properties in http_events():
+    for function, _event, properties in http_events():
         route = f"{properties['Method'].upper()} {properties['Path']}"
         assert properties["Auth"]["AuthorizationScopes"] == scopes_for(route), (function, route)
 
 
 def test_nothing_else_reaches_a_function_without_the_authorizer() -> None:
     for name, resource in resources().items():
-        assert resource["Type"] not in {"AWS::Serverless::Api", "AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api",
-                                        "AWS::ApiGatewayV2::Route", "AWS::Lambda::Url", "AWS::Lambda::Permission"}, name
+        assert resource["Type"] not in {
+            "AWS::Serverless::Api",
+            "AWS::ApiGateway::RestApi",
+            "AWS::ApiGatewayV2::Api",
+            "AWS::ApiGatewayV2::Route",
+            "AWS::Lambda::Url",
+            "AWS::Lambda::Permission",
+        }, name
         if resource["Type"] == "AWS::Serverless::Function":
             assert "FunctionUrlConfig" not in resource["Properties"], name
-            assert {event["Type"] for event in resource["Properties"].get("Events", {}).values()} <= {
-                "HttpApi", "DynamoDB", "ScheduleV2"
-            }, name
+            assert {
+                event["Type"] for event in resource["Properties"].get("Events", {}).values()
+            } <= {"HttpApi", "DynamoDB", "ScheduleV2"}, name
 
 
 # -- least privilege -------------------------------------------------------------------------------
@@ -221,7 +268,10 @@ def test_no_function_has_a_broad_policy_or_its_own_role() -> None:
         assert "Role" not in resources()[function]["Properties"], function
         for policy in policies(function):
             # Only inline statements: no SAM policy template (DynamoDBCrudPolicy …), no managed policy.
-            assert isinstance(policy, dict) and set(policy) == {"Version", "Statement"}, (function, policy)
+            assert isinstance(policy, dict) and set(policy) == {"Version", "Statement"}, (
+                function,
+                policy,
+            )
             assert not re.search(r"Crud|FullAccess", json.dumps(policy)), function
 
 
@@ -229,7 +279,9 @@ def test_every_statement_names_its_actions_and_resources() -> None:
     for function in EXPECTED_GRANTS:
         for statement in statements(function):
             assert statement["Effect"] == "Allow", function
-            assert set(statement) == {"Effect", "Action", "Resource"}, function  # no NotAction / NotResource
+            assert set(statement) == {"Effect", "Action", "Resource"}, (
+                function
+            )  # no NotAction / NotResource
             for action in as_list(statement["Action"]):
                 assert "*" not in action, (function, action)
             for resource in as_list(statement["Resource"]):
@@ -244,8 +296,17 @@ def test_each_function_is_granted_the_expected_actions_and_no_more() -> None:
 
 def test_only_the_functions_that_release_overdue_holds_read_the_expiry_index() -> None:
     # The sweeper, and a hold or order that finds no stock (reclaim); nothing reads other indexes.
-    readers = {function for function in EXPECTED_GRANTS if any("/index/" in name for name in grants(function))}
-    assert readers == {"HoldSweeperFunction", "FulfilmentOptionsFunction", "OrdersFunction", "GraphqlFunction"}
+    readers = {
+        function
+        for function in EXPECTED_GRANTS
+        if any("/index/" in name for name in grants(function))
+    }
+    assert readers == {
+        "HoldSweeperFunction",
+        "FulfilmentOptionsFunction",
+        "OrdersFunction",
+        "GraphqlFunction",
+    }
     for function in readers:
         assert grants(function)[EXPIRY_INDEX] == {"dynamodb:Query"}
 
@@ -311,29 +372,47 @@ SKU, DC = "ACME_SNEAKER_BLK_US9", "MAIN_DC"
 
 
 def hold(api: LocalApi, ref: str, quantity: int, **extra: Any):
-    return api.post("/fulfilment-options", {
-        "ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD",
-        "lines": [{"productRef": SKU, "quantity": quantity}], **extra,
-    })
+    return api.post(
+        "/fulfilment-options",
+        {
+            "ref": ref,
+            "channel": "ECOMMERCE",
+            "deliveryType": "HD",
+            "lines": [{"productRef": SKU, "quantity": quantity}],
+            **extra,
+        },
+    )
 
 
 def order(api: LocalApi, ref: str, quantity: int, **extra: Any):
-    return api.post("/orders", {
-        "ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD",
-        "lines": [{"productRef": SKU, "quantity": quantity}], **extra,
-    })
+    return api.post(
+        "/orders",
+        {
+            "ref": ref,
+            "channel": "ECOMMERCE",
+            "deliveryType": "HD",
+            "lines": [{"productRef": SKU, "quantity": quantity}],
+            **extra,
+        },
+    )
 
 
 def available(api: LocalApi) -> int:
-    response = api.get("/virtual-positions", query={"channel": "ECOMMERCE", "productRef": SKU, "type": "AGGREGATE"})
+    response = api.get(
+        "/virtual-positions", query={"channel": "ECOMMERCE", "productRef": SKU, "type": "AGGREGATE"}
+    )
     return response.json()["items"][0]["quantity"]
 
 
 def timer_deleted_by_ttl(fo_ref: str) -> dict[str, Any]:
     """The sample stream event, for this hold's timer."""
-    event = json.loads((PROJECT_ROOT / "events/hold_expiry/expire-hold-timer.json").read_text(encoding="utf-8"))
+    event = json.loads(
+        (PROJECT_ROOT / "events/hold_expiry/expire-hold-timer.json").read_text(encoding="utf-8")
+    )
     record = copy.deepcopy(event["Records"][0])
-    record["dynamodb"]["Keys"]["pk"]["S"] = record["dynamodb"]["OldImage"]["pk"]["S"] = f"FO#{fo_ref}"
+    record["dynamodb"]["Keys"]["pk"]["S"] = record["dynamodb"]["OldImage"]["pk"]["S"] = (
+        f"FO#{fo_ref}"
+    )
     record["dynamodb"]["OldImage"]["foRef"]["S"] = fo_ref
     return {"Records": [record]}
 
@@ -355,14 +434,24 @@ def exercise_every_path(api: LocalApi, clock) -> None:
     def entity(kind: str, quantity: int, **extra: Any) -> dict[str, Any]:
         return {"productRef": SKU, "locationRef": DC, "type": kind, "quantity": quantity, **extra}
 
-    statuses = [r["status"] for r in api.post("/inventory/batch", {"entities": [
-        entity("LAST_ON_HAND", 10, asOf=at(60)),
-        entity("DELTA", 2, sourceRef="RCPT-1", asOf=at(45)),  # superseded by the next count
-        entity("DELTA", 5, sourceRef="RCPT-2"),
-        entity("DELTA", 5, sourceRef="RCPT-2"),  # a replay
-        entity("LAST_ON_HAND", 12, asOf=at(30)),
-        entity("DELTA", 1, sourceRef="RCPT-3", asOf=at(90)),  # older than the count
-    ]}).json()["results"]]
+    statuses = [
+        r["status"]
+        for r in api.post(
+            "/inventory/batch",
+            {
+                "entities": [
+                    entity("LAST_ON_HAND", 10, asOf=at(60)),
+                    entity(
+                        "DELTA", 2, sourceRef="RCPT-1", asOf=at(45)
+                    ),  # superseded by the next count
+                    entity("DELTA", 5, sourceRef="RCPT-2"),
+                    entity("DELTA", 5, sourceRef="RCPT-2"),  # a replay
+                    entity("LAST_ON_HAND", 12, asOf=at(30)),
+                    entity("DELTA", 1, sourceRef="RCPT-3", asOf=at(90)),  # older than the count
+                ]
+            },
+        ).json()["results"]
+    ]
     assert statuses == ["APPLIED", "APPLIED", "APPLIED", "UNCHANGED", "APPLIED", "STALE"]
     assert api.get(f"/inventory-positions/{SKU}:{DC}:DEFAULT").json()["onHand"] == 17
     assert available(api) == 17
@@ -387,8 +476,12 @@ def exercise_every_path(api: LocalApi, clock) -> None:
     assert hold(api, "cart-5", 1).status == 201  # released by the sweeper
     clock.advance(minutes=16)
     assert hold(api, "cart-6", 1).status == 201  # not due: its timer is put back
-    assert api.invoke("HoldExpiryFunction", timer_deleted_by_ttl("cart-4")) == {"batchItemFailures": []}
-    assert api.invoke("HoldExpiryFunction", timer_deleted_by_ttl("cart-6")) == {"batchItemFailures": []}
+    assert api.invoke("HoldExpiryFunction", timer_deleted_by_ttl("cart-4")) == {
+        "batchItemFailures": []
+    }
+    assert api.invoke("HoldExpiryFunction", timer_deleted_by_ttl("cart-6")) == {
+        "batchItemFailures": []
+    }
     assert api.invoke("HoldSweeperFunction", {})["released"] >= 1
 
     assert hold(api, "cart-7", available(api)).status == 201  # all of it
@@ -402,11 +495,23 @@ def exercise_every_path(api: LocalApi, clock) -> None:
 
     sharded = {"category": "SNEAKERS", "counterShards": {DC: 2}}
     assert api.put(f"/products/{SKU}", sharded).status == 200  # reshard: a transaction
-    assert api.post("/inventory/batch", {"entities": [entity("DELTA", -1, sourceRef="TILL-1")]}).status == 200
+    assert (
+        api.post("/inventory/batch", {"entities": [entity("DELTA", -1, sourceRef="TILL-1")]}).status
+        == 200
+    )
     threshold = available(api) - 1
-    assert api.put("/channels/ECOMMERCE", {"buffer": {"type": "NONE"}, "lowStockThreshold": threshold}).status == 200
-    assert hold(api, "cart-10", 1).status == 201  # a low-stock crossing: the consumer reads configuration
-    SignalDelivery(api.invoke, os.environ["TABLE_NAME"]).catch_up()  # every change so far, as signals
+    assert (
+        api.put(
+            "/channels/ECOMMERCE", {"buffer": {"type": "NONE"}, "lowStockThreshold": threshold}
+        ).status
+        == 200
+    )
+    assert (
+        hold(api, "cart-10", 1).status == 201
+    )  # a low-stock crossing: the consumer reads configuration
+    SignalDelivery(
+        api.invoke, os.environ["TABLE_NAME"]
+    ).catch_up()  # every change so far, as signals
     assert api.get("/signals", query={"limit": 3}).status == 200
     assert api.get("/signals", query={"productRef": SKU, "type": "LOW_STOCK"}).json()["items"]
     assert api.get("/reports/funnel").json()["items"]
@@ -425,18 +530,38 @@ def exercise_graphql(api: LocalApi, clock) -> None:
 
     def cart(ref: str, quantity: int) -> dict[str, Any]:
         products = [{"productRef": SKU, "requestedQuantity": quantity}]
-        return {"input": {"ref": ref, "type": "HD", "retailerId": 1, "products": products,
-                          "attributes": [{"name": "channel", "type": "STRING", "value": "ECOMMERCE"}]}}
+        return {
+            "input": {
+                "ref": ref,
+                "type": "HD",
+                "retailerId": 1,
+                "products": products,
+                "attributes": [{"name": "channel", "type": "STRING", "value": "ECOMMERCE"}],
+            }
+        }
 
-    graphql(api, f'{{ virtualPositions(catalogue: {{ref: "ECOMMERCE"}}, productRef: "{SKU}") {{ edges {{ node {{ quantity }} }} }} }}')
-    graphql(api, f'{{ inventoryPosition(catalogue: {{ref: "DEFAULT:1"}}, ref: "{SKU}:{DC}:DEFAULT") {{ onHand }} }}')
+    graphql(
+        api,
+        f'{{ virtualPositions(catalogue: {{ref: "ECOMMERCE"}}, productRef: "{SKU}") {{ edges {{ node {{ quantity }} }} }} }}',
+    )
+    graphql(
+        api,
+        f'{{ inventoryPosition(catalogue: {{ref: "DEFAULT:1"}}, ref: "{SKU}:{DC}:DEFAULT") {{ onHand }} }}',
+    )
     held = graphql(api, create, cart("gql-cart-1", 1))["createFulfilmentOption"]
     assert graphql(api, create, cart("gql-cart-1", 1))["createFulfilmentOption"] == held  # a retry
     cancel = """mutation ($id: ID!) { updateFulfilmentOption(input: {id: $id, status: "CANCELLED"}) { status } }"""
-    assert graphql(api, cancel, {"id": held["id"]})["updateFulfilmentOption"]["status"] == "CANCELLED"
-    assert graphql(api, create, cart("gql-cart-2", available(api)))["createFulfilmentOption"]["status"] == "ACTIVE"
+    assert (
+        graphql(api, cancel, {"id": held["id"]})["updateFulfilmentOption"]["status"] == "CANCELLED"
+    )
+    assert (
+        graphql(api, create, cart("gql-cart-2", available(api)))["createFulfilmentOption"]["status"]
+        == "ACTIVE"
+    )
     clock.advance(minutes=16)
-    assert graphql(api, create, cart("gql-cart-3", 1))["createFulfilmentOption"]["status"] == "ACTIVE"  # reclaimed
+    assert (
+        graphql(api, create, cart("gql-cart-3", 1))["createFulfilmentOption"]["status"] == "ACTIVE"
+    )  # reclaimed
 
 
 def test_each_function_is_granted_exactly_the_dynamodb_actions_it_calls(recorded, clock) -> None:
@@ -450,13 +575,18 @@ def test_each_function_is_granted_exactly_the_dynamodb_actions_it_calls(recorded
     for function in EXPECTED_GRANTS:
         for resource, actions in grants(function).items():
             if any(action.startswith("dynamodb:") for action in actions):
-                granted[function][resource] = {action for action in actions if action.startswith("dynamodb:")}
+                granted[function][resource] = {
+                    action for action in actions if action.startswith("dynamodb:")
+                }
     assert called == granted
 
 
 # -- nothing secret is written down ----------------------------------------------------------------
 
-SCANNED = [PROJECT_ROOT / "template.yaml", *(PROJECT_ROOT / d for d in ("events", "layers", "functions", "cli"))]
+SCANNED = [
+    PROJECT_ROOT / "template.yaml",
+    *(PROJECT_ROOT / d for d in ("events", "layers", "functions", "cli")),
+]
 ACCOUNT_ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 LOCAL_ACCOUNT = "000000000000"
 """What the local API and scheduler put in ARNs: no AWS account has it."""
@@ -464,7 +594,9 @@ EXAMPLE_ACCOUNT = "123456789012"
 """AWS's documentation placeholder, which the sample events use."""
 SECRETS = {
     "an AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    "an AWS secret access key": re.compile(r"(?i)aws_?secret_?access_?key\W{1,4}[A-Za-z0-9/+=]{40}\b"),
+    "an AWS secret access key": re.compile(
+        r"(?i)aws_?secret_?access_?key\W{1,4}[A-Za-z0-9/+=]{40}\b"
+    ),
     "a private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
     "a JWT": re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\."),
     "an assigned secret": re.compile(
@@ -485,7 +617,11 @@ def scanned_files() -> Iterator[Path]:
 def test_no_account_id_is_hard_coded() -> None:
     found = []
     for path in scanned_files():
-        allowed = {LOCAL_ACCOUNT, EXAMPLE_ACCOUNT} if path.is_relative_to(PROJECT_ROOT / "events") else {LOCAL_ACCOUNT}
+        allowed = (
+            {LOCAL_ACCOUNT, EXAMPLE_ACCOUNT}
+            if path.is_relative_to(PROJECT_ROOT / "events")
+            else {LOCAL_ACCOUNT}
+        )
         for number in ACCOUNT_ID.findall(path.read_text(encoding="utf-8")):
             if number not in allowed:
                 found.append(f"{path.relative_to(PROJECT_ROOT)}: {number}")
@@ -511,6 +647,8 @@ def test_the_scan_recognises_what_it_looks_for() -> None:
     assert SECRETS["an AWS access key id"].search("key = 'AKIAIOSFODNN7EXAMPL3'")
     assert SECRETS["an assigned secret"].search('CLIENT_SECRET = "s3cr3tvalue99"')
     assert SECRETS["a JWT"].search("Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig")
-    assert not SECRETS["an assigned secret"].search('"description": "the token lacks the route scope"')
+    assert not SECRETS["an assigned secret"].search(
+        '"description": "the token lacks the route scope"'
+    )
     assert ACCOUNT_ID.search("arn:aws:iam::210987654321:role/x")
     assert not ACCOUNT_ID.search('"timeEpoch": 1710489600000')

@@ -19,7 +19,9 @@ def put_channel(api, name: str, kind: str = "NONE", value: float = 0, **config: 
     assert response.status == 200, response.body
 
 
-def put_location(api, ref: str, channels: list[str], kind: str = "STORE", priority: int = 1) -> None:
+def put_location(
+    api, ref: str, channels: list[str], kind: str = "STORE", priority: int = 1
+) -> None:
     body = {"type": kind, "deliveryTypes": ["HD", "CC"], "channels": channels, "priority": priority}
     response = api.put(f"/locations/{ref}", body)
     assert response.status == 200, response.body
@@ -36,7 +38,13 @@ def stock(api, *counts: tuple[str, str, int]) -> None:
     assert {r["status"] for r in response.json()["results"]} == {"APPLIED"}
 
 
-def virtual_positions(api, channel: str, products: list[str], locations: list[str] | None = None, kind: str | None = None):
+def virtual_positions(
+    api,
+    channel: str,
+    products: list[str],
+    locations: list[str] | None = None,
+    kind: str | None = None,
+):
     query: dict[str, Any] = {"channel": channel, "productRef": products}
     if locations:
         query["locationRef"] = locations
@@ -45,7 +53,13 @@ def virtual_positions(api, channel: str, products: list[str], locations: list[st
     return api.get("/virtual-positions", query=query)
 
 
-def quantities(api, channel: str, products: list[str], locations: list[str] | None = None, kind: str | None = None) -> dict[str, int]:
+def quantities(
+    api,
+    channel: str,
+    products: list[str],
+    locations: list[str] | None = None,
+    kind: str | None = None,
+) -> dict[str, int]:
     """VP ref → quantity (AGGREGATE refs as ``{productRef}:*:{channel}``, keyed ``AGG:{productRef}``)."""
     response = virtual_positions(api, channel, products, locations, kind)
     assert response.status == 200, response.body
@@ -84,7 +98,9 @@ def test_seed_example_snapshot_of_50_shows_ecommerce_45_mobile_47_store_50(api) 
             }
         ]
     }
-    assert quantities(api, "MOBILE", [SKU], [DC], "BASE") == {f"{SKU}:{DC}:MOBILE": 47}  # ceil(2.5) = 3
+    assert quantities(api, "MOBILE", [SKU], [DC], "BASE") == {
+        f"{SKU}:{DC}:MOBILE": 47
+    }  # ceil(2.5) = 3
     assert quantities(api, "STORE", [SKU], [DC], "BASE") == {f"{SKU}:{DC}:STORE": 50}
 
 
@@ -93,7 +109,10 @@ def test_base_vp_for_a_location_named_by_location_ref_needs_no_location_configur
     stock(api, (SKU, DC, 45))
 
     assert api.get(f"/locations/{DC}").status == 404
-    assert quantities(api, "ECOMMERCE", [SKU], [DC]) == {f"{SKU}:{DC}:ECOMMERCE": 40, f"AGG:{SKU}": 0}
+    assert quantities(api, "ECOMMERCE", [SKU], [DC]) == {
+        f"{SKU}:{DC}:ECOMMERCE": 40,
+        f"AGG:{SKU}": 0,
+    }
 
 
 def test_aggregate_sums_the_locations_listing_the_channel_minus_its_exclusions(api) -> None:
@@ -114,7 +133,9 @@ def test_excluded_location_shows_0_even_when_asked_for_by_name(api) -> None:
     put_channel(api, "ECOMMERCE", "NONE", excludedLocations=["OUTLET_7"])
     stock(api, (SKU, "OUTLET_7", 100))
 
-    assert quantities(api, "ECOMMERCE", [SKU], ["OUTLET_7"], "BASE") == {f"{SKU}:OUTLET_7:ECOMMERCE": 0}
+    assert quantities(api, "ECOMMERCE", [SKU], ["OUTLET_7"], "BASE") == {
+        f"{SKU}:OUTLET_7:ECOMMERCE": 0
+    }
 
 
 def test_aggregate_over_named_locations_counts_only_those_selling_to_the_channel(api) -> None:
@@ -129,7 +150,10 @@ def test_aggregate_over_named_locations_counts_only_those_selling_to_the_channel
     assert found == {f"{SKU}:STORE_1:ECOMMERCE": 7, f"{SKU}:STORE_2:ECOMMERCE": 11, f"AGG:{SKU}": 7}
 
 
-@pytest.mark.parametrize(("kind", "types"), [("BASE", {"BASE"}), ("AGGREGATE", {"AGGREGATE"}), (None, {"BASE", "AGGREGATE"})])
+@pytest.mark.parametrize(
+    ("kind", "types"),
+    [("BASE", {"BASE"}), ("AGGREGATE", {"AGGREGATE"}), (None, {"BASE", "AGGREGATE"})],
+)
 def test_type_filter_answers_only_that_kind(api, kind: str | None, types: set[str]) -> None:
     put_channel(api, "ECOMMERCE", "NONE")
     put_location(api, DC, ["ECOMMERCE"], "DC")
@@ -198,8 +222,13 @@ def test_product_without_an_inventory_position_has_quantity_0(api) -> None:
     put_channel(api, "ECOMMERCE", "NONE")
     put_location(api, DC, ["ECOMMERCE"], "DC")
 
-    assert quantities(api, "ECOMMERCE", ["NEVER_STOCKED"]) == {"NEVER_STOCKED:MAIN_DC:ECOMMERCE": 0, "AGG:NEVER_STOCKED": 0}
-    assert quantities(api, "ECOMMERCE", ["NEVER_STOCKED"], ["STORE_9"], "BASE") == {"NEVER_STOCKED:STORE_9:ECOMMERCE": 0}
+    assert quantities(api, "ECOMMERCE", ["NEVER_STOCKED"]) == {
+        "NEVER_STOCKED:MAIN_DC:ECOMMERCE": 0,
+        "AGG:NEVER_STOCKED": 0,
+    }
+    assert quantities(api, "ECOMMERCE", ["NEVER_STOCKED"], ["STORE_9"], "BASE") == {
+        "NEVER_STOCKED:STORE_9:ECOMMERCE": 0
+    }
 
 
 def test_reading_virtual_positions_writes_nothing(api, moto_table) -> None:
@@ -209,7 +238,12 @@ def test_reading_virtual_positions_writes_nothing(api, moto_table) -> None:
     before = table_items(moto_table)
 
     for kind in ("BASE", "AGGREGATE", None):
-        assert virtual_positions(api, "ECOMMERCE", [SKU, "NEVER_STOCKED"], [DC, "STORE_9"], kind).status == 200
+        assert (
+            virtual_positions(
+                api, "ECOMMERCE", [SKU, "NEVER_STOCKED"], [DC, "STORE_9"], kind
+            ).status
+            == 200
+        )
     assert virtual_positions(api, "NO_SUCH_CHANNEL", [SKU]).status == 404
 
     assert table_items(moto_table) == before

@@ -32,23 +32,44 @@ def ok(response) -> Any:
 
 def shop(api, count: int, *, shards: int = 1) -> None:
     ok(api.put("/channels/ECOMMERCE", {"buffer": {"type": "NONE"}}))
-    ok(api.put(f"/locations/{DC}", {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1}))
+    ok(
+        api.put(
+            f"/locations/{DC}",
+            {"type": "DC", "deliveryTypes": ["HD"], "channels": ["ECOMMERCE"], "priority": 1},
+        )
+    )
     ok(api.put("/timers", {"globalMinutes": 15}))
     if shards > 1:
         ok(api.put(f"/products/{SKU}", {"counterShards": {DC: shards}}))
     if count:
-        receipt = {"productRef": SKU, "locationRef": DC, "type": "DELTA", "quantity": count, "sourceRef": "asn-1"}
+        receipt = {
+            "productRef": SKU,
+            "locationRef": DC,
+            "type": "DELTA",
+            "quantity": count,
+            "sourceRef": "asn-1",
+        }
         ok(api.post("/inventory/batch", {"entities": [receipt]}))
 
 
 def hold(api, ref: str, quantity: int = 1) -> dict[str, Any]:
-    body = {"ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD", "lines": [{"productRef": SKU, "quantity": quantity}]}
+    body = {
+        "ref": ref,
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "lines": [{"productRef": SKU, "quantity": quantity}],
+    }
     return ok(api.post("/fulfilment-options", body))
 
 
 def order(api, ref: str, cart: str, quantity: int = 1) -> dict[str, Any]:
-    body = {"ref": ref, "channel": "ECOMMERCE", "deliveryType": "HD", "fulfilmentOptionRef": cart,
-            "lines": [{"productRef": SKU, "quantity": quantity}]}
+    body = {
+        "ref": ref,
+        "channel": "ECOMMERCE",
+        "deliveryType": "HD",
+        "fulfilmentOptionRef": cart,
+        "lines": [{"productRef": SKU, "quantity": quantity}],
+    }
     return ok(api.post("/orders", body))
 
 
@@ -68,7 +89,9 @@ def refused(writes) -> bool:
     return False
 
 
-def test_a_release_planned_from_a_stale_read_of_the_cart_is_refused_by_the_hold_iq(api, clock) -> None:
+def test_a_release_planned_from_a_stale_read_of_the_cart_is_refused_by_the_hold_iq(
+    api, clock
+) -> None:
     shop(api, 5)
     hold(api, "cart-1", 2)
     stale = get_runtime().table.get_document(FO, "cart-1")  # ACTIVE, as a racing release read it
@@ -87,7 +110,11 @@ def test_a_cart_moves_only_from_the_statuses_the_write_names(api, clock) -> None
     hold(api, "cart-1", 2)
     ok(api.delete("/fulfilment-options/cart-1"))
 
-    writes = get_runtime().table.writes(clock.now).update_document(FO, "cart-1", from_statuses=["ACTIVE"], status="EXPIRED")
+    writes = (
+        get_runtime()
+        .table.writes(clock.now)
+        .update_document(FO, "cart-1", from_statuses=["ACTIVE"], status="EXPIRED")
+    )
 
     assert refused(writes)
     assert stored_status("cart-1") == "CANCELLED"
@@ -98,21 +125,36 @@ def test_a_cart_converts_only_while_its_expiry_is_still_ahead_at_the_write(api, 
     hold(api, "cart-1", 2)
     clock.advance(minutes=15, seconds=1)
 
-    writes = get_runtime().table.writes(clock.now).update_document(
-        FO, "cart-1", from_statuses=["ACTIVE"], status="CONVERTED", order_ref="order-1", unexpired_at=clock.now
+    writes = (
+        get_runtime()
+        .table.writes(clock.now)
+        .update_document(
+            FO,
+            "cart-1",
+            from_statuses=["ACTIVE"],
+            status="CONVERTED",
+            order_ref="order-1",
+            unexpired_at=clock.now,
+        )
     )
 
     assert refused(writes)
     assert stored_status("cart-1") == "ACTIVE"
 
 
-def test_a_cart_is_released_as_expired_only_once_its_expiry_has_passed_at_the_write(api, clock) -> None:
+def test_a_cart_is_released_as_expired_only_once_its_expiry_has_passed_at_the_write(
+    api, clock
+) -> None:
     shop(api, 5)
     hold(api, "cart-1", 2)
     clock.advance(minutes=14, seconds=59)
 
-    writes = get_runtime().table.writes(clock.now).update_document(
-        FO, "cart-1", from_statuses=["ACTIVE"], status="EXPIRED", expired_at=clock.now
+    writes = (
+        get_runtime()
+        .table.writes(clock.now)
+        .update_document(
+            FO, "cart-1", from_statuses=["ACTIVE"], status="EXPIRED", expired_at=clock.now
+        )
     )
 
     assert refused(writes)
@@ -123,7 +165,9 @@ ENDINGS = ["converted", "cancelled", "swept"]
 
 
 @pytest.mark.parametrize("ending", ENDINGS)
-def test_ended_holds_leave_no_timer_so_reclaim_still_reaches_an_expired_hold_on_the_last_unit(api, clock, ending) -> None:
+def test_ended_holds_leave_no_timer_so_reclaim_still_reaches_an_expired_hold_on_the_last_unit(
+    api, clock, ending
+) -> None:
     """Reclaim reads the oldest overdue timers (25 of them). Timers left behind by holds that
     already ended are older than any live hold's, so they would fill that read and the hold
     on the last unit, expired a minute ago, would never be reclaimed for the next shopper."""
@@ -139,7 +183,10 @@ def test_ended_holds_leave_no_timer_so_reclaim_still_reaches_an_expired_hold_on_
             assert ok(api.delete(f"/fulfilment-options/{cart}"))["status"] == "CANCELLED"
     else:
         clock.advance(minutes=16)
-        assert api.invoke("HoldSweeperFunction", {"source": "aws.events"}) == {"overdue": 25, "released": 25}
+        assert api.invoke("HoldSweeperFunction", {"source": "aws.events"}) == {
+            "overdue": 25,
+            "released": 25,
+        }
     last = on_hand(api)
     assert hold(api, "last-units", last)["status"] == "ACTIVE"
     clock.advance(minutes=16)  # the last hold is overdue; no TTL deletion, no sweep yet

@@ -32,7 +32,16 @@ from tests.mutation.mutants import MUTANTS, Edit, Mutant
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIPPED = shutil.ignore_patterns(
-    ".git", ".venv", "node_modules", ".hypothesis", ".pytest_cache", "__pycache__", ".aws-sam", "build", "dist", ".ruff_cache"
+    ".git",
+    ".venv",
+    "node_modules",
+    ".hypothesis",
+    ".pytest_cache",
+    "__pycache__",
+    ".aws-sam",
+    "build",
+    "dist",
+    ".ruff_cache",
 )
 TIMEOUT = 240
 """Seconds a mutant's selection may take; a mutant that hangs its tests counts as killed."""
@@ -62,13 +71,34 @@ def stale_edits(mutant: Mutant, root: Path = ROOT) -> list[str]:
 
 
 def pytest_command(selection: Sequence[str]) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-            "--timeout", str(TIMEOUT), *selection]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-x",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        "--timeout",
+        str(TIMEOUT),
+        *selection,
+    ]
 
 
-def run_selection(copy: Path, selection: Sequence[str], env: dict[str, str], limit: float = TIMEOUT + 30) -> tuple[int, str]:
+def run_selection(
+    copy: Path, selection: Sequence[str], env: dict[str, str], limit: float = TIMEOUT + 30
+) -> tuple[int, str]:
     try:
-        done = subprocess.run(pytest_command(selection), cwd=copy, env=env, capture_output=True, text=True, timeout=limit)
+        done = subprocess.run(
+            pytest_command(selection),
+            cwd=copy,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=limit,
+        )
     except subprocess.TimeoutExpired:
         return -1, "timed out"
     return done.returncode, done.stdout[-3000:] + done.stderr[-2000:]
@@ -106,7 +136,9 @@ def run_mutant(copy: Path, mutant: Mutant, env: dict[str, str]) -> Outcome:
     if code == 0:
         return Outcome(mutant, "survived", seconds, summary_line(output))
     if code in (1, -1):
-        return Outcome(mutant, "killed", seconds, "timed out" if code == -1 else first_failure(output))
+        return Outcome(
+            mutant, "killed", seconds, "timed out" if code == -1 else first_failure(output)
+        )
     return Outcome(mutant, "error", seconds, f"pytest exit {code}: {summary_line(output)}")
 
 
@@ -126,8 +158,13 @@ def baseline(copy: Path, mutants: Sequence[Mutant], env: dict[str, str]) -> tupl
 def print_table(outcomes: Sequence[Outcome]) -> None:
     width = max(len(o.mutant.id) for o in outcomes)
     for outcome in outcomes:
-        print(f"{outcome.mutant.id:<{width}}  {outcome.result:<8}  {outcome.seconds:6.1f}s  {outcome.detail[:90]}")
-    counts = {kind: sum(o.result == kind for o in outcomes) for kind in ("killed", "survived", "stale", "error")}
+        print(
+            f"{outcome.mutant.id:<{width}}  {outcome.result:<8}  {outcome.seconds:6.1f}s  {outcome.detail[:90]}"
+        )
+    counts = {
+        kind: sum(o.result == kind for o in outcomes)
+        for kind in ("killed", "survived", "stale", "error")
+    }
     line = f"{counts['killed']} killed, {counts['survived']} survived, {counts['stale']} stale"
     print(line + (f", {counts['error']} errors" if counts["error"] else ""))
 
@@ -137,7 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="ID", help="run only these mutants")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--check", action="store_true", help="only check that no mutant is stale")
-    parser.add_argument("--no-baseline", action="store_true", help="skip running the selections unmutated first")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip running the selections unmutated first"
+    )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # progress shows as it happens, also in a log
     mutants = [m for m in MUTANTS if not args.only or m.id in args.only]
@@ -155,9 +194,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if stale else 0
 
     with ExitStack() as stack:
-        copy = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="holdfast-mutants-"))) / "repo"
+        copy = (
+            Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="holdfast-mutants-")))
+            / "repo"
+        )
         shutil.copytree(ROOT, copy, ignore=SKIPPED)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(copy / p) for p in (".", "layers/holdfast", "cli"))}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(str(copy / p) for p in (".", "layers/holdfast", "cli")),
+        }
         env.pop("HOLDFAST_LONG", None)
         if not env.get("HOLDFAST_DYNAMODB_ENDPOINT"):
             from holdfast_cli.dynamodb_local import DynamoDBLocal
@@ -168,7 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_baseline and runnable:
             started = time.monotonic()
             ok, why = baseline(copy, runnable, env)
-            print(f"baseline: {'every selection passes' if ok else 'FAILED'} unmutated ({time.monotonic() - started:.0f}s)")
+            print(
+                f"baseline: {'every selection passes' if ok else 'FAILED'} unmutated ({time.monotonic() - started:.0f}s)"
+            )
             if not ok:
                 print(why)
                 return 2

@@ -20,7 +20,9 @@ from holdfast.domain.configuration import BufferRule, Channel
 MAIN_DC = "MAIN_DC"
 
 
-def channel(name: str = "ECOMMERCE", kind: str = "NONE", value: object = 0, **config: object) -> Channel:
+def channel(
+    name: str = "ECOMMERCE", kind: str = "NONE", value: object = 0, **config: object
+) -> Channel:
     return Channel(name=name, buffer=BufferRule(type=kind, value=Decimal(str(value))), **config)
 
 
@@ -43,7 +45,9 @@ def test_seed_example_after_a_cart_add_of_2_onhand_43_sells_38() -> None:
     ("on_hand", "mobile", "store"),
     [(45, 42, 45), (43, 40, 43), (50, 47, 50), (20, 19, 20), (1, 0, 1)],
 )
-def test_seed_channels_mobile_5_percent_and_store_0_percent(on_hand: int, mobile: int, store: int) -> None:
+def test_seed_channels_mobile_5_percent_and_store_0_percent(
+    on_hand: int, mobile: int, store: int
+) -> None:
     assert available_to_sell(on_hand, MOBILE, MAIN_DC) == mobile
     assert available_to_sell(on_hand, STORE, MAIN_DC) == store
 
@@ -121,7 +125,9 @@ def test_min_on_hand_for_is_unreachable_where_nothing_can_be_sold() -> None:
 
 # -- properties -------------------------------------------------------------------------
 
-percentages = st.integers(min_value=0, max_value=9_999).map(lambda hundredths: Decimal(hundredths).scaleb(-2))
+percentages = st.integers(min_value=0, max_value=9_999).map(
+    lambda hundredths: Decimal(hundredths).scaleb(-2)
+)
 rules = st.one_of(
     st.builds(lambda p: channel(kind="PERCENTAGE", value=p), percentages),
     st.builds(lambda n: channel(kind="FIXED", value=n), st.integers(min_value=0, max_value=1_000)),
@@ -140,7 +146,9 @@ def smallest_on_hand_by_scanning(quantity: int, ch: Channel, location: str) -> i
 
 
 @given(quantity=st.integers(min_value=1, max_value=200), ch=rules)
-def test_min_on_hand_for_is_the_smallest_on_hand_whose_ats_covers_the_quantity(quantity: int, ch: Channel) -> None:
+def test_min_on_hand_for_is_the_smallest_on_hand_whose_ats_covers_the_quantity(
+    quantity: int, ch: Channel
+) -> None:
     answer = min_on_hand_for(quantity, ch, MAIN_DC)
     scanned = smallest_on_hand_by_scanning(quantity, ch, MAIN_DC)
     if scanned is not None:
@@ -160,7 +168,10 @@ def test_ats_never_falls_as_onhand_rises_and_is_never_negative(on_hand: int, ch:
     assert available_to_sell(on_hand + 1, ch, MAIN_DC) >= ats
 
 
-@given(on_hand=st.integers(min_value=0, max_value=1_000_000), hundredths=st.integers(min_value=0, max_value=10_000))
+@given(
+    on_hand=st.integers(min_value=0, max_value=1_000_000),
+    hundredths=st.integers(min_value=0, max_value=10_000),
+)
 def test_percentage_buffer_is_the_exact_ceiling(on_hand: int, hundredths: int) -> None:
     ch = channel(kind="PERCENTAGE", value=Decimal(hundredths).scaleb(-2))
     # ceil(onHand * hundredths / 10000) in integers only.

@@ -72,8 +72,14 @@ def test_a_fractional_percentage_from_json_is_exact() -> None:
 
 
 def test_buffer_value_is_a_json_number_whole_or_not() -> None:
-    assert json.loads(BufferRule(type="PERCENTAGE", value=Decimal(10)).model_dump_json()) == {"type": "PERCENTAGE", "value": 10}
-    assert json.loads(BufferRule(type="PERCENTAGE", value=Decimal("12.5")).model_dump_json()) == {"type": "PERCENTAGE", "value": 12.5}
+    assert json.loads(BufferRule(type="PERCENTAGE", value=Decimal(10)).model_dump_json()) == {
+        "type": "PERCENTAGE",
+        "value": 10,
+    }
+    assert json.loads(BufferRule(type="PERCENTAGE", value=Decimal("12.5")).model_dump_json()) == {
+        "type": "PERCENTAGE",
+        "value": 12.5,
+    }
 
 
 def test_a_channel_without_a_buffer_keeps_nothing_back() -> None:
@@ -144,7 +150,9 @@ def test_location_configs_that_are_refused_name_the_field(body: dict, field: str
 def test_aggregate_locations_are_those_listing_the_channel_minus_exclusions_by_priority() -> None:
     web = Channel(name="ECOMMERCE", excludedLocations=["OUTLET_7"])
     locations = {
-        ref: Location(ref=ref, type="STORE", deliveryTypes=["CC"], channels=channels, priority=priority)
+        ref: Location(
+            ref=ref, type="STORE", deliveryTypes=["CC"], channels=channels, priority=priority
+        )
         for ref, channels, priority in [
             ("STORE_B", ["ECOMMERCE"], 2),
             ("MAIN_DC", ["ECOMMERCE", "MOBILE"], 1),
@@ -154,7 +162,11 @@ def test_aggregate_locations_are_those_listing_the_channel_minus_exclusions_by_p
         ]
     }
     configuration = Configuration(channels={"ECOMMERCE": web}, locations=locations)
-    assert [loc.ref for loc in configuration.locations_selling_to(web)] == ["MAIN_DC", "STORE_A", "STORE_B"]
+    assert [loc.ref for loc in configuration.locations_selling_to(web)] == [
+        "MAIN_DC",
+        "STORE_A",
+        "STORE_B",
+    ]
 
 
 # -- products and timers --------------------------------------------------------------------
@@ -173,7 +185,13 @@ def test_timers_default_to_15_minutes_globally() -> None:
 
 @pytest.mark.parametrize("minutes", [1, 5, 15, 30, 120])
 def test_timers_between_1_and_120_minutes_are_accepted(minutes: int) -> None:
-    TimerConfig.model_validate({"globalMinutes": minutes, "categories": {"SNEAKERS": minutes}, "products": {"SKU": minutes}})
+    TimerConfig.model_validate(
+        {
+            "globalMinutes": minutes,
+            "categories": {"SNEAKERS": minutes},
+            "products": {"SKU": minutes},
+        }
+    )
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,25 @@ T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night Paris moves its clock
 
 
 def at(minutes: float) -> str:
-    return (T0 + timedelta(minutes=minutes)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        (T0 + timedelta(minutes=minutes)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
 
 
 def held(fo: str, product: str, minutes: float = 0, location: str = "DC", **detail) -> Signal:
-    return Signal(id=f"FO_CALL#{fo}#{product}", type=SignalType.FO_CALL, at=at(minutes), productRef=product,
-                  locationRef=location, channel="WEB", quantity=1, foRef=fo, outcome="ACTIVE", heldQuantity=1,
-                  detail={"deliveryType": "HD", **detail})
+    return Signal(
+        id=f"FO_CALL#{fo}#{product}",
+        type=SignalType.FO_CALL,
+        at=at(minutes),
+        productRef=product,
+        locationRef=location,
+        channel="WEB",
+        quantity=1,
+        foRef=fo,
+        outcome="ACTIVE",
+        heldQuantity=1,
+        detail={"deliveryType": "HD", **detail},
+    )
 
 
 def test_lift_compares_a_pair_with_chance_and_pairs_below_the_minimum_count_are_left_out():
@@ -44,17 +56,32 @@ def test_a_multi_line_cart_is_one_cart_and_one_hold_in_every_count():
 
 
 def test_local_hours_follow_the_time_zone_across_a_clock_change():
-    signals = [held("a", "X", 0), held("b", "X", 60)]  # 01:30 CET, then 03:30 CEST: 02:xx never happens
+    signals = [
+        held("a", "X", 0),
+        held("b", "X", 60),
+    ]  # 01:30 CET, then 03:30 CEST: 02:xx never happens
 
-    hours = {slot.slot: slot.holds for slot in demand.timing(signals, "Europe/Paris").byHour if slot.holds}
+    hours = {
+        slot.slot: slot.holds
+        for slot in demand.timing(signals, "Europe/Paris").byHour
+        if slot.holds
+    }
 
     assert hours == {1: 1, 3: 1}
 
 
 def test_restocking_of_home_delivery_counts_ats_anywhere_and_a_store_only_its_own():
     missing = [
-        Signal(id=f"OUT_OF_STOCK#{fo}#X", type=SignalType.OUT_OF_STOCK, at=at(600), productRef="X", locationRef=store,
-               channel="WEB", quantity=2, foRef=fo)
+        Signal(
+            id=f"OUT_OF_STOCK#{fo}#X",
+            type=SignalType.OUT_OF_STOCK,
+            at=at(600),
+            productRef="X",
+            locationRef=store,
+            channel="WEB",
+            quantity=2,
+            foRef=fo,
+        )
         for fo, store in (("a", None), ("b", "STORE"))
     ]
     start, end = T0, T0 + timedelta(days=2)

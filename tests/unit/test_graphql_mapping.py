@@ -14,8 +14,12 @@ def configuration(*names: str) -> Configuration:
     return Configuration(channels={name: Channel(name=name) for name in names})
 
 
-def test_a_carts_channel_is_its_attribute_then_its_type_then_the_default_then_the_only_one() -> None:
-    mapping = GraphqlMapping.from_environment({"GRAPHQL_MAPPING": '{"typeChannels": {"CC": "STORE"}, "defaultChannel": "WEB"}'})
+def test_a_carts_channel_is_its_attribute_then_its_type_then_the_default_then_the_only_one() -> (
+    None
+):
+    mapping = GraphqlMapping.from_environment(
+        {"GRAPHQL_MAPPING": '{"typeChannels": {"CC": "STORE"}, "defaultChannel": "WEB"}'}
+    )
     two = configuration("WEB", "STORE")
     assert mapping.channel_for_option("MOBILE", "CC", two) == "MOBILE"
     assert mapping.channel_for_option(None, "CC", two) == "STORE"
@@ -34,11 +38,20 @@ def test_order_type_decides_the_delivery_type_before_type_and_the_default_after(
 
 
 def test_catalogues_map_to_channels_and_holdfast_catalogues() -> None:
-    mapping = GraphqlMapping(retailerId=7, catalogueChannels={"GP_RETAILER_HD:1": "ECOMMERCE"}, inventoryCatalogues={"EU:7": "EU"})
+    mapping = GraphqlMapping(
+        retailerId=7,
+        catalogueChannels={"GP_RETAILER_HD:1": "ECOMMERCE"},
+        inventoryCatalogues={"EU:7": "EU"},
+    )
     assert mapping.channel_for_catalogue("GP_RETAILER_HD:1", configuration()) == "ECOMMERCE"
     assert mapping.channel_for_catalogue("MOBILE", configuration()) == "MOBILE"
-    assert [mapping.holdfast_catalogue(ref) for ref in (None, "DEFAULT", "DEFAULT:7", "EU:7")] == ["DEFAULT"] * 3 + ["EU"]
-    assert (mapping.inventory_catalogue_ref("DEFAULT"), mapping.inventory_catalogue_ref("EU")) == ("DEFAULT:7", "EU:7")
+    assert [mapping.holdfast_catalogue(ref) for ref in (None, "DEFAULT", "DEFAULT:7", "EU:7")] == [
+        "DEFAULT"
+    ] * 3 + ["EU"]
+    assert (mapping.inventory_catalogue_ref("DEFAULT"), mapping.inventory_catalogue_ref("EU")) == (
+        "DEFAULT:7",
+        "EU:7",
+    )
 
 
 def test_a_bad_mapping_fails_the_cold_start_naming_itself() -> None:
@@ -49,7 +62,11 @@ def test_a_bad_mapping_fails_the_cold_start_naming_itself() -> None:
 
 
 def test_ids_are_stable_opaque_and_typed() -> None:
-    assert opaque_id("FulfilmentOption", "cart-1") == opaque_id("FulfilmentOption", "cart-1") == "RnVsZmlsbWVudE9wdGlvbjpjYXJ0LTE"
+    assert (
+        opaque_id("FulfilmentOption", "cart-1")
+        == opaque_id("FulfilmentOption", "cart-1")
+        == "RnVsZmlsbWVudE9wdGlvbjpjYXJ0LTE"
+    )
     assert ref_of_id("FulfilmentOption", "RnVsZmlsbWVudE9wdGlvbjpjYXJ0LTE") == "cart-1"
     with pytest.raises(InvalidInput):
         ref_of_id("VirtualPosition", opaque_id("FulfilmentOption", "cart-1"))

@@ -50,7 +50,9 @@ def uv_command() -> list[str]:
 def test_every_layer_pin_is_the_locked_version() -> None:
     versions, _ = locked()
     for name, version in pinned(REQUIREMENTS.read_text(encoding="utf-8")).items():
-        assert versions.get(name) == version, f"{name}=={version} but uv.lock has {versions.get(name)}"
+        assert versions.get(name) == version, (
+            f"{name}=={version} but uv.lock has {versions.get(name)}"
+        )
 
 
 def test_the_layer_carries_every_runtime_dependency_of_the_project_but_the_cli_only_ones() -> None:
@@ -61,9 +63,22 @@ def test_the_layer_carries_every_runtime_dependency_of_the_project_but_the_cli_o
 
 def test_the_layer_requirements_are_what_uv_exports_from_the_lock() -> None:
     exported = subprocess.run(
-        [*uv_command(), "export", "--frozen", "--no-dev", "--no-hashes", "--no-header", "--no-annotate",
-         "--no-emit-project", *(f"--no-emit-package={name}" for name in sorted(LEFT_OUT))],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=True,
+        [
+            *uv_command(),
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-hashes",
+            "--no-header",
+            "--no-annotate",
+            "--no-emit-project",
+            *(f"--no-emit-package={name}" for name in sorted(LEFT_OUT)),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
         env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_OFFLINE": "1"},
     ).stdout
     assert pinned(REQUIREMENTS.read_text(encoding="utf-8")) == pinned(exported), (

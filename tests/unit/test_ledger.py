@@ -108,7 +108,9 @@ def test_snapshot_supersedes_the_previous_snapshot() -> None:
     assert plan.counter_delta == -10  # 50 -> 40
 
 
-def test_snapshot_supersedes_sales_returns_deltas_and_corrections_at_or_before_its_count_time() -> None:
+def test_snapshot_supersedes_sales_returns_deltas_and_corrections_at_or_before_its_count_time() -> (
+    None
+):
     ledger = [
         iq(IqType.LAST_ON_HAND, 50, 0),
         iq(IqType.DELTA, 10, 1, "rcpt-1"),
@@ -148,7 +150,11 @@ def test_snapshot_keeps_soft_reserves_and_reservations() -> None:
 
 
 def test_snapshot_keeps_events_after_its_count_time() -> None:
-    ledger = [iq(IqType.LAST_ON_HAND, 50, 0), iq(IqType.SALE, -1, 3, "till-1"), iq(IqType.DELTA, 6, 4, "rcpt-1")]
+    ledger = [
+        iq(IqType.LAST_ON_HAND, 50, 0),
+        iq(IqType.SALE, -1, 3, "till-1"),
+        iq(IqType.DELTA, 6, 4, "rcpt-1"),
+    ]
     plan = plan_snapshot(ledger, current_snapshot_as_of=at(0), count=30, as_of=at(2))
     assert refs(plan.superseded) == {f"{IP}:LAST_ON_HAND"}
     assert plan.counter_delta == -20

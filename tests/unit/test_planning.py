@@ -30,6 +30,7 @@ def single(location: str, *lines: tuple[str, int]) -> Plan:
 
 # -- merge_lines ------------------------------------------------------------------------------
 
+
 def test_lines_naming_the_same_product_are_summed_in_first_seen_order() -> None:
     merged = merge_lines([(SOCKS, 1), (SKU, 2), (SOCKS, 3)])
 
@@ -44,6 +45,7 @@ def test_two_lines_of_one_are_checked_as_one_line_of_two() -> None:
 
 
 # -- build_plans ------------------------------------------------------------------------------
+
 
 def test_every_location_that_covers_the_cart_is_a_plan_in_priority_order() -> None:
     ats = {(SKU, DC): 5, (SKU, WAREHOUSE): 2, (SKU, STORE): 9}
@@ -89,16 +91,27 @@ def test_a_single_location_plan_is_preferred_even_when_splits_are_allowed() -> N
 
 
 def test_a_split_plan_fills_each_line_from_locations_in_priority_order() -> None:
-    ats = {(SKU, DC): 3, (SKU, WAREHOUSE): 0, (SKU, STORE): 4, (SOCKS, WAREHOUSE): 1, (SOCKS, STORE): 1}
+    ats = {
+        (SKU, DC): 3,
+        (SKU, WAREHOUSE): 0,
+        (SKU, STORE): 4,
+        (SOCKS, WAREHOUSE): 1,
+        (SOCKS, STORE): 1,
+    }
 
     plans = build_plans({SKU: 5, SOCKS: 2}, BY_PRIORITY, ats, allow_split=True)
 
-    assert plans == [Plan("SPLIT", (
-        Allocation(SKU, DC, 3),
-        Allocation(SKU, STORE, 2),
-        Allocation(SOCKS, WAREHOUSE, 1),
-        Allocation(SOCKS, STORE, 1),
-    ))]
+    assert plans == [
+        Plan(
+            "SPLIT",
+            (
+                Allocation(SKU, DC, 3),
+                Allocation(SKU, STORE, 2),
+                Allocation(SOCKS, WAREHOUSE, 1),
+                Allocation(SOCKS, STORE, 1),
+            ),
+        )
+    ]
     assert plans[0].quantity_of(SKU) == 5
     assert plans[0].quantity_of(SOCKS) == 2
 
@@ -131,19 +144,28 @@ def test_at_most_ten_single_location_plans_are_answered_best_first() -> None:
 
 @given(
     st.dictionaries(st.sampled_from([SKU, SOCKS]), st.integers(1, 20), min_size=1),
-    st.dictionaries(st.tuples(st.sampled_from([SKU, SOCKS]), st.sampled_from(BY_PRIORITY)), st.integers(0, 20)),
+    st.dictionaries(
+        st.tuples(st.sampled_from([SKU, SOCKS]), st.sampled_from(BY_PRIORITY)), st.integers(0, 20)
+    ),
     st.booleans(),
 )
-def test_no_plan_ever_takes_more_than_a_position_has_or_less_than_the_cart_asks(lines, ats, allow_split) -> None:
+def test_no_plan_ever_takes_more_than_a_position_has_or_less_than_the_cart_asks(
+    lines, ats, allow_split
+) -> None:
     for plan in build_plans(lines, BY_PRIORITY, ats, allow_split=allow_split):
         for allocation in plan.allocations:
-            assert 0 < allocation.quantity <= ats.get((allocation.product_ref, allocation.location_ref), 0)
+            assert (
+                0
+                < allocation.quantity
+                <= ats.get((allocation.product_ref, allocation.location_ref), 0)
+            )
         assert {product: plan.quantity_of(product) for product in lines} == lines
         if plan.type == "SINGLE":
             assert len({a.location_ref for a in plan.allocations}) == 1
 
 
 # -- partial_plan ------------------------------------------------------------------------------
+
 
 def test_a_partial_hold_takes_what_the_best_location_has_and_reports_each_short_line() -> None:
     ats = {(SKU, DC): 1, (SKU, STORE): 3, (SOCKS, STORE): 1}
@@ -168,13 +190,18 @@ def test_a_partial_hold_with_splits_fills_across_locations() -> None:
 
     plan, shortfall = partial_plan({SKU: 5, SOCKS: 4}, BY_PRIORITY, ats, allow_split=True)
 
-    assert plan == Plan("PARTIAL", (Allocation(SKU, DC, 2), Allocation(SKU, STORE, 1), Allocation(SOCKS, WAREHOUSE, 4)))
+    assert plan == Plan(
+        "PARTIAL",
+        (Allocation(SKU, DC, 2), Allocation(SKU, STORE, 1), Allocation(SOCKS, WAREHOUSE, 4)),
+    )
     assert shortfall == [Shortfall(SKU, 5, 3)]
 
 
 @pytest.mark.parametrize("allow_split", [False, True])
 def test_a_partial_hold_of_nothing_is_no_plan(allow_split: bool) -> None:
-    plan, shortfall = partial_plan({SKU: 2, SOCKS: 1}, BY_PRIORITY, {(SKU, DC): 0}, allow_split=allow_split)
+    plan, shortfall = partial_plan(
+        {SKU: 2, SOCKS: 1}, BY_PRIORITY, {(SKU, DC): 0}, allow_split=allow_split
+    )
 
     assert plan is None
     assert shortfall == [Shortfall(SKU, 2, 0), Shortfall(SOCKS, 1, 0)]
@@ -200,7 +227,9 @@ def test_a_partial_split_cut_to_one_transaction_reports_the_units_it_cut_as_shor
 
 @given(
     st.dictionaries(st.sampled_from([SKU, SOCKS]), st.integers(1, 20), min_size=1),
-    st.dictionaries(st.tuples(st.sampled_from([SKU, SOCKS]), st.sampled_from(BY_PRIORITY)), st.integers(0, 20)),
+    st.dictionaries(
+        st.tuples(st.sampled_from([SKU, SOCKS]), st.sampled_from(BY_PRIORITY)), st.integers(0, 20)
+    ),
     st.booleans(),
 )
 def test_a_partial_hold_plus_its_shortfall_is_the_cart(lines, ats, allow_split) -> None:
@@ -215,4 +244,6 @@ def test_a_partial_hold_plus_its_shortfall_is_the_cart(lines, ats, allow_split) 
         else:
             assert product not in short
     for allocation in plan.allocations if plan else ():
-        assert 0 < allocation.quantity <= ats.get((allocation.product_ref, allocation.location_ref), 0)
+        assert (
+            0 < allocation.quantity <= ats.get((allocation.product_ref, allocation.location_ref), 0)
+        )

@@ -5,11 +5,19 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from holdfast.domain.refs import Ref, iq_ref, ip_ref, is_valid_ref, parse_ip_ref, vp_ref
+from holdfast.domain.refs import Ref, ip_ref, iq_ref, is_valid_ref, parse_ip_ref, vp_ref
 
 REF = TypeAdapter(Ref)
 
-VALID = ["ACME_SNEAKER_BLK_US9", "MAIN_DC", "a", "7", "cart-abc123-20240315", "sku.v2_x-1", "A" * 128]
+VALID = [
+    "ACME_SNEAKER_BLK_US9",
+    "MAIN_DC",
+    "a",
+    "7",
+    "cart-abc123-20240315",
+    "sku.v2_x-1",
+    "A" * 128,
+]
 INVALID = [
     "",
     "A" * 129,
@@ -53,18 +61,31 @@ def test_ref_length_limit_is_128_characters() -> None:
 def test_compound_refs_follow_the_spec() -> None:
     assert ip_ref("ACME_SNEAKER_BLK_US9", "MAIN_DC") == "ACME_SNEAKER_BLK_US9:MAIN_DC:DEFAULT"
     assert ip_ref("SKU", "STORE_1", "OUTLET") == "SKU:STORE_1:OUTLET"
-    assert vp_ref("ACME_SNEAKER_BLK_US9", "MAIN_DC", "ECOMMERCE") == "ACME_SNEAKER_BLK_US9:MAIN_DC:ECOMMERCE"
+    assert (
+        vp_ref("ACME_SNEAKER_BLK_US9", "MAIN_DC", "ECOMMERCE")
+        == "ACME_SNEAKER_BLK_US9:MAIN_DC:ECOMMERCE"
+    )
     assert iq_ref("SKU:DC:DEFAULT", "LAST_ON_HAND") == "SKU:DC:DEFAULT:LAST_ON_HAND"
-    assert iq_ref("SKU:DC:DEFAULT", "SOFT_RESERVE", "FO_1234") == "SKU:DC:DEFAULT:SOFT_RESERVE:FO_1234"
+    assert (
+        iq_ref("SKU:DC:DEFAULT", "SOFT_RESERVE", "FO_1234") == "SKU:DC:DEFAULT:SOFT_RESERVE:FO_1234"
+    )
 
 
 def test_parse_ip_ref_splits_product_location_and_catalogue() -> None:
-    assert parse_ip_ref("ACME_SNEAKER_BLK_US9:MAIN_DC:DEFAULT") == ("ACME_SNEAKER_BLK_US9", "MAIN_DC", "DEFAULT")
+    assert parse_ip_ref("ACME_SNEAKER_BLK_US9:MAIN_DC:DEFAULT") == (
+        "ACME_SNEAKER_BLK_US9",
+        "MAIN_DC",
+        "DEFAULT",
+    )
     assert parse_ip_ref("SKU:STORE_1:OUTLET") == ("SKU", "STORE_1", "OUTLET")
 
 
 def test_parse_ip_ref_defaults_the_catalogue() -> None:
-    assert parse_ip_ref("ACME_SNEAKER_BLK_US9:MAIN_DC") == ("ACME_SNEAKER_BLK_US9", "MAIN_DC", "DEFAULT")
+    assert parse_ip_ref("ACME_SNEAKER_BLK_US9:MAIN_DC") == (
+        "ACME_SNEAKER_BLK_US9",
+        "MAIN_DC",
+        "DEFAULT",
+    )
 
 
 @pytest.mark.parametrize("value", ["SKU", "SKU:DC:DEFAULT:EXTRA", ""])

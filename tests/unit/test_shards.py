@@ -56,13 +56,20 @@ def test_a_placed_hold_is_granted_exactly_when_the_total_covers_it(values, quant
 
 
 @settings(max_examples=400, deadline=None)
-@given(shard_values(), st.lists(st.integers(0, 30), min_size=8, max_size=8), st.integers(1, 12), st.integers(0, 6))
-def test_conditions_met_by_any_current_values_prove_the_total_covers_the_hold(values, now, quantity, extra) -> None:
+@given(
+    shard_values(),
+    st.lists(st.integers(0, 30), min_size=8, max_size=8),
+    st.integers(1, 12),
+    st.integers(0, 6),
+)
+def test_conditions_met_by_any_current_values_prove_the_total_covers_the_hold(
+    values, now, quantity, extra
+) -> None:
     """A placement made on a stale read: whatever the shards hold now (within the invariant),
     if every condition still passes, the position's total covers the hold."""
     threshold = quantity + extra
     takes = shards.place_hold(values, threshold, quantity, random.Random(1))
-    current = (now[0] if any(now[1:len(values)]) else now[0] - 25, *now[1:len(values)])
+    current = (now[0] if any(now[1 : len(values)]) else now[0] - 25, *now[1 : len(values)])
     if not holds_invariant(current):
         return
     if apply_takes(current, takes) is not None and takes:
@@ -96,5 +103,8 @@ def test_rebalance_refills_low_shards_from_shard_0_only() -> None:
 
 
 def test_collapse_empties_the_dropped_shards_exactly() -> None:
-    assert shards.collapse((5, 1, 2, 3), keep=2) == [Move(2, 0, 2, exact=True), Move(3, 0, 3, exact=True)]
+    assert shards.collapse((5, 1, 2, 3), keep=2) == [
+        Move(2, 0, 2, exact=True),
+        Move(3, 0, 3, exact=True),
+    ]
     assert shards.collapse((5, 0, 0), keep=1) == []

@@ -11,7 +11,9 @@ SNEAKER = "ACME_SNEAKER_BLK_US9"
 HANDBAG = "LUXE_HANDBAG_TAN"
 SOCKS = "ACME_SOCKS_WHT"
 
-TIMERS = TimerConfig(globalMinutes=15, categories={"SNEAKERS": 10, "LUXURY": 30}, products={FLASH_SNEAKER: 5})
+TIMERS = TimerConfig(
+    globalMinutes=15, categories={"SNEAKERS": 10, "LUXURY": 30}, products={FLASH_SNEAKER: 5}
+)
 PRODUCTS = {
     FLASH_SNEAKER: Product(ref=FLASH_SNEAKER, category="SNEAKERS"),
     SNEAKER: Product(ref=SNEAKER, category="SNEAKERS"),

@@ -42,7 +42,10 @@ class ConfigLoader:
     def channel(self, name: str) -> Channel:
         channel = self.current().channels.get(name)
         if channel is None:
-            raise NotFound(f"channel {name!r} is not configured", [{"field": "channel", "message": "unknown channel"}])
+            raise NotFound(
+                f"channel {name!r} is not configured",
+                [{"field": "channel", "message": "unknown channel"}],
+            )
         return channel
 
     def products(self, refs: Sequence[str]) -> dict[str, Product]:
@@ -50,7 +53,8 @@ class ConfigLoader:
         now = self._monotonic()
         with self._lock:
             missing = [
-                ref for ref in dict.fromkeys(refs)
+                ref
+                for ref in dict.fromkeys(refs)
                 if ref not in self._products or now - self._products[ref][0] >= self._max_age
             ]
         if missing:

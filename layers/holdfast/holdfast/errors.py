@@ -25,7 +25,7 @@ class InvalidInput(HoldfastError):
     status = 422
 
     @classmethod
-    def field(cls, field: str, message: str) -> "InvalidInput":
+    def field(cls, field: str, message: str) -> InvalidInput:
         return cls(f"{field}: {message}", [{"field": field, "message": message}])
 
 
@@ -34,7 +34,7 @@ class TooManyWrites(InvalidInput):
     takes (100); nothing was written."""
 
     @classmethod
-    def needing(cls, items: int, field: str, advice: str) -> "TooManyWrites":
+    def needing(cls, items: int, field: str, advice: str) -> TooManyWrites:
         message = f"this request would write {items} items in one transaction; DynamoDB takes at most 100: {advice}"
         return cls(message, [{"field": field, "message": message}])
 
@@ -85,11 +85,16 @@ def describe_problem(problem: Mapping[str, Any]) -> dict[str, Any]:
     The field is the dotted path to the bad value; where a model validator names the field in
     its message (``"quantity: must be ..."``) that name is appended to the path.
     """
-    location = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query", "path")]
+    location = [
+        str(part) for part in problem.get("loc", ()) if part not in ("body", "query", "path")
+    ]
     message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
     kind = problem.get("type")
     if kind == "json_invalid":
-        return {"field": "body", "message": f"malformed JSON: {problem.get('ctx', {}).get('error', 'decode error')}"}
+        return {
+            "field": "body",
+            "message": f"malformed JSON: {problem.get('ctx', {}).get('error', 'decode error')}",
+        }
     if kind == "missing" and not location:
         return {"field": "body", "message": "a JSON body is required"}
     if kind == "string_pattern_mismatch":

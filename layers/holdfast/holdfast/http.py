@@ -19,7 +19,14 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 from pydantic import BaseModel
 
 from holdfast import retry
-from holdfast.errors import HoldfastError, InvalidInput, PayloadTooLarge, Unavailable, UnsupportedMediaType, describe_problem
+from holdfast.errors import (
+    HoldfastError,
+    InvalidInput,
+    PayloadTooLarge,
+    Unavailable,
+    UnsupportedMediaType,
+    describe_problem,
+)
 from holdfast.models import ErrorResponse
 from holdfast.settings import Settings
 
@@ -65,17 +72,28 @@ def responses(
 def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
     """422, 503 and ``codes``, each documented with the ``ErrorResponse`` shape."""
     return {
-        code: {"description": ERRORS[code], "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}}}
+        code: {
+            "description": ERRORS[code],
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
+        }
         for code in sorted({422, 503, *codes})
     }
 
 
-def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or []}}
 
 
-def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> Response[Any]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=error_body(code, message, details))
+def error_response(
+    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=error_body(code, message, details),
+    )
 
 
 def body_problem(event: Mapping[str, Any], max_bytes: int) -> HoldfastError | None:
@@ -163,13 +181,17 @@ def create_resolver(settings: Settings | None = None) -> HoldfastResolver:
         code = error.response.get("Error", {}).get("Code")
         if code in THROTTLING_CODES:
             logger.warning("DynamoDB throttled", code=code)
-            return error_response(503, Unavailable.code, f"the database is busy ({code}); retry the same request")
+            return error_response(
+                503, Unavailable.code, f"the database is busy ({code}); retry the same request"
+            )
         answer: Response[Any] = unexpected(error)
         return answer
 
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response[Any]:
         logger.exception("unhandled error")
-        return error_response(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged")
+        return error_response(
+            500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged"
+        )
 
     return app

@@ -7,10 +7,16 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from holdfast.domain.configuration import MAX_STOCK
+from holdfast.domain.demand import (
+    AffinityReport,
+    ChannelRow,
+    LocationsReport,
+    RestockRow,
+    TimingReport,
+)
 from holdfast.domain.ledger import IqType, check_feed_quantity
 from holdfast.domain.planning import MAX_ALLOCATIONS
 from holdfast.domain.refs import DEFAULT_CATALOGUE, Ref
-from holdfast.domain.demand import AffinityReport, ChannelRow, LocationsReport, RestockRow, TimingReport
 from holdfast.domain.signals import FunnelRow, Signal
 
 MAX_BATCH_ENTITIES = 5_000
@@ -38,12 +44,14 @@ class InventoryUpdate(_Body):
     sourceRef: Ref | None = None
 
     @model_validator(mode="after")
-    def _check_quantity_and_source(self) -> "InventoryUpdate":
+    def _check_quantity_and_source(self) -> InventoryUpdate:
         problem = check_feed_quantity(IqType(self.type), self.quantity)
         if problem:
             raise ValueError(f"quantity: {problem}")
         if self.type != "LAST_ON_HAND" and self.sourceRef is None:
-            raise ValueError(f"sourceRef: required for {self.type}, so a retried feed is applied once")
+            raise ValueError(
+                f"sourceRef: required for {self.type}, so a retried feed is applied once"
+            )
         if self.type == "LAST_ON_HAND" and self.sourceRef is not None:
             raise ValueError("sourceRef: a LAST_ON_HAND is identified by its asOf, not a sourceRef")
         return self
@@ -149,10 +157,12 @@ class FulfilmentOptionRequest(_Body):
     lines: list[Line] = Field(min_length=1, max_length=MAX_LINES)
     allowSplit: bool = False
     allowPartial: bool = False
-    replaces: Ref | None = Field(default=None, description="an ACTIVE fulfilment option this cart replaces")
+    replaces: Ref | None = Field(
+        default=None, description="an ACTIVE fulfilment option this cart replaces"
+    )
 
     @model_validator(mode="after")
-    def _check(self) -> "FulfilmentOptionRequest":
+    def _check(self) -> FulfilmentOptionRequest:
         if self.deliveryType == "CC" and self.locationRef is None:
             raise ValueError("locationRef: required for CC (the pickup store)")
         if self.replaces == self.ref:
@@ -172,7 +182,7 @@ class OrderRequest(_Body):
     lines: list[Line] = Field(min_length=1, max_length=MAX_LINES)
 
     @model_validator(mode="after")
-    def _check(self) -> "OrderRequest":
+    def _check(self) -> OrderRequest:
         if self.deliveryType == "CC" and self.locationRef is None:
             raise ValueError("locationRef: required for CC (the pickup store)")
         _check_merged(self.lines)
@@ -201,7 +211,9 @@ class ShortfallView(_View):
     available: int
 
 
-FulfilmentOptionStatus = Literal["ACTIVE", "NO_OPTIONS", "CANCELLED", "EXPIRED", "CONVERTED", "REPLACED"]
+FulfilmentOptionStatus = Literal[
+    "ACTIVE", "NO_OPTIONS", "CANCELLED", "EXPIRED", "CONVERTED", "REPLACED"
+]
 
 
 class FulfilmentOptionView(_View):

@@ -25,7 +25,12 @@ NOT_NOW_ERRORS = frozenset(
 Still failing after our tries, they reach a client as a 503 to retry, never a 500."""
 
 NOT_NOW_CANCELLATIONS = frozenset(
-    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+    {
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+    }
 )
 """A transaction's per-item cancellation reasons that say "not now" rather than "no": another
 transaction held an item, or capacity ran short. Nothing was written."""

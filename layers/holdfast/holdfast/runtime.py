@@ -71,7 +71,9 @@ class Runtime:
         settings = self.settings
         return SignalService(
             SignalTable(self.client, settings.table_name, settings.signal_retention_days),
-            SignalPublisher(_events_client() if settings.signal_event_bus else None, settings.signal_event_bus),
+            SignalPublisher(
+                _events_client() if settings.signal_event_bus else None, settings.signal_event_bus
+            ),
             self.config,
             self.clock,
             self.table,

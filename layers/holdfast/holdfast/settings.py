@@ -20,11 +20,13 @@ class Settings(BaseModel):
     feed_concurrency: int = Field(default=8, alias="FEED_CONCURRENCY", ge=1, le=64)
     max_body_bytes: int = Field(default=2_000_000, alias="MAX_BODY_BYTES", ge=1_000, le=6_000_000)
     signal_retention_days: int = Field(default=90, alias="SIGNAL_RETENTION_DAYS", ge=1, le=3650)
-    signal_event_bus: str | None = Field(default=None, alias="SIGNAL_EVENT_BUS", min_length=1, max_length=256)
+    signal_event_bus: str | None = Field(
+        default=None, alias="SIGNAL_EVENT_BUS", min_length=1, max_length=256
+    )
     """The EventBridge bus demand signals are published to; none: stored only."""
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
         fields = {f.alias for f in cls.model_fields.values() if f.alias}
         return cls.model_validate({k: v for k, v in environ.items() if k in fields and v != ""})

@@ -43,8 +43,12 @@ class SignalPublisher:
         for start in range(0, len(entries), PUT_EVENTS_LIMIT):
             response = self._client.put_events(Entries=entries[start : start + PUT_EVENTS_LIMIT])
             if response.get("FailedEntryCount"):
-                codes = sorted({e.get("ErrorCode", "?") for e in response["Entries"] if e.get("ErrorCode")})
-                raise PublishFailed(f"EventBridge refused {response['FailedEntryCount']} events: {', '.join(codes)}")
+                codes = sorted(
+                    {e.get("ErrorCode", "?") for e in response["Entries"] if e.get("ErrorCode")}
+                )
+                raise PublishFailed(
+                    f"EventBridge refused {response['FailedEntryCount']} events: {', '.join(codes)}"
+                )
         return len(entries)
 
     def publish_details(self, detail_type: str, details: Sequence[dict[str, Any]]) -> int:
@@ -53,7 +57,12 @@ class SignalPublisher:
         if not self.bus_name or not details:
             return 0
         entries = [
-            {"Source": EVENT_SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": self.bus_name}
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail),
+                "EventBusName": self.bus_name,
+            }
             for detail in details
         ]
         for start in range(0, len(entries), PUT_EVENTS_LIMIT):

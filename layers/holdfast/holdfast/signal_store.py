@@ -62,9 +62,7 @@ class SignalTable:
         """Store signals with BatchWriteItem (25 a call, unprocessed items retried). A signal
         written again (a redelivered stream record) overwrites itself with the same content."""
         items = [
-            {"PutRequest": {"Item": item}}
-            for signal in signals
-            for item in self._items(signal)
+            {"PutRequest": {"Item": item}} for signal in signals for item in self._items(signal)
         ]
         for start in range(0, len(items), BATCH_WRITE_LIMIT):
             pending = {self.table_name: items[start : start + BATCH_WRITE_LIMIT]}
@@ -94,7 +92,10 @@ class SignalTable:
         lower = after or to_iso(start)
         for sources in self._sources(start, end, kinds, product_ref, lower):
             need = limit + 1 - len(found)
-            streams = [self._matching(source, lower, to_iso(end), location_ref, channel, kinds, need) for source in sources]
+            streams = [
+                self._matching(source, lower, to_iso(end), location_ref, channel, kinds, need)
+                for source in sources
+            ]
             for sk, signal in heapq.merge(*streams):
                 if sk == after:
                     continue
@@ -107,12 +108,16 @@ class SignalTable:
         token = page[-1][0] if len(found) > limit else None
         return [signal for _, signal in page], token
 
-    def read_range(self, start: datetime, end: datetime, kinds: Sequence[SignalType]) -> Iterator[Signal]:
+    def read_range(
+        self, start: datetime, end: datetime, kinds: Sequence[SignalType]
+    ) -> Iterator[Signal]:
         """Every signal of ``kinds`` in ``[start, end)`` (the funnel), partition by partition."""
         lower = to_iso(start)
         for sources in self._sources(start, end, kinds, None, lower):
             for source in sources:
-                for _, signal in self._matching(source, lower, to_iso(end), None, None, kinds, None):
+                for _, signal in self._matching(
+                    source, lower, to_iso(end), None, None, kinds, None
+                ):
                     yield signal
 
     # -- internals --------------------------------------------------------------------------
@@ -136,7 +141,12 @@ class SignalTable:
         ]
 
     def _sources(
-        self, start: datetime, end: datetime, kinds: Sequence[SignalType], product_ref: str | None, lower: str
+        self,
+        start: datetime,
+        end: datetime,
+        kinds: Sequence[SignalType],
+        product_ref: str | None,
+        lower: str,
     ) -> Iterator[list[tuple[str, bool]]]:
         """Groups of partitions to merge, in time order, each with whether it holds other types
         than ``kinds``: the product's partition, or each day's partition of each type (from the
@@ -179,7 +189,12 @@ class SignalTable:
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :partition AND sk BETWEEN :lower AND :upper",
-            "ExpressionAttributeValues": {":partition": {"S": partition}, ":lower": {"S": lower}, ":upper": {"S": upper}, **values},
+            "ExpressionAttributeValues": {
+                ":partition": {"S": partition},
+                ":lower": {"S": lower},
+                ":upper": {"S": upper},
+                **values,
+            },
         }
         if filters:
             request["FilterExpression"] = " AND ".join(filters)

@@ -33,6 +33,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
+from holdfast import retry
 from holdfast.domain.clock import compact, from_iso, to_iso
 from holdfast.domain.configuration import (
     Channel,
@@ -44,7 +45,6 @@ from holdfast.domain.configuration import (
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.domain.planning import MAX_TRANSACTION_ITEMS
 from holdfast.domain.shards import Cover, Move
-from holdfast import retry
 from holdfast.errors import Unavailable
 
 CONFIG_PK = "CONFIG"
@@ -121,7 +121,7 @@ class PositionRecord:
     def shard_values(self) -> tuple[int, ...]:
         return self.shard_on_hand or (self.on_hand,)
 
-    def counter_change(self, delta: int = 0) -> "CounterChange":
+    def counter_change(self, delta: int = 0) -> CounterChange:
         return CounterChange(self.ref, self.product_ref, self.location_ref, self.catalogue, delta)
 
 
@@ -278,14 +278,22 @@ class InventoryTable:
         read with their positions; a position whose item says it has more is topped up with
         one more read."""
         shard_counts = shard_counts or {}
-        wanted = {(ref, shard) for ref in dict.fromkeys(refs) for shard in range(max(1, shard_counts.get(ref, 1)))}
+        wanted = {
+            (ref, shard)
+            for ref in dict.fromkeys(refs)
+            for shard in range(max(1, shard_counts.get(ref, 1)))
+        }
         positions: dict[str, PositionRecord] = {}
         shards: dict[str, dict[int, int]] = {}
         pending = wanted
         while pending:
-            for values in self._batch_get([shard_key(ref, shard) for ref, shard in sorted(pending)], consistent=True):
+            for values in self._batch_get(
+                [shard_key(ref, shard) for ref, shard in sorted(pending)], consistent=True
+            ):
                 if _is_shard(values):
-                    shards.setdefault(values["ref"], {})[int(values["shard"])] = int(values.get("onHand", 0))
+                    shards.setdefault(values["ref"], {})[int(values["shard"])] = int(
+                        values.get("onHand", 0)
+                    )
                 else:
                     positions[values["ref"]] = _position_from(values)
             pending = {
@@ -295,9 +303,13 @@ class InventoryTable:
                 if (ref, shard) not in wanted
             }
             wanted |= pending
-        return {ref: _with_shards(position, shards.get(ref, {})) for ref, position in positions.items()}
+        return {
+            ref: _with_shards(position, shards.get(ref, {})) for ref, position in positions.items()
+        }
 
-    def get_ledger(self, position_ref: str) -> tuple[PositionRecord | None, list[InventoryQuantity]]:
+    def get_ledger(
+        self, position_ref: str
+    ) -> tuple[PositionRecord | None, list[InventoryQuantity]]:
         """The IP item and every IQ of the position, in one paginated Query."""
         position: PositionRecord | None = None
         ledger: list[InventoryQuantity] = []
@@ -317,7 +329,9 @@ class InventoryTable:
                     ledger.append(_quantity_from(values))
         return _with_shards(position, shards), ledger
 
-    def get_quantities_of_type(self, position_ref: str, iq_type: str) -> tuple[PositionRecord | None, list[InventoryQuantity]]:
+    def get_quantities_of_type(
+        self, position_ref: str, iq_type: str
+    ) -> tuple[PositionRecord | None, list[InventoryQuantity]]:
         """The IP (with its shards) and its IQs of one type, from every partition they may be in."""
         position = self.get_positions([position_ref]).get(position_ref)
         partitions = position.shard_partitions if position else 1
@@ -330,7 +344,9 @@ class InventoryTable:
         ]
         return position, ledger
 
-    def get_snapshot_ledger(self, position_ref: str) -> tuple[PositionRecord | None, list[InventoryQuantity]]:
+    def get_snapshot_ledger(
+        self, position_ref: str
+    ) -> tuple[PositionRecord | None, list[InventoryQuantity]]:
         """The IP item and the IQs a snapshot can supersede (LAST_ON_HAND, DELTA, CORRECTION,
         RETURNED, SALE), skipping the hold and reservation ranges, which grow with every cart
         on a hot SKU. Sort keys in order: ``#IP`` < ``IQ#CORRECTION`` < ``IQ#DELTA`` <
@@ -353,7 +369,9 @@ class InventoryTable:
 
     def scan_ledgers(self) -> Iterator[tuple[PositionRecord | None, list[InventoryQuantity]]]:
         """Every position with its ledger (for reconcile). A full table scan: an offline job."""
-        grouped: dict[str, tuple[list[PositionRecord], dict[int, int], list[InventoryQuantity]]] = {}
+        grouped: dict[
+            str, tuple[list[PositionRecord], dict[int, int], list[InventoryQuantity]]
+        ] = {}
         paginator = self._client.get_paginator("scan")
         for page in paginator.paginate(
             TableName=self.table_name,
@@ -393,7 +411,14 @@ class InventoryTable:
         """
         writes = self.writes(now).create_quantity(iq)
         writes.change_counter(
-            CounterChange(iq.position_ref, product_ref, location_ref, catalogue, iq.quantity, feed_event_at=iq.effective_at),
+            CounterChange(
+                iq.position_ref,
+                product_ref,
+                location_ref,
+                catalogue,
+                iq.quantity,
+                feed_event_at=iq.effective_at,
+            ),
             cover=cover,
         )
         try:
@@ -412,7 +437,7 @@ class InventoryTable:
         return AdjustmentOutcome.APPLIED, None
 
     def fence_snapshot(
-        self, change: "CounterChange", as_of: datetime, until: datetime, now: datetime
+        self, change: CounterChange, as_of: datetime, until: datetime, now: datetime
     ) -> str | None:
         """Put a fence at ``as_of`` on the position before a snapshot reads its ledger: from
         now until the snapshot lands (or ``until`` passes, if its writer died), feed events at
@@ -500,26 +525,34 @@ class InventoryTable:
         transaction holds are marked by :meth:`mark_superseded` afterwards. A decrease of a
         sharded position needs a ``cover`` from a fresh read of its shards (else ``RACED``).
         """
-        previous = next((iq for iq in superseded if iq.type is IqType.LAST_ON_HAND and iq.source_ref is None), None)
+        previous = next(
+            (iq for iq in superseded if iq.type is IqType.LAST_ON_HAND and iq.source_ref is None),
+            None,
+        )
         others = [iq for iq in superseded if iq is not previous]
         writes = self.writes(now)
         writes.change_counter(
-            CounterChange(snapshot.position_ref, product_ref, location_ref, catalogue, counter_delta),
+            CounterChange(
+                snapshot.position_ref, product_ref, location_ref, catalogue, counter_delta
+            ),
             snapshot=snapshot,
             cover=cover,
             fence_id=fence_id,
         )
         writes.create_quantity(snapshot, replace=True)
         if previous is not None:
-            writes.create_quantity(InventoryQuantity(
-                position_ref=previous.position_ref,
-                type=IqType.LAST_ON_HAND,
-                quantity=previous.quantity,
-                status=IqStatus.INACTIVE,
-                effective_at=previous.effective_at,
-                created_at=previous.created_at,
-                source_ref=compact(previous.effective_at),
-            ), replace=True)
+            writes.create_quantity(
+                InventoryQuantity(
+                    position_ref=previous.position_ref,
+                    type=IqType.LAST_ON_HAND,
+                    quantity=previous.quantity,
+                    status=IqStatus.INACTIVE,
+                    effective_at=previous.effective_at,
+                    created_at=previous.created_at,
+                    source_ref=compact(previous.effective_at),
+                ),
+                replace=True,
+            )
         room = MAX_TRANSACTION_ITEMS - len(writes.operations)
         for iq in others[:room]:
             writes.deactivate_quantity(iq)
@@ -567,7 +600,13 @@ class InventoryTable:
                     codes = cancellation_codes(error)
                     if CONDITION_FAILED not in codes:
                         raise  # neither a condition nor contention: a bug, not a conflict
-                    raise WriteConflict([tag for tag, code in zip(tags, codes) if code == CONDITION_FAILED]) from None
+                    raise WriteConflict(
+                        [
+                            tag
+                            for tag, code in zip(tags, codes, strict=False)
+                            if code == CONDITION_FAILED
+                        ]
+                    ) from None
                 reason = _retry_reason(error)
             if attempt < COMMIT_ATTEMPTS:
                 retry.COMMIT.pause(attempt)
@@ -577,7 +616,9 @@ class InventoryTable:
         )
 
     def get_document(self, kind: str, ref: str) -> Document | None:
-        response = self._client.get_item(TableName=self.table_name, Key=document_key(kind, ref), ConsistentRead=True)
+        response = self._client.get_item(
+            TableName=self.table_name, Key=document_key(kind, ref), ConsistentRead=True
+        )
         return _document_from(from_item(response["Item"])) if "Item" in response else None
 
     def overdue_holds(self, now: datetime, limit: int) -> list[str]:
@@ -592,14 +633,21 @@ class InventoryTable:
                 TableName=self.table_name,
                 IndexName=EXPIRY_INDEX,
                 KeyConditionExpression="timerShard = :shard AND timerExpiresAt <= :upper",
-                ExpressionAttributeValues={":shard": {"S": f"TIMER#{shard}"}, ":upper": {"S": upper}},
+                ExpressionAttributeValues={
+                    ":shard": {"S": f"TIMER#{shard}"},
+                    ":upper": {"S": upper},
+                },
                 PaginationConfig={"MaxItems": limit},
             ):
-                found.extend((item["timerExpiresAt"]["S"], item["foRef"]["S"]) for item in page["Items"])
+                found.extend(
+                    (item["timerExpiresAt"]["S"], item["foRef"]["S"]) for item in page["Items"]
+                )
             shards.append(found)
         return [ref for _, ref in itertools.islice(heapq.merge(*shards), limit)]
 
-    def get_quantities(self, refs: Sequence[tuple[str, str, str | None]]) -> list[InventoryQuantity]:
+    def get_quantities(
+        self, refs: Sequence[tuple[str, str, str | None]]
+    ) -> list[InventoryQuantity]:
         """IQs by (ipRef, type, sourceRef), in one or more BatchGetItem calls."""
         keys = [key(position_pk(ip), quantity_sk(t, source)) for ip, t, source in refs]
         return [_quantity_from(values) for values in self._batch_get(keys, consistent=True)]
@@ -622,12 +670,22 @@ class InventoryTable:
                 timers = TimerConfig.model_validate(body)
         return Configuration(channels=channels, locations=locations, timers=timers)
 
-    def put_configuration(self, kind: str, name: str | None, body: BaseModel, now: datetime) -> None:
+    def put_configuration(
+        self, kind: str, name: str | None, body: BaseModel, now: datetime
+    ) -> None:
         """Store a channel, location or the timers (``kind`` CHANNEL, LOCATION or TIMERS)."""
         sk = kind if name is None else f"{kind}#{name}"
         self._client.put_item(
             TableName=self.table_name,
-            Item=to_item({"pk": CONFIG_PK, "sk": sk, "entity": kind, "body": body.model_dump_json(), "updatedAt": to_iso(now)}),
+            Item=to_item(
+                {
+                    "pk": CONFIG_PK,
+                    "sk": sk,
+                    "entity": kind,
+                    "body": body.model_dump_json(),
+                    "updatedAt": to_iso(now),
+                }
+            ),
         )
 
     def put_product(self, product: Product, now: datetime) -> None:
@@ -660,18 +718,24 @@ class InventoryTable:
         paginator = self._client.get_paginator("query")
         for page in paginator.paginate(
             TableName=self.table_name,
-            KeyConditionExpression="pk = :pk" + (f" AND {sort_condition}" if sort_condition else ""),
+            KeyConditionExpression="pk = :pk"
+            + (f" AND {sort_condition}" if sort_condition else ""),
             ExpressionAttributeValues={":pk": {"S": pk}, **(values or {})},
             ConsistentRead=True,
         ):
             for item in page["Items"]:
                 yield from_item(item)
 
-    def _batch_get(self, keys: list[dict[str, Any]], *, consistent: bool) -> Iterator[dict[str, Any]]:
+    def _batch_get(
+        self, keys: list[dict[str, Any]], *, consistent: bool
+    ) -> Iterator[dict[str, Any]]:
         """BatchGetItem in chunks of 100, retrying unprocessed keys with backoff."""
         for start in range(0, len(keys), BATCH_GET_LIMIT):
             pending: dict[str, Any] = {
-                self.table_name: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": consistent}
+                self.table_name: {
+                    "Keys": keys[start : start + BATCH_GET_LIMIT],
+                    "ConsistentRead": consistent,
+                }
             }
             attempt = 0
             while pending:
@@ -682,7 +746,6 @@ class InventoryTable:
                 if pending:
                     attempt += 1
                     retry.UNPROCESSED.pause(attempt)
-
 
 
 # -- documents (fulfilment options, orders) and transactional ledger writes ---------------
@@ -763,7 +826,7 @@ class LedgerWrites:
         """The time every write in this transaction is stamped with."""
         self.operations: list[Operation] = []
 
-    def create_quantity(self, iq: InventoryQuantity, *, replace: bool = False) -> "LedgerWrites":
+    def create_quantity(self, iq: InventoryQuantity, *, replace: bool = False) -> LedgerWrites:
         """Put an IQ; only if its key is new unless ``replace`` (the current snapshot's item)."""
         put: dict[str, Any] = {"TableName": self._table, "Item": _quantity_item(iq)}
         if not replace:
@@ -771,21 +834,33 @@ class LedgerWrites:
         self.operations.append((f"iq:{iq.ref}", {"Put": put}))
         return self
 
-    def deactivate_quantity(self, iq: InventoryQuantity) -> "LedgerWrites":
+    def deactivate_quantity(self, iq: InventoryQuantity) -> LedgerWrites:
         operation = _deactivate_update(self._table, iq)
         self.operations.append((f"iq:{iq.ref}", {"Update": operation}))
         return self
 
-    def extend_quantity(self, iq: InventoryQuantity, expires_at: datetime) -> "LedgerWrites":
+    def extend_quantity(self, iq: InventoryQuantity, expires_at: datetime) -> LedgerWrites:
         """Move an ACTIVE hold IQ's ``expiresAt`` (an extended cart)."""
-        self.operations.append((f"iq:{iq.ref}", {"Update": {
-            "TableName": self._table,
-            "Key": key(shard_pk(iq.position_ref, iq.shard), quantity_sk(iq.type, iq.source_ref)),
-            "UpdateExpression": "SET expiresAt = :expires",
-            "ConditionExpression": "#status = :active",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":expires": {"S": to_iso(expires_at)}, ":active": {"S": "ACTIVE"}},
-        }}))
+        self.operations.append(
+            (
+                f"iq:{iq.ref}",
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": key(
+                            shard_pk(iq.position_ref, iq.shard), quantity_sk(iq.type, iq.source_ref)
+                        ),
+                        "UpdateExpression": "SET expiresAt = :expires",
+                        "ConditionExpression": "#status = :active",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":expires": {"S": to_iso(expires_at)},
+                            ":active": {"S": "ACTIVE"},
+                        },
+                    }
+                },
+            )
+        )
         return self
 
     def change_counter(
@@ -795,7 +870,7 @@ class LedgerWrites:
         snapshot: InventoryQuantity | None = None,
         cover: Cover | None = None,
         fence_id: str = "",
-    ) -> "LedgerWrites":
+    ) -> LedgerWrites:
         """ADD ``change.delta`` to the IP's onHand under the change's conditions. With a
         ``snapshot``, also record it on the IP, conditioned on its fence still standing, and
         take the fence down.
@@ -836,7 +911,9 @@ class LedgerWrites:
                 conditions.append("onHand >= :floor")
                 values[":floor"] = {"N": str(cover.floor)}
             for move in cover.moves:
-                self._change_shard(change, -move.units, move.units, exact=move.exact, shard=move.source)
+                self._change_shard(
+                    change, -move.units, move.units, exact=move.exact, shard=move.source
+                )
             if cover.floor is None:
                 # Shard 0 may go below zero only while every other shard is empty: the shards
                 # read as empty must still be, or a rebalance that refilled them since the read
@@ -878,52 +955,70 @@ class LedgerWrites:
         self.operations.append((f"counter:{change.position_ref}", {"Update": update}))
         return self
 
-    def move_units(self, position: PositionRecord, moves: Sequence[Move]) -> "LedgerWrites":
+    def move_units(self, position: PositionRecord, moves: Sequence[Move]) -> LedgerWrites:
         """Move units out of shard 0 into other shards (rebalancing), shard 0 keeping at least
         0, and only into shards the position still has."""
         change = position.counter_change()
         out = sum(move.units for move in moves)
-        self.operations.append((f"counter:{position.ref}", {"Update": {
-            "TableName": self._table,
-            "Key": shard_key(position.ref, 0),
-            "UpdateExpression": "SET updatedAt = :now ADD onHand :out",
-            "ConditionExpression": "onHand >= :units AND counterShards > :highest",
-            "ExpressionAttributeValues": {
-                ":now": {"S": to_iso(self._now)},
-                ":out": {"N": str(-out)},
-                ":units": {"N": str(out)},
-                ":highest": {"N": str(max(move.target for move in moves))},
-            },
-        }}))
+        self.operations.append(
+            (
+                f"counter:{position.ref}",
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": shard_key(position.ref, 0),
+                        "UpdateExpression": "SET updatedAt = :now ADD onHand :out",
+                        "ConditionExpression": "onHand >= :units AND counterShards > :highest",
+                        "ExpressionAttributeValues": {
+                            ":now": {"S": to_iso(self._now)},
+                            ":out": {"N": str(-out)},
+                            ":units": {"N": str(out)},
+                            ":highest": {"N": str(max(move.target for move in moves))},
+                        },
+                    }
+                },
+            )
+        )
         for move in moves:
             self._change_shard(change, move.units, None, exact=False, shard=move.target)
         return self
 
-    def gather_units(self, position: PositionRecord, moves: Sequence[Move]) -> "LedgerWrites":
+    def gather_units(self, position: PositionRecord, moves: Sequence[Move]) -> LedgerWrites:
         """Move units from other shards back into shard 0, each source keeping at least 0, while
         the position still has the shards it had when read."""
         change = position.counter_change()
-        self.operations.append((f"counter:{position.ref}", {"Update": {
-            "TableName": self._table,
-            "Key": shard_key(position.ref, 0),
-            "UpdateExpression": "SET updatedAt = :now ADD onHand :in",
-            "ConditionExpression": "counterShards = :shards",
-            "ExpressionAttributeValues": {
-                ":now": {"S": to_iso(self._now)},
-                ":in": {"N": str(sum(move.units for move in moves))},
-                ":shards": {"N": str(position.counter_shards)},
-            },
-        }}))
+        self.operations.append(
+            (
+                f"counter:{position.ref}",
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": shard_key(position.ref, 0),
+                        "UpdateExpression": "SET updatedAt = :now ADD onHand :in",
+                        "ConditionExpression": "counterShards = :shards",
+                        "ExpressionAttributeValues": {
+                            ":now": {"S": to_iso(self._now)},
+                            ":in": {"N": str(sum(move.units for move in moves))},
+                            ":shards": {"N": str(position.counter_shards)},
+                        },
+                    }
+                },
+            )
+        )
         for move in moves:
             self._change_shard(change, -move.units, move.units, exact=False, shard=move.source)
         return self
 
-    def set_shard_count(self, position: PositionRecord, shards: int, collapse: Sequence[Move]) -> "LedgerWrites":
+    def set_shard_count(
+        self, position: PositionRecord, shards: int, collapse: Sequence[Move]
+    ) -> LedgerWrites:
         """Give the position ``shards`` counter items, emptying the shards it drops into shard
         0 (each must still hold exactly what was read), if its count is still as read."""
         values: dict[str, Any] = {
             ":shards": {"N": str(shards)},
-            ":partitions": {"N": str(max(shards, position.shard_partitions, position.counter_shards))},
+            ":partitions": {
+                "N": str(max(shards, position.shard_partitions, position.counter_shards))
+            },
             ":back": {"N": str(sum(move.units for move in collapse))},
             ":now": {"S": to_iso(self._now)},
             ":ref": {"S": position.ref},
@@ -938,27 +1033,40 @@ class LedgerWrites:
         else:
             condition = "attribute_not_exists(counterShards) OR counterShards <= :was"
             values[":was"] = {"N": "1"}
-        self.operations.append((f"counter:{position.ref}", {"Update": {
-            "TableName": self._table,
-            "Key": shard_key(position.ref, 0),
-            "UpdateExpression": (
-                "SET #ref = if_not_exists(#ref, :ref), productRef = if_not_exists(productRef, :product), "
-                "locationRef = if_not_exists(locationRef, :location), catalogue = if_not_exists(catalogue, :catalogue), "
-                "entity = if_not_exists(entity, :entity), counterShards = :shards, shardPartitions = :partitions, "
-                "updatedAt = :now ADD onHand :back"
-            ),
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#ref": "ref"},
-            "ExpressionAttributeValues": values,
-        }}))
+        self.operations.append(
+            (
+                f"counter:{position.ref}",
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": shard_key(position.ref, 0),
+                        "UpdateExpression": (
+                            "SET #ref = if_not_exists(#ref, :ref), productRef = if_not_exists(productRef, :product), "
+                            "locationRef = if_not_exists(locationRef, :location), catalogue = if_not_exists(catalogue, :catalogue), "
+                            "entity = if_not_exists(entity, :entity), counterShards = :shards, shardPartitions = :partitions, "
+                            "updatedAt = :now ADD onHand :back"
+                        ),
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeNames": {"#ref": "ref"},
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+            )
+        )
         change = position.counter_change()
         for move in collapse:
             self._change_shard(change, -move.units, move.units, exact=True, shard=move.source)
         return self
 
     def _change_shard(
-        self, change: CounterChange, delta: int, at_least: int | None, *, exact: bool, shard: int | None = None
-    ) -> "LedgerWrites":
+        self,
+        change: CounterChange,
+        delta: int,
+        at_least: int | None,
+        *,
+        exact: bool,
+        shard: int | None = None,
+    ) -> LedgerWrites:
         """ADD ``delta`` to one of shards 1..N-1, if it holds at least (or, ``exact``, exactly)
         ``at_least``; the item is created on first use."""
         shard = change.shard if shard is None else shard
@@ -988,23 +1096,37 @@ class LedgerWrites:
         self.operations.append((f"counter:{change.position_ref}#S{shard}", {"Update": update}))
         return self
 
-    def _still_empty(self, position_ref: str, shard: int) -> "LedgerWrites":
+    def _still_empty(self, position_ref: str, shard: int) -> LedgerWrites:
         """A condition, no write: shard ``shard`` of the position holds nothing."""
-        self.operations.append((f"counter:{position_ref}#S{shard}", {"ConditionCheck": {
-            "TableName": self._table,
-            "Key": shard_key(position_ref, shard),
-            "ConditionExpression": "attribute_not_exists(onHand) OR onHand <= :zero",
-            "ExpressionAttributeValues": {":zero": {"N": "0"}},
-        }}))
+        self.operations.append(
+            (
+                f"counter:{position_ref}#S{shard}",
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": shard_key(position_ref, shard),
+                        "ConditionExpression": "attribute_not_exists(onHand) OR onHand <= :zero",
+                        "ExpressionAttributeValues": {":zero": {"N": "0"}},
+                    }
+                },
+            )
+        )
         return self
 
-    def create_document(self, document: Document) -> "LedgerWrites":
-        self.operations.append((f"{document.kind}:{document.ref}", {"Put": {
-            "TableName": self._table,
-            "Item": _document_item(document, self._now),
-            "ConditionExpression": "attribute_not_exists(pk)",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }}))
+    def create_document(self, document: Document) -> LedgerWrites:
+        self.operations.append(
+            (
+                f"{document.kind}:{document.ref}",
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": _document_item(document, self._now),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
+            )
+        )
         return self
 
     def update_document(
@@ -1019,7 +1141,7 @@ class LedgerWrites:
         order_ref: str | None = None,
         unexpired_at: datetime | None = None,
         expired_at: datetime | None = None,
-    ) -> "LedgerWrites":
+    ) -> LedgerWrites:
         """Move a document to ``status`` if it is in one of ``from_statuses`` (and, with
         ``unexpired_at``, only if its ``expiresAt`` is still after that time; with
         ``expired_at``, only if it is at or before it)."""
@@ -1045,35 +1167,53 @@ class LedgerWrites:
         if expired_at is not None:
             condition += " AND expiresAt <= :expired"
             values[":expired"] = {"S": to_iso(expired_at)}
-        self.operations.append((f"{kind}:{ref}", {"Update": {
-            "TableName": self._table,
-            "Key": document_key(kind, ref),
-            "UpdateExpression": "SET " + ", ".join(sets),
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": values,
-        }}))
+        self.operations.append(
+            (
+                f"{kind}:{ref}",
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": document_key(kind, ref),
+                        "UpdateExpression": "SET " + ", ".join(sets),
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+            )
+        )
         return self
 
-    def put_timer(self, fo_ref: str, expires_at: datetime) -> "LedgerWrites":
+    def put_timer(self, fo_ref: str, expires_at: datetime) -> LedgerWrites:
         """The hold's timer item: DynamoDB TTL deletes it after ``expiresAt`` and the stream
         delivers the deletion to the release function."""
-        self.operations.append((f"timer:{fo_ref}", {"Put": {
-            "TableName": self._table,
-            "Item": to_item({
-                **{k: v["S"] for k, v in timer_key(fo_ref).items()},
-                "entity": "TIMER",
-                "foRef": fo_ref,
-                "expiresAt": to_iso(expires_at),
-                "ttl": int(expires_at.timestamp()) + 1,
-                "timerShard": expiry_shard(fo_ref),
-                "timerExpiresAt": f"{to_iso(expires_at)}#{fo_ref}",
-            }),
-        }}))
+        self.operations.append(
+            (
+                f"timer:{fo_ref}",
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": to_item(
+                            {
+                                **{k: v["S"] for k, v in timer_key(fo_ref).items()},
+                                "entity": "TIMER",
+                                "foRef": fo_ref,
+                                "expiresAt": to_iso(expires_at),
+                                "ttl": int(expires_at.timestamp()) + 1,
+                                "timerShard": expiry_shard(fo_ref),
+                                "timerExpiresAt": f"{to_iso(expires_at)}#{fo_ref}",
+                            }
+                        ),
+                    }
+                },
+            )
+        )
         return self
 
-    def delete_timer(self, fo_ref: str) -> "LedgerWrites":
-        self.operations.append((f"timer:{fo_ref}", {"Delete": {"TableName": self._table, "Key": timer_key(fo_ref)}}))
+    def delete_timer(self, fo_ref: str) -> LedgerWrites:
+        self.operations.append(
+            (f"timer:{fo_ref}", {"Delete": {"TableName": self._table, "Key": timer_key(fo_ref)}})
+        )
         return self
 
 
@@ -1089,17 +1229,19 @@ def _deactivate_update(table_name: str, iq: InventoryQuantity) -> dict[str, Any]
 
 
 def _document_item(document: Document, now: datetime) -> dict[str, Any]:
-    return to_item({
-        **{k: v["S"] for k, v in document_key(document.kind, document.ref).items()},
-        "entity": document.kind,
-        "ref": document.ref,
-        "status": document.status,
-        "expiresAt": to_iso(document.expires_at) if document.expires_at else None,
-        "orderRef": document.order_ref,
-        "body": json.dumps(document.body, separators=(",", ":")),
-        "createdAt": to_iso(now),
-        "updatedAt": to_iso(now),
-    })
+    return to_item(
+        {
+            **{k: v["S"] for k, v in document_key(document.kind, document.ref).items()},
+            "entity": document.kind,
+            "ref": document.ref,
+            "status": document.status,
+            "expiresAt": to_iso(document.expires_at) if document.expires_at else None,
+            "orderRef": document.order_ref,
+            "body": json.dumps(document.body, separators=(",", ":")),
+            "createdAt": to_iso(now),
+            "updatedAt": to_iso(now),
+        }
+    )
 
 
 def _document_from(values: Mapping[str, Any]) -> Document:

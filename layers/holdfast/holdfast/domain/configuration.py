@@ -35,7 +35,7 @@ class BufferRule(_Strict):
         return int(value) if value == value.to_integral_value() else float(value)
 
     @model_validator(mode="after")
-    def _check_value(self) -> "BufferRule":
+    def _check_value(self) -> BufferRule:
         if self.type == "PERCENTAGE" and self.value > 100:
             raise ValueError("a PERCENTAGE buffer is between 0 and 100")
         if self.type == "FIXED" and self.value != self.value.to_integral_value():
@@ -98,7 +98,7 @@ class TimerConfig(_Strict):
     products: dict[Ref, TimerMinutes] = Field(default_factory=dict, max_length=10_000)
 
     @model_validator(mode="after")
-    def _check_minutes(self) -> "TimerConfig":
+    def _check_minutes(self) -> TimerConfig:
         for field in ("categories", "products"):
             for key, minutes in getattr(self, field).items():
                 if not 1 <= minutes <= 120:

@@ -22,7 +22,12 @@ from holdfast.domain.clock import from_iso, to_iso
 from holdfast.domain.signals import Signal, SignalType, plan_locations
 
 CHANNEL_TYPES = (SignalType.FO_CALL, SignalType.CONVERSION, SignalType.ABANDONED)
-LOCATION_TYPES = (SignalType.FO_CALL, SignalType.CONVERSION, SignalType.OUT_OF_STOCK, SignalType.LOW_STOCK)
+LOCATION_TYPES = (
+    SignalType.FO_CALL,
+    SignalType.CONVERSION,
+    SignalType.OUT_OF_STOCK,
+    SignalType.LOW_STOCK,
+)
 AFFINITY_TYPES = (SignalType.FO_CALL, SignalType.ABANDONED)
 TIMING_TYPES = (SignalType.FO_CALL, SignalType.CONVERSION, SignalType.ABANDONED)
 RESTOCK_TYPES = LOCATION_TYPES
@@ -74,7 +79,9 @@ class ChannelRow(_Row):
 
 def channels(signals: Iterable[Signal]) -> list[ChannelRow]:
     """Per channel and delivery type: carts, holds, orders, conversion and abandonment."""
-    sets: dict[tuple[str | None, str | None], dict[str, set[str | None]]] = defaultdict(lambda: defaultdict(set))
+    sets: dict[tuple[str | None, str | None], dict[str, set[str | None]]] = defaultdict(
+        lambda: defaultdict(set)
+    )
     for signal in signals:
         counts = sets[(signal.channel, delivery_type(signal))]
         if signal.type is SignalType.FO_CALL:
@@ -92,11 +99,20 @@ def channels(signals: Iterable[Signal]) -> list[ChannelRow]:
     rows = []
     for (channel, delivery), c in sets.items():
         held, converted, abandoned = len(c["held"]), len(c["converted"]), len(c["abandoned"])
-        rows.append(ChannelRow(
-            channel=channel, deliveryType=delivery, carts=len(c["carts"]), heldCarts=held,
-            refusedCarts=len(c["refused"]), orders=len(c["orders"]), convertedCarts=converted,
-            abandonedCarts=abandoned, conversionRate=_rate(converted, held), abandonmentRate=_rate(abandoned, held),
-        ))
+        rows.append(
+            ChannelRow(
+                channel=channel,
+                deliveryType=delivery,
+                carts=len(c["carts"]),
+                heldCarts=held,
+                refusedCarts=len(c["refused"]),
+                orders=len(c["orders"]),
+                convertedCarts=converted,
+                abandonedCarts=abandoned,
+                conversionRate=_rate(converted, held),
+                abandonmentRate=_rate(abandoned, held),
+            )
+        )
     return sorted(rows, key=lambda r: (r.channel or "", r.deliveryType or ""))
 
 
@@ -137,7 +153,9 @@ def locations(signals: Iterable[Signal]) -> LocationsReport:
     demand: dict[tuple[str, str | None], list[Any]] = defaultdict(lambda: [set(), 0, set()])
     for signal in signals:
         if signal.type is SignalType.FO_CALL:
-            for location in signal.detail.get("planLocations") or plan_locations(signal.detail.get("plans", [])):
+            for location in signal.detail.get("planLocations") or plan_locations(
+                signal.detail.get("plans", [])
+            ):
                 planned[location].add(signal.foRef)
         elif signal.type is SignalType.CONVERSION:
             for location in signal.detail.get("locations", []):
@@ -150,19 +168,36 @@ def locations(signals: Iterable[Signal]) -> LocationsReport:
             demand[(signal.productRef, signal.locationRef)][2].add(signal.id)
     location_rows = [
         LocationRow(
-            locationRef=location, plannedCarts=len(planned[location]), fulfilledOrders=len(fulfilled[location]),
+            locationRef=location,
+            plannedCarts=len(planned[location]),
+            fulfilledOrders=len(fulfilled[location]),
             fulfilmentShare=_rate(len(fulfilled[location]), len(planned[location])),
         )
         for location in set(planned) | set(fulfilled)
     ]
     demand_rows = [
-        DemandRow(productRef=product, locationRef=location, outOfStockCarts=len(carts),
-                  outOfStockUnits=units, lowStockCrossings=len(crossings))
+        DemandRow(
+            productRef=product,
+            locationRef=location,
+            outOfStockCarts=len(carts),
+            outOfStockUnits=units,
+            lowStockCrossings=len(crossings),
+        )
         for (product, location), (carts, units, crossings) in demand.items()
     ]
     return LocationsReport(
-        locations=sorted(location_rows, key=lambda r: (-r.fulfilledOrders, -r.plannedCarts, r.locationRef)),
-        outOfStock=sorted(demand_rows, key=lambda r: (-r.outOfStockUnits, -r.lowStockCrossings, r.productRef, r.locationRef or "")),
+        locations=sorted(
+            location_rows, key=lambda r: (-r.fulfilledOrders, -r.plannedCarts, r.locationRef)
+        ),
+        outOfStock=sorted(
+            demand_rows,
+            key=lambda r: (
+                -r.outOfStockUnits,
+                -r.lowStockCrossings,
+                r.productRef,
+                r.locationRef or "",
+            ),
+        ),
     )
 
 
@@ -201,8 +236,10 @@ def affinity(signals: Iterable[Signal], min_count: int = 2, limit: int = 50) -> 
         elif signal.type is SignalType.ABANDONED:
             abandoned[signal.foRef or signal.id].add(signal.productRef)
     return AffinityReport(
-        heldCarts=len(held), heldTogether=_pairs(held.values(), min_count, limit),
-        abandonedCarts=len(abandoned), abandonedTogether=_pairs(abandoned.values(), min_count, limit),
+        heldCarts=len(held),
+        heldTogether=_pairs(held.values(), min_count, limit),
+        abandonedCarts=len(abandoned),
+        abandonedTogether=_pairs(abandoned.values(), min_count, limit),
         minCount=min_count,
     )
 
@@ -218,8 +255,13 @@ def _pairs(baskets: Iterable[set[str]], min_count: int, limit: int) -> list[Pair
         for pair in combinations(sorted(basket), 2):
             pairs[pair] += 1
     rows = [
-        PairRow(productA=a, productB=b, carts=count, support=round(count / total, 4),
-                lift=round(count * total / (singles[a] * singles[b]), 4))
+        PairRow(
+            productA=a,
+            productB=b,
+            carts=count,
+            support=round(count / total, 4),
+            lift=round(count * total / (singles[a] * singles[b]), 4),
+        )
         for (a, b), count in pairs.items()
         if count >= min_count
     ]
@@ -262,7 +304,9 @@ class TimingReport(_Row):
     for these shoppers."""
 
 
-def timing(signals: Iterable[Signal], time_zone: str = "UTC", bucket_seconds: int = 60) -> TimingReport:
+def timing(
+    signals: Iterable[Signal], time_zone: str = "UTC", bucket_seconds: int = 60
+) -> TimingReport:
     """Holds, conversions and abandonment by local hour and day of week, and the distribution
     of seconds to convert beside the timer lengths."""
     zone = ZoneInfo(time_zone)
@@ -286,11 +330,21 @@ def timing(signals: Iterable[Signal], time_zone: str = "UTC", bucket_seconds: in
             late.add(key)
     return TimingReport(
         timeZone=time_zone,
-        byHour=[TimeSlot(slot=h, holds=len(c[0]), conversions=len(c[1]), abandoned=len(c[2])) for h, c in enumerate(hours)],
-        byDayOfWeek=[TimeSlot(slot=d + 1, holds=len(c[0]), conversions=len(c[1]), abandoned=len(c[2])) for d, c in enumerate(days)],
+        byHour=[
+            TimeSlot(slot=h, holds=len(c[0]), conversions=len(c[1]), abandoned=len(c[2]))
+            for h, c in enumerate(hours)
+        ],
+        byDayOfWeek=[
+            TimeSlot(slot=d + 1, holds=len(c[0]), conversions=len(c[1]), abandoned=len(c[2]))
+            for d, c in enumerate(days)
+        ],
         bucketSeconds=bucket_seconds,
         secondsToConvert=[
-            SecondsBucket(fromSeconds=b * bucket_seconds, toSeconds=(b + 1) * bucket_seconds, orders=len(buckets[b]))
+            SecondsBucket(
+                fromSeconds=b * bucket_seconds,
+                toSeconds=(b + 1) * bucket_seconds,
+                orders=len(buckets[b]),
+            )
             for b in sorted(buckets)
         ],
         timers=[TimerCount(timerSeconds=t, heldCarts=len(timers[t])) for t in sorted(timers)],
@@ -345,12 +399,19 @@ def restocking(
     for (product, location), units in unmet.items():
         last = seen.get((product, location))
         per_day = round(units / days, 3)
-        rows.append(RestockRow(
-            productRef=product, locationRef=location, outOfStockUnits=units, unmetUnitsPerDay=per_day,
-            lastAtsAt=last,
-            daysSinceLastAts=round((end - from_iso(last)).total_seconds() / 86400, 3) if last else None,
-            restockSuggested=threshold is not None and per_day >= threshold,
-        ))
+        rows.append(
+            RestockRow(
+                productRef=product,
+                locationRef=location,
+                outOfStockUnits=units,
+                unmetUnitsPerDay=per_day,
+                lastAtsAt=last,
+                daysSinceLastAts=round((end - from_iso(last)).total_seconds() / 86400, 3)
+                if last
+                else None,
+                restockSuggested=threshold is not None and per_day >= threshold,
+            )
+        )
     return sorted(rows, key=lambda r: (-r.unmetUnitsPerDay, r.productRef, r.locationRef or ""))
 
 
@@ -365,7 +426,9 @@ def _ats_locations(signal: Signal) -> list[str]:
     return []
 
 
-def restock_event(row: RestockRow, start: datetime, end: datetime, threshold: float) -> dict[str, Any]:
+def restock_event(
+    row: RestockRow, start: datetime, end: datetime, threshold: float
+) -> dict[str, Any]:
     """The ``RESTOCK_SUGGESTED`` event's detail for a row at or above the threshold; its ``id``
     names the row and the range, so asking again gives the same event."""
     return {

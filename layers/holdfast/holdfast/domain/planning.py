@@ -82,7 +82,11 @@ def build_plans(
 
 
 def partial_plan(
-    lines: Mapping[str, int], locations: Sequence[str], ats: Mapping[tuple[str, str], int], *, allow_split: bool
+    lines: Mapping[str, int],
+    locations: Sequence[str],
+    ats: Mapping[tuple[str, str], int],
+    *,
+    allow_split: bool,
 ) -> tuple[Plan | None, list[Shortfall]]:
     """Hold what there is: per line, the best location's ATS (or, with splits, ATS filled
     across locations). Answers the plan (``None`` if nothing at all) and the shortfall."""
@@ -97,7 +101,14 @@ def partial_plan(
                 short.append(Shortfall(product_ref, quantity, held))
     else:
         # Without splits every line must come from one location: the one covering most units.
-        best = max(locations, key=lambda loc: (sum(min(ats.get((p, loc), 0), q) for p, q in lines.items()), -locations.index(loc)), default=None)
+        best = max(
+            locations,
+            key=lambda loc: (
+                sum(min(ats.get((p, loc), 0), q) for p, q in lines.items()),
+                -locations.index(loc),
+            ),
+            default=None,
+        )
         allocations = []
         short = []
         for product_ref, quantity in lines.items():

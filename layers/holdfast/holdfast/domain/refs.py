@@ -36,7 +36,11 @@ def vp_ref(product_ref: str, location_ref: str, channel: str) -> str:
 
 def iq_ref(position_ref: str, iq_type: str, source_ref: str | None = None) -> str:
     """``{ipRef}:{type}`` for the current snapshot, else ``{ipRef}:{type}:{sourceRef}``."""
-    return f"{position_ref}:{iq_type}" if source_ref is None else f"{position_ref}:{iq_type}:{source_ref}"
+    return (
+        f"{position_ref}:{iq_type}"
+        if source_ref is None
+        else f"{position_ref}:{iq_type}:{source_ref}"
+    )
 
 
 def parse_ip_ref(value: str) -> tuple[str, str, str]:
@@ -49,7 +53,7 @@ def parse_ip_ref(value: str) -> tuple[str, str, str]:
         parts.append(DEFAULT_CATALOGUE)
     if len(parts) != 3:
         raise ValueError("expected productRef:locationRef[:catalogue]")
-    for name, part in zip(("productRef", "locationRef", "catalogue"), parts):
+    for name, part in zip(("productRef", "locationRef", "catalogue"), parts, strict=False):
         if not is_valid_ref(part):
             raise ValueError(f"{name} {part!r} is not a valid ref")
     return parts[0], parts[1], parts[2]

@@ -40,7 +40,9 @@ class Take:
     at_least: int
 
 
-def place_hold(values: Sequence[int], threshold: int, quantity: int, rng: random.Random | None = None) -> list[Take]:
+def place_hold(
+    values: Sequence[int], threshold: int, quantity: int, rng: random.Random | None = None
+) -> list[Take]:
     """Where a hold of ``quantity`` takes its units, given each shard's onHand as read and
     ``threshold`` = the smallest onHand whose channel ATS covers ``quantity``.
 
@@ -98,9 +100,13 @@ def cover(values: Sequence[int], delta: int) -> Cover:
     need = -(base + delta)
     if need <= 0:
         return Cover(len(values), (), -delta)
-    others = sorted(((value, shard) for shard, value in enumerate(values) if shard and value > 0), reverse=True)
+    others = sorted(
+        ((value, shard) for shard, value in enumerate(values) if shard and value > 0), reverse=True
+    )
     if sum(value for value, _ in others) < need:
-        return Cover(len(values), tuple(Move(shard, 0, value, exact=True) for value, shard in others), None)
+        return Cover(
+            len(values), tuple(Move(shard, 0, value, exact=True) for value, shard in others), None
+        )
     moves = []
     for value, shard in others:
         if need <= 0:
@@ -142,4 +148,8 @@ def gather(values: Sequence[int]) -> list[Move]:
 
 def collapse(values: Sequence[int], keep: int) -> list[Move]:
     """Empty shards ``keep`` and above into shard 0 (the position now has ``keep`` shards)."""
-    return [Move(shard, 0, value, exact=True) for shard, value in enumerate(values) if shard >= keep and value != 0]
+    return [
+        Move(shard, 0, value, exact=True)
+        for shard, value in enumerate(values)
+        if shard >= keep and value != 0
+    ]

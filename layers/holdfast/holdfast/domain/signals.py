@@ -160,44 +160,57 @@ def _fulfilment_option_created(new: Mapping[str, Any]) -> list[Signal]:
         # The lines the stock could not cover; if each alone could be, the cart as a whole
         # could not (spread over too many locations): all of its lines went unserved.
         unserved = {
-            line["productRef"] for line in lines
-            if line["productRef"] in shortfall and shortfall[line["productRef"]]["available"] < int(line["quantity"])
+            line["productRef"]
+            for line in lines
+            if line["productRef"] in shortfall
+            and shortfall[line["productRef"]]["available"] < int(line["quantity"])
         } or {line["productRef"] for line in lines}
     signals = []
     for line in lines:
         product, requested = line["productRef"], int(line["quantity"])
         units, locations = held.get(product, (0, []))
-        signals.append(Signal(
-            id=_signal_id(SignalType.FO_CALL, ref, product),
-            type=SignalType.FO_CALL,
-            at=at,
-            productRef=product,
-            locationRef=_one_location(locations, body.get("locationRef")),
-            channel=body.get("channel"),
-            quantity=requested,
-            foRef=ref,
-            outcome=outcome,
-            heldQuantity=units,
-            latencyMs=body.get("latencyMs"),
-            detail=cart,
-        ))
-        short = shortfall.get(product)
-        if product in unserved:
-            signals.append(Signal(
-                id=_signal_id(SignalType.OUT_OF_STOCK, ref, product),
-                type=SignalType.OUT_OF_STOCK,
+        signals.append(
+            Signal(
+                id=_signal_id(SignalType.FO_CALL, ref, product),
+                type=SignalType.FO_CALL,
                 at=at,
                 productRef=product,
-                locationRef=body.get("locationRef"),
+                locationRef=_one_location(locations, body.get("locationRef")),
                 channel=body.get("channel"),
                 quantity=requested,
                 foRef=ref,
-                detail={"available": short["available"] if short else None, "deliveryType": body.get("deliveryType")},
-            ))
+                outcome=outcome,
+                heldQuantity=units,
+                latencyMs=body.get("latencyMs"),
+                detail=cart,
+            )
+        )
+        short = shortfall.get(product)
+        if product in unserved:
+            signals.append(
+                Signal(
+                    id=_signal_id(SignalType.OUT_OF_STOCK, ref, product),
+                    type=SignalType.OUT_OF_STOCK,
+                    at=at,
+                    productRef=product,
+                    locationRef=body.get("locationRef"),
+                    channel=body.get("channel"),
+                    quantity=requested,
+                    foRef=ref,
+                    detail={
+                        "available": short["available"] if short else None,
+                        "deliveryType": body.get("deliveryType"),
+                    },
+                )
+            )
     return signals
 
 
-ENDINGS = {"EXPIRED": SignalType.ABANDONED, "CANCELLED": SignalType.CANCELLED, "REPLACED": SignalType.CANCELLED}
+ENDINGS = {
+    "EXPIRED": SignalType.ABANDONED,
+    "CANCELLED": SignalType.CANCELLED,
+    "REPLACED": SignalType.CANCELLED,
+}
 """A hold leaving ACTIVE for one of these statuses gives back its units as this signal.
 (ACTIVE → CONVERTED is the order's CONVERSION.)"""
 
@@ -222,7 +235,9 @@ def _fulfilment_option_ended(old: Mapping[str, Any], new: Mapping[str, Any]) -> 
             foRef=ref,
             outcome=new["status"] if kind is SignalType.CANCELLED else None,
             detail={
-                "heldSeconds": held_seconds, "locations": locations, "expiresAt": new.get("expiresAt"),
+                "heldSeconds": held_seconds,
+                "locations": locations,
+                "expiresAt": new.get("expiresAt"),
                 "deliveryType": body.get("deliveryType"),
             },
         )
@@ -247,14 +262,21 @@ def _order_confirmed(new: Mapping[str, Any]) -> list[Signal]:
             foRef=body.get("fulfilmentOptionRef"),
             orderRef=ref,
             secondsToConvert=body.get("secondsToConvert") if from_hold else None,
-            detail={"convertedFromHold": from_hold, "locations": locations, "deliveryType": body.get("deliveryType")},
+            detail={
+                "convertedFromHold": from_hold,
+                "locations": locations,
+                "deliveryType": body.get("deliveryType"),
+            },
         )
         for product, (units, locations) in _held_by_product(body.get("allocations", [])).items()
     ]
 
 
 def _low_stock(
-    old: Mapping[str, Any] | None, new: Mapping[str, Any], configuration: Configuration, other_shards: int = 0
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any],
+    configuration: Configuration,
+    other_shards: int = 0,
 ) -> list[Signal]:
     before = int(old.get("onHand", 0)) + other_shards if old else None
     after = int(new.get("onHand", 0)) + other_shards
@@ -273,16 +295,20 @@ def _low_stock(
         ats_before = available_to_sell(before, channel, location)
         ats_after = available_to_sell(after, channel, location)
         if ats_before > threshold >= ats_after:
-            signals.append(Signal(
-                id=_signal_id(SignalType.LOW_STOCK, new["productRef"], location, channel.name, at),
-                type=SignalType.LOW_STOCK,
-                at=at,
-                productRef=new["productRef"],
-                locationRef=location,
-                channel=channel.name,
-                quantity=ats_after,
-                detail={"threshold": threshold, "atsBefore": ats_before, "onHand": after},
-            ))
+            signals.append(
+                Signal(
+                    id=_signal_id(
+                        SignalType.LOW_STOCK, new["productRef"], location, channel.name, at
+                    ),
+                    type=SignalType.LOW_STOCK,
+                    at=at,
+                    productRef=new["productRef"],
+                    locationRef=location,
+                    channel=channel.name,
+                    quantity=ats_after,
+                    detail={"threshold": threshold, "atsBefore": ats_before, "onHand": after},
+                )
+            )
     return signals
 
 
@@ -294,7 +320,12 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
 
 # -- the funnel -------------------------------------------------------------------------------
 
-FUNNEL_TYPES = (SignalType.FO_CALL, SignalType.CONVERSION, SignalType.ABANDONED, SignalType.OUT_OF_STOCK)
+FUNNEL_TYPES = (
+    SignalType.FO_CALL,
+    SignalType.CONVERSION,
+    SignalType.ABANDONED,
+    SignalType.OUT_OF_STOCK,
+)
 """The signal types the funnel reads."""
 
 
@@ -330,10 +361,20 @@ def funnel(signals: Iterable[Signal]) -> list[FunnelRow]:
     rows: dict[str, dict[str, Any]] = {}
 
     def row(product: str) -> dict[str, Any]:
-        return rows.setdefault(product, {
-            "foCalls": 0, "holds": 0, "heldCalls": 0, "orders": 0, "fromHolds": 0,
-            "abandoned": 0, "refused": 0, "outOfStock": 0, "seconds": [],
-        })
+        return rows.setdefault(
+            product,
+            {
+                "foCalls": 0,
+                "holds": 0,
+                "heldCalls": 0,
+                "orders": 0,
+                "fromHolds": 0,
+                "abandoned": 0,
+                "refused": 0,
+                "outOfStock": 0,
+                "seconds": [],
+            },
+        )
 
     for signal in signals:
         counts = row(signal.productRef)
@@ -362,7 +403,9 @@ def funnel(signals: Iterable[Signal]) -> list[FunnelRow]:
             refused=c["refused"],
             conversionRate=_rate(c["fromHolds"], c["heldCalls"]),
             abandonmentRate=_rate(c["abandoned"], c["heldCalls"]),
-            medianSecondsToConvert=round(statistics.median(c["seconds"]), 3) if c["seconds"] else None,
+            medianSecondsToConvert=round(statistics.median(c["seconds"]), 3)
+            if c["seconds"]
+            else None,
             outOfStock=c["outOfStock"],
         )
         for product, c in sorted(rows.items())

@@ -17,7 +17,11 @@ def timer_minutes(product_ref: str, products: Mapping[str, Product], timers: Tim
     return timers.globalMinutes
 
 
-def hold_minutes(product_refs: Iterable[str], products: Mapping[str, Product], timers: TimerConfig) -> int:
+def hold_minutes(
+    product_refs: Iterable[str], products: Mapping[str, Product], timers: TimerConfig
+) -> int:
     """One cart's hold lasts as long as its shortest-timed product allows: a flash-sale item
     in the cart keeps its urgency."""
-    return min((timer_minutes(ref, products, timers) for ref in product_refs), default=timers.globalMinutes)
+    return min(
+        (timer_minutes(ref, products, timers) for ref in product_refs), default=timers.globalMinutes
+    )

@@ -39,10 +39,15 @@ logger = Logger()
 
 MAX_BODY_BYTES = 100_000
 READ_SCOPE, HOLDS_SCOPE = "holdfast/read", "holdfast/holds"
-THROTTLING_CODES = frozenset({
-    "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-    "TransactionConflictException", "TransactionInProgressException",
-})
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+    }
+)
 
 
 def handle_event(event: dict[str, Any], context: GraphqlContext) -> dict[str, Any]:
@@ -50,16 +55,27 @@ def handle_event(event: dict[str, Any], context: GraphqlContext) -> dict[str, An
     try:
         request = request_body(event)
     except RequestRefused as refused:
-        return http_response(refused.status, {"errors": [error_entry(refused.message, refused.code)]})
+        return http_response(
+            refused.status, {"errors": [error_entry(refused.message, refused.code)]}
+        )
     return http_response(200, run(request, scopes_of(event), context))
 
 
-def run(request: dict[str, Any], scopes: set[str] | None, context: GraphqlContext) -> dict[str, Any]:
+def run(
+    request: dict[str, Any], scopes: set[str] | None, context: GraphqlContext
+) -> dict[str, Any]:
     """Execute one GraphQL request (see :func:`request_body`); ``scopes`` None means no
     authorizer (local runs)."""
-    query, variables, operation_name = request["query"], request.get("variables"), request.get("operationName")
+    query, variables, operation_name = (
+        request["query"],
+        request.get("variables"),
+        request.get("operationName"),
+    )
     if len(query) > MAX_DOCUMENT_CHARS:
-        return refusal(f"the document is {len(query)} characters; the limit is {MAX_DOCUMENT_CHARS}", "PAYLOAD_TOO_LARGE")
+        return refusal(
+            f"the document is {len(query)} characters; the limit is {MAX_DOCUMENT_CHARS}",
+            "PAYLOAD_TOO_LARGE",
+        )
     document, operation, problems = checked_document(query, operation_name)
     if problems:
         return {"errors": [dict(problem) for problem in problems]}
@@ -69,7 +85,9 @@ def run(request: dict[str, Any], scopes: set[str] | None, context: GraphqlContex
     needed = HOLDS_SCOPE if mutation else READ_SCOPE
     if scopes is not None and needed not in scopes:
         return refusal(f"this {operation.operation.value} needs the {needed} scope", "FORBIDDEN")
-    if mutation and not single_field(operation):  # one mutation checks its own input before it writes
+    if mutation and not single_field(
+        operation
+    ):  # one mutation checks its own input before it writes
         dry_run = GraphqlContext(context.runtime, context.mapping, dry_run=True)
         checked = execute_document(schema, document, dry_run, variables, operation_name)
         if checked.errors:
@@ -83,12 +101,19 @@ def run(request: dict[str, Any], scopes: set[str] | None, context: GraphqlContex
 
 
 def execute_document(
-    schema: GraphQLSchema, document: DocumentNode, context: GraphqlContext,
-    variables: dict[str, Any] | None, operation_name: str | None,
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    context: GraphqlContext,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
 ) -> ExecutionResult:
     """Execute the operation; every resolver is synchronous, so the result is too."""
     result = execute(
-        schema, document, context_value=context, variable_values=variables, operation_name=operation_name
+        schema,
+        document,
+        context_value=context,
+        variable_values=variables,
+        operation_name=operation_name,
     )
     assert isinstance(result, ExecutionResult)  # every resolver is synchronous
     return result
@@ -119,7 +144,16 @@ def checked_document(
     if problems:
         return None, None, tuple(graphql_error(error) for error in problems)
     if operation is None:
-        return None, None, (error_entry("name the operation to run: the document has several (operationName)", "INVALID_INPUT"),)
+        return (
+            None,
+            None,
+            (
+                error_entry(
+                    "name the operation to run: the document has several (operationName)",
+                    "INVALID_INPUT",
+                ),
+            ),
+        )
     return document, operation, ()
 
 
@@ -131,7 +165,10 @@ def graphql_error(error: GraphQLError) -> dict[str, Any]:
     if isinstance(original, HoldfastError):
         entry["message"] = original.message
         extensions = {"code": original.code, "details": original.details}
-    elif isinstance(original, ClientError) and original.response.get("Error", {}).get("Code") in THROTTLING_CODES:
+    elif (
+        isinstance(original, ClientError)
+        and original.response.get("Error", {}).get("Code") in THROTTLING_CODES
+    ):
         logger.warning("DynamoDB throttled", code=original.response["Error"]["Code"])
         entry["message"] = "the database is busy; retry the same request"
         extensions = {"code": "UNAVAILABLE"}
@@ -139,7 +176,9 @@ def graphql_error(error: GraphQLError) -> dict[str, Any]:
         logger.warning("DynamoDB unreachable", error=str(original))
         entry["message"] = "the database did not answer in time; retry the same request"
         extensions = {"code": "UNAVAILABLE"}
-    elif original is not None and not isinstance(original, GraphQLError):  # GraphQLError: input coercion
+    elif original is not None and not isinstance(
+        original, GraphQLError
+    ):  # GraphQLError: input coercion
         logger.exception("unhandled error", exc_info=original)
         entry["message"] = "an unexpected error occurred; it has been logged"
         extensions = {"code": "INTERNAL_ERROR"}
@@ -168,21 +207,31 @@ def request_body(event: dict[str, Any]) -> dict[str, Any]:
     body = event.get("body") or ""
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
     if len(raw) > MAX_BODY_BYTES:
-        raise RequestRefused(413, "PAYLOAD_TOO_LARGE", f"the body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+        raise RequestRefused(
+            413, "PAYLOAD_TOO_LARGE", f"the body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}"
+        )
     headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "application/json").strip().lower()
     if not content_type.startswith(("application/json", "application/graphql-response+json")):
-        raise RequestRefused(415, "UNSUPPORTED_MEDIA_TYPE", f"send Content-Type: application/json, not {content_type}")
+        raise RequestRefused(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"send Content-Type: application/json, not {content_type}",
+        )
     try:
         parsed = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
-        raise RequestRefused(400, "INVALID_INPUT", f"the body is not JSON: {str(error)[:200]}") from None
+        raise RequestRefused(
+            400, "INVALID_INPUT", f"the body is not JSON: {str(error)[:200]}"
+        ) from None
     except RecursionError:  # thousands of nested brackets: Python's parser gives up
         raise RequestRefused(400, "INVALID_INPUT", "the body nests JSON too deeply") from None
     if not isinstance(parsed, dict):
         raise RequestRefused(400, "INVALID_INPUT", "the body must be a JSON object with a 'query'")
     if not isinstance(parsed.get("query"), str) or not parsed["query"].strip():
-        raise RequestRefused(400, "INVALID_INPUT", "the body must have a 'query' string holding the GraphQL document")
+        raise RequestRefused(
+            400, "INVALID_INPUT", "the body must have a 'query' string holding the GraphQL document"
+        )
     if parsed.get("variables") is not None and not isinstance(parsed["variables"], dict):
         raise RequestRefused(400, "INVALID_INPUT", "'variables' must be a JSON object")
     if parsed.get("operationName") is not None and not isinstance(parsed["operationName"], str):

@@ -36,7 +36,9 @@ def create_fulfilment_option(
     return fulfilment_option(view, context)
 
 
-def update_fulfilment_option(_root: Any, info: Any, input: dict[str, Any] | None = None) -> dict[str, Any] | None:
+def update_fulfilment_option(
+    _root: Any, info: Any, input: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
     """A status in the mapping's ``cancelStatuses`` cancels the option and releases its hold;
     the option's current status (or none) changes nothing; any other status is refused."""
     context: GraphqlContext = info.context
@@ -47,14 +49,25 @@ def update_fulfilment_option(_root: Any, info: Any, input: dict[str, Any] | None
         raise InvalidInput.field("input.ref", "is not the ref of the option this id names")
     for unsupported in ("trackingCode", "attributes"):
         if input.get(unsupported) is not None:
-            raise InvalidInput.field(f"input.{unsupported}", "Holdfast does not store it; send status only")
+            raise InvalidInput.field(
+                f"input.{unsupported}", "Holdfast does not store it; send status only"
+            )
     status = input.get("status")
     if status in context.mapping.cancelStatuses:
-        return None if context.dry_run else fulfilment_option(context.runtime.holds.cancel(ref), context)
-    view = context.runtime.holds.get(ref)  # also while checking: a status it cannot take is refused input
+        return (
+            None
+            if context.dry_run
+            else fulfilment_option(context.runtime.holds.cancel(ref), context)
+        )
+    view = context.runtime.holds.get(
+        ref
+    )  # also while checking: a status it cannot take is refused input
     if status not in (None, view.status):
         allowed = ", ".join(context.mapping.cancelStatuses)
-        raise InvalidInput.field("input.status", f"{status!r} is not a change Holdfast makes; one of {allowed} cancels the hold")
+        raise InvalidInput.field(
+            "input.status",
+            f"{status!r} is not a change Holdfast makes; one of {allowed} cancels the hold",
+        )
     return None if context.dry_run else fulfilment_option(view, context)
 
 
@@ -78,7 +91,9 @@ def fulfilment_options(_root: Any, info: Any, **args: Any) -> dict[str, Any]:
     context: GraphqlContext = info.context
     refs = list(dict.fromkeys(ref for ref in args.get("ref") or () if ref is not None))
     if not refs:
-        raise InvalidInput.field("ref", "name the options: Holdfast finds fulfilment options by ref")
+        raise InvalidInput.field(
+            "ref", "name the options: Holdfast finds fulfilment options by ref"
+        )
     if len(refs) > MAX_PAGE:
         raise InvalidInput.field("ref", f"at most {MAX_PAGE} refs")
     for ref in refs:
@@ -91,31 +106,62 @@ def fulfilment_options(_root: Any, info: Any, **args: Any) -> dict[str, Any]:
             options.append(fulfilment_option(context.runtime.holds.get(ref), context))
         except (NotFound, InvalidInput):
             continue
-    wanted = ("type", "status", "orderType", "locationRef", "trackingCode", "retailerId", "workflowRef", "workflowVersion")
+    wanted = (
+        "type",
+        "status",
+        "orderType",
+        "locationRef",
+        "trackingCode",
+        "retailerId",
+        "workflowRef",
+        "workflowVersion",
+    )
     return connection([o for o in options if matches(o, args, wanted)], args)
 
 
 def plans(option: dict[str, Any], _info: Any, **args: Any) -> dict[str, Any]:
     refuse_date_ranges(args)
-    wanted = ("ref", "type", "status", "eta", "splitCount", "retailerId", "workflowRef", "workflowVersion")
+    wanted = (
+        "ref",
+        "type",
+        "status",
+        "eta",
+        "splitCount",
+        "retailerId",
+        "workflowRef",
+        "workflowVersion",
+    )
     return connection([plan for plan in option["plans"] if matches(plan, args, wanted)], args)
 
 
-def fulfilment_request(input: dict[str, Any] | None, context: GraphqlContext) -> FulfilmentOptionRequest:
+def fulfilment_request(
+    input: dict[str, Any] | None, context: GraphqlContext
+) -> FulfilmentOptionRequest:
     """The REST request a ``CreateFulfilmentOptionInput`` stands for (refused input raises)."""
     if input is None:
         raise InvalidInput.field("input", "is required")
     mapping = context.mapping
     if input["retailerId"] != mapping.retailerId:
-        raise InvalidInput.field("input.retailerId", f"this deployment serves retailer {mapping.retailerId}")
+        raise InvalidInput.field(
+            "input.retailerId", f"this deployment serves retailer {mapping.retailerId}"
+        )
     attributes = hold_attributes(input.get("attributes") or [])
     configuration = context.runtime.config.current()
-    channel = mapping.channel_for_option(attributes.pop("channel", None), input["type"], configuration)
-    if channel not in configuration.channels:  # as the hold would find, but before any mutation runs
-        raise NotFound(f"channel {channel!r} is not configured", [{"field": "input.attributes.channel", "message": "unknown channel"}])
+    channel = mapping.channel_for_option(
+        attributes.pop("channel", None), input["type"], configuration
+    )
+    if (
+        channel not in configuration.channels
+    ):  # as the hold would find, but before any mutation runs
+        raise NotFound(
+            f"channel {channel!r} is not configured",
+            [{"field": "input.attributes.channel", "message": "unknown channel"}],
+        )
     if input.get("locationRef") is not None and input["locationRef"] not in configuration.locations:
-        raise NotFound(f"location {input['locationRef']!r} is not configured",
-                       [{"field": "input.locationRef", "message": "unknown location"}])
+        raise NotFound(
+            f"location {input['locationRef']!r} is not configured",
+            [{"field": "input.locationRef", "message": "unknown location"}],
+        )
     body = {
         "ref": input["ref"],
         "channel": channel,
@@ -132,7 +178,9 @@ def fulfilment_request(input: dict[str, Any] | None, context: GraphqlContext) ->
         return FulfilmentOptionRequest.model_validate(body)
     except ValidationError as error:
         details = [fluent_field(describe_problem(problem)) for problem in error.errors()]
-        raise InvalidInput("; ".join(f"{d['field']}: {d['message']}" for d in details[:5]), details) from None
+        raise InvalidInput(
+            "; ".join(f"{d['field']}: {d['message']}" for d in details[:5]), details
+        ) from None
 
 
 def requested(product: dict[str, Any]) -> int:
@@ -174,7 +222,14 @@ def fulfilment_option(view: FulfilmentOptionView, context: GraphqlContext) -> di
         "locationRef": view.locationRef,
         "trackingCode": None,
         "address": None,
-        "products": [{"productRef": line.productRef, "requestedQuantity": line.quantity, "catalogueRef": None} for line in view.lines],
+        "products": [
+            {
+                "productRef": line.productRef,
+                "requestedQuantity": line.quantity,
+                "catalogueRef": None,
+            }
+            for line in view.lines
+        ],
         "attributes": option_attributes(view),
     }
     requested = {line.productRef: line.quantity for line in view.lines}
@@ -182,19 +237,37 @@ def fulfilment_option(view: FulfilmentOptionView, context: GraphqlContext) -> di
     ordered = [held] if held else []
     ordered += [plan for plan in (p.model_dump() for p in view.plans) if plan != held]
     option["plans"] = [
-        fulfilment_plan(plan, index, view, requested, option, view.status if plan == held else ALTERNATIVE)
+        fulfilment_plan(
+            plan, index, view, requested, option, view.status if plan == held else ALTERNATIVE
+        )
         for index, plan in enumerate(ordered)
     ]
     return option
 
 
-def fulfilment_plan(plan: dict[str, Any], index: int, view: FulfilmentOptionView, requested: dict[str, int],
-                    option: dict[str, Any], status: str) -> dict[str, Any]:
-    exceptions = [
-        {"code": "OUT_OF_STOCK", "message": f"{s.productRef}: {s.available} of {s.requested} available",
-         "attributes": [attribute("productRef", s.productRef), attribute("available", s.available, "INTEGER")]}
-        for s in view.shortfall
-    ] if plan["type"] == "PARTIAL" else []
+def fulfilment_plan(
+    plan: dict[str, Any],
+    index: int,
+    view: FulfilmentOptionView,
+    requested: dict[str, int],
+    option: dict[str, Any],
+    status: str,
+) -> dict[str, Any]:
+    exceptions = (
+        [
+            {
+                "code": "OUT_OF_STOCK",
+                "message": f"{s.productRef}: {s.available} of {s.requested} available",
+                "attributes": [
+                    attribute("productRef", s.productRef),
+                    attribute("available", s.available, "INTEGER"),
+                ],
+            }
+            for s in view.shortfall
+        ]
+        if plan["type"] == "PARTIAL"
+        else []
+    )
     return {
         "id": opaque_id(PLAN_KIND, f"{view.ref}:{index}"),
         "ref": f"{view.ref}-{index + 1}",
@@ -215,8 +288,12 @@ def fulfilment_plan(plan: dict[str, Any], index: int, view: FulfilmentOptionView
                 "fulfilmentType": view.deliveryType,
                 "eta": None,
                 "items": [
-                    {"productRef": item["productRef"], "catalogueRef": None,
-                     "availableQuantity": item["quantity"], "requestedQuantity": requested.get(item["productRef"], item["quantity"])}
+                    {
+                        "productRef": item["productRef"],
+                        "catalogueRef": None,
+                        "availableQuantity": item["quantity"],
+                        "requestedQuantity": requested.get(item["productRef"], item["quantity"]),
+                    }
                     for item in fulfilment["items"]
                 ],
             }
@@ -228,8 +305,11 @@ def fulfilment_plan(plan: dict[str, Any], index: int, view: FulfilmentOptionView
 
 def option_attributes(view: FulfilmentOptionView) -> list[dict[str, Any]]:
     """What Holdfast knows beyond Fluent's fields: the channel, the hold's timer and links."""
-    found = [attribute("channel", view.channel), attribute("timerMinutes", view.timerMinutes, "INTEGER"),
-             attribute("extended", view.extended, "BOOLEAN")]
+    found = [
+        attribute("channel", view.channel),
+        attribute("timerMinutes", view.timerMinutes, "INTEGER"),
+        attribute("extended", view.extended, "BOOLEAN"),
+    ]
     for name in ("expiresAt", "orderRef", "replaces"):
         if getattr(view, name) is not None:
             found.append(attribute(name, getattr(view, name)))

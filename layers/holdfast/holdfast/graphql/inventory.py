@@ -18,7 +18,16 @@ MAX_PRODUCTS = 100
 MAX_LOCATIONS = 50
 VP_FILTERS = ("ref", "status", "quantity", "workflowRef", "workflowVersion")
 IP_FILTERS = ("ref", "type", "status", "onHand", "workflowRef", "workflowVersion")
-IQ_FILTERS = ("ref", "type", "status", "quantity", "condition", "storageAreaRef", "workflowRef", "workflowVersion")
+IQ_FILTERS = (
+    "ref",
+    "type",
+    "status",
+    "quantity",
+    "condition",
+    "storageAreaRef",
+    "workflowRef",
+    "workflowVersion",
+)
 
 
 def virtual_positions(_root: Any, info: Any, **args: Any) -> dict[str, Any]:
@@ -43,18 +52,30 @@ def virtual_positions(_root: Any, info: Any, **args: Any) -> dict[str, Any]:
     return connection([node for node in nodes if matches(node, args, VP_FILTERS)], args)
 
 
-def virtual_position(_root: Any, info: Any, catalogue: dict[str, Any], ref: str) -> dict[str, Any] | None:
+def virtual_position(
+    _root: Any, info: Any, catalogue: dict[str, Any], ref: str
+) -> dict[str, Any] | None:
     """One position by ``productRef:locationRef[:channel]`` (``*`` as the location: AGGREGATE)."""
     context: GraphqlContext = info.context
-    channel = context.mapping.channel_for_catalogue(catalogue["ref"], context.runtime.config.current())
+    channel = context.mapping.channel_for_catalogue(
+        catalogue["ref"], context.runtime.config.current()
+    )
     parts = ref.split(":")
-    if len(parts) not in (2, 3) or not is_valid_ref(parts[0]) or not (parts[1] == AGGREGATE_LOCATION or is_valid_ref(parts[1])):
-        raise InvalidInput.field("ref", "expected productRef:locationRef[:channel], with * as the location for AGGREGATE")
+    if (
+        len(parts) not in (2, 3)
+        or not is_valid_ref(parts[0])
+        or not (parts[1] == AGGREGATE_LOCATION or is_valid_ref(parts[1]))
+    ):
+        raise InvalidInput.field(
+            "ref", "expected productRef:locationRef[:channel], with * as the location for AGGREGATE"
+        )
     if len(parts) == 3 and parts[2] != channel:
         return None
     product, location = parts[0], parts[1]
     kind = "AGGREGATE" if location == AGGREGATE_LOCATION else "BASE"
-    views = context.runtime.inventory.virtual_positions(channel, [product], [] if kind == "AGGREGATE" else [location], [kind])
+    views = context.runtime.inventory.virtual_positions(
+        channel, [product], [] if kind == "AGGREGATE" else [location], [kind]
+    )
     return virtual_position_node(views[0], catalogue["ref"]) if views else None
 
 
@@ -72,11 +93,15 @@ def virtual_position_node(view: VirtualPositionView, catalogue: str) -> dict[str
         "productRef": view.productRef,
         "groupRef": view.locationRef,
         "quantity": view.quantity,
-        "catalogue": catalogue_node("VirtualCatalogue", catalogue, [attribute("channel", view.channel)]),
+        "catalogue": catalogue_node(
+            "VirtualCatalogue", catalogue, [attribute("channel", view.channel)]
+        ),
     }
 
 
-def inventory_position(_root: Any, info: Any, catalogue: dict[str, Any], ref: str) -> dict[str, Any] | None:
+def inventory_position(
+    _root: Any, info: Any, catalogue: dict[str, Any], ref: str
+) -> dict[str, Any] | None:
     context: GraphqlContext = info.context
     position = position_ref(ref, context.mapping.holdfast_catalogue(catalogue["ref"]), "ref")
     try:
@@ -90,22 +115,39 @@ def inventory_positions(_root: Any, info: Any, **args: Any) -> dict[str, Any]:
     configured location); one ledger read each, so at most 100 positions."""
     context: GraphqlContext = info.context
     refuse_date_ranges(args)
-    holdfast_catalogue = context.mapping.holdfast_catalogue((args.get("catalogue") or {}).get("ref"))
+    holdfast_catalogue = context.mapping.holdfast_catalogue(
+        (args.get("catalogue") or {}).get("ref")
+    )
     if args.get("ref"):
-        positions = [position_ref(ref, holdfast_catalogue, "ref") for ref in dict.fromkeys(args["ref"])]
+        positions = [
+            position_ref(ref, holdfast_catalogue, "ref") for ref in dict.fromkeys(args["ref"])
+        ]
     else:
         products = refs_argument(args, "productRef", MAX_PRODUCTS)
         if not products:
             raise InvalidInput.field("productRef", "name at least one product (or a ref)")
-        configured = sorted(context.runtime.config.current().locations.values(), key=lambda loc: (loc.priority, loc.ref))
-        locations = refs_argument(args, "locationRef", MAX_LOCATIONS) or [loc.ref for loc in configured]
-        positions = [ip_ref(product, location, holdfast_catalogue) for product in products for location in locations]
+        configured = sorted(
+            context.runtime.config.current().locations.values(),
+            key=lambda loc: (loc.priority, loc.ref),
+        )
+        locations = refs_argument(args, "locationRef", MAX_LOCATIONS) or [
+            loc.ref for loc in configured
+        ]
+        positions = [
+            ip_ref(product, location, holdfast_catalogue)
+            for product in products
+            for location in locations
+        ]
     if len(positions) > MAX_PAGE:
-        raise InvalidInput.field("productRef", f"at most {MAX_PAGE} positions (products × locations) in one query")
+        raise InvalidInput.field(
+            "productRef", f"at most {MAX_PAGE} positions (products × locations) in one query"
+        )
     nodes = []
     for position in positions:
         try:
-            nodes.append(inventory_position_node(context.runtime.inventory.position(position), context))
+            nodes.append(
+                inventory_position_node(context.runtime.inventory.position(position), context)
+            )
         except NotFound:
             continue
     return connection([node for node in nodes if matches(node, args, IP_FILTERS)], args)
@@ -124,19 +166,29 @@ def inventory_quantities(_root: Any, info: Any, **args: Any) -> dict[str, Any]:
     nodes = []
     for position in positions:
         try:
-            nodes.extend(inventory_position_node(context.runtime.inventory.position(position), context)["quantities"])
+            nodes.extend(
+                inventory_position_node(context.runtime.inventory.position(position), context)[
+                    "quantities"
+                ]
+            )
         except (NotFound, InvalidInput):
             continue
-    return connection([node for node in nodes if node["ref"] in refs and matches(node, args, IQ_FILTERS)], args)
+    return connection(
+        [node for node in nodes if node["ref"] in refs and matches(node, args, IQ_FILTERS)], args
+    )
 
 
 def quantities(position: dict[str, Any], _info: Any, **args: Any) -> dict[str, Any]:
     refuse_date_ranges(args)
-    return connection([node for node in position["quantities"] if matches(node, args, IQ_FILTERS)], args)
+    return connection(
+        [node for node in position["quantities"] if matches(node, args, IQ_FILTERS)], args
+    )
 
 
 def inventory_position_node(view: InventoryPositionView, context: GraphqlContext) -> dict[str, Any]:
-    catalogue = catalogue_node("InventoryCatalogue", context.mapping.inventory_catalogue_ref(view.catalogue))
+    catalogue = catalogue_node(
+        "InventoryCatalogue", context.mapping.inventory_catalogue_ref(view.catalogue)
+    )
     position: dict[str, Any] = {
         "id": opaque_id("InventoryPosition", view.ref),
         "ref": view.ref,
@@ -146,19 +198,29 @@ def inventory_position_node(view: InventoryPositionView, context: GraphqlContext
         "workflowVersion": 1,
         "createdOn": None,
         "updatedOn": view.updatedAt,
-        "attributes": [attribute("lastSnapshotAsOf", view.lastSnapshotAsOf)] if view.lastSnapshotAsOf else [],
+        "attributes": [attribute("lastSnapshotAsOf", view.lastSnapshotAsOf)]
+        if view.lastSnapshotAsOf
+        else [],
         "catalogue": catalogue,
         "productRef": view.productRef,
         "locationRef": view.locationRef,
         "onHand": view.onHand,
     }
-    position["quantities"] = [quantity_node(quantity, position, catalogue) for quantity in view.quantities]
+    position["quantities"] = [
+        quantity_node(quantity, position, catalogue) for quantity in view.quantities
+    ]
     return position
 
 
-def quantity_node(view: QuantityView, position: dict[str, Any], catalogue: dict[str, Any]) -> dict[str, Any]:
+def quantity_node(
+    view: QuantityView, position: dict[str, Any], catalogue: dict[str, Any]
+) -> dict[str, Any]:
     attributes = [attribute("asOf", view.asOf)]
-    attributes += [attribute(name, getattr(view, name)) for name in ("sourceRef", "expiresAt") if getattr(view, name)]
+    attributes += [
+        attribute(name, getattr(view, name))
+        for name in ("sourceRef", "expiresAt")
+        if getattr(view, name)
+    ]
     return {
         "id": opaque_id("InventoryQuantity", view.iqRef),
         "ref": view.iqRef,
@@ -178,11 +240,19 @@ def quantity_node(view: QuantityView, position: dict[str, Any], catalogue: dict[
     }
 
 
-def catalogue_node(kind: str, ref: str, attributes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def catalogue_node(
+    kind: str, ref: str, attributes: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
-        "id": opaque_id(kind, ref), "ref": ref, "type": "DEFAULT", "status": "ACTIVE",
+        "id": opaque_id(kind, ref),
+        "ref": ref,
+        "type": "DEFAULT",
+        "status": "ACTIVE",
         "workflowRef": f"{'VIRTUAL' if kind == 'VirtualCatalogue' else 'INVENTORY'}_CATALOGUE::DEFAULT",
-        "workflowVersion": 1, "createdOn": None, "updatedOn": None, "attributes": attributes or [],
+        "workflowVersion": 1,
+        "createdOn": None,
+        "updatedOn": None,
+        "attributes": attributes or [],
     }
 
 

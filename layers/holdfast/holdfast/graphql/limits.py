@@ -43,19 +43,26 @@ def check_document(document: DocumentNode, operation: OperationDefinitionNode | 
             fields += 1
             aliases += field.alias is not None
     if fields > MAX_FIELDS:
-        raise LimitExceeded("fields", f"the document selects {fields} fields; the limit is {MAX_FIELDS}")
+        raise LimitExceeded(
+            "fields", f"the document selects {fields} fields; the limit is {MAX_FIELDS}"
+        )
     if aliases > MAX_ALIASES:
-        raise LimitExceeded("aliases", f"the document has {aliases} aliases; the limit is {MAX_ALIASES}")
+        raise LimitExceeded(
+            "aliases", f"the document has {aliases} aliases; the limit is {MAX_ALIASES}"
+        )
     if operation is None:
         return
     depth = _depth(operation.selection_set, fragments, {})
     if depth > MAX_DEPTH:
-        raise LimitExceeded("depth", f"the operation nests {depth} fields deep; the limit is {MAX_DEPTH}")
+        raise LimitExceeded(
+            "depth", f"the operation nests {depth} fields deep; the limit is {MAX_DEPTH}"
+        )
     if operation.operation is OperationType.MUTATION:
         mutations = len(_response_keys(operation.selection_set, fragments, set()))
         if mutations > MAX_MUTATIONS:
             raise LimitExceeded(
-                "mutations", f"the document asks for {mutations} mutations; the limit is {MAX_MUTATIONS} per request"
+                "mutations",
+                f"the document asks for {mutations} mutations; the limit is {MAX_MUTATIONS} per request",
             )
 
 
@@ -72,8 +79,11 @@ def _fields(selection_set: SelectionSetNode | None) -> Iterator[FieldNode]:
                 stack.append(inner)
 
 
-def _depth(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
-           memo: dict[str, int]) -> int:
+def _depth(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    memo: dict[str, int],
+) -> int:
     """The deepest field path; each fragment's depth is worked out once (a document that
     spreads fragments into fragments costs no more than its size)."""
     if selection_set is None:
@@ -93,7 +103,9 @@ def _depth(selection_set: SelectionSetNode | None, fragments: dict[str, Fragment
     return deepest
 
 
-def _response_keys(selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]) -> set[str]:
+def _response_keys(
+    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
+) -> set[str]:
     """The top-level response keys (alias or name): fields with one key execute once."""
     keys: set[str] = set()
     for selection in selection_set.selections:

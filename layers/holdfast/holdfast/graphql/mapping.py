@@ -20,7 +20,12 @@ from holdfast.errors import InvalidInput
 
 DeliveryType = Literal["HD", "CC"]
 
-_DELIVERY_TYPES: dict[str, DeliveryType] = {"HD": "HD", "CC": "CC", "HOME_DELIVERY": "HD", "CLICK_AND_COLLECT": "CC"}
+_DELIVERY_TYPES: dict[str, DeliveryType] = {
+    "HD": "HD",
+    "CC": "CC",
+    "HOME_DELIVERY": "HD",
+    "CLICK_AND_COLLECT": "CC",
+}
 
 
 class GraphqlMapping(BaseModel):
@@ -47,7 +52,7 @@ class GraphqlMapping(BaseModel):
     """``updateFulfilmentOption`` statuses that cancel the option and release its hold."""
 
     @classmethod
-    def from_environment(cls, environ: MappingType[str, str] | None = None) -> "GraphqlMapping":
+    def from_environment(cls, environ: MappingType[str, str] | None = None) -> GraphqlMapping:
         raw = (os.environ if environ is None else environ).get("GRAPHQL_MAPPING") or "{}"
         try:
             return cls.model_validate(json.loads(raw))
@@ -60,7 +65,9 @@ class GraphqlMapping(BaseModel):
             return self.default_channel(configuration, "catalogue")
         return self.catalogueChannels.get(catalogue_ref, catalogue_ref)
 
-    def channel_for_option(self, attribute: str | None, option_type: str, configuration: Configuration) -> str:
+    def channel_for_option(
+        self, attribute: str | None, option_type: str, configuration: Configuration
+    ) -> str:
         """In order: an input attribute named ``channel``, the channel mapped from the option's
         ``type``, the configured default channel, the only configured channel."""
         if attribute:
@@ -87,7 +94,10 @@ class GraphqlMapping(BaseModel):
 
     def holdfast_catalogue(self, catalogue_ref: str | None) -> str:
         """The Holdfast catalogue an inventory catalogue ref names."""
-        if catalogue_ref is None or catalogue_ref in (DEFAULT_CATALOGUE, f"DEFAULT:{self.retailerId}"):
+        if catalogue_ref is None or catalogue_ref in (
+            DEFAULT_CATALOGUE,
+            f"DEFAULT:{self.retailerId}",
+        ):
             return DEFAULT_CATALOGUE
         return self.inventoryCatalogues.get(catalogue_ref, catalogue_ref)
 
@@ -115,4 +125,4 @@ def ref_of_id(kind: str, value: str, field: str = "id") -> str:
     prefix = f"{kind}:"
     if not decoded.startswith(prefix) or len(value) > 400:
         raise InvalidInput.field(field, f"is not a {kind} id this API answered")
-    return decoded[len(prefix):]
+    return decoded[len(prefix) :]

@@ -27,8 +27,14 @@ def connection(items: Sequence[Any], args: dict[str, Any]) -> dict[str, Any]:
         start = max(start, end - last)
     if first is None and last is None:
         end = min(end, start + MAX_PAGE)
-    edges = [{"cursor": opaque_id("cursor", str(index)), "node": items[index]} for index in range(start, end)]
-    return {"edges": edges, "pageInfo": {"hasNextPage": end < len(items), "hasPreviousPage": start > 0}}
+    edges = [
+        {"cursor": opaque_id("cursor", str(index)), "node": items[index]}
+        for index in range(start, end)
+    ]
+    return {
+        "edges": edges,
+        "pageInfo": {"hasNextPage": end < len(items), "hasPreviousPage": start > 0},
+    }
 
 
 def _count(args: dict[str, Any], name: str) -> int | None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-
 from holdfast import retry
 from holdfast.config_loader import ConfigLoader
+from holdfast.domain import shards
 from holdfast.domain.clock import Clock
 from holdfast.domain.configuration import (
     Channel,
@@ -15,7 +15,6 @@ from holdfast.domain.configuration import (
     ProductConfig,
     TimerConfig,
 )
-from holdfast.domain import shards
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
 from holdfast.errors import Conflict, NotFound
 from holdfast.services.stock import StockReader
@@ -61,17 +60,23 @@ class ConfigurationService:
                 position_ref, product_ref, location_ref, DEFAULT_CATALOGUE, 0
             )
             if record.counter_shards != count:
-                writes = self._table.writes(now).set_shard_count(record, count, shards.collapse(record.shard_values, count))
+                writes = self._table.writes(now).set_shard_count(
+                    record, count, shards.collapse(record.shard_values, count)
+                )
                 try:
                     self._table.commit(writes)
                 except WriteConflict:  # a hold moved a shard meanwhile: read again
                     retry.REPLAN.pause(attempt + 1)
                     continue
             if count > 1:
-                spread = self._table.get_positions([position_ref], {position_ref: count})[position_ref]
+                spread = self._table.get_positions([position_ref], {position_ref: count})[
+                    position_ref
+                ]
                 StockReader(self._table).rebalance([spread], now)
             return
-        raise Conflict(f"{position_ref}: could not change its counter shards under contention; retry")
+        raise Conflict(
+            f"{position_ref}: could not change its counter shards under contention; retry"
+        )
 
     def put_timers(self, body: TimerConfig) -> TimerConfig:
         self._table.put_configuration("TIMERS", None, body, self._clock())
@@ -84,13 +89,19 @@ class ConfigurationService:
     def location(self, ref: str) -> Location:
         location = self._config.current().locations.get(ref)
         if location is None:
-            raise NotFound(f"location {ref!r} is not configured", [{"field": "ref", "message": "unknown location"}])
+            raise NotFound(
+                f"location {ref!r} is not configured",
+                [{"field": "ref", "message": "unknown location"}],
+            )
         return location
 
     def product(self, ref: str) -> Product:
         product = self._config.products([ref]).get(ref)
         if product is None:
-            raise NotFound(f"product {ref!r} is not configured", [{"field": "ref", "message": "unknown product"}])
+            raise NotFound(
+                f"product {ref!r} is not configured",
+                [{"field": "ref", "message": "unknown product"}],
+            )
         return product
 
     def timers(self) -> TimerConfig:

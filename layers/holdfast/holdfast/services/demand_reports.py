@@ -34,7 +34,9 @@ class DemandReports:
     def __init__(self, signals: SignalService) -> None:
         self._signals = signals
 
-    def _read(self, start: datetime, end: datetime, kinds: Sequence[SignalType], filters: Filters) -> Iterator[Signal]:
+    def _read(
+        self, start: datetime, end: datetime, kinds: Sequence[SignalType], filters: Filters
+    ) -> Iterator[Signal]:
         return (signal for signal in self._signals.read(start, end, kinds) if filters.keep(signal))
 
     def channels(self, start: datetime, end: datetime, filters: Filters) -> list[demand.ChannelRow]:
@@ -43,24 +45,38 @@ class DemandReports:
     def locations(self, start: datetime, end: datetime, filters: Filters) -> demand.LocationsReport:
         report = demand.locations(self._read(start, end, demand.LOCATION_TYPES, filters))
         if filters.product_ref is not None:
-            report.outOfStock = [row for row in report.outOfStock if row.productRef == filters.product_ref]
+            report.outOfStock = [
+                row for row in report.outOfStock if row.productRef == filters.product_ref
+            ]
         return report
 
-    def affinity(self, start: datetime, end: datetime, filters: Filters, min_count: int, limit: int) -> demand.AffinityReport:
-        return demand.affinity(self._read(start, end, demand.AFFINITY_TYPES, filters), min_count, limit)
+    def affinity(
+        self, start: datetime, end: datetime, filters: Filters, min_count: int, limit: int
+    ) -> demand.AffinityReport:
+        return demand.affinity(
+            self._read(start, end, demand.AFFINITY_TYPES, filters), min_count, limit
+        )
 
-    def timing(self, start: datetime, end: datetime, filters: Filters, time_zone: str, bucket_seconds: int) -> demand.TimingReport:
-        return demand.timing(self._read(start, end, demand.TIMING_TYPES, filters), time_zone, bucket_seconds)
+    def timing(
+        self, start: datetime, end: datetime, filters: Filters, time_zone: str, bucket_seconds: int
+    ) -> demand.TimingReport:
+        return demand.timing(
+            self._read(start, end, demand.TIMING_TYPES, filters), time_zone, bucket_seconds
+        )
 
     def restocking(
         self, start: datetime, end: datetime, filters: Filters, threshold: float | None
     ) -> tuple[list[demand.RestockRow], int]:
         """The rows, and how many ``RESTOCK_SUGGESTED`` events were published (rows at or above
         ``threshold``; none without a threshold or without an event bus)."""
-        rows = demand.restocking(self._read(start, end, demand.RESTOCK_TYPES, filters), start, end, threshold)
+        rows = demand.restocking(
+            self._read(start, end, demand.RESTOCK_TYPES, filters), start, end, threshold
+        )
         if filters.product_ref is not None:
             rows = [row for row in rows if row.productRef == filters.product_ref]
         if threshold is None:
             return rows, 0
-        suggested = [demand.restock_event(row, start, end, threshold) for row in rows if row.restockSuggested]
+        suggested = [
+            demand.restock_event(row, start, end, threshold) for row in rows if row.restockSuggested
+        ]
         return rows, self._signals.publisher.publish_details(RESTOCK_SUGGESTED, suggested)

@@ -12,7 +12,14 @@ from holdfast import retry
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
 from holdfast.domain.ledger import IqType
-from holdfast.domain.planning import MAX_TRANSACTION_ITEMS, Plan, Shortfall, build_plans, merge_lines, partial_plan
+from holdfast.domain.planning import (
+    MAX_TRANSACTION_ITEMS,
+    Plan,
+    Shortfall,
+    build_plans,
+    merge_lines,
+    partial_plan,
+)
 from holdfast.domain.timers import hold_minutes
 from holdfast.errors import Conflict, NotFound, TooManyWrites
 from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionStatus, FulfilmentOptionView
@@ -61,7 +68,9 @@ class HoldService:
         configuration = self._config.current()
         channel = self._config.channel(request.channel)
         lines = merge_lines((line.productRef, line.quantity) for line in request.lines)
-        locations = candidate_locations(configuration, channel, request.deliveryType, request.locationRef)
+        locations = candidate_locations(
+            configuration, channel, request.deliveryType, request.locationRef
+        )
         products = self._config.products(list(lines))
         minutes = hold_minutes(lines, products, configuration.timers)
         replaced = None
@@ -86,7 +95,9 @@ class HoldService:
                 continue  # expired holds were still counted: they are back, look again
             shortfall: list[Shortfall] = []
             if not plans and request.allowPartial:
-                partial, shortfall = partial_plan(lines, locations, ats, allow_split=request.allowSplit)
+                partial, shortfall = partial_plan(
+                    lines, locations, ats, allow_split=request.allowSplit
+                )
                 plans = [partial] if partial else []
             if not plans:
                 break
@@ -96,7 +107,9 @@ class HoldService:
                 expires_at = now + timedelta(minutes=minutes)
                 if replaced is not None and replaced.expires_at is not None:
                     expires_at = min(expires_at, replaced.expires_at)
-                placements = place_allocations(channel, plan.allocations, release, stock.positions, keep_in_shard=True)
+                placements = place_allocations(
+                    channel, plan.allocations, release, stock.positions, keep_in_shard=True
+                )
                 body = self._body(request, fingerprint, lines, plans, plan, shortfall, minutes, now)
                 body["allocations"] = allocation_dicts(p.allocation for p in placements)
                 body["latencyMs"] = round((time.monotonic() - started) * 1000)
@@ -105,25 +118,43 @@ class HoldService:
                 writes = self._table.writes(now)
                 writes.create_document(Document(FO, request.ref, "ACTIVE", body, expires_at))
                 writes.put_timer(request.ref, expires_at)
-                write_allocations(writes, placements, IqType.SOFT_RESERVE, request.ref, now, expires_at)
+                write_allocations(
+                    writes, placements, IqType.SOFT_RESERVE, request.ref, now, expires_at
+                )
                 if replaced is not None:
-                    writes.update_document(FO, replaced.ref, from_statuses=["ACTIVE"], status="REPLACED", unexpired_at=now)
-                    release_holds(writes, replaced, now, skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations])
+                    writes.update_document(
+                        FO,
+                        replaced.ref,
+                        from_statuses=["ACTIVE"],
+                        status="REPLACED",
+                        unexpired_at=now,
+                    )
+                    release_holds(
+                        writes,
+                        replaced,
+                        now,
+                        skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations],
+                    )
                 if len(writes.operations) > MAX_TRANSACTION_ITEMS:
                     spread = spread_over_shards(stock, placements)
                     if spread and self._stock.gather(spread, now):
                         break  # its shards are gathered: read and plan again, one shard a line
                     raise TooManyWrites.needing(
-                        len(writes.operations), "replaces" if replaced else "lines",
+                        len(writes.operations),
+                        "replaces" if replaced else "lines",
                         "replace a smaller cart, or cancel it and send this cart on its own",
                     )
                 try:
                     self._table.commit(writes)
                 except WriteConflict as conflict:
                     if f"{FO}:{request.ref}" in conflict.failed:
-                        return self._replay(self._table.get_document(FO, request.ref), fingerprint), False
+                        return self._replay(
+                            self._table.get_document(FO, request.ref), fingerprint
+                        ), False
                     if replaced is not None and f"{FO}:{replaced.ref}" in conflict.failed:
-                        raise Conflict(f"fulfilment option {replaced.ref!r} is no longer an active hold") from None
+                        raise Conflict(
+                            f"fulfilment option {replaced.ref!r} is no longer an active hold"
+                        ) from None
                     continue  # the stock raced away: try the next plan
                 self._stock.rebalance(sharded_positions(stock, plan), now)
                 return self._view(Document(FO, request.ref, "ACTIVE", body, expires_at), now), True
@@ -131,10 +162,15 @@ class HoldService:
                 retry.REPLAN.pause(attempt + 1)
 
         now = self._now()
-        short = [Shortfall(p, q, sum(ats.get((p, loc), 0) for loc in locations)) for p, q in lines.items()]
+        short = [
+            Shortfall(p, q, sum(ats.get((p, loc), 0) for loc in locations))
+            for p, q in lines.items()
+        ]
         body = self._body(request, fingerprint, lines, [], None, short, minutes, now)
         body["latencyMs"] = round((time.monotonic() - started) * 1000)
-        writes = self._table.writes(now).create_document(Document(FO, request.ref, "NO_OPTIONS", body))
+        writes = self._table.writes(now).create_document(
+            Document(FO, request.ref, "NO_OPTIONS", body)
+        )
         try:
             self._table.commit(writes)
         except WriteConflict:
@@ -164,7 +200,9 @@ class HoldService:
             else:
                 document = replace(document, status="CANCELLED")  # what we wrote: no second read
         if document.status in ("CONVERTED",):
-            raise Conflict(f"fulfilment option {ref!r} is already converted to order {document.order_ref!r}")
+            raise Conflict(
+                f"fulfilment option {ref!r} is already converted to order {document.order_ref!r}"
+            )
         return self._view(document, self._now())
 
     def extend(self, ref: str, request_id: str | None = None) -> FulfilmentOptionView:
@@ -176,13 +214,22 @@ class HoldService:
         if request_id is not None and document.body.get("extendedBy") == request_id:
             return self._view(document, now)  # this extension, sent again
         if document.status != "ACTIVE" or document.expires_at is None or document.expires_at <= now:
-            raise Conflict(f"fulfilment option {ref!r} is not an active hold", [{"field": "ref", "message": "not ACTIVE"}])
+            raise Conflict(
+                f"fulfilment option {ref!r} is not an active hold",
+                [{"field": "ref", "message": "not ACTIVE"}],
+            )
         if document.body.get("extended"):
             raise Conflict(f"fulfilment option {ref!r} was already extended once")
         expires_at = document.expires_at + timedelta(minutes=document.body["timerMinutes"])
         body = {**document.body, "extended": True, "extendedBy": request_id}
         writes = self._table.writes(now).update_document(
-            FO, ref, from_statuses=["ACTIVE"], status="ACTIVE", body=body, expires_at=expires_at, unexpired_at=now
+            FO,
+            ref,
+            from_statuses=["ACTIVE"],
+            status="ACTIVE",
+            body=body,
+            expires_at=expires_at,
+            unexpired_at=now,
         )
         writes.put_timer(ref, expires_at)
         for allocation in allocations_of(document.body):
@@ -190,7 +237,9 @@ class HoldService:
         try:
             self._table.commit(writes)
         except WriteConflict:
-            raise Conflict(f"fulfilment option {ref!r} changed while extending; read it again") from None
+            raise Conflict(
+                f"fulfilment option {ref!r} changed while extending; read it again"
+            ) from None
         return self._view(Document(FO, ref, "ACTIVE", body, expires_at), now)
 
     # -- expiry ---------------------------------------------------------------------------
@@ -201,9 +250,16 @@ class HoldService:
         (stream, sweeper, reclaim): the conditions let exactly one release commit."""
         document = self._table.get_document(FO, ref)
         now = self._now()
-        if document is None or document.status != "ACTIVE" or document.expires_at is None or document.expires_at > now:
+        if (
+            document is None
+            or document.status != "ACTIVE"
+            or document.expires_at is None
+            or document.expires_at > now
+        ):
             return False
-        writes = self._table.writes(now).update_document(FO, ref, from_statuses=["ACTIVE"], status="EXPIRED", expired_at=now)
+        writes = self._table.writes(now).update_document(
+            FO, ref, from_statuses=["ACTIVE"], status="EXPIRED", expired_at=now
+        )
         release_holds(writes, document, now)
         try:
             self._table.commit(writes)
@@ -219,7 +275,9 @@ class HoldService:
         document = self._table.get_document(FO, ref)
         if document is None or document.status != "ACTIVE" or document.expires_at is None:
             return False
-        writes = self._table.writes(self._now()).update_document(FO, ref, from_statuses=["ACTIVE"], status="ACTIVE")
+        writes = self._table.writes(self._now()).update_document(
+            FO, ref, from_statuses=["ACTIVE"], status="ACTIVE"
+        )
         writes.put_timer(ref, document.expires_at)
         with contextlib.suppress(WriteConflict):  # converted, cancelled or released meanwhile
             self._table.commit(writes)
@@ -248,21 +306,32 @@ class HoldService:
                 f"fulfilment option {ref!r} does not exist",
                 [{"field": "replaces", "message": "unknown fulfilment option"}],
             )
-        if document.status != "ACTIVE" or (document.expires_at and document.expires_at <= self._now()):
+        if document.status != "ACTIVE" or (
+            document.expires_at and document.expires_at <= self._now()
+        ):
             raise Conflict(
-                f"fulfilment option {ref!r} is not an active hold", [{"field": "replaces", "message": "not ACTIVE"}]
+                f"fulfilment option {ref!r} is not an active hold",
+                [{"field": "replaces", "message": "not ACTIVE"}],
             )
         if document.body["channel"] != channel:
-            raise Conflict("a cart is replaced on the same channel", [{"field": "replaces", "message": "different channel"}])
+            raise Conflict(
+                "a cart is replaced on the same channel",
+                [{"field": "replaces", "message": "different channel"}],
+            )
         return document
 
     def _replay(self, document: Document | None, fingerprint: str) -> FulfilmentOptionView:
-        return self._view(replayed(document, fingerprint, "fulfilment option", "a different cart"), self._now())
+        return self._view(
+            replayed(document, fingerprint, "fulfilment option", "a different cart"), self._now()
+        )
 
     def _require(self, ref: str) -> Document:
         document = self._table.get_document(FO, ref)
         if document is None:
-            raise NotFound(f"fulfilment option {ref!r} does not exist", [{"field": "ref", "message": "unknown fulfilment option"}])
+            raise NotFound(
+                f"fulfilment option {ref!r} does not exist",
+                [{"field": "ref", "message": "unknown fulfilment option"}],
+            )
         return document
 
     @staticmethod
@@ -285,7 +354,10 @@ class HoldService:
             "plans": [plan_dict(plan) for plan in plans],
             "reservedPlan": plan_dict(held) if held else None,
             "allocations": allocation_dicts(held.allocations) if held else [],
-            "shortfall": [{"productRef": s.product_ref, "requested": s.requested, "available": s.available} for s in shortfall],
+            "shortfall": [
+                {"productRef": s.product_ref, "requested": s.requested, "available": s.available}
+                for s in shortfall
+            ],
             "timerMinutes": minutes,
             "createdAt": to_iso(now),
             "extended": False,
@@ -318,4 +390,3 @@ class HoldService:
 
     def _now(self) -> datetime:
         return truncate_to_millis(self._clock())
-

@@ -31,7 +31,13 @@ from holdfast.models import (
     QuantityView,
     VirtualPositionView,
 )
-from holdfast.storage import AdjustmentOutcome, CounterChange, InventoryTable, PositionRecord, SnapshotOutcome
+from holdfast.storage import (
+    AdjustmentOutcome,
+    CounterChange,
+    InventoryTable,
+    PositionRecord,
+    SnapshotOutcome,
+)
 
 SNAPSHOT_ATTEMPTS = 12
 """Rounds a snapshot waits (with jittered backoff) while a newer count holds the position's
@@ -59,7 +65,9 @@ class Drift:
 
 
 class InventoryService:
-    def __init__(self, table: InventoryTable, config: ConfigLoader, clock: Clock, concurrency: int = 8) -> None:
+    def __init__(
+        self, table: InventoryTable, config: ConfigLoader, clock: Clock, concurrency: int = 8
+    ) -> None:
         self._table = table
         self._config = config
         self._clock = clock
@@ -88,8 +96,11 @@ class InventoryService:
                 continue
             if update.asOf is not None and update.asOf > now + FUTURE_TOLERANCE:
                 results[index] = EntityResult(
-                    index=index, status="INVALID", message="asOf: is in the future",
-                    details=[{"field": "asOf", "message": "is in the future"}], **_echo(raw),
+                    index=index,
+                    status="INVALID",
+                    message="asOf: is in the future",
+                    details=[{"field": "asOf", "message": "is in the future"}],
+                    **_echo(raw),
                 )
                 continue
             position = ip_ref(update.productRef, update.locationRef, update.catalogue)
@@ -149,12 +160,18 @@ class InventoryService:
         if outcome is AdjustmentOutcome.APPLIED:
             return EntityResult(status="APPLIED", **echo)
         if outcome is AdjustmentOutcome.STALE:
-            return EntityResult(status="STALE", message="asOf: at or before the position's last snapshot, which already counts it", **echo)
+            return EntityResult(
+                status="STALE",
+                message="asOf: at or before the position's last snapshot, which already counts it",
+                **echo,
+            )
         if existing is not None and existing.quantity != update.quantity:
             return EntityResult(
                 status="INVALID",
                 message=f"sourceRef: already used for a {existing.type} of {existing.quantity}",
-                details=[{"field": "sourceRef", "message": "already used with a different quantity"}],
+                details=[
+                    {"field": "sourceRef", "message": "already used with a different quantity"}
+                ],
                 **echo,
             )
         return EntityResult(status="UNCHANGED", message="already applied", **echo)
@@ -182,10 +199,16 @@ class InventoryService:
                     continue
             if outcome is not AdjustmentOutcome.SHARDED:
                 return outcome, existing
-            cover = shards.cover(record.shard_values, iq.quantity) if record and record.counter_shards > 1 else None
+            cover = (
+                shards.cover(record.shard_values, iq.quantity)
+                if record and record.counter_shards > 1
+                else None
+            )
             if attempt:
                 retry.REPLAN.pause(attempt)
-        raise Unavailable(f"{iq.position_ref}: its counter shards kept changing; send this entity again")
+        raise Unavailable(
+            f"{iq.position_ref}: its counter shards kept changing; send this entity again"
+        )
 
     def _apply_snapshot(
         self, snapshot: InventoryQuantity, update: InventoryUpdate, now: datetime
@@ -193,28 +216,53 @@ class InventoryService:
         """Fence the position at the count's time, read the ledger, supersede what the count
         includes and move the counter — all feed events dated after the count, and every hold,
         keep landing meanwhile."""
-        position = CounterChange(snapshot.position_ref, update.productRef, update.locationRef, update.catalogue, 0)
+        position = CounterChange(
+            snapshot.position_ref, update.productRef, update.locationRef, update.catalogue, 0
+        )
         for attempt in range(SNAPSHOT_ATTEMPTS):
             now = self._now()
-            fence_id = self._table.fence_snapshot(position, snapshot.effective_at, now + SNAPSHOT_FENCE, now)
+            fence_id = self._table.fence_snapshot(
+                position, snapshot.effective_at, now + SNAPSHOT_FENCE, now
+            )
             if fence_id is None:
-                current = self._table.get_positions([snapshot.position_ref]).get(snapshot.position_ref)
-                if current is not None and current.snapshot_as_of is not None and snapshot.effective_at <= current.snapshot_as_of:
-                    if snapshot.effective_at == current.snapshot_as_of and current.snapshot_quantity == snapshot.quantity:
+                current = self._table.get_positions([snapshot.position_ref]).get(
+                    snapshot.position_ref
+                )
+                if (
+                    current is not None
+                    and current.snapshot_as_of is not None
+                    and snapshot.effective_at <= current.snapshot_as_of
+                ):
+                    if (
+                        snapshot.effective_at == current.snapshot_as_of
+                        and current.snapshot_quantity == snapshot.quantity
+                    ):
                         return "UNCHANGED", "this snapshot is already applied"
-                    return "STALE", f"asOf: the position already has a snapshot as of {to_iso(current.snapshot_as_of)}"
+                    return (
+                        "STALE",
+                        f"asOf: the position already has a snapshot as of {to_iso(current.snapshot_as_of)}",
+                    )
                 retry.REPLAN.pause(attempt + 1)  # a newer count is landing
                 continue
             record, ledger = self._table.get_snapshot_ledger(snapshot.position_ref)
             counted_as_of = record.snapshot_as_of if record else None
-            plan = rules.plan_snapshot(ledger, counted_as_of, snapshot.quantity, snapshot.effective_at)
+            plan = rules.plan_snapshot(
+                ledger, counted_as_of, snapshot.quantity, snapshot.effective_at
+            )
             cover = None
             if record is not None and record.counter_shards > 1 and plan.counter_delta < 0:
                 counters = self._table.get_positions([record.ref])[record.ref]
                 cover = shards.cover(counters.shard_values, plan.counter_delta)
             outcome = self._table.record_snapshot(
-                snapshot, plan.superseded, plan.counter_delta,
-                update.productRef, update.locationRef, update.catalogue, now, cover, fence_id,
+                snapshot,
+                plan.superseded,
+                plan.counter_delta,
+                update.productRef,
+                update.locationRef,
+                update.catalogue,
+                now,
+                cover,
+                fence_id,
             )
             if outcome is SnapshotOutcome.APPLIED:
                 return "APPLIED", None
@@ -258,7 +306,11 @@ class InventoryService:
         newest = order == "newest"
         views.sort(key=lambda view: (view.createdAt, view.iqRef), reverse=newest)
         if after is not None:
-            views = [v for v in views if ((v.createdAt, v.iqRef) < after if newest else (v.createdAt, v.iqRef) > after)]
+            views = [
+                v
+                for v in views
+                if ((v.createdAt, v.iqRef) < after if newest else (v.createdAt, v.iqRef) > after)
+            ]
         page, more = views[:limit], len(views) > limit
         return InventoryPositionView(
             ref=record.ref,
@@ -292,7 +344,14 @@ class InventoryService:
         else:
             base_locations = selling
             aggregate_locations = selling
-        wanted_locations = list(dict.fromkeys([*(base_locations if "BASE" in kinds else []), *(aggregate_locations if "AGGREGATE" in kinds else [])]))
+        wanted_locations = list(
+            dict.fromkeys(
+                [
+                    *(base_locations if "BASE" in kinds else []),
+                    *(aggregate_locations if "AGGREGATE" in kinds else []),
+                ]
+            )
+        )
         products = list(dict.fromkeys(product_refs))
         reads = len(products) * len(wanted_locations)
         if reads > MAX_POSITIONS_READ:
@@ -302,7 +361,11 @@ class InventoryService:
                 f"reads at most {MAX_POSITIONS_READ}: ask for fewer products, or name the locations (locationRef)",
             )
         counters = self._table.get_positions(
-            [ip_ref(product, location, catalogue) for product in products for location in wanted_locations]
+            [
+                ip_ref(product, location, catalogue)
+                for product in products
+                for location in wanted_locations
+            ]
         )
 
         def ats(product: str, location: str) -> int:
@@ -347,7 +410,11 @@ class InventoryService:
 
 def _after_counts(position: PositionRecord | None) -> datetime | None:
     """Just after the latest count the position holds or is applying, if any."""
-    times = [t for t in (position.snapshot_as_of, position.fence_as_of) if t is not None] if position else []
+    times = (
+        [t for t in (position.snapshot_as_of, position.fence_as_of) if t is not None]
+        if position
+        else []
+    )
     return max(times) + timedelta(milliseconds=1) if times else None
 
 
@@ -360,7 +427,13 @@ def _drift(position: PositionRecord | None, ledger: list[InventoryQuantity]) -> 
     return Drift(ref, position.on_hand if position else None, expected)
 
 
-def _vp(channel: Channel, product: str, location: str | None, kind: Literal["BASE", "AGGREGATE"], ats: int) -> VirtualPositionView:
+def _vp(
+    channel: Channel,
+    product: str,
+    location: str | None,
+    kind: Literal["BASE", "AGGREGATE"],
+    ats: int,
+) -> VirtualPositionView:
     return VirtualPositionView(
         ref=vp_ref(product, location or AGGREGATE_LOCATION, channel.name),
         type=kind,
@@ -404,4 +477,3 @@ def _echo(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         return {}
     return {k: raw[k] for k in ("productRef", "locationRef", "type") if isinstance(raw.get(k), str)}
-

@@ -9,7 +9,13 @@ from typing import Any, cast
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, from_iso, to_iso, truncate_to_millis
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
-from holdfast.domain.planning import MAX_ALLOCATIONS, MAX_TRANSACTION_ITEMS, Allocation, build_plans, merge_lines
+from holdfast.domain.planning import (
+    MAX_ALLOCATIONS,
+    MAX_TRANSACTION_ITEMS,
+    Allocation,
+    build_plans,
+    merge_lines,
+)
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
 from holdfast.errors import Conflict, NotFound, OutOfStock, TooManyWrites
 from holdfast.models import OrderRequest, OrderStatus, OrderView
@@ -35,7 +41,9 @@ ORDER = "ORDER"
 
 
 class OrderService:
-    def __init__(self, table: InventoryTable, config: ConfigLoader, clock: Clock, holds: HoldService) -> None:
+    def __init__(
+        self, table: InventoryTable, config: ConfigLoader, clock: Clock, holds: HoldService
+    ) -> None:
         self._table = table
         self._config = config
         self._clock = clock
@@ -50,7 +58,11 @@ class OrderService:
         channel = self._config.channel(request.channel)
         lines = merge_lines((line.productRef, line.quantity) for line in request.lines)
         # A missing cart is no error: the order reserves afresh.
-        hold = self._table.get_document(FO, request.fulfilmentOptionRef) if request.fulfilmentOptionRef else None
+        hold = (
+            self._table.get_document(FO, request.fulfilmentOptionRef)
+            if request.fulfilmentOptionRef
+            else None
+        )
 
         for _ in range(HOLD_ATTEMPTS):
             now = self._now()
@@ -82,11 +94,17 @@ class OrderService:
             return self._view(order)
         self._expect(order, "CONFIRMED", "shipped")
         now = self._now()
-        writes = self._table.writes(now).update_document(ORDER, ref, from_statuses=["CONFIRMED"], status="SHIPPED")
+        writes = self._table.writes(now).update_document(
+            ORDER, ref, from_statuses=["CONFIRMED"], status="SHIPPED"
+        )
         for allocation in allocations_of(order.body):
             position = ip_ref(allocation.product_ref, allocation.location_ref)
-            writes.deactivate_quantity(self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now))
-            writes.create_quantity(self._quantity(position, IqType.SALE, ref, -allocation.quantity, now))
+            writes.deactivate_quantity(
+                self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now)
+            )
+            writes.create_quantity(
+                self._quantity(position, IqType.SALE, ref, -allocation.quantity, now)
+            )
             writes.change_counter(self._counter(allocation, 0, happened=now))
         return self._transition(order, writes, "SHIPPED")
 
@@ -97,10 +115,14 @@ class OrderService:
             return self._view(order)
         self._expect(order, "CONFIRMED", "cancelled")
         now = self._now()
-        writes = self._table.writes(now).update_document(ORDER, ref, from_statuses=["CONFIRMED"], status="CANCELLED")
+        writes = self._table.writes(now).update_document(
+            ORDER, ref, from_statuses=["CONFIRMED"], status="CANCELLED"
+        )
         for allocation in allocations_of(order.body):
             position = ip_ref(allocation.product_ref, allocation.location_ref)
-            writes.deactivate_quantity(self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now))
+            writes.deactivate_quantity(
+                self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now)
+            )
             writes.change_counter(self._counter(allocation, allocation.quantity))
         return self._transition(order, writes, "CANCELLED")
 
@@ -119,26 +141,44 @@ class OrderService:
             now = self._now()
             allocations = allocations_of(order.body)
             positions = [ip_ref(a.product_ref, a.location_ref) for a in allocations]
-            fed = {iq.position_ref: iq for iq in self._table.get_quantities([(p, IqType.RETURNED, ref) for p in positions])}
-            writes = self._table.writes(now).update_document(ORDER, ref, from_statuses=["SHIPPED"], status="RETURNED")
-            for allocation, position in zip(allocations, positions):
+            fed = {
+                iq.position_ref: iq
+                for iq in self._table.get_quantities([(p, IqType.RETURNED, ref) for p in positions])
+            }
+            writes = self._table.writes(now).update_document(
+                ORDER, ref, from_statuses=["SHIPPED"], status="RETURNED"
+            )
+            for allocation, position in zip(allocations, positions, strict=False):
                 existing = fed.get(position)
                 if existing is None:
-                    writes.create_quantity(self._quantity(position, IqType.RETURNED, ref, allocation.quantity, now))
-                    writes.change_counter(self._counter(allocation, allocation.quantity, happened=now))
+                    writes.create_quantity(
+                        self._quantity(position, IqType.RETURNED, ref, allocation.quantity, now)
+                    )
+                    writes.change_counter(
+                        self._counter(allocation, allocation.quantity, happened=now)
+                    )
                 elif existing.quantity != allocation.quantity:
                     raise Conflict(
                         f"order {ref!r}: a stock feed already returned {existing.quantity} of "
                         f"{allocation.product_ref} at {allocation.location_ref} under this ref; the order has "
                         f"{allocation.quantity}",
-                        [{"field": "ref", "message": "returned by a stock feed with another quantity"}],
+                        [
+                            {
+                                "field": "ref",
+                                "message": "returned by a stock feed with another quantity",
+                            }
+                        ],
                     )
             try:
                 self._commit_with_fences(writes)
             except WriteConflict as conflict:
                 if any(tag.startswith("counter:") for tag in conflict.failed):
-                    raise Conflict(f"order {ref!r}: a stock snapshot is dated after now; retry shortly") from None
-                order = self._require(ref)  # changed, or a feed's return landed meanwhile: look again
+                    raise Conflict(
+                        f"order {ref!r}: a stock snapshot is dated after now; retry shortly"
+                    ) from None
+                order = self._require(
+                    ref
+                )  # changed, or a feed's return landed meanwhile: look again
                 continue
             return self._view(replace(order, status="RETURNED", updated_at=now))
         raise Conflict(f"order {ref!r} kept changing while being returned; retry")
@@ -149,7 +189,9 @@ class OrderService:
     # -- confirmation paths ---------------------------------------------------------------
 
     @staticmethod
-    def _converts(hold: Document, request: OrderRequest, lines: dict[str, int], now: datetime) -> bool:
+    def _converts(
+        hold: Document, request: OrderRequest, lines: dict[str, int], now: datetime
+    ) -> bool:
         """An ACTIVE, unexpired, fully held cart for the same channel, delivery type and
         location, with the same lines (a click & collect order at one store never takes a home
         delivery hold at the DC)."""
@@ -170,15 +212,24 @@ class OrderService:
     ) -> tuple[OrderView, bool] | None:
         allocations = allocations_of(hold.body)
         # The order's reservations are kept in the position's own partition, wherever the hold was.
-        order = self._document(request, fingerprint, [replace(a, shard=0) for a in allocations], now, hold)
+        order = self._document(
+            request, fingerprint, [replace(a, shard=0) for a in allocations], now, hold
+        )
         writes = self._table.writes(now).create_document(order)
         writes.update_document(
-            FO, hold.ref, from_statuses=["ACTIVE"], status="CONVERTED", order_ref=request.ref, unexpired_at=now
+            FO,
+            hold.ref,
+            from_statuses=["ACTIVE"],
+            status="CONVERTED",
+            order_ref=request.ref,
+            unexpired_at=now,
         )
         for allocation in allocations:
             writes.deactivate_quantity(hold_quantity(hold, allocation, now))
             position = ip_ref(allocation.product_ref, allocation.location_ref)
-            writes.create_quantity(self._quantity(position, IqType.RESERVED, request.ref, -allocation.quantity, now))
+            writes.create_quantity(
+                self._quantity(position, IqType.RESERVED, request.ref, -allocation.quantity, now)
+            )
         writes.delete_timer(hold.ref)
         return self._commit_new(order, writes, fingerprint)
 
@@ -192,8 +243,15 @@ class OrderService:
         now: datetime,
     ) -> tuple[OrderView, bool] | None:
         configuration = self._config.current()
-        locations = candidate_locations(configuration, channel, request.deliveryType, request.locationRef)
-        if hold is not None and hold.status == "ACTIVE" and hold.expires_at is not None and hold.expires_at <= now:
+        locations = candidate_locations(
+            configuration, channel, request.deliveryType, request.locationRef
+        )
+        if (
+            hold is not None
+            and hold.status == "ACTIVE"
+            and hold.expires_at is not None
+            and hold.expires_at <= now
+        ):
             # An expired cart is everyone's stock again: released on its own first, so an old
             # cart of any size never makes this order's transaction too large.
             self._holds.release_expired(hold.ref)
@@ -201,7 +259,9 @@ class OrderService:
         # The cart's own live holds (for other lines) come back in the same transaction.
         released = hold if hold is not None and hold.status == "ACTIVE" else None
         release = Release.of([released]) if released else Release.none()
-        stock = self._stock.read(channel, list(lines), locations, release, self._config.products(list(lines)))
+        stock = self._stock.read(
+            channel, list(lines), locations, release, self._config.products(list(lines))
+        )
         ats = stock.ats
         plans = build_plans(lines, locations, ats, allow_split=True)
         if not plans:
@@ -210,32 +270,53 @@ class OrderService:
             for index, line in enumerate(request.lines):
                 first_line.setdefault(line.productRef, index)
             short: list[dict[str, Any]] = [
-                {"field": f"lines.{first_line[product]}", "productRef": product, "requested": quantity, "available": available[product]}
+                {
+                    "field": f"lines.{first_line[product]}",
+                    "productRef": product,
+                    "requested": quantity,
+                    "available": available[product],
+                }
                 for product, quantity in lines.items()
                 if available[product] < quantity
             ]
-            if not short:  # enough units in total, but spread over more locations than one order takes
+            if (
+                not short
+            ):  # enough units in total, but spread over more locations than one order takes
                 short = [
-                    {"field": f"lines.{first_line[product]}", "productRef": product, "requested": quantity,
-                     "available": available[product],
-                     "message": f"spread over more locations than one order can allocate ({MAX_ALLOCATIONS})"}
+                    {
+                        "field": f"lines.{first_line[product]}",
+                        "productRef": product,
+                        "requested": quantity,
+                        "available": available[product],
+                        "message": f"spread over more locations than one order can allocate ({MAX_ALLOCATIONS})",
+                    }
                     for product, quantity in lines.items()
                 ]
-            raise OutOfStock("not enough stock for " + ", ".join(d["productRef"] for d in short), short)
+            raise OutOfStock(
+                "not enough stock for " + ", ".join(d["productRef"] for d in short), short
+            )
         plan = plans[0]
         order = self._document(request, fingerprint, list(plan.allocations), now, None)
         writes = self._table.writes(now).create_document(order)
         placements = place_allocations(channel, plan.allocations, release, stock.positions)
         write_allocations(writes, placements, IqType.RESERVED, request.ref, now)
         if released is not None:
-            writes.update_document(FO, released.ref, from_statuses=["ACTIVE"], status="REPLACED", unexpired_at=now)
-            release_holds(writes, released, now, skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations])
+            writes.update_document(
+                FO, released.ref, from_statuses=["ACTIVE"], status="REPLACED", unexpired_at=now
+            )
+            release_holds(
+                writes,
+                released,
+                now,
+                skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations],
+            )
         if len(writes.operations) > MAX_TRANSACTION_ITEMS:
             spread = spread_over_shards(stock, placements)
             if spread and self._stock.gather(spread, now):
                 return None  # its shards are gathered: the caller looks again
             raise TooManyWrites.needing(
-                len(writes.operations), "fulfilmentOptionRef",
+                len(writes.operations),
+                "fulfilmentOptionRef",
                 "this order and the cart it gives back are too large together: cancel the cart first, or order its lines",
             )
         result = self._commit_new(order, writes, fingerprint)
@@ -243,7 +324,9 @@ class OrderService:
             self._stock.rebalance(sharded_positions(stock, plan), now)
         return result
 
-    def _commit_new(self, order: Document, writes: Any, fingerprint: str) -> tuple[OrderView, bool] | None:
+    def _commit_new(
+        self, order: Document, writes: Any, fingerprint: str
+    ) -> tuple[OrderView, bool] | None:
         """Commit a new order: (view, True); a retry of an existing one: (its view, False);
         ``None`` when stock or the cart changed under us and the caller should look again."""
         try:
@@ -257,7 +340,12 @@ class OrderService:
     # -- helpers --------------------------------------------------------------------------
 
     def _document(
-        self, request: OrderRequest, fingerprint: str, allocations: list[Allocation], now: datetime, hold: Document | None
+        self,
+        request: OrderRequest,
+        fingerprint: str,
+        allocations: list[Allocation],
+        now: datetime,
+        hold: Document | None,
     ) -> Document:
         seconds = (now - from_iso(hold.body["createdAt"])).total_seconds() if hold else None
         body = {
@@ -281,10 +369,15 @@ class OrderService:
             self._commit_with_fences(writes)
         except WriteConflict as conflict:
             if any(tag.startswith("counter:") for tag in conflict.failed):
-                raise Conflict(f"order {order.ref!r}: a stock snapshot is dated after now; retry shortly") from None
+                raise Conflict(
+                    f"order {order.ref!r}: a stock snapshot is dated after now; retry shortly"
+                ) from None
             current = self._require(order.ref)
             if current.status == order.status:  # nothing moved it, yet a condition failed
-                raise Conflict(f"order {order.ref!r} could not be {status.lower()}: " + ", ".join(conflict.failed)) from None
+                raise Conflict(
+                    f"order {order.ref!r} could not be {status.lower()}: "
+                    + ", ".join(conflict.failed)
+                ) from None
             return self._view(current)
         return self._view(replace(order, status=status, updated_at=writes.now))
 
@@ -294,10 +387,18 @@ class OrderService:
         try:
             self._table.commit(writes)
         except WriteConflict as conflict:
-            refs = [tag.removeprefix("counter:") for tag in conflict.failed if tag.startswith("counter:")]
+            refs = [
+                tag.removeprefix("counter:")
+                for tag in conflict.failed
+                if tag.startswith("counter:")
+            ]
             positions = self._table.get_positions(refs).values() if refs else []
             now = self._now()
-            if not any(self._table.take_down_fence(p, now) for p in positions if p.fence_until and p.fence_until < now):
+            if not any(
+                self._table.take_down_fence(p, now)
+                for p in positions
+                if p.fence_until and p.fence_until < now
+            ):
                 raise
             self._table.commit(writes)
 
@@ -307,7 +408,9 @@ class OrderService:
     def _require(self, ref: str) -> Document:
         document = self._table.get_document(ORDER, ref)
         if document is None:
-            raise NotFound(f"order {ref!r} does not exist", [{"field": "ref", "message": "unknown order"}])
+            raise NotFound(
+                f"order {ref!r} does not exist", [{"field": "ref", "message": "unknown order"}]
+            )
         return document
 
     @staticmethod
@@ -316,11 +419,15 @@ class OrderService:
             raise Conflict(f"order {order.ref!r} is {order.status} and cannot be {action}")
 
     @staticmethod
-    def _quantity(position: str, iq_type: IqType, source_ref: str, quantity: int, now: datetime) -> InventoryQuantity:
+    def _quantity(
+        position: str, iq_type: IqType, source_ref: str, quantity: int, now: datetime
+    ) -> InventoryQuantity:
         return InventoryQuantity(position, iq_type, quantity, IqStatus.ACTIVE, now, now, source_ref)
 
     @staticmethod
-    def _counter(allocation: Allocation, delta: int, happened: datetime | None = None) -> CounterChange:
+    def _counter(
+        allocation: Allocation, delta: int, happened: datetime | None = None
+    ) -> CounterChange:
         return CounterChange(
             ip_ref(allocation.product_ref, allocation.location_ref),
             allocation.product_ref,

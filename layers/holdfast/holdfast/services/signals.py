@@ -10,7 +10,14 @@ from typing import Any
 
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, to_iso
-from holdfast.domain.signals import FUNNEL_TYPES, FunnelRow, Signal, SignalType, funnel, signals_from_change
+from holdfast.domain.signals import (
+    FUNNEL_TYPES,
+    FunnelRow,
+    Signal,
+    SignalType,
+    funnel,
+    signals_from_change,
+)
 from holdfast.errors import InvalidInput
 from holdfast.signal_events import SignalPublisher
 from holdfast.signal_store import SignalTable

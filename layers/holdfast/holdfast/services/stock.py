@@ -16,7 +16,14 @@ from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.domain.planning import Allocation, Plan
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
 from holdfast.errors import Conflict, NotFound, Unavailable
-from holdfast.storage import CounterChange, Document, InventoryTable, LedgerWrites, PositionRecord, WriteConflict
+from holdfast.storage import (
+    CounterChange,
+    Document,
+    InventoryTable,
+    LedgerWrites,
+    PositionRecord,
+    WriteConflict,
+)
 
 
 def request_fingerprint(request: Any) -> str:
@@ -44,7 +51,9 @@ def candidate_locations(
     """Locations that may serve this delivery type to this channel, by priority. For CC (or a
     named location) only that location; an unknown location is a 404."""
     selling = [
-        loc for loc in configuration.locations_selling_to(channel) if delivery_type in loc.deliveryTypes
+        loc
+        for loc in configuration.locations_selling_to(channel)
+        if delivery_type in loc.deliveryTypes
     ]
     if location_ref is None:
         return [loc.ref for loc in selling]
@@ -65,8 +74,12 @@ def allocations_of(body: Mapping[str, Any]) -> list[Allocation]:
 
 def allocation_dicts(allocations: Iterable[Allocation]) -> list[dict[str, Any]]:
     return [
-        {"productRef": a.product_ref, "locationRef": a.location_ref, "quantity": a.quantity,
-         **({"shard": a.shard} if a.shard else {})}
+        {
+            "productRef": a.product_ref,
+            "locationRef": a.location_ref,
+            "quantity": a.quantity,
+            **({"shard": a.shard} if a.shard else {}),
+        }
         for a in allocations
     ]
 
@@ -91,11 +104,11 @@ class Release:
     units: Mapping[tuple[str, str], int]
 
     @classmethod
-    def none(cls) -> "Release":
+    def none(cls) -> Release:
         return cls({})
 
     @classmethod
-    def of(cls, documents: Iterable[Document]) -> "Release":
+    def of(cls, documents: Iterable[Document]) -> Release:
         units: dict[tuple[str, str], int] = {}
         for document in documents:
             for allocation in allocations_of(document.body):
@@ -178,10 +191,12 @@ class StockReader:
         return moved
 
 
-def spread_over_shards(stock: Stock, placements: Sequence["Placement"]) -> list[PositionRecord]:
+def spread_over_shards(stock: Stock, placements: Sequence[Placement]) -> list[PositionRecord]:
     """The positions where a placement takes from more than one counter shard."""
     refs = dict.fromkeys(
-        ip_ref(p.allocation.product_ref, p.allocation.location_ref) for p in placements if len(p.takes) > 1
+        ip_ref(p.allocation.product_ref, p.allocation.location_ref)
+        for p in placements
+        if len(p.takes) > 1
     )
     return [stock.positions[ref] for ref in refs if ref in stock.positions]
 
@@ -189,7 +204,11 @@ def spread_over_shards(stock: Stock, placements: Sequence["Placement"]) -> list[
 def sharded_positions(stock: Stock, plan: Plan) -> list[PositionRecord]:
     """The sharded positions a plan took from, as read before it did."""
     refs = dict.fromkeys(ip_ref(a.product_ref, a.location_ref) for a in plan.allocations)
-    return [stock.positions[ref] for ref in refs if ref in stock.positions and stock.positions[ref].counter_shards > 1]
+    return [
+        stock.positions[ref]
+        for ref in refs
+        if ref in stock.positions and stock.positions[ref].counter_shards > 1
+    ]
 
 
 @dataclass(frozen=True)
@@ -229,7 +248,9 @@ def place_allocations(
         values = list(record.shard_values) if record is not None else [0]
         values[0] += freed  # released in this same transaction, into shard 0
         takes = shards.place_hold(values, threshold, allocation.quantity) if len(values) > 1 else []
-        takes = takes or [shards.Take(0, allocation.quantity, threshold)]  # fails if the read was right
+        takes = takes or [
+            shards.Take(0, allocation.quantity, threshold)
+        ]  # fails if the read was right
         shard = takes[0].shard if keep_in_shard and len(takes) == 1 and not freed else 0
         placements.append(Placement(replace(allocation, shard=shard), tuple(takes), freed))
     return placements
@@ -264,7 +285,10 @@ def write_allocations(
         if from_base is not None or freed:
             writes.change_counter(
                 CounterChange(
-                    position, allocation.product_ref, allocation.location_ref, DEFAULT_CATALOGUE,
+                    position,
+                    allocation.product_ref,
+                    allocation.location_ref,
+                    DEFAULT_CATALOGUE,
                     delta=freed - (from_base.units if from_base else 0),
                     min_on_hand=from_base.at_least - freed if from_base else None,
                 )
@@ -273,8 +297,13 @@ def write_allocations(
             if take.shard:
                 writes.change_counter(
                     CounterChange(
-                        position, allocation.product_ref, allocation.location_ref, DEFAULT_CATALOGUE,
-                        delta=-take.units, min_on_hand=take.at_least, shard=take.shard,
+                        position,
+                        allocation.product_ref,
+                        allocation.location_ref,
+                        DEFAULT_CATALOGUE,
+                        delta=-take.units,
+                        min_on_hand=take.at_least,
+                        shard=take.shard,
                     )
                 )
 
@@ -294,7 +323,13 @@ def release_holds(
         writes.deactivate_quantity(hold_quantity(document, allocation, now))
         if (allocation.product_ref, allocation.location_ref) not in skipped:
             writes.change_counter(
-                CounterChange(position, allocation.product_ref, allocation.location_ref, DEFAULT_CATALOGUE, allocation.quantity)
+                CounterChange(
+                    position,
+                    allocation.product_ref,
+                    allocation.location_ref,
+                    DEFAULT_CATALOGUE,
+                    allocation.quantity,
+                )
             )
     writes.delete_timer(document.ref)
 
