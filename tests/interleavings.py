@@ -1,0 +1,389 @@
+"""An interleaving explorer: two or three operations, one stopped in its read→commit gap
+while another runs to completion, on DynamoDB Local, checked against running them one after
+the other.
+
+The seam needs no change to the code under test. Every operation gets its own boto3 client
+(its own runtime from :func:`holdfast.runtime.build_runtime`, sharing one hand-moved clock);
+a botocore hook on that client counts its write calls (``TransactWriteItems``, ``UpdateItem``,
+``PutItem``, ``DeleteItem``) and can stop the calling thread just before its k-th one: by
+then the operation has read what it read and built what it will write. The explorer runs
+operation A in a thread until it stops at write k, runs B to completion (or stops B too and
+runs C), then lets A go. k ranges over every write A makes, so a snapshot's fence→read→commit,
+a hold's commit→rebalance and a feed decrease's refusal→cover are all explored. Only one
+thread moves at a time, so a schedule is deterministic (``random`` is seeded per schedule,
+backoff sleeps are skipped).
+
+Checked after each step of a schedule (:mod:`tests.interleaving_checks`): the counter equals
+the ledger sum, the shard invariant, every FO and order in a state reachable from where it
+started and its ledger records agreeing with that state (nothing released twice, no timer
+left behind); at every committed write that holds or reserves units, the channel's ATS
+covered them at that moment. A pair's final outcome (onHand per position, every document's
+status, the ACTIVE ledger records by type, source and quantity, each operation's answer) must
+also equal running A then B or B then A from the same start — or, when one of them answered
+"retry", the other alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+import types
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from holdfast.runtime import Runtime, build_runtime
+from holdfast.settings import Settings
+from holdfast_cli.template import create_table
+
+from tests.interleaving_checks import Checker, Outcome
+
+WRITE_CALLS = frozenset({"TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem", "BatchWriteItem"})
+PAUSE_TIMEOUT = 60.0
+"""Seconds a stopped operation waits to be let go before the schedule is declared stuck."""
+
+
+class Clock:
+    """The one clock every runtime of a schedule tells time by; moved only by the explorer."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Stuck(Exception):
+    """An operation did not stop or finish in time (the schedule cannot be explored)."""
+
+
+class Seam:
+    """A botocore hook on one client: counts its write calls and stops the calling thread
+    before the ``pause_at``-th one until :meth:`resume`. After every committed write it lets
+    ``on_write`` look at what was written (the per-write ATS check)."""
+
+    def __init__(self, client: Any, on_write: Callable[[str, dict[str, Any]], None]) -> None:
+        self.client = client
+        self._on_write = on_write
+        self.arm(None)
+        client.meta.events.register("before-parameter-build.dynamodb", self._before)
+        client.meta.events.register("after-call.dynamodb", self._after)
+
+    def arm(self, pause_at: int | None) -> None:
+        self.pause_at = pause_at
+        self.writes = 0
+        self.paused = threading.Event()
+        self._go = threading.Event()
+
+    def resume(self) -> None:
+        self._go.set()
+
+    def _before(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        if model.name not in WRITE_CALLS:
+            return
+        self.writes += 1
+        context["explorer_params"] = params
+        if self.writes == self.pause_at:
+            self.paused.set()
+            if not self._go.wait(PAUSE_TIMEOUT):
+                raise Stuck(f"not let go at write {self.writes} ({model.name})")
+
+    def _after(self, http_response: Any, model: Any, context: dict[str, Any], **_: Any) -> None:
+        if model.name in WRITE_CALLS and http_response.status_code == 200:
+            self._on_write(model.name, context.get("explorer_params") or {})
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation of a schedule: a label and what it does with its own runtime; it
+    answers what a client would see (a status, an error's kind)."""
+
+    label: str
+    act: Callable[[Runtime], str]
+
+
+@dataclass
+class Schedule:
+    """Who stops where: ``pauses[i]`` is the write before which ``ops[i]`` stops (``None``
+    for the last op, which runs through); ``gap`` is how far the clock moves while they are
+    stopped (a slow writer)."""
+
+    state: "StartingState"
+    ops: tuple[Op, ...]
+    pauses: tuple[int | None, ...]
+    gap: timedelta = timedelta(0)
+
+    @property
+    def name(self) -> str:
+        stops = "/".join(f"{op.label}@w{k}" for op, k in zip(self.ops, self.pauses) if k is not None)
+        tail = self.ops[-1].label
+        gap = f" +{int(self.gap.total_seconds())}s" if self.gap else ""
+        return f"{self.state.name}: {stops} ‖ {tail}{gap}"
+
+
+@dataclass
+class Finding:
+    schedule: str
+    problem: str
+
+
+@dataclass
+class Report:
+    schedules: int = 0
+    serial_runs: int = 0
+    skipped: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, other: "Report") -> None:
+        self.schedules += other.schedules
+        self.serial_runs += other.serial_runs
+        self.skipped += other.skipped
+        self.findings += other.findings
+        self.seconds += other.seconds
+
+    def summary(self) -> str:
+        lines = [f"{self.schedules} interleaved schedules, {self.serial_runs} serial runs, "
+                 f"{self.skipped} degenerate, {len(self.findings)} findings, {self.seconds:.1f} s"]
+        lines += [f"  {f.schedule}: {f.problem}" for f in self.findings[:40]]
+        return "\n".join(lines)
+
+
+Setup = Callable[[Runtime, Clock], None]
+
+
+@dataclass(frozen=True)
+class StartingState:
+    """A small shop to start from: ``build`` writes it through the services (clock at
+    ``start`` minus whatever it moves), then the clock is set to ``start``."""
+
+    name: str
+    build: Setup
+    channel: str
+
+
+@contextlib.contextmanager
+def no_backoff() -> Iterator[None]:
+    """Skip the services' jittered sleeps: a schedule is a sequence, not a race, so waiting
+    changes nothing but the run time."""
+    import holdfast.services.configuration as configuration
+    import holdfast.services.holds as holds
+    import holdfast.services.inventory as inventory
+    import holdfast.storage as storage
+
+    fast = types.SimpleNamespace(sleep=lambda _seconds: None, monotonic=time.monotonic)
+    modules = (configuration, holds, inventory, storage)
+    saved = [module.time for module in modules]
+    for module in modules:
+        module.time = fast
+    try:
+        yield
+    finally:
+        for module, original in zip(modules, saved):
+            module.time = original
+
+
+class Explorer:
+    """Runs schedules from starting states on fresh tables of one DynamoDB Local engine."""
+
+    def __init__(self, endpoint: str, make_client: Callable[[], Any], start: datetime) -> None:
+        self._endpoint = endpoint
+        self._start = start
+        self.clock = Clock(start)
+        """The clock of every runtime the explorer builds (operations may read it too)."""
+        self._observer_client = make_client()
+        self._checker: Checker | None = None
+        self._seams = [Seam(make_client(), self._check_write) for _ in range(3)]
+        self._states: dict[str, list[dict[str, Any]]] = {}
+        self.unstopped: int | None = None
+        """In the last degenerate schedule, the operation that finished before its stop."""
+
+    # -- one run ------------------------------------------------------------------------
+
+    def _check_write(self, operation: str, params: dict[str, Any]) -> None:
+        if self._checker is not None:
+            self._checker.check_write(operation, params)
+
+    @contextlib.contextmanager
+    def _fresh(self, state: StartingState, seed: str) -> Iterator[tuple[Clock, list[Runtime], Checker]]:
+        name = f"ix-{uuid.uuid4().hex[:12]}"
+        create_table(self._observer_client, name)
+        try:
+            settings = Settings(TABLE_NAME=name, DYNAMODB_ENDPOINT_URL=self._endpoint)
+            clock = self.clock
+            clock.now = self._start
+            observer = build_runtime(settings, clock, self._observer_client)
+            self._write_state(state, observer, name)
+            clock.now = self._start
+            checker = Checker(observer, self._observer_client, state.channel)
+            random.seed(seed)
+            runtimes = [build_runtime(settings, clock, seam.client) for seam in self._seams]
+            self._checker = checker
+            yield clock, runtimes, checker
+        finally:
+            self._checker = None
+            self._observer_client.delete_table(TableName=name)
+
+    def _write_state(self, state: StartingState, observer: Runtime, table: str) -> None:
+        """Build the state through the services the first time; later, write the same items
+        again (one or two batch writes instead of a dozen service calls)."""
+        items = self._states.get(state.name)
+        if items is None:
+            random.seed(f"{state.name}|setup")
+            state.build(observer, self.clock)
+            pages = self._observer_client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+            self._states[state.name] = [item for page in pages for item in page["Items"]]
+            return
+        for first in range(0, len(items), 25):
+            pending = {table: [{"PutRequest": {"Item": item}} for item in items[first : first + 25]]}
+            while pending:
+                pending = self._observer_client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    @staticmethod
+    def _answer(op: Op, runtime: Runtime) -> str:
+        try:
+            return op.act(runtime)
+        except Stuck:
+            raise
+        except Exception as error:  # what a client would see: the error's kind
+            return type(error).__name__
+
+    def serial(self, state: StartingState, ops: Sequence[Op], gap: timedelta = timedelta(0)) -> tuple[Outcome, list[Outcome], list[int], list[str]]:
+        """Run ``ops`` one after the other; the outcome after each, each op's write count,
+        and the problems the checks found on the way."""
+        problems: list[str] = []
+        with self._fresh(state, "serial|" + "|".join(op.label for op in ops)) as (clock, runtimes, checker):
+            answers: list[str] = []
+            steps: list[Outcome] = []
+            writes: list[int] = []
+            for index, op in enumerate(ops):
+                if index:
+                    clock.now = self._start + gap
+                seam = self._seams[index]
+                seam.arm(None)
+                answers.append(self._answer(op, runtimes[index]))
+                writes.append(seam.writes)
+                problems += checker.check_state(f"after {op.label}")
+                steps.append(checker.outcome(ops[: index + 1], answers))
+            problems += checker.write_problems
+        return steps[-1], steps, writes, problems
+
+    def interleaved(self, schedule: Schedule) -> tuple[Outcome | None, list[str]]:
+        """Run a schedule; ``None`` if an operation finished before reaching its stop (the
+        schedule is the same as a serial one)."""
+        ops = schedule.ops
+        answers: dict[int, str] = {}
+        problems: list[str] = []
+        with self._fresh(schedule.state, f"ix|{schedule.name}") as (clock, runtimes, checker):
+            threads: list[threading.Thread] = []
+            for index, (op, pause) in enumerate(zip(ops, schedule.pauses)):
+                seam = self._seams[index]
+                seam.arm(pause)
+                if pause is None:
+                    clock.now = self._start + schedule.gap
+                    answers[index] = self._answer(op, runtimes[index])
+                    problems += checker.check_state(f"after {op.label}")
+                    continue
+
+                def run(index: int = index, op: Op = op) -> None:
+                    answers[index] = self._answer(op, runtimes[index])
+
+                thread = threading.Thread(target=run, name=f"explorer-{op.label}", daemon=True)
+                thread.start()
+                while not seam.paused.wait(0.005):
+                    if not thread.is_alive():
+                        break
+                if not seam.paused.is_set():
+                    thread.join()
+                    self.unstopped = index
+                    for earlier, stopped in zip(reversed(threads), reversed(self._seams[: len(threads)])):
+                        stopped.resume()
+                        earlier.join(PAUSE_TIMEOUT)
+                    return None, []
+                threads.append(thread)
+            for index in reversed(range(len(threads))):
+                self._seams[index].resume()
+                threads[index].join(PAUSE_TIMEOUT)
+                if threads[index].is_alive():
+                    raise Stuck(f"{ops[index].label} did not finish")
+                problems += checker.check_state(f"after {ops[index].label}")
+            problems += checker.write_problems
+            return checker.outcome(ops, [answers.get(i, "Stuck") for i in range(len(ops))]), problems
+
+
+RETRY_ANSWERS = frozenset({"Conflict", "Unavailable"})
+"""Answers that tell a client "try again" (409, 503): the operation may have done nothing."""
+
+
+def serializable(outcome: Outcome, serial: Sequence[Outcome], alone: dict[str, Outcome]) -> bool:
+    """The interleaved outcome is one of the serial ones, or one operation answered "retry"
+    and the outcome is the other's alone (``alone[label]``: that op run by itself)."""
+    if outcome in serial:
+        return True
+    for label, answer in outcome.answers:
+        if answer not in RETRY_ANSWERS:
+            continue
+        for other, by_itself in alone.items():
+            if other != label and outcome.same_state(by_itself) and outcome.answer(other) == by_itself.answer(other):
+                return True
+    return False
+
+
+def explore_pair(
+    explorer: Explorer, state: StartingState, a: Op, b: Op, gaps: Sequence[timedelta] = (timedelta(0),)
+) -> Report:
+    """Every schedule of a pair: A stopped before each of its writes while B runs through, and
+    B stopped before each of its writes while A runs through, for each clock gap."""
+    report = Report()
+    started = time.monotonic()
+    with no_backoff():
+        for gap in gaps:
+            serial: dict[tuple[str, str], tuple[Outcome, list[Outcome], list[int]]] = {}
+            for first, second in ((a, b), (b, a)):
+                final, steps, writes, problems = explorer.serial(state, (first, second), gap)
+                serial[(first.label, second.label)] = (final, steps, writes)
+                report.serial_runs += 1
+                report.findings += [Finding(f"{state.name}: {first.label} then {second.label}", p) for p in problems]
+            finals = [final for final, _, _ in serial.values()]
+            alone = {first: steps[0] for (first, _), (_, steps, _) in serial.items()}
+            for first, second in ((a, b), (b, a)):
+                for k in range(1, serial[(first.label, second.label)][2][0] + 1):
+                    schedule = Schedule(state, (first, second), (k, None), gap)
+                    outcome, problems = explorer.interleaved(schedule)
+                    if outcome is None:
+                        report.skipped += 1
+                        continue
+                    report.schedules += 1
+                    report.findings += [Finding(schedule.name, p) for p in problems]
+                    if not serializable(outcome, finals, alone):
+                        report.findings.append(Finding(schedule.name, "not serializable: " + outcome.describe()
+                                                       + " | serial: " + " / ".join(f.describe() for f in finals)))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def explore_triple(explorer: Explorer, state: StartingState, a: Op, b: Op, c: Op, most_writes: int = 3) -> Report:
+    """A stopped before its i-th write, B before its j-th, C runs through, then B, then A:
+    the checks after every step (no serial comparison for triples)."""
+    report = Report()
+    started = time.monotonic()
+    with no_backoff():
+        for i in range(1, most_writes + 1):
+            a_finished = False
+            for j in range(1, most_writes + 1):
+                schedule = Schedule(state, (a, b, c), (i, j, None))
+                outcome, problems = explorer.interleaved(schedule)
+                if outcome is None:
+                    report.skipped += 1
+                    a_finished = explorer.unstopped == 0
+                    break  # the op that did not stop has no later write either
+                report.schedules += 1
+                report.findings += [Finding(schedule.name, p) for p in problems]
+            if a_finished:
+                break
+    report.seconds = time.monotonic() - started
+    return report
