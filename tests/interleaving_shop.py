@@ -136,7 +136,11 @@ STATES = {
     )
 }
 PRODUCT = {"tee": TEE, "tee-expired": TEE, "drop-8000": DROP, "drop-2222": DROP, "tee-fence-live": TEE, "tee-fence-lapsed": TEE}
-CART_SIZE = {"h-live": 1, "h-exp": 2}
+
+
+def cart_size(state: str, cart: str) -> int:
+    """Units the state's cart holds (a conversion orders exactly these)."""
+    return 2 if cart == "h-exp" or state == "drop-8000" else 1
 
 
 # -- the operations -------------------------------------------------------------------------
@@ -182,7 +186,7 @@ def operations(state: str, clock: Clock, start: datetime, tag: str = "") -> dict
         "rebalance": rebalance,
     }
     for cart in carts:
-        size = CART_SIZE[cart]
+        size = cart_size(state, cart)
         ops[f"replace-{cart}"] = lambda rt, cart=cart, size=size: _hold(rt, f"h-repl{tag}", p, size, replaces=cart)
         ops[f"convert-{cart}"] = lambda rt, cart=cart, size=size: _order(rt, f"o-conv{tag}", p, size, cart)
         ops[f"cancel-{cart}"] = lambda rt, cart=cart: rt.holds.cancel(cart).status

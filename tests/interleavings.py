@@ -202,6 +202,11 @@ class Explorer:
         self.unstopped: int | None = None
         """In the last degenerate schedule, the operation that finished before its stop."""
 
+    @property
+    def start(self) -> datetime:
+        """Where the clock stands when a schedule's operations begin."""
+        return self._start
+
     # -- one run ------------------------------------------------------------------------
 
     def _check_write(self, operation: str, params: dict[str, Any]) -> None:
