@@ -108,21 +108,23 @@ class Op:
 
 @dataclass
 class Schedule:
-    """Who stops where: ``pauses[i]`` is the write before which ``ops[i]`` stops (``None``
-    for the last op, which runs through); ``gap`` is how far the clock moves while they are
-    stopped (a slow writer)."""
+    """Who stops where: the ops start in order, each once the one before it stopped or
+    finished; ``pauses[i]`` is the write before which ``ops[i]`` stops (``None``: it runs
+    through); the stopped ones are let go in ``resume`` order (default: last stopped first).
+    ``gap`` is how far the clock moves before an op that runs through (a slow writer)."""
 
     state: "StartingState"
     ops: tuple[Op, ...]
     pauses: tuple[int | None, ...]
     gap: timedelta = timedelta(0)
+    resume: tuple[int, ...] = ()
 
     @property
     def name(self) -> str:
-        stops = "/".join(f"{op.label}@w{k}" for op, k in zip(self.ops, self.pauses) if k is not None)
-        tail = self.ops[-1].label
+        steps = " → ".join(f"{op.label}@w{k}" if k else op.label for op, k in zip(self.ops, self.pauses))
+        order = f", then {', '.join(self.ops[i].label for i in self.resume)}" if self.resume else ""
         gap = f" +{int(self.gap.total_seconds())}s" if self.gap else ""
-        return f"{self.state.name}: {stops} ‖ {tail}{gap}"
+        return f"{self.state.name}: {steps}{gap}{order}"
 
 
 @dataclass
@@ -284,7 +286,7 @@ class Explorer:
         answers: dict[int, str] = {}
         problems: list[str] = []
         with self._fresh(schedule.state, f"ix|{schedule.name}") as (clock, runtimes, checker):
-            threads: list[threading.Thread] = []
+            threads: dict[int, threading.Thread] = {}
             for index, (op, pause) in enumerate(zip(ops, schedule.pauses)):
                 seam = self._seams[index]
                 seam.arm(pause)
@@ -305,12 +307,12 @@ class Explorer:
                 if not seam.paused.is_set():
                     thread.join()
                     self.unstopped = index
-                    for earlier, stopped in zip(reversed(threads), reversed(self._seams[: len(threads)])):
-                        stopped.resume()
-                        earlier.join(PAUSE_TIMEOUT)
+                    for earlier in reversed(threads):
+                        self._seams[earlier].resume()
+                        threads[earlier].join(PAUSE_TIMEOUT)
                     return None, []
-                threads.append(thread)
-            for index in reversed(range(len(threads))):
+                threads[index] = thread
+            for index in schedule.resume or reversed(threads):
                 self._seams[index].resume()
                 threads[index].join(PAUSE_TIMEOUT)
                 if threads[index].is_alive():

@@ -17,7 +17,7 @@ import pytest
 from holdfast_cli.dynamodb_local import local_client
 from tests.figures import record_figures
 from tests.interleaving_shop import STATES, operations
-from tests.interleavings import Explorer, Report, Schedule, explore_pair, explore_triple, no_backoff
+from tests.interleavings import Explorer, Finding, Report, Schedule, explore_pair, explore_triple, no_backoff
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -27,23 +27,15 @@ SLOW_WRITER = timedelta(seconds=31)
 FAST_PAIRS = {
     "tee": [
         ("hold2", "order1"), ("replace-h-live", "convert-h-live"), ("cancel-h-live", "convert-h-live"),
-        ("extend-h-live", "cancel-h-live"), ("count-lower", "hold1"), ("count-lower", "sale"),
-        ("return", "count-higher"), ("ship", "cancel-order"), ("receipt", "hold2"),
+        ("extend-h-live", "cancel-h-live"), ("count-lower", "hold1"), ("count-lower", "sale"), ("return", "count-higher"),
     ],
-    "tee-expired": [
-        ("hold2", "reclaim"), ("order1", "sweep"), ("stream-h-exp", "convert-h-exp"), ("cancel-h-exp", "sweep"),
-        ("replace-h-exp", "reclaim"), ("extend-h-exp", "stream-h-exp"), ("hold2", "hold2"),
-    ],
-    "drop-8000": [
-        ("hold1", "hold2"), ("sale", "hold1"), ("cancel-h-live", "hold2"), ("convert-h-live", "sale"),
-        ("count-higher", "hold2"), ("rebalance", "hold1"),
-    ],
-    "drop-2222": [
-        ("hold2", "order1"), ("sale", "hold2"), ("count-lower", "ship"), ("rebalance", "sale"), ("reshard-2", "sale"),
-    ],
-    "tee-fence-live": [("count-older", "sale-fenced"), ("count-lower", "sale-fenced"), ("hold1", "count-lower")],
+    "tee-expired": [("stream-h-exp", "convert-h-exp"), ("cancel-h-exp", "sweep"), ("replace-h-exp", "reclaim")],
+    "drop-8000": [("hold1", "hold2"), ("sale", "hold1"), ("convert-h-live", "sale"), ("count-higher", "hold2")],
+    "drop-2222": [("hold2", "order1"), ("sale", "hold2"), ("reshard-2", "sale")],
+    "tee-fence-live": [("count-older", "sale-fenced"), ("count-lower", "sale-fenced")],
     "tee-fence-lapsed": [("count-lower", "sale-fenced"), ("sale-fenced", "hold1")],
 }
+"""Pairs that meet on one position in each state, chosen to keep ``make test`` near 90 s."""
 FIGURES: dict[str, Report] = {}
 
 
@@ -74,13 +66,16 @@ def explore(explorer: Explorer, run: str, state: str, a: str, b: str, gaps=(time
     return _tally(run, explore_pair(explorer, STATES[state], first, second, gaps))
 
 
-def run_schedule(explorer: Explorer, state: str, names: list[str], pauses: list[int | None], gap=timedelta(0)) -> Report:
+def run_schedule(
+    explorer: Explorer, state: str, names: list[str], pauses: list[int | None], gap=timedelta(0), resume=()
+) -> Report:
     """One schedule, checked after every step (no serial comparison)."""
     ops = tuple(operations(state, explorer.clock, explorer.start, tag)[name] for name, tag in zip(names, "abc"))
+    schedule = Schedule(STATES[state], ops, tuple(pauses), gap, tuple(resume))
     with no_backoff():
-        outcome, problems = explorer.interleaved(Schedule(STATES[state], ops, tuple(pauses), gap))
+        outcome, problems = explorer.interleaved(schedule)
     assert outcome is not None, "every operation reaches its stop"
-    return _tally("defects", Report(schedules=1, findings=problems))
+    return _tally("defects", Report(schedules=1, findings=[Finding(schedule.name, p) for p in problems]))
 
 
 # -- the fast run ---------------------------------------------------------------------------
@@ -116,11 +111,11 @@ def test_a_decrease_beyond_a_sharded_total_keeps_the_shard_invariant_while_a_hol
 @pytest.mark.xfail(strict=True, reason="defect: a sharded feed decrease beyond the position's total "
                    "leaves shard 0 negative beside positive shards, and the next hold is granted from them")
 def test_no_hold_is_granted_from_a_positive_shard_while_the_position_is_short(explorer) -> None:
-    # A hold reads (8,0,0,0); a lower count reads too; a second hold commits and rebalances;
-    # the count lands (shards (-8,2,2,2), onHand -2); the first hold's write fails, it reads
-    # again and takes from shard 1 alone.
-    report = run_schedule(explorer, "drop-8000", ["hold1", "count-lower", "hold2"], [1, 2, None])
-    assert not any(" held on " in f for f in report.findings), report.summary()
+    # A lower count reads (8,0,0,0); a hold commits and rebalances to (1,2,2,2); a second hold
+    # reads that and plans to take from shard 1..3 alone; the count lands: (-8,2,2,2), onHand
+    # -2, ATS 0; the second hold's shard still holds 2, so it is granted.
+    report = run_schedule(explorer, "drop-8000", ["count-lower", "hold1", "hold2"], [2, None, 1], resume=[0, 2])
+    assert not any(" held on " in f.problem for f in report.findings), report.summary()
     assert report.findings == [], report.summary()
 
 
@@ -137,6 +132,29 @@ def test_a_count_whose_fence_lapsed_does_not_leave_the_counter_off_the_ledger(ex
                    "on the shard count, so units a hold's rebalance moved into a dropped shard are stranded")
 def test_a_reshard_to_fewer_shards_strands_nothing_a_rebalance_moved_meanwhile(explorer) -> None:
     report = run_schedule(explorer, "drop-8000", ["reshard-2", "hold1"], [2, None])
+    assert report.findings == [], report.summary()
+
+
+@pytest.mark.xfail(strict=True, reason="defect: a refused hold or order looks again only if its own reclaim "
+                   "released something; when another path released the overdue hold meanwhile, it answers "
+                   "NO_OPTIONS / OUT_OF_STOCK with the units back on the shelf")
+@pytest.mark.parametrize("pair", [("hold2", "reclaim"), ("order1", "sweep"), ("hold1", "hold1")], ids="-".join)
+def test_a_refused_cart_gets_the_units_an_overdue_hold_gave_back_whoever_released_them(explorer, pair) -> None:
+    report = explore(explorer, "defects", "tee-expired", *pair)
+    assert report.findings == [], report.summary()
+
+
+@pytest.mark.xfail(strict=True, reason="defect: an order transition that loses a race answers 200 with the "
+                   "state the other left (a ship answers CANCELLED), where run alone it answers 409")
+def test_ship_and_cancel_at_once_one_wins_and_the_other_is_refused(explorer) -> None:
+    report = explore(explorer, "defects", "tee", "ship", "cancel-order")
+    assert report.findings == [], report.summary()
+
+
+@pytest.mark.xfail(strict=True, reason="two extends at once both answer 200 (one extension applies): the "
+                   "extension's condition does not say 'not extended yet'; harmless to stock")
+def test_two_extends_at_once_extend_once_and_say_so_once(explorer) -> None:
+    report = explore(explorer, "defects", "tee", "extend-h-live", "extend-h-live")
     assert report.findings == [], report.summary()
 
 
