@@ -205,4 +205,5 @@ def operations(state: str, clock: Clock, start: datetime, tag: str = "") -> dict
         ops["cancel-order"] = lambda rt: rt.orders.cancel("o-conf").status
     if state == "tee":
         ops["return"] = lambda rt: rt.orders.return_order("o-ship").status
+        ops["returned-feed"] = feed("RETURNED", 1, None, "o-ship")  # a store's return feed naming the order
     return {name: Op(f"{name}{tag}", act) for name, act in ops.items()}

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from holdfast.errors import HoldfastError
 from holdfast.runtime import Runtime, build_runtime
 from holdfast.settings import Settings
 from holdfast_cli.template import create_table
@@ -256,8 +257,10 @@ class Explorer:
             return op.act(runtime)
         except Stuck:
             raise
-        except Exception as error:  # what a client would see: the error's kind
+        except HoldfastError as error:  # what a client would see: the error's kind
             return type(error).__name__
+        except Exception as error:  # noqa: BLE001 - the handler's 500
+            return f"500 {type(error).__name__}: {error}"
 
     def serial(self, state: StartingState, ops: Sequence[Op], gap: timedelta = timedelta(0)) -> tuple[Outcome, list[Outcome], list[int], list[str]]:
         """Run ``ops`` one after the other; the outcome after each, each op's write count,
@@ -274,7 +277,7 @@ class Explorer:
                 seam.arm(None)
                 answers.append(self._answer(op, runtimes[index]))
                 writes.append(seam.writes)
-                problems += checker.check_state(f"after {op.label}")
+                problems += checker.check_state(f"after {op.label}") + _server_errors(op, answers[-1])
                 steps.append(checker.outcome(ops[: index + 1], answers))
             problems += checker.write_problems
         return steps[-1], steps, writes, problems
@@ -319,7 +322,13 @@ class Explorer:
                     raise Stuck(f"{ops[index].label} did not finish")
                 problems += checker.check_state(f"after {ops[index].label}")
             problems += checker.write_problems
-            return checker.outcome(ops, [answers.get(i, "Stuck") for i in range(len(ops))]), problems
+            final = [answers.get(i, "Stuck") for i in range(len(ops))]
+            problems += [problem for op, answer in zip(ops, final) for problem in _server_errors(op, answer)]
+            return checker.outcome(ops, final), problems
+
+
+def _server_errors(op: Op, answer: str) -> list[str]:
+    return [f"{op.label} answered {answer}"] if answer.startswith("500") else []
 
 
 RETRY_ANSWERS = frozenset({"Conflict", "Unavailable"})

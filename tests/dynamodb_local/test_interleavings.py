@@ -158,7 +158,51 @@ def test_two_extends_at_once_extend_once_and_say_so_once(explorer) -> None:
     assert report.findings == [], report.summary()
 
 
+@pytest.mark.xfail(strict=True, reason="defect: a feed's RETURNED whose sourceRef is the order ref makes "
+                   "the order's return fail its IQ create and answer 200 with the order still SHIPPED")
+def test_an_order_is_returned_even_after_a_return_feed_named_it(explorer) -> None:
+    report = explore(explorer, "defects", "tee", "returned-feed", "return")
+    assert report.findings == [], report.summary()
+
+
+@pytest.mark.xfail(strict=True, reason="defect: an older count meeting the fence of a newer count whose "
+                   "writer died exhausts its rounds and raises: the whole feed batch answers 500")
+def test_an_older_count_meeting_a_dead_writers_fence_is_answered_not_a_500(explorer) -> None:
+    report = run_schedule(explorer, "tee-fence-live", ["count-older", "hold1"], [1, None])
+    assert report.findings == [], report.summary()
+
+
 # -- the long run ---------------------------------------------------------------------------
+
+
+KNOWN = {
+    "sharded decrease without a floor": lambda f: "shard invariant broken" in f.problem and "beyond" not in f.problem
+    or " held on " in f.problem,
+    "reshard strands units": lambda f: "shard invariant broken" in f.problem and "beyond" in f.problem,
+    "lapsed fence still commits": lambda f: "≠ ledger" in f.problem and " +31s" in f.schedule,
+    "dead fence answers 500": lambda f: "could not take its fence" in f.problem,
+    "return feed blocks the order's return": lambda f: "RETURNED records" in f.problem,
+    "refused cart misses units released meanwhile": lambda f: f.schedule.startswith("tee-expired")
+    and "not serializable" in f.problem and ("'NO_OPTIONS'" in f.problem or "'OutOfStock'" in f.problem),
+    "order transition answers 200 with the other's state": lambda f: "not serializable" in f.problem
+    and any(op in f.schedule for op in ("ship", "cancel-order", "return")),
+    "two extends both answer 200": lambda f: "not serializable" in f.problem and f.schedule.count("extend-") == 2,
+}
+"""What the long run finds on the code of today, each with an xfail test above; a finding
+that matches none of these fails the long run. Delete an entry once its defect is fixed."""
+
+
+def unknown_findings(run: str, report: Report) -> list[Finding]:
+    counts: dict[str, int] = {}
+    unknown = []
+    for finding in report.findings:
+        name = next((name for name, matches in KNOWN.items() if matches(finding)), None)
+        if name is None:
+            unknown.append(finding)
+        else:
+            counts[name] = counts.get(name, 0) + 1
+    record_figures(f"interleavings-{run}-known", counts)
+    return unknown
 
 
 @pytest.mark.slow
@@ -169,7 +213,8 @@ def test_every_pair_of_operations_at_every_write(explorer: Explorer, state: str)
     for a, b in itertools.combinations_with_replacement(names, 2):
         gaps = (timedelta(0), SLOW_WRITER) if a.startswith("count") or b.startswith("count") else (timedelta(0),)
         report.add(explore(explorer, "long", state, a, b, gaps))
-    assert report.findings == [], report.summary()
+    unknown = unknown_findings(f"long-{state}", report)
+    assert unknown == [], Report(findings=unknown).summary()
 
 
 TRIPLES = [
@@ -190,4 +235,5 @@ def test_chosen_triples_at_every_pair_of_writes(explorer: Explorer, triple) -> N
     state, *names = triple
     ops = [operations(state, explorer.clock, explorer.start, tag)[name] for name, tag in zip(names, "abc")]
     report = _tally("long", explore_triple(explorer, STATES[state], *ops))
-    assert report.findings == [], report.summary()
+    unknown = unknown_findings("triple-" + "-".join(triple), report)
+    assert unknown == [], Report(findings=unknown).summary()
