@@ -26,6 +26,7 @@ also equal running A then B or B then A from the same start — or, when one of 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import random
 import threading
 import time
@@ -169,24 +170,22 @@ class StartingState:
     channel: str
 
 
+BACKOFF_MODULES = ("services.configuration", "services.holds", "services.inventory", "services.orders", "storage")
+
+
 @contextlib.contextmanager
 def no_backoff() -> Iterator[None]:
     """Skip the services' jittered sleeps: a schedule is a sequence, not a race, so waiting
     changes nothing but the run time."""
-    import holdfast.services.configuration as configuration
-    import holdfast.services.holds as holds
-    import holdfast.services.inventory as inventory
-    import holdfast.storage as storage
-
     fast = types.SimpleNamespace(sleep=lambda _seconds: None, monotonic=time.monotonic)
-    modules = (configuration, holds, inventory, storage)
-    saved = [module.time for module in modules]
-    for module in modules:
+    modules = [importlib.import_module(f"holdfast.{name}") for name in BACKOFF_MODULES]
+    saved = {module: module.time for module in modules if getattr(module, "time", None) is time}
+    for module in saved:
         module.time = fast
     try:
         yield
     finally:
-        for module, original in zip(modules, saved):
+        for module, original in saved.items():
             module.time = original
 
 
