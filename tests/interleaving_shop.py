@@ -150,7 +150,7 @@ def operations(state: str, clock: Clock, start: datetime, tag: str = "") -> dict
     """Every operation that applies to ``state``, by name; ``tag`` keeps refs apart when one
     kind of operation meets itself."""
     p = PRODUCT[state]
-    carts = ["h-live"] + (["h-exp"] if state == "tee-expired" else [])
+    carts = ["h-exp"] if state == "tee-expired" else ["h-live"]  # the live cart's ops run in the other states
     has_orders = state in ("tee", "drop-2222")
 
     def feed(kind: str, quantity: int, as_of: datetime | None, source: str | None = None) -> Callable[[Runtime], str]:
@@ -206,4 +206,12 @@ def operations(state: str, clock: Clock, start: datetime, tag: str = "") -> dict
     if state == "tee":
         ops["return"] = lambda rt: rt.orders.return_order("o-ship").status
         ops["returned-feed"] = feed("RETURNED", 1, None, "o-ship")  # a store's return feed naming the order
+    if state.startswith("tee-fence"):  # what a fence changes: feeds, and what meets them
+        ops = {name: act for name, act in ops.items() if name in FENCE_OPS}
     return {name: Op(f"{name}{tag}", act) for name, act in ops.items()}
+
+
+FENCE_OPS = frozenset({
+    "hold1", "order1", "sale", "receipt", "count-lower", "count-higher", "count-older", "sale-fenced",
+    "cancel-h-live", "convert-h-live", "reshard-4",
+})
