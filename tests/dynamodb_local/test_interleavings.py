@@ -97,7 +97,7 @@ def test_no_two_operations_meeting_on_one_position_break_the_promise(explorer: E
     assert report.findings == [], report.summary()
 
 
-def test_a_count_whose_writer_was_slow_meets_a_sale_dated_before_it(explorer: Explorer) -> None:
+def test_a_count_whose_writer_was_slow_keeps_a_receipt_that_came_after_it(explorer: Explorer) -> None:
     report = explore(explorer, "fast", "tee", "count-higher", "receipt", gaps=(SLOW_WRITER,))
     assert report.findings == [], report.summary()
 
