@@ -384,22 +384,25 @@ def explore_pair(
 
 
 def explore_triple(explorer: Explorer, state: StartingState, a: Op, b: Op, c: Op, most_writes: int = 3) -> Report:
-    """A stopped before its i-th write, B before its j-th, C runs through, then B, then A:
-    the checks after every step (no serial comparison for triples)."""
+    """A stopped before its i-th write, B before its j-th, C runs through, then B and A are
+    let go in either order: the checks after every step (no serial comparison for triples)."""
     report = Report()
     started = time.monotonic()
     with no_backoff():
         for i in range(1, most_writes + 1):
             a_finished = False
             for j in range(1, most_writes + 1):
-                schedule = Schedule(state, (a, b, c), (i, j, None))
-                outcome, problems = explorer.interleaved(schedule)
+                for resume in ((), (0, 1)):  # B goes first (default), or A does
+                    schedule = Schedule(state, (a, b, c), (i, j, None), resume=resume)
+                    outcome, problems = explorer.interleaved(schedule)
+                    if outcome is None:
+                        break
+                    report.schedules += 1
+                    report.findings += [Finding(schedule.name, p) for p in problems]
                 if outcome is None:
                     report.skipped += 1
                     a_finished = explorer.unstopped == 0
                     break  # the op that did not stop has no later write either
-                report.schedules += 1
-                report.findings += [Finding(schedule.name, p) for p in problems]
             if a_finished:
                 break
     report.seconds = time.monotonic() - started

@@ -228,6 +228,7 @@ def test_every_pair_of_operations_at_every_write(explorer: Explorer, state: str)
 
 TRIPLES = [
     ("drop-8000", "hold1", "sale", "hold2"),
+    ("drop-8000", "count-lower", "hold2", "hold1"),
     ("drop-8000", "cancel-h-live", "count-higher", "hold2"),
     ("drop-2222", "hold2", "sale", "hold1"),
     ("drop-2222", "order1", "reshard-2", "hold2"),
