@@ -208,8 +208,11 @@ def operations(state: str, clock: Clock, start: datetime, tag: str = "") -> dict
         ops["returned-feed"] = feed("RETURNED", 1, None, "o-ship")  # a store's return feed naming the order
     if state.startswith("tee-fence"):  # what a fence changes: feeds, and what meets them
         ops = {name: act for name, act in ops.items() if name in FENCE_OPS}
-    return {name: Op(f"{name}{tag}", act) for name, act in ops.items()}
+    return {name: Op(f"{name}{tag}", act, EXPECTS.get(name)) for name, act in ops.items()}
 
+
+EXPECTS = {"ship": "SHIPPED", "cancel-order": "CANCELLED", "return": "RETURNED", "extend-h-live": "ACTIVE", "extend-h-exp": "ACTIVE"}
+"""What a successful answer of an order or cart transition must show."""
 
 FENCE_OPS = frozenset({
     "hold1", "order1", "sale", "receipt", "count-lower", "count-higher", "count-older", "sale-fenced",

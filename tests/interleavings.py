@@ -106,6 +106,8 @@ class Op:
 
     label: str
     act: Callable[[Runtime], str]
+    expects: str | None = None
+    """The status a successful answer must show (a ship that answers 200 shows SHIPPED)."""
 
 
 @dataclass
@@ -278,7 +280,7 @@ class Explorer:
                 seam.arm(None)
                 answers.append(self._answer(op, runtimes[index]))
                 writes.append(seam.writes)
-                problems += checker.check_state(f"after {op.label}") + _server_errors(op, answers[-1])
+                problems += checker.check_state(f"after {op.label}") + _wrong_answers(op, answers[-1])
                 steps.append(checker.outcome(ops[: index + 1], answers))
             problems += checker.write_problems
         return steps[-1], steps, writes, problems
@@ -324,12 +326,17 @@ class Explorer:
                 problems += checker.check_state(f"after {ops[index].label}")
             problems += checker.write_problems
             final = [answers.get(i, "Stuck") for i in range(len(ops))]
-            problems += [problem for op, answer in zip(ops, final) for problem in _server_errors(op, answer)]
+            problems += [problem for op, answer in zip(ops, final) for problem in _wrong_answers(op, answer)]
             return checker.outcome(ops, final), problems
 
 
-def _server_errors(op: Op, answer: str) -> list[str]:
-    return [f"{op.label} answered {answer}"] if answer.startswith("500") else []
+def _wrong_answers(op: Op, answer: str) -> list[str]:
+    """A 500, or a success (a status, in capitals) that is not what the operation asked for."""
+    if answer.startswith("500"):
+        return [f"{op.label} answered {answer}"]
+    if op.expects and answer.isupper() and answer != op.expects:
+        return [f"{op.label} answered 200 {answer}, not {op.expects}"]
+    return []
 
 
 RETRY_ANSWERS = frozenset({"Conflict", "Unavailable"})
