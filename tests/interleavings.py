@@ -265,17 +265,16 @@ class Explorer:
         except Exception as error:  # noqa: BLE001 - the handler's 500
             return f"500 {type(error).__name__}: {error}"
 
-    def serial(self, state: StartingState, ops: Sequence[Op], gap: timedelta = timedelta(0)) -> tuple[Outcome, list[Outcome], list[int], list[str]]:
-        """Run ``ops`` one after the other; the outcome after each, each op's write count,
-        and the problems the checks found on the way."""
+    def serial(self, state: StartingState, ops: Sequence[Op], times: Sequence[timedelta]) -> tuple[Outcome, list[Outcome], list[int], list[str]]:
+        """Run ``ops`` one after the other, each with the clock at ``start + times[i]``; the
+        outcome after each, each op's write count, and the problems found on the way."""
         problems: list[str] = []
         with self._fresh(state, "serial|" + "|".join(op.label for op in ops)) as (clock, runtimes, checker):
             answers: list[str] = []
             steps: list[Outcome] = []
             writes: list[int] = []
             for index, op in enumerate(ops):
-                if index:
-                    clock.now = self._start + gap
+                clock.now = self._start + times[index]
                 seam = self._seams[index]
                 seam.arm(None)
                 answers.append(self._answer(op, runtimes[index]))
@@ -366,16 +365,26 @@ def explore_pair(
     started = time.monotonic()
     with no_backoff():
         for gap in gaps:
-            serial: dict[tuple[str, str], tuple[Outcome, list[Outcome], list[int]]] = {}
+            runs: dict[tuple[Any, ...], tuple[Outcome, list[Outcome], list[int]]] = {}
+
+            def run_serial(order: tuple[Op, Op], times: list[timedelta]) -> tuple[Outcome, list[Outcome], list[int]]:
+                key = (tuple(op.label for op in order), tuple(times))
+                if key not in runs:
+                    final, steps, writes, problems = explorer.serial(state, order, times)
+                    runs[key] = (final, steps, writes)
+                    report.serial_runs += 1
+                    name = f"{state.name}: {order[0].label} then {order[1].label}" + (f" (+{int(gap.total_seconds())}s)" if gap else "")
+                    report.findings += [Finding(name, p) for p in problems]
+                return runs[key]
+
             for first, second in ((a, b), (b, a)):
-                final, steps, writes, problems = explorer.serial(state, (first, second), gap)
-                serial[(first.label, second.label)] = (final, steps, writes)
-                report.serial_runs += 1
-                report.findings += [Finding(f"{state.name}: {first.label} then {second.label}", p) for p in problems]
-            finals = [final for final, _, _ in serial.values()]
-            alone = {first: steps[0] for (first, _), (_, steps, _) in serial.items()}
-            for first, second in ((a, b), (b, a)):
-                for k in range(1, serial[(first.label, second.label)][2][0] + 1):
+                # Each op keeps the clock it reads in the interleaving: the stopped one the
+                # start, the one running through the start plus the gap, in either order.
+                forward = run_serial((first, second), [timedelta(0), gap])
+                backward = run_serial((second, first), [gap, timedelta(0)])
+                finals = [forward[0], backward[0]]
+                alone = {first.label: forward[1][0], second.label: backward[1][0]}
+                for k in range(1, forward[2][0] + 1):
                     schedule = Schedule(state, (first, second), (k, None), gap)
                     outcome, problems = explorer.interleaved(schedule)
                     if outcome is None:
