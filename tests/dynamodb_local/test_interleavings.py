@@ -226,6 +226,7 @@ def slow_writer_gaps(a: str, b: str) -> tuple[timedelta, ...]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # a state's pairs take 3-17 minutes on a loaded 2-core machine
 @pytest.mark.parametrize("state", list(STATES))
 def test_every_pair_of_operations_at_every_write(explorer: Explorer, state: str) -> None:
     names = list(operations(state, explorer.clock, explorer.start))
