@@ -57,11 +57,17 @@ class Outcome:
     def answer(self, label: str) -> str | None:
         return dict(self.answers).get(label)
 
-    def same_state(self, other: "Outcome") -> bool:
-        return (self.on_hand, self.documents, self.active) == (other.on_hand, other.documents, other.active)
+    def same_state(self, other: Outcome) -> bool:
+        return (self.on_hand, self.documents, self.active) == (
+            other.on_hand,
+            other.documents,
+            other.active,
+        )
 
     def describe(self) -> str:
-        held = ", ".join(f"{t}:{s}:{q}x{n}" for (_, t, s, q), n in self.active if t in HOLDING_TYPES)
+        held = ", ".join(
+            f"{t}:{s}:{q}x{n}" for (_, t, s, q), n in self.active if t in HOLDING_TYPES
+        )
         docs = ", ".join(f"{r}={s}" for _, r, s in self.documents)
         hands = ", ".join(f"{r.split(':')[0]}={n}" for r, n in self.on_hand)
         return f"answers {dict(self.answers)}; onHand {hands}; {docs}; holds [{held}]"
@@ -92,18 +98,25 @@ class Checker:
     def scan(self) -> Table:
         table = Table({}, {}, [], {}, set())
         paginator = self._client.get_paginator("scan")
-        for page in paginator.paginate(TableName=self._observer.table.table_name, ConsistentRead=True):
+        for page in paginator.paginate(
+            TableName=self._observer.table.table_name, ConsistentRead=True
+        ):
             for item in page["Items"]:
                 values = from_item(item)
                 entity = values.get("entity")
                 if entity == "IP":
                     table.positions[values["ref"]] = values
                 elif entity == "IP_SHARD":
-                    table.shards.setdefault(values["ref"], {})[int(values["shard"])] = int(values.get("onHand", 0))
+                    table.shards.setdefault(values["ref"], {})[int(values["shard"])] = int(
+                        values.get("onHand", 0)
+                    )
                 elif entity == "IQ":
                     table.quantities.append(values)
                 elif entity in ("FO", "ORDER"):
-                    table.documents[(entity, values["ref"])] = {**values, "body": json.loads(values["body"])}
+                    table.documents[(entity, values["ref"])] = {
+                        **values,
+                        "body": json.loads(values["body"]),
+                    }
                 elif entity == "TIMER":
                     table.timers.add(values["foRef"])
         return table
@@ -125,9 +138,15 @@ class Checker:
             if q["status"] == "ACTIVE"
         )
         return Outcome(
-            answers=tuple(sorted((op.label, answer) for op, answer in zip(ops, answers))),
+            answers=tuple(
+                sorted((op.label, answer) for op, answer in zip(ops, answers, strict=False))
+            ),
             on_hand=tuple(sorted(totals.items())),
-            documents=tuple(sorted((kind, ref, values["status"]) for (kind, ref), values in table.documents.items())),
+            documents=tuple(
+                sorted(
+                    (kind, ref, values["status"]) for (kind, ref), values in table.documents.items()
+                )
+            ),
             active=tuple(sorted(active.items())),
         )
 
@@ -144,13 +163,19 @@ class Checker:
             counter = int(values.get("onHand", 0)) + sum(table.shards.get(ref, {}).values())
             as_of = from_iso(values["snapshotAsOf"]) if "snapshotAsOf" in values else None
             if counter != on_hand(ledger, as_of):
-                problems.append(f"{where}: counter {counter} ≠ ledger {on_hand(ledger, as_of)} on {ref}")
+                problems.append(
+                    f"{where}: counter {counter} ≠ ledger {on_hand(ledger, as_of)} on {ref}"
+                )
         for ref, values in table.positions.items():
             count = int(values.get("counterShards", 1))
-            shards = [int(values.get("onHand", 0))] + [table.shards.get(ref, {}).get(n, 0) for n in range(1, count)]
+            shards = [int(values.get("onHand", 0))] + [
+                table.shards.get(ref, {}).get(n, 0) for n in range(1, count)
+            ]
             beyond = {n: v for n, v in table.shards.get(ref, {}).items() if n >= count and v}
             if any(v < 0 for v in shards[1:]) or (shards[0] < 0 and any(shards[1:])) or beyond:
-                problems.append(f"{where}: shard invariant broken on {ref}: {shards}{f' beyond {beyond}' if beyond else ''}")
+                problems.append(
+                    f"{where}: shard invariant broken on {ref}: {shards}{f' beyond {beyond}' if beyond else ''}"
+                )
         statuses = self._document_statuses(table)
         for key, before in self._statuses.items():
             after = statuses.get(key)
@@ -170,22 +195,40 @@ class Checker:
             status, allocations = doc["status"], doc["body"].get("allocations", [])
             if kind == "FO":
                 holds = records.get(("SOFT_RESERVE", ref), [])
-                if len(holds) != len(allocations) or any((q["status"] == "ACTIVE") != (status == "ACTIVE") for q in holds):
-                    problems.append(f"FO {ref} is {status} with holds {[q['status'] for q in holds]} for {len(allocations)} allocations")
+                if len(holds) != len(allocations) or any(
+                    (q["status"] == "ACTIVE") != (status == "ACTIVE") for q in holds
+                ):
+                    problems.append(
+                        f"FO {ref} is {status} with holds {[q['status'] for q in holds]} for {len(allocations)} allocations"
+                    )
                 if allocations and (ref in table.timers) != (status == "ACTIVE"):
-                    problems.append(f"FO {ref} is {status} {'with' if ref in table.timers else 'without'} a timer")
+                    problems.append(
+                        f"FO {ref} is {status} {'with' if ref in table.timers else 'without'} a timer"
+                    )
                 if status == "CONVERTED":
                     order = table.documents.get(("ORDER", doc.get("orderRef") or ""))
-                    if order is None or from_iso(order["body"]["createdAt"]) >= from_iso(doc["expiresAt"]):
+                    if order is None or from_iso(order["body"]["createdAt"]) >= from_iso(
+                        doc["expiresAt"]
+                    ):
                         problems.append(f"FO {ref} converted after its expiry or into no order")
                 continue
             reserved = records.get(("RESERVED", ref), [])
-            if len(reserved) != len(allocations) or any((q["status"] == "ACTIVE") != (status == "CONFIRMED") for q in reserved):
-                problems.append(f"order {ref} is {status} with reservations {[q['status'] for q in reserved]}")
+            if len(reserved) != len(allocations) or any(
+                (q["status"] == "ACTIVE") != (status == "CONFIRMED") for q in reserved
+            ):
+                problems.append(
+                    f"order {ref} is {status} with reservations {[q['status'] for q in reserved]}"
+                )
             if bool(records.get(("SALE", ref))) != (status in ("SHIPPED", "RETURNED")):
-                problems.append(f"order {ref} is {status} with {len(records.get(('SALE', ref), []))} SALE records")
-            if status == "RETURNED" and not records.get(("RETURNED", ref)):  # a feed may name the order too
-                problems.append(f"order {ref} is {status} with {len(records.get(('RETURNED', ref), []))} RETURNED records")
+                problems.append(
+                    f"order {ref} is {status} with {len(records.get(('SALE', ref), []))} SALE records"
+                )
+            if status == "RETURNED" and not records.get(
+                ("RETURNED", ref)
+            ):  # a feed may name the order too
+                problems.append(
+                    f"order {ref} is {status} with {len(records.get(('RETURNED', ref), []))} RETURNED records"
+                )
         return problems
 
     def check_write(self, operation: str, params: dict[str, Any]) -> None:
@@ -198,14 +241,20 @@ class Checker:
             if update.get("ExpressionAttributeValues", {}).get(":status") == {"S": "CONVERTED"}:
                 return  # a conversion moves a hold to a reservation: no new units
             put = item.get("Put", {}).get("Item", {})
-            if put.get("entity") == {"S": "IQ"} and put["type"]["S"] in HOLDING_TYPES and put["status"]["S"] == "ACTIVE":
+            if (
+                put.get("entity") == {"S": "IQ"}
+                and put["type"]["S"] in HOLDING_TYPES
+                and put["status"]["S"] == "ACTIVE"
+            ):
                 held[put["ipRef"]["S"]] += -int(put["quantity"]["N"])
         if not held:
             return
         positions = self._observer.table.get_positions(list(held))
         for ref, units in held.items():
             before = positions[ref].on_hand + units if ref in positions else units
-            ats = available_to_sell(before, self._channel, positions[ref].location_ref if ref in positions else "")
+            ats = available_to_sell(
+                before, self._channel, positions[ref].location_ref if ref in positions else ""
+            )
             if ats < units:
                 shards = positions[ref].shard_values if ref in positions else ()
                 self.write_problems.append(

@@ -12,17 +12,21 @@ TTL never deletes a timer behind the explorer's back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from unittest import mock
 
 from holdfast.domain.clock import to_iso
-from holdfast.domain.configuration import BufferRule, ChannelConfig, LocationConfig, ProductConfig, TimerConfig
+from holdfast.domain.configuration import (
+    BufferRule,
+    ChannelConfig,
+    LocationConfig,
+    ProductConfig,
+    TimerConfig,
+)
 from holdfast.models import FulfilmentOptionRequest, Line, OrderRequest
 from holdfast.runtime import Runtime
 from holdfast.services.stock import StockReader
 from holdfast.storage import CounterChange
-
 from tests.interleavings import Clock, Op, StartingState
 
 CHANNEL = "EX_WEB"
@@ -40,20 +44,34 @@ def ip(product: str) -> str:
 
 
 def _shop(rt: Runtime) -> None:
-    rt.configuration.put_channel(CHANNEL, ChannelConfig(buffer=BufferRule(type="PERCENTAGE", value=10)))
-    rt.configuration.put_location(DC, LocationConfig(type="DC", deliveryTypes=["HD"], channels=[CHANNEL], priority=1))
+    rt.configuration.put_channel(
+        CHANNEL, ChannelConfig(buffer=BufferRule(type="PERCENTAGE", value=10))
+    )
+    rt.configuration.put_location(
+        DC, LocationConfig(type="DC", deliveryTypes=["HD"], channels=[CHANNEL], priority=1)
+    )
     rt.configuration.put_timers(TimerConfig(globalMinutes=15))
 
 
 def _count(rt: Runtime, product: str, quantity: int, as_of: datetime) -> str:
-    entity = {"productRef": product, "locationRef": DC, "type": "LAST_ON_HAND", "quantity": quantity, "asOf": to_iso(as_of)}
+    entity = {
+        "productRef": product,
+        "locationRef": DC,
+        "type": "LAST_ON_HAND",
+        "quantity": quantity,
+        "asOf": to_iso(as_of),
+    }
     [result] = rt.inventory.apply_batch([entity]).results
     return result.status
 
 
 def _hold(rt: Runtime, ref: str, product: str, quantity: int, replaces: str | None = None) -> str:
     request = FulfilmentOptionRequest(
-        ref=ref, channel=CHANNEL, deliveryType="HD", lines=[Line(productRef=product, quantity=quantity)], replaces=replaces
+        ref=ref,
+        channel=CHANNEL,
+        deliveryType="HD",
+        lines=[Line(productRef=product, quantity=quantity)],
+        replaces=replaces,
     )
     view, created = rt.holds.create(request)
     return view.status if created else f"{view.status} (replay)"
@@ -61,7 +79,11 @@ def _hold(rt: Runtime, ref: str, product: str, quantity: int, replaces: str | No
 
 def _order(rt: Runtime, ref: str, product: str, quantity: int, cart: str | None = None) -> str:
     request = OrderRequest(
-        ref=ref, channel=CHANNEL, deliveryType="HD", lines=[Line(productRef=product, quantity=quantity)], fulfilmentOptionRef=cart
+        ref=ref,
+        channel=CHANNEL,
+        deliveryType="HD",
+        lines=[Line(productRef=product, quantity=quantity)],
+        fulfilmentOptionRef=cart,
     )
     view, created = rt.orders.confirm(request)
     return view.status if created else f"{view.status} (replay)"
@@ -71,7 +93,9 @@ def _expect(answer: str, wanted: str) -> None:
     assert answer == wanted, f"setting up the state: {answer} (wanted {wanted})"
 
 
-def _unsharded(stock: int, *, expired_hold: bool = False, orders: bool = True) -> Callable[[Runtime, Clock], None]:
+def _unsharded(
+    stock: int, *, expired_hold: bool = False, orders: bool = True
+) -> Callable[[Runtime, Clock], None]:
     def build(rt: Runtime, clock: Clock) -> None:
         start = clock.now
         clock.now = start - timedelta(minutes=30)
@@ -99,7 +123,9 @@ def _fenced(lapsed: bool) -> Callable[[Runtime, Clock], None]:
         _unsharded(5, orders=False)(rt, clock)
         clock.now = start - (timedelta(seconds=40) if lapsed else timedelta(seconds=10))
         position = CounterChange(ip(TEE), TEE, DC, "DEFAULT", 0)
-        assert rt.table.fence_snapshot(position, start - timedelta(minutes=1), clock.now + SNAPSHOT_FENCE, clock.now)
+        assert rt.table.fence_snapshot(
+            position, start - timedelta(minutes=1), clock.now + SNAPSHOT_FENCE, clock.now
+        )
 
     return build
 
@@ -135,7 +161,14 @@ STATES = {
         StartingState("tee-fence-lapsed", _fenced(lapsed=True), CHANNEL),
     )
 }
-PRODUCT = {"tee": TEE, "tee-expired": TEE, "drop-8000": DROP, "drop-2222": DROP, "tee-fence-live": TEE, "tee-fence-lapsed": TEE}
+PRODUCT = {
+    "tee": TEE,
+    "tee-expired": TEE,
+    "drop-8000": DROP,
+    "drop-2222": DROP,
+    "tee-fence-live": TEE,
+    "tee-fence-lapsed": TEE,
+}
 
 
 def cart_size(state: str, cart: str) -> int:
@@ -150,10 +183,14 @@ def operations(state: str, clock: Clock, start: datetime, tag: str = "") -> dict
     """Every operation that applies to ``state``, by name; ``tag`` keeps refs apart when one
     kind of operation meets itself."""
     p = PRODUCT[state]
-    carts = ["h-exp"] if state == "tee-expired" else ["h-live"]  # the live cart's ops run in the other states
+    carts = (
+        ["h-exp"] if state == "tee-expired" else ["h-live"]
+    )  # the live cart's ops run in the other states
     has_orders = state in ("tee", "drop-2222")
 
-    def feed(kind: str, quantity: int, as_of: datetime | None, source: str | None = None) -> Callable[[Runtime], str]:
+    def feed(
+        kind: str, quantity: int, as_of: datetime | None, source: str | None = None
+    ) -> Callable[[Runtime], str]:
         def act(rt: Runtime) -> str:
             entity = {"productRef": p, "locationRef": DC, "type": kind, "quantity": quantity}
             if as_of is not None:
@@ -187,16 +224,24 @@ def operations(state: str, clock: Clock, start: datetime, tag: str = "") -> dict
     }
     for cart in carts:
         size = cart_size(state, cart)
-        ops[f"replace-{cart}"] = lambda rt, cart=cart, size=size: _hold(rt, f"h-repl{tag}", p, size, replaces=cart)
-        ops[f"convert-{cart}"] = lambda rt, cart=cart, size=size: _order(rt, f"o-conv{tag}", p, size, cart)
+        ops[f"replace-{cart}"] = lambda rt, cart=cart, size=size: _hold(
+            rt, f"h-repl{tag}", p, size, replaces=cart
+        )
+        ops[f"convert-{cart}"] = lambda rt, cart=cart, size=size: _order(
+            rt, f"o-conv{tag}", p, size, cart
+        )
         ops[f"cancel-{cart}"] = lambda rt, cart=cart: rt.holds.cancel(cart).status
         ops[f"extend-{cart}"] = lambda rt, cart=cart: rt.holds.extend(cart).status
         ops[f"stream-{cart}"] = done(lambda rt, cart=cart: rt.holds.release_timer_deleted(cart))
     if state.startswith("drop"):
         ops["sale-big"] = feed("DELTA", -9, start - timedelta(seconds=20), f"shrink{tag}")
-        ops["reshard-2"] = done(lambda rt: rt.configuration.put_product(p, ProductConfig(counterShards={DC: 2})))
+        ops["reshard-2"] = done(
+            lambda rt: rt.configuration.put_product(p, ProductConfig(counterShards={DC: 2}))
+        )
     else:
-        ops["reshard-4"] = done(lambda rt: rt.configuration.put_product(p, ProductConfig(counterShards={DC: 4})))
+        ops["reshard-4"] = done(
+            lambda rt: rt.configuration.put_product(p, ProductConfig(counterShards={DC: 4}))
+        )
     if state.startswith("tee-fence"):
         ops["count-older"] = feed("LAST_ON_HAND", 4, start - timedelta(minutes=3))
         ops["sale-fenced"] = feed("DELTA", -1, start - timedelta(minutes=2), f"fenced{tag}")
@@ -205,16 +250,35 @@ def operations(state: str, clock: Clock, start: datetime, tag: str = "") -> dict
         ops["cancel-order"] = lambda rt: rt.orders.cancel("o-conf").status
     if state == "tee":
         ops["return"] = lambda rt: rt.orders.return_order("o-ship").status
-        ops["returned-feed"] = feed("RETURNED", 1, None, "o-ship")  # a store's return feed naming the order
+        ops["returned-feed"] = feed(
+            "RETURNED", 1, None, "o-ship"
+        )  # a store's return feed naming the order
     if state.startswith("tee-fence"):  # what a fence changes: feeds, and what meets them
         ops = {name: act for name, act in ops.items() if name in FENCE_OPS}
     return {name: Op(f"{name}{tag}", act, EXPECTS.get(name)) for name, act in ops.items()}
 
 
-EXPECTS = {"ship": "SHIPPED", "cancel-order": "CANCELLED", "return": "RETURNED", "extend-h-live": "ACTIVE", "extend-h-exp": "ACTIVE"}
+EXPECTS = {
+    "ship": "SHIPPED",
+    "cancel-order": "CANCELLED",
+    "return": "RETURNED",
+    "extend-h-live": "ACTIVE",
+    "extend-h-exp": "ACTIVE",
+}
 """What a successful answer of an order or cart transition must show."""
 
-FENCE_OPS = frozenset({
-    "hold1", "order1", "sale", "receipt", "count-lower", "count-higher", "count-older", "sale-fenced",
-    "cancel-h-live", "convert-h-live", "reshard-4",
-})
+FENCE_OPS = frozenset(
+    {
+        "hold1",
+        "order1",
+        "sale",
+        "receipt",
+        "count-lower",
+        "count-higher",
+        "count-older",
+        "sale-fenced",
+        "cancel-h-live",
+        "convert-h-live",
+        "reshard-4",
+    }
+)

@@ -41,10 +41,11 @@ from holdfast.errors import HoldfastError
 from holdfast.runtime import Runtime, build_runtime
 from holdfast.settings import Settings
 from holdfast_cli.template import table_definition
-
 from tests.interleaving_checks import Checker, Outcome
 
-WRITE_CALLS = frozenset({"TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem", "BatchWriteItem"})
+WRITE_CALLS = frozenset(
+    {"TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem", "BatchWriteItem"}
+)
 PAUSE_TIMEOUT = 60.0
 """Seconds a stopped operation waits to be let go before the schedule is declared stuck."""
 
@@ -84,7 +85,9 @@ class Seam:
     def resume(self) -> None:
         self._go.set()
 
-    def _before(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    def _before(
+        self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+    ) -> None:
         if model.name not in WRITE_CALLS:
             return
         self.writes += 1
@@ -117,7 +120,7 @@ class Schedule:
     through); the stopped ones are let go in ``resume`` order (default: last stopped first).
     ``gap`` is how far the clock moves before an op that runs through (a slow writer)."""
 
-    state: "StartingState"
+    state: StartingState
     ops: tuple[Op, ...]
     pauses: tuple[int | None, ...]
     gap: timedelta = timedelta(0)
@@ -125,7 +128,10 @@ class Schedule:
 
     @property
     def name(self) -> str:
-        steps = " → ".join(f"{op.label}@w{k}" if k else op.label for op, k in zip(self.ops, self.pauses))
+        steps = " → ".join(
+            f"{op.label}@w{k}" if k else op.label
+            for op, k in zip(self.ops, self.pauses, strict=False)
+        )
         order = f", then {', '.join(self.ops[i].label for i in self.resume)}" if self.resume else ""
         gap = f" +{int(self.gap.total_seconds())}s" if self.gap else ""
         return f"{self.state.name}: {steps}{gap}{order}"
@@ -145,7 +151,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
 
-    def add(self, other: "Report") -> None:
+    def add(self, other: Report) -> None:
         self.schedules += other.schedules
         self.serial_runs += other.serial_runs
         self.skipped += other.skipped
@@ -153,8 +159,10 @@ class Report:
         self.seconds += other.seconds
 
     def summary(self) -> str:
-        lines = [f"{self.schedules} interleaved schedules, {self.serial_runs} serial runs, "
-                 f"{self.skipped} degenerate, {len(self.findings)} findings, {self.seconds:.1f} s"]
+        lines = [
+            f"{self.schedules} interleaved schedules, {self.serial_runs} serial runs, "
+            f"{self.skipped} degenerate, {len(self.findings)} findings, {self.seconds:.1f} s"
+        ]
         lines += [f"  {f.schedule}: {f.problem}" for f in self.findings[:40]]
         return "\n".join(lines)
 
@@ -172,7 +180,13 @@ class StartingState:
     channel: str
 
 
-BACKOFF_MODULES = ("services.configuration", "services.holds", "services.inventory", "services.orders", "storage")
+BACKOFF_MODULES = (
+    "services.configuration",
+    "services.holds",
+    "services.inventory",
+    "services.orders",
+    "storage",
+)
 
 
 @contextlib.contextmanager
@@ -218,7 +232,9 @@ class Explorer:
             self._checker.check_write(operation, params)
 
     @contextlib.contextmanager
-    def _fresh(self, state: StartingState, seed: str) -> Iterator[tuple[Clock, list[Runtime], Checker]]:
+    def _fresh(
+        self, state: StartingState, seed: str
+    ) -> Iterator[tuple[Clock, list[Runtime], Checker]]:
         name = f"ix-{uuid.uuid4().hex[:12]}"
         # The template's table without TTL: every time here lies ahead, nothing would expire.
         created = self._observer_client.create_table(TableName=name, **table_definition())
@@ -246,13 +262,22 @@ class Explorer:
         if items is None:
             random.seed(f"{state.name}|setup")
             state.build(observer, self.clock)
-            pages = self._observer_client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+            pages = self._observer_client.get_paginator("scan").paginate(
+                TableName=table, ConsistentRead=True
+            )
             self._states[state.name] = [item for page in pages for item in page["Items"]]
             return
         for first in range(0, len(items), 25):
-            pending = {table: [{"PutRequest": {"Item": item}} for item in items[first : first + 25]]}
+            pending = {
+                table: [{"PutRequest": {"Item": item}} for item in items[first : first + 25]]
+            }
             while pending:
-                pending = self._observer_client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                pending = (
+                    self._observer_client.batch_write_item(RequestItems=pending).get(
+                        "UnprocessedItems"
+                    )
+                    or {}
+                )
 
     @staticmethod
     def _answer(op: Op, runtime: Runtime) -> str:
@@ -262,14 +287,20 @@ class Explorer:
             raise
         except HoldfastError as error:  # what a client would see: the error's kind
             return type(error).__name__
-        except Exception as error:  # noqa: BLE001 - the handler's 500
+        except Exception as error:
             return f"500 {type(error).__name__}: {error}"
 
-    def serial(self, state: StartingState, ops: Sequence[Op], times: Sequence[timedelta]) -> tuple[Outcome, list[Outcome], list[int], list[str]]:
+    def serial(
+        self, state: StartingState, ops: Sequence[Op], times: Sequence[timedelta]
+    ) -> tuple[Outcome, list[Outcome], list[int], list[str]]:
         """Run ``ops`` one after the other, each with the clock at ``start + times[i]``; the
         outcome after each, each op's write count, and the problems found on the way."""
         problems: list[str] = []
-        with self._fresh(state, "serial|" + "|".join(op.label for op in ops)) as (clock, runtimes, checker):
+        with self._fresh(state, "serial|" + "|".join(op.label for op in ops)) as (
+            clock,
+            runtimes,
+            checker,
+        ):
             answers: list[str] = []
             steps: list[Outcome] = []
             writes: list[int] = []
@@ -279,7 +310,9 @@ class Explorer:
                 seam.arm(None)
                 answers.append(self._answer(op, runtimes[index]))
                 writes.append(seam.writes)
-                problems += checker.check_state(f"after {op.label}") + _wrong_answers(op, answers[-1])
+                problems += checker.check_state(f"after {op.label}") + _wrong_answers(
+                    op, answers[-1]
+                )
                 steps.append(checker.outcome(ops[: index + 1], answers))
             problems += checker.write_problems
         return steps[-1], steps, writes, problems
@@ -292,7 +325,7 @@ class Explorer:
         problems: list[str] = []
         with self._fresh(schedule.state, f"ix|{schedule.name}") as (clock, runtimes, checker):
             threads: dict[int, threading.Thread] = {}
-            for index, (op, pause) in enumerate(zip(ops, schedule.pauses)):
+            for index, (op, pause) in enumerate(zip(ops, schedule.pauses, strict=False)):
                 seam = self._seams[index]
                 seam.arm(pause)
                 if pause is None:
@@ -325,7 +358,11 @@ class Explorer:
                 problems += checker.check_state(f"after {ops[index].label}")
             problems += checker.write_problems
             final = [answers.get(i, "Stuck") for i in range(len(ops))]
-            problems += [problem for op, answer in zip(ops, final) for problem in _wrong_answers(op, answer)]
+            problems += [
+                problem
+                for op, answer in zip(ops, final, strict=False)
+                for problem in _wrong_answers(op, answer)
+            ]
             return checker.outcome(ops, final), problems
 
 
@@ -351,13 +388,21 @@ def serializable(outcome: Outcome, serial: Sequence[Outcome], alone: dict[str, O
         if answer not in RETRY_ANSWERS:
             continue
         for other, by_itself in alone.items():
-            if other != label and outcome.same_state(by_itself) and outcome.answer(other) == by_itself.answer(other):
+            if (
+                other != label
+                and outcome.same_state(by_itself)
+                and outcome.answer(other) == by_itself.answer(other)
+            ):
                 return True
     return False
 
 
 def explore_pair(
-    explorer: Explorer, state: StartingState, a: Op, b: Op, gaps: Sequence[timedelta] = (timedelta(0),)
+    explorer: Explorer,
+    state: StartingState,
+    a: Op,
+    b: Op,
+    gaps: Sequence[timedelta] = (timedelta(0),),
 ) -> Report:
     """Every schedule of a pair: A stopped before each of its writes while B runs through, and
     B stopped before each of its writes while A runs through, for each clock gap."""
@@ -367,13 +412,20 @@ def explore_pair(
         for gap in gaps:
             runs: dict[tuple[Any, ...], tuple[Outcome, list[Outcome], list[int]]] = {}
 
-            def run_serial(order: tuple[Op, Op], times: list[timedelta]) -> tuple[Outcome, list[Outcome], list[int]]:
+            def run_serial(
+                order: tuple[Op, Op],
+                times: list[timedelta],
+                runs: dict[tuple[Any, ...], tuple[Outcome, list[Outcome], list[int]]] = runs,
+                gap: timedelta = gap,
+            ) -> tuple[Outcome, list[Outcome], list[int]]:
                 key = (tuple(op.label for op in order), tuple(times))
                 if key not in runs:
                     final, steps, writes, problems = explorer.serial(state, order, times)
                     runs[key] = (final, steps, writes)
                     report.serial_runs += 1
-                    name = f"{state.name}: {order[0].label} then {order[1].label}" + (f" (+{int(gap.total_seconds())}s)" if gap else "")
+                    name = f"{state.name}: {order[0].label} then {order[1].label}" + (
+                        f" (+{int(gap.total_seconds())}s)" if gap else ""
+                    )
                     report.findings += [Finding(name, p) for p in problems]
                 return runs[key]
 
@@ -393,13 +445,22 @@ def explore_pair(
                     report.schedules += 1
                     report.findings += [Finding(schedule.name, p) for p in problems]
                     if not serializable(outcome, finals, alone):
-                        report.findings.append(Finding(schedule.name, "not serializable: " + outcome.describe()
-                                                       + " | serial: " + " / ".join(f.describe() for f in finals)))
+                        report.findings.append(
+                            Finding(
+                                schedule.name,
+                                "not serializable: "
+                                + outcome.describe()
+                                + " | serial: "
+                                + " / ".join(f.describe() for f in finals),
+                            )
+                        )
     report.seconds = time.monotonic() - started
     return report
 
 
-def explore_triple(explorer: Explorer, state: StartingState, a: Op, b: Op, c: Op, most_writes: int = 3) -> Report:
+def explore_triple(
+    explorer: Explorer, state: StartingState, a: Op, b: Op, c: Op, most_writes: int = 3
+) -> Report:
     """A stopped before its i-th write, B before its j-th, C runs through, then B and A are
     let go in either order: the checks after every step (no serial comparison for triples)."""
     report = Report()

@@ -195,19 +195,19 @@ def graphql_part() -> dict[str, Any]:
             },
             "400": {
                 "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+                    "application/json": {"schema": {"$ref": "#/components/schemas/GraphqlResponse"}}
                 },
                 "description": "INVALID_INPUT: the body is not a GraphQL request (a JSON object with a query string)",
             },
             "413": {
                 "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+                    "application/json": {"schema": {"$ref": "#/components/schemas/GraphqlResponse"}}
                 },
                 "description": "PAYLOAD_TOO_LARGE: the body is over 100,000 bytes",
             },
             "415": {
                 "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+                    "application/json": {"schema": {"$ref": "#/components/schemas/GraphqlResponse"}}
                 },
                 "description": "UNSUPPORTED_MEDIA_TYPE: not application/json",
             },

@@ -10,6 +10,7 @@ run records its schedule counts (``.hypothesis/holdfast-interleavings-*.json``).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +18,15 @@ import pytest
 from holdfast_cli.dynamodb_local import local_client
 from tests.figures import record_figures
 from tests.interleaving_shop import STATES, operations
-from tests.interleavings import Explorer, Finding, Report, Schedule, explore_pair, explore_triple, no_backoff
+from tests.interleavings import (
+    Explorer,
+    Finding,
+    Report,
+    Schedule,
+    explore_pair,
+    explore_triple,
+    no_backoff,
+)
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -26,11 +35,25 @@ SLOW_WRITER = timedelta(seconds=31)
 
 FAST_PAIRS = {
     "tee": [
-        ("hold2", "order1"), ("replace-h-live", "convert-h-live"), ("cancel-h-live", "convert-h-live"),
-        ("extend-h-live", "cancel-h-live"), ("count-lower", "hold1"), ("count-lower", "sale"), ("return", "count-higher"),
+        ("hold2", "order1"),
+        ("replace-h-live", "convert-h-live"),
+        ("cancel-h-live", "convert-h-live"),
+        ("extend-h-live", "cancel-h-live"),
+        ("count-lower", "hold1"),
+        ("count-lower", "sale"),
+        ("return", "count-higher"),
     ],
-    "tee-expired": [("stream-h-exp", "convert-h-exp"), ("cancel-h-exp", "sweep"), ("replace-h-exp", "reclaim")],
-    "drop-8000": [("hold1", "hold2"), ("sale", "hold1"), ("convert-h-live", "sale"), ("count-higher", "hold2")],
+    "tee-expired": [
+        ("stream-h-exp", "convert-h-exp"),
+        ("cancel-h-exp", "sweep"),
+        ("replace-h-exp", "reclaim"),
+    ],
+    "drop-8000": [
+        ("hold1", "hold2"),
+        ("sale", "hold1"),
+        ("convert-h-live", "sale"),
+        ("count-higher", "hold2"),
+    ],
     "drop-2222": [("hold2", "order1"), ("sale", "hold2"), ("reshard-2", "sale")],
     "tee-fence-live": [("count-lower", "sale-fenced"), ("count-higher", "sale")],
     "tee-fence-lapsed": [("count-lower", "sale-fenced"), ("sale-fenced", "hold1")],
@@ -41,7 +64,9 @@ FIGURES: dict[str, Report] = {}
 
 @pytest.fixture(scope="module")
 def explorer(dynamodb_local_endpoint: str) -> Explorer:
-    start = (datetime.now(UTC) + timedelta(days=2)).replace(hour=12, minute=0, second=0, microsecond=0)
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(
+        hour=12, minute=0, second=0, microsecond=0
+    )
     return Explorer(dynamodb_local_endpoint, lambda: local_client(dynamodb_local_endpoint), start)
 
 
@@ -49,10 +74,16 @@ def explorer(dynamodb_local_endpoint: str) -> Explorer:
 def report_schedules():
     yield
     for name, report in FIGURES.items():
-        record_figures(f"interleavings-{name}", {
-            "schedules": report.schedules, "serialRuns": report.serial_runs, "degenerate": report.skipped,
-            "findings": [f"{f.schedule}: {f.problem}" for f in report.findings], "seconds": round(report.seconds, 1),
-        })
+        record_figures(
+            f"interleavings-{name}",
+            {
+                "schedules": report.schedules,
+                "serialRuns": report.serial_runs,
+                "degenerate": report.skipped,
+                "findings": [f"{f.schedule}: {f.problem}" for f in report.findings],
+                "seconds": round(report.seconds, 1),
+            },
+        )
 
 
 def _tally(run: str, report: Report) -> Report:
@@ -60,16 +91,28 @@ def _tally(run: str, report: Report) -> Report:
     return report
 
 
-def explore(explorer: Explorer, run: str, state: str, a: str, b: str, gaps=(timedelta(0),)) -> Report:
+def explore(
+    explorer: Explorer, run: str, state: str, a: str, b: str, gaps=(timedelta(0),)
+) -> Report:
     first = operations(state, explorer.clock, explorer.start, "a")[a]
     second = operations(state, explorer.clock, explorer.start, "b")[b]
     return _tally(run, explore_pair(explorer, STATES[state], first, second, gaps))
 
 
-def run_schedule(explorer: Explorer, state: str, names: list[str], pauses: list[int | None], gap=timedelta(0), resume=()) -> Report:
+def run_schedule(
+    explorer: Explorer,
+    state: str,
+    names: list[str],
+    pauses: list[int | None],
+    gap=timedelta(0),
+    resume=(),
+) -> Report:
     """The first op stopped before each of its writes in turn (a fix may add or remove
     writes), the others where ``pauses`` says; checked after every step, no serial runs."""
-    ops = tuple(operations(state, explorer.clock, explorer.start, tag)[name] for name, tag in zip(names, "abc"))
+    ops = tuple(
+        operations(state, explorer.clock, explorer.start, tag)[name]
+        for name, tag in zip(names, "abc", strict=False)
+    )
     report = Report()
     with no_backoff():
         for k in itertools.count(1):
@@ -89,7 +132,9 @@ def run_schedule(explorer: Explorer, state: str, names: list[str], pauses: list[
 
 
 @pytest.mark.parametrize("state", list(FAST_PAIRS))
-def test_no_two_operations_meeting_on_one_position_break_the_promise(explorer: Explorer, state: str) -> None:
+def test_no_two_operations_meeting_on_one_position_break_the_promise(
+    explorer: Explorer, state: str
+) -> None:
     report = Report()
     for a, b in FAST_PAIRS[state]:
         report.add(explore(explorer, "fast", state, a, b))
@@ -97,37 +142,37 @@ def test_no_two_operations_meeting_on_one_position_break_the_promise(explorer: E
     assert report.findings == [], report.summary()
 
 
-def test_a_count_whose_writer_was_slow_keeps_a_receipt_that_came_after_it(explorer: Explorer) -> None:
+def test_a_count_whose_writer_was_slow_keeps_a_receipt_that_came_after_it(
+    explorer: Explorer,
+) -> None:
     report = explore(explorer, "fast", "tee", "count-higher", "receipt", gaps=(SLOW_WRITER,))
     assert report.findings == [], report.summary()
 
 
-# -- the defects it found ---------------------------------------------------------------------
+# -- the defects it found (each fixed; docs/decisions.md #14) ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="defect: a sharded feed decrease beyond the position's total "
-                   "is conditioned on the shard count only, not on the shard values it read")
 @pytest.mark.parametrize("decrease", ["count-lower", "sale-big"])
-def test_a_decrease_beyond_a_sharded_total_keeps_the_shard_invariant_while_a_hold_rebalances(explorer, decrease) -> None:
+def test_a_decrease_beyond_a_sharded_total_keeps_the_shard_invariant_while_a_hold_rebalances(
+    explorer, decrease
+) -> None:
     # Shards (8,0,0,0), 2 held: the decrease reads, a hold commits and its rebalance fills
     # shards 1..3, then the decrease lands on shard 0 alone.
     report = run_schedule(explorer, "drop-8000", [decrease, "hold1"], [None, None])
     assert report.findings == [], report.summary()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: a sharded feed decrease beyond the position's total "
-                   "leaves shard 0 negative beside positive shards, and the next hold is granted from them")
 def test_no_hold_is_granted_from_a_positive_shard_while_the_position_is_short(explorer) -> None:
     # A lower count reads (8,0,0,0); a hold commits and rebalances to (1,2,2,2); a second hold
     # reads that and plans to take from shard 1..3 alone; the count lands: (-8,2,2,2), onHand
     # -2, ATS 0; the second hold's shard still holds 2, so it is granted.
-    report = run_schedule(explorer, "drop-8000", ["count-lower", "hold1", "hold2"], [None, None, 1], resume=[0, 2])
+    report = run_schedule(
+        explorer, "drop-8000", ["count-lower", "hold1", "hold2"], [None, None, 1], resume=[0, 2]
+    )
     assert not any(" held on " in f.problem for f in report.findings), report.summary()
     assert report.findings == [], report.summary()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: a snapshot whose fence lapsed still commits "
-                   "(its commit checks fenceAsOf, not that its own fence still stands)")
 def test_a_count_whose_fence_lapsed_does_not_leave_the_counter_off_the_ledger(explorer) -> None:
     # The count fences and reads at 12:00:00, stalls 31 s; a sale dated 11:59:40 (before the
     # count) lands through the lapsed fence; the count then commits without it.
@@ -135,45 +180,36 @@ def test_a_count_whose_fence_lapsed_does_not_leave_the_counter_off_the_ledger(ex
     assert report.findings == [], report.summary()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: a reshard that drops shards conditions the collapse only "
-                   "on the shard count, so units a hold's rebalance moved into a dropped shard are stranded")
 def test_a_reshard_to_fewer_shards_strands_nothing_a_rebalance_moved_meanwhile(explorer) -> None:
     report = run_schedule(explorer, "drop-8000", ["reshard-2", "hold1"], [None, None])
     assert report.findings == [], report.summary()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: a refused hold or order looks again only if its own reclaim "
-                   "released something; when another path released the overdue hold meanwhile, it answers "
-                   "NO_OPTIONS / OUT_OF_STOCK with the units back on the shelf")
-@pytest.mark.parametrize("pair", [("hold2", "reclaim"), ("order1", "sweep"), ("hold1", "hold1")], ids="-".join)
-def test_a_refused_cart_gets_the_units_an_overdue_hold_gave_back_whoever_released_them(explorer, pair) -> None:
+@pytest.mark.parametrize(
+    "pair", [("hold2", "reclaim"), ("order1", "sweep"), ("hold1", "hold1")], ids="-".join
+)
+def test_a_refused_cart_gets_the_units_an_overdue_hold_gave_back_whoever_released_them(
+    explorer, pair
+) -> None:
     report = explore(explorer, "defects", "tee-expired", *pair)
     assert report.findings == [], report.summary()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: an order transition that loses a race answers 200 with the "
-                   "state the other left (a ship answers CANCELLED), where run alone it answers 409")
 def test_ship_and_cancel_at_once_one_wins_and_the_other_is_refused(explorer) -> None:
     report = explore(explorer, "defects", "tee", "ship", "cancel-order")
     assert report.findings == [], report.summary()
 
 
-@pytest.mark.xfail(strict=True, reason="two extends at once both answer 200 (one extension applies): the "
-                   "extension's condition does not say 'not extended yet'; harmless to stock")
 def test_two_extends_at_once_extend_once_and_say_so_once(explorer) -> None:
     report = explore(explorer, "defects", "tee", "extend-h-live", "extend-h-live")
     assert report.findings == [], report.summary()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: a feed's RETURNED whose sourceRef is the order ref makes "
-                   "the order's return fail its IQ create and answer 200 with the order still SHIPPED")
 def test_an_order_is_returned_even_after_a_return_feed_named_it(explorer) -> None:
     report = explore(explorer, "defects", "tee", "returned-feed", "return")
     assert report.findings == [], report.summary()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: an older count meeting the fence of a newer count whose "
-                   "writer died exhausts its rounds and raises: the whole feed batch answers 500")
 def test_an_older_count_meeting_a_dead_writers_fence_is_answered_not_a_500(explorer) -> None:
     report = run_schedule(explorer, "tee-fence-live", ["count-older", "hold1"], [None, None])
     assert report.findings == [], report.summary()
@@ -182,25 +218,9 @@ def test_an_older_count_meeting_a_dead_writers_fence_is_answered_not_a_500(explo
 # -- the long run ---------------------------------------------------------------------------
 
 
-KNOWN = {
-    "sharded decrease without a floor": lambda f: "shard invariant broken" in f.problem and "beyond" not in f.problem
-    or " held on " in f.problem,
-    "reshard strands units": lambda f: "shard invariant broken" in f.problem and "beyond" in f.problem,
-    "lapsed fence still commits": lambda f: " +31s" in f.schedule and ("≠ ledger" in f.problem or (
-        "not serializable" in f.problem and any(f"{c}b@w2" in f.schedule or f"{c}a@w2" in f.schedule
-                                                for c in ("count-lower", "count-higher", "count-older")))),
-    "dead fence answers 500": lambda f: "could not take its fence" in f.problem,
-    "return feed blocks the order's return": lambda f: "returned-feed" in f.schedule
-    and ("answered 200 SHIPPED, not RETURNED" in f.problem or "not serializable" in f.problem),
-    "refused cart misses units released meanwhile": lambda f: f.schedule.startswith("tee-expired")
-    and "not serializable" in f.problem and ("'NO_OPTIONS'" in f.problem or "'OutOfStock'" in f.problem),
-    "order transition answers 200 with the other's state": lambda f: "returned-feed" not in f.schedule
-    and ("not serializable" in f.problem or "answered 200" in f.problem)
-    and any(op in f.schedule for op in ("ship", "cancel-order", "return")),
-    "two extends both answer 200": lambda f: "not serializable" in f.problem and f.schedule.count("extend-") == 2,
-}
-"""What the long run finds on the code of today, each with an xfail test above; a finding
-that matches none of these fails the long run. Delete an entry once its defect is fixed."""
+KNOWN: dict[str, Callable[[Finding], bool]] = {}
+"""Findings the long run tolerates while a defect it found is being fixed, each with a test
+above; a finding that matches none fails the long run. Empty: every defect found is fixed."""
 
 
 def unknown_findings(run: str, report: Report) -> list[Finding]:
@@ -220,7 +240,9 @@ def slow_writer_gaps(a: str, b: str) -> tuple[timedelta, ...]:
     """A count that outlives its fence matters only to feed events (the fence holds off
     nothing else), so only a count meeting a feed event is also run with a slow writer."""
     feeds = ("count", "sale", "receipt", "returned-feed")
-    if (a.startswith("count") and b.startswith(feeds)) or (b.startswith("count") and a.startswith(feeds)):
+    if (a.startswith("count") and b.startswith(feeds)) or (
+        b.startswith("count") and a.startswith(feeds)
+    ):
         return (timedelta(0), SLOW_WRITER)
     return (timedelta(0),)
 
@@ -254,7 +276,10 @@ TRIPLES = [
 @pytest.mark.parametrize("triple", TRIPLES, ids=["-".join(t) for t in TRIPLES])
 def test_chosen_triples_at_every_pair_of_writes(explorer: Explorer, triple) -> None:
     state, *names = triple
-    ops = [operations(state, explorer.clock, explorer.start, tag)[name] for name, tag in zip(names, "abc")]
+    ops = [
+        operations(state, explorer.clock, explorer.start, tag)[name]
+        for name, tag in zip(names, "abc", strict=False)
+    ]
     report = _tally("long", explore_triple(explorer, STATES[state], *ops))
     unknown = unknown_findings("triple-" + "-".join(triple), report)
     assert unknown == [], Report(findings=unknown).summary()

@@ -25,7 +25,8 @@ ORDER_TESTS = "tests/integration/test_orders.py"
 SHARDED = "tests/integration/test_sharded_counters.py"
 FAULTS = "tests/dynamodb_local/test_faults_on_engine.py"
 EVENTS = "tests/integration/test_events.py"
-INTERLEAVED = "tests/integration/test_interleaved_writes.py"
+INTERLEAVED = "tests/dynamodb_local/test_interleaved_writes.py"
+EXPLORER = "tests/dynamodb_local/test_interleavings.py"
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ MUTANTS: list[Mutant] = [
         "",
         "a cover planned for N shards lands after a reshard: units left in shards beside a negative shard 0",
         f"{GAPS}::test_a_sale_beyond_the_whole_position_reads_again_when_the_position_is_resharded_at_its_gap",
-        "tests/integration/test_interleaved_writes.py::test_a_count_that_empties_the_shards_reads_again_if_new_shards_were_added_and_filled",
+        "tests/dynamodb_local/test_interleaved_writes.py::test_a_count_that_empties_the_shards_reads_again_if_new_shards_were_added_and_filled",
     ),
     mutant(
         "cover-floor",
@@ -154,7 +155,7 @@ MUTANTS: list[Mutant] = [
         "            pass",
         "an older count commits over a newer one that landed meanwhile, or a count whose lapsed fence was taken down",
         f"{GAPS}::test_an_older_count_paused_at_its_commit_while_a_newer_count_lands_ends_stale",
-        "tests/integration/test_interleaved_writes.py::test_a_snapshot_whose_fence_lapsed_starts_again_when_an_event_it_never_read_lands",
+        "tests/dynamodb_local/test_interleaved_writes.py::test_a_snapshot_whose_fence_lapsed_starts_again_when_an_event_it_never_read_lands",
     ),
     mutant(
         "fence-after-snapshot",
@@ -429,5 +430,38 @@ MUTANTS: list[Mutant] = [
         '            FO, ref, from_statuses=["ACTIVE"], status="CANCELLED"',
         "an abandoned cart (past its expiry) is recorded as cancelled",
         f"{INTERLEAVED}::test_cancelling_a_hold_past_its_expiry_releases_it_as_expired",
+    ),
+    # -- gaps the interleaving explorer found (decision 14) ------------------------------
+    mutant(
+        "collapse-dropped-shards-stay-empty",
+        STORAGE,
+        "            if shard not in emptied:\n                self._still_empty(position.ref, shard)",
+        "            pass",
+        "a reshard to fewer shards strands units a rebalance moved into a shard it read as empty",
+        f"{EXPLORER}::test_a_reshard_to_fewer_shards_strands_nothing_a_rebalance_moved_meanwhile",
+    ),
+    mutant(
+        "reclaim-counts-releases-by-others",
+        HOLDS,
+        "                given_back += 1\n                self._table.commit(",
+        "                self._table.commit(",
+        "a refused cart misses the units an overdue hold gave back through another path",
+        f"{EXPLORER}::test_a_refused_cart_gets_the_units_an_overdue_hold_gave_back_whoever_released_them",
+    ),
+    mutant(
+        "order-step-lost-race-is-409",
+        ORDERS,
+        "            if current.status == status:\n                return self._view(current)",
+        "            if True:\n                return self._view(current)",
+        "a ship that lost to a cancel answers 200 CANCELLED",
+        f"{EXPLORER}::test_ship_and_cancel_at_once_one_wins_and_the_other_is_refused",
+    ),
+    mutant(
+        "extend-expiry-as-read",
+        HOLDS,
+        "            expires_at_was=document.expires_at,  # not extended by anyone since it was read\n",
+        "",
+        "two extensions at once both answer 200",
+        f"{EXPLORER}::test_two_extends_at_once_extend_once_and_say_so_once",
     ),
 ]

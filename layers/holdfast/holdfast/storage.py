@@ -1013,7 +1013,8 @@ class LedgerWrites:
         self, position: PositionRecord, shards: int, collapse: Sequence[Move]
     ) -> LedgerWrites:
         """Give the position ``shards`` counter items, emptying the shards it drops into shard
-        0 (each must still hold exactly what was read), if its count is still as read."""
+        0 (each must still hold exactly what was read, and those read as empty must still be:
+        a rebalance may have moved units into them since), if its count is still as read."""
         values: dict[str, Any] = {
             ":shards": {"N": str(shards)},
             ":partitions": {
@@ -1056,6 +1057,10 @@ class LedgerWrites:
         change = position.counter_change()
         for move in collapse:
             self._change_shard(change, -move.units, move.units, exact=True, shard=move.source)
+        emptied = {move.source for move in collapse}
+        for shard in range(shards, position.counter_shards):
+            if shard not in emptied:
+                self._still_empty(position.ref, shard)
         return self
 
     def _change_shard(
@@ -1141,10 +1146,12 @@ class LedgerWrites:
         order_ref: str | None = None,
         unexpired_at: datetime | None = None,
         expired_at: datetime | None = None,
+        expires_at_was: datetime | None = None,
     ) -> LedgerWrites:
         """Move a document to ``status`` if it is in one of ``from_statuses`` (and, with
         ``unexpired_at``, only if its ``expiresAt`` is still after that time; with
-        ``expired_at``, only if it is at or before it)."""
+        ``expired_at``, only if it is at or before it; with ``expires_at_was``, only if it is
+        still that: nobody moved it since it was read)."""
         values: dict[str, Any] = {":status": {"S": status}, ":now": {"S": to_iso(self._now)}}
         sets = ["#status = :status", "updatedAt = :now"]
         if body is not None:
@@ -1167,6 +1174,9 @@ class LedgerWrites:
         if expired_at is not None:
             condition += " AND expiresAt <= :expired"
             values[":expired"] = {"S": to_iso(expired_at)}
+        if expires_at_was is not None:
+            condition += " AND expiresAt = :was"
+            values[":was"] = {"S": to_iso(expires_at_was)}
         self.operations.append(
             (
                 f"{kind}:{ref}",

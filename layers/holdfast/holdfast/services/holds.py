@@ -230,6 +230,7 @@ class HoldService:
             body=body,
             expires_at=expires_at,
             unexpired_at=now,
+            expires_at_was=document.expires_at,  # not extended by anyone since it was read
         )
         writes.put_timer(ref, expires_at)
         for allocation in allocations_of(document.body):
@@ -293,9 +294,23 @@ class HoldService:
         """Release overdue holds now, whatever TTL and the sweeper have done so far, so a
         shopper one second after an expiry gets the unit. Reads the expiry index (oldest
         first): a few small queries whatever the SKU's hold history, and on a hot SKU the
-        overdue holds are that SKU's."""
+        overdue holds are that SKU's.
+
+        Answers how many overdue holds are no longer held: released by this call, or by
+        another path (the stream, the sweeper, another shopper's reclaim) since the caller read
+        its stock. Either way their units are back and the caller looks again. A timer still
+        indexed for a hold that is no longer ACTIVE is deleted, so it is counted once."""
         overdue = self._table.overdue_holds(self._now(), limit)
-        return sum(self.release_expired(ref) for ref in overdue)
+        given_back = 0
+        for ref in overdue:
+            if self.release_expired(ref):
+                given_back += 1
+                continue
+            document = self._table.get_document(FO, ref)
+            if document is None or document.status != "ACTIVE":
+                given_back += 1
+                self._table.commit(self._table.writes(self._now()).delete_timer(ref))
+        return given_back
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -363,8 +363,9 @@ class OrderService:
         return Document(ORDER, request.ref, "CONFIRMED", body)
 
     def _transition(self, order: Document, writes: Any, status: str) -> OrderView:
-        """Commit a status change; answer the order as written, or as it is now if it changed
-        meanwhile (only then is it read again)."""
+        """Commit a status change; answer the order as written. If it changed meanwhile (only
+        then is it read again), the same change made by another caller answers as it is; any
+        other change wins and this one is a 409, as it would be had it come second."""
         try:
             self._commit_with_fences(writes)
         except WriteConflict as conflict:
@@ -373,12 +374,11 @@ class OrderService:
                     f"order {order.ref!r}: a stock snapshot is dated after now; retry shortly"
                 ) from None
             current = self._require(order.ref)
-            if current.status == order.status:  # nothing moved it, yet a condition failed
-                raise Conflict(
-                    f"order {order.ref!r} could not be {status.lower()}: "
-                    + ", ".join(conflict.failed)
-                ) from None
-            return self._view(current)
+            if current.status == status:
+                return self._view(current)  # the same step, taken by another caller first
+            raise Conflict(
+                f"order {order.ref!r} is {current.status} and cannot be {status.lower()}"
+            ) from None
         return self._view(replace(order, status=status, updated_at=writes.now))
 
     def _commit_with_fences(self, writes: Any) -> None:

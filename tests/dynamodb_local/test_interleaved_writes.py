@@ -3,8 +3,8 @@ transactions at DynamoDB's 100-item limit (docs/decisions.md #14).
 
 Each interleaving is forced, not hoped for: a botocore hook on the runtime's own client runs
 the other operation just before the first one's commit reaches the table. Through the public
-path (HTTP event → handler → moto); the same schedules run on DynamoDB Local in the
-interleaving explorer (tests/dynamodb_local/test_interleavings.py).
+path (HTTP event → handler → DynamoDB Local); the interleaving explorer
+(tests/dynamodb_local/test_interleavings.py) runs every pair of operations this way.
 """
 
 from __future__ import annotations
@@ -25,6 +25,15 @@ STORE = "STORE_SYDNEY"
 SKU = "ACME_SNEAKER_BLK_US9"
 POSITION = f"{SKU}:{DC}:DEFAULT"
 AS_OF = "2024-03-15T08:00:00.000Z"
+
+
+pytestmark = pytest.mark.dynamodb_local
+
+
+@pytest.fixture
+def api(local_api):
+    """The HTTP API on DynamoDB Local: its transactions are real, and fast at 100 items."""
+    return local_api
 
 
 # -- arranging through the public path ------------------------------------------------------
@@ -470,7 +479,7 @@ def test_an_order_of_the_most_lines_ships_and_returns_in_one_transaction_each(ap
 
 
 def test_replacing_a_full_cart_with_other_lines_is_refused_with_a_reason_and_writes_nothing(
-    api, moto_table, clock
+    api, clock
 ) -> None:
     old, new = products("OLD"), products("NEW")
     shop(api, *((sku, 2) for sku in old + new))
@@ -516,7 +525,7 @@ def test_an_order_against_an_expired_unswept_full_cart_of_other_lines_is_confirm
 
 
 def test_an_order_against_a_live_full_cart_of_other_lines_is_refused_with_a_reason(
-    api, moto_table, clock
+    api, clock
 ) -> None:
     old, new = products("OLD"), products("NEW")
     shop(api, *((sku, 1) for sku in old + new))
