@@ -70,7 +70,8 @@ MUTANTS: list[Mutant] = [
     mutant(
         "document-create-if-absent",
         STORAGE,
-        '            "ConditionExpression": "attribute_not_exists(pk)",\n            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",\n',
+        '                        "ConditionExpression": "attribute_not_exists(pk)",\n'
+        '                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",\n',
         "",
         "a retried hold holds the stock a second time",
         "tests/integration/test_fulfilment_options.py::test_the_same_ref_and_body_again_answers_the_same_and_holds_nothing_more",
@@ -127,8 +128,8 @@ MUTANTS: list[Mutant] = [
     mutant(
         "cover-pull-at-least-read",
         STORAGE,
-        "self._change_shard(change, -move.units, move.units, exact=move.exact, shard=move.source)",
-        "self._change_shard(change, -move.units, None, exact=move.exact, shard=move.source)",
+        "                    change, -move.units, move.units, exact=move.exact, shard=move.source\n",
+        "                    change, -move.units, None, exact=move.exact, shard=move.source\n",
         "the sharded till sale vs hold race: the cover pulls from a shard a hold drained",
         f"{GAPS}::test_a_till_sale_whose_cover_pulls_from_a_shard_a_hold_drains_at_the_gap_reads_again",
     ),
@@ -302,7 +303,9 @@ MUTANTS: list[Mutant] = [
     mutant(
         "order-cancel-deactivates-reserved",
         ORDERS,
-        "            writes.deactivate_quantity(self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now))\n"
+        "            writes.deactivate_quantity(\n"
+        "                self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now)\n"
+        "            )\n"
         "            writes.change_counter(self._counter(allocation, allocation.quantity))",
         "            writes.change_counter(self._counter(allocation, allocation.quantity))",
         "a cancelled order's RESERVED stays ACTIVE while its units come back",
@@ -319,8 +322,10 @@ MUTANTS: list[Mutant] = [
     mutant(
         "order-return-counts-units",
         ORDERS,
-        "            writes.change_counter(self._counter(allocation, allocation.quantity, happened=now))",
-        "            pass",
+        "                    writes.change_counter(\n"
+        "                        self._counter(allocation, allocation.quantity, happened=now)\n"
+        "                    )",
+        "                    pass",
         "a returned order's units are in the ledger but not on hand",
         f"{ORDER_TESTS}::test_a_return_after_shipping_puts_the_units_back_on_hand",
     ),
