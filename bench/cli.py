@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from bench import census, cold_import, flash_sale, load_workers, overhead
 from bench.engine import BenchEngine, EngineName
 from bench.report import render
+from holdfast_cli.console import console_for, is_terminal
 
 OVERHEAD_MEASURES = list(overhead.MEASURES)
 CENSUS_MEASURES = ["calls_per_op", "wcu_per_op", "rcu_per_op", "cost_per_million_fo_calls_usd"]
@@ -147,16 +148,22 @@ def _names(text: str) -> list[str]:
 
 
 class Progress:
+    """Timestamped progress lines on stderr; on a terminal the time is dimmed and the step
+    in bold (rich honours ``NO_COLOR``), piped it is plain text."""
+
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._start = time.monotonic()
+        self._console = console_for(stream) if is_terminal(stream) else None
 
     def __call__(self, message: str) -> None:
-        print(
-            f"[bench {time.monotonic() - self._start:6.1f}s] {message}",
-            file=self._stream,
-            flush=True,
-        )
+        stamp = f"[bench {time.monotonic() - self._start:6.1f}s]"
+        if self._console is None:
+            print(f"{stamp} {message}", file=self._stream, flush=True)
+            return
+        from rich.markup import escape
+
+        self._console.print(f"[dim]{stamp}[/dim] [bold]{escape(message)}[/bold]")
 
 
 def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, Any]:

@@ -51,6 +51,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 from urllib.parse import urlencode, urlsplit
 
+from holdfast_cli.console import is_terminal, progress_line
+
 CHANNEL = "LOADTEST"
 LOCATIONS = {
     "LOAD_DC": {"type": "DC", "deliveryTypes": ["HD"], "channels": [CHANNEL], "priority": 1},
@@ -317,14 +319,29 @@ class LoadRun:
             self._tickets -= 1
             return True
 
-    def fire(self) -> tuple[list[Result], float]:
+    def fire(self, err: TextIO | None = None) -> tuple[list[Result], float]:
+        """Run the clients until every ticket is used; on a terminal ``err``, a progress bar."""
         clients = [LoadClient(n, self) for n in range(self.options.clients)]
         began = time.perf_counter()
         for client in clients:
             client.start()
+        show = err is not None and is_terminal(err)
+        while any(client.is_alive() for client in clients):
+            if show:
+                self._progress(err, final=False)
+            time.sleep(0.25)
         for client in clients:
             client.join()
+        if show:
+            self._progress(err, final=True)
         return [r for c in clients for r in c.results], time.perf_counter() - began
+
+    def _progress(self, err: TextIO | None, *, final: bool) -> None:
+        total = self.options.requests
+        with self._lock:
+            done = total - self._tickets
+        text = f"{done}/{total} requests from {self.options.clients} clients"
+        progress_line(err or sys.stderr, done=done, total=total, text=text, final=final)
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:
@@ -489,7 +506,7 @@ def run_load(options: Options, *, err: TextIO = sys.stderr) -> dict[str, Any]:
                 file=err,
                 flush=True,
             )
-            results, elapsed = run.fire()
+            results, elapsed = run.fire(err)
             report: dict[str, Any] = {
                 "target": api_url,
                 "engine": endpoint_url or "unknown",

@@ -70,3 +70,45 @@ def test_full_load_run_thousands_of_requests_from_tens_of_clients(dynamodb_local
     assert report["error_rate"] == 0
     assert report["stock"]["oversold_units"] == 0
     assert report["reconcile"]["drift"] == []
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_load_run_draws_its_progress_on_a_terminal_and_nothing_when_piped(monkeypatch) -> None:
+    from bench.load import LoadRun
+
+    monkeypatch.setenv("TERM", "xterm")
+    run = LoadRun(Options(requests=10, clients=3), "http://127.0.0.1:9")
+    for _ in range(6):
+        assert run.take_ticket()
+    terminal, piped = _Terminal(), io.StringIO()
+
+    run._progress(terminal, final=False)
+    assert "6/10 requests from 3 clients" in terminal.getvalue()
+
+    while run.take_ticket():  # every ticket used: the clients start and stop at once
+        pass
+    assert run.fire(piped) == ([], pytest.approx(0, abs=5))
+    run.fire(terminal)
+
+    assert piped.getvalue() == ""
+    assert terminal.getvalue().rstrip().endswith("10/10 requests from 3 clients")
+
+
+def test_the_bench_progress_is_plain_when_piped_and_styled_on_a_terminal(monkeypatch) -> None:
+    from bench.cli import Progress
+
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    piped, terminal = io.StringIO(), _Terminal()
+
+    Progress(piped)("overhead: 80 pairs [done]")
+    Progress(terminal)("overhead: 80 pairs [done]")
+
+    assert piped.getvalue().startswith("[bench ") and piped.getvalue().endswith(
+        "overhead: 80 pairs [done]\n"
+    )
+    assert "overhead: 80 pairs [done]" in terminal.getvalue()
