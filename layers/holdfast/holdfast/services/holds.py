@@ -13,7 +13,6 @@ from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
 from holdfast.domain.ledger import IqType
 from holdfast.domain.planning import (
-    MAX_TRANSACTION_ITEMS,
     Plan,
     Shortfall,
     build_plans,
@@ -21,7 +20,7 @@ from holdfast.domain.planning import (
     partial_plan,
 )
 from holdfast.domain.timers import hold_minutes
-from holdfast.errors import Conflict, NotFound, TooManyWrites
+from holdfast.errors import Conflict, NotFound
 from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionStatus, FulfilmentOptionView
 from holdfast.services.stock import (
     Release,
@@ -36,7 +35,6 @@ from holdfast.services.stock import (
     replayed,
     request_fingerprint,
     sharded_positions,
-    spread_over_shards,
     write_allocations,
 )
 from holdfast.storage import Document, InventoryTable, WriteConflict
@@ -135,15 +133,15 @@ class HoldService:
                         now,
                         skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations],
                     )
-                if len(writes.operations) > MAX_TRANSACTION_ITEMS:
-                    spread = spread_over_shards(stock, placements)
-                    if spread and self._stock.gather(spread, now):
-                        break  # its shards are gathered: read and plan again, one shard a line
-                    raise TooManyWrites.needing(
-                        len(writes.operations),
-                        "replaces" if replaced else "lines",
-                        "replace a smaller cart, or cancel it and send this cart on its own",
-                    )
+                if not self._stock.fits_or_gathered(
+                    writes,
+                    stock,
+                    placements,
+                    now,
+                    field="replaces" if replaced else "lines",
+                    advice="replace a smaller cart, or cancel it and send this cart on its own",
+                ):
+                    break  # its shards are gathered: read and plan again, one shard a line
                 try:
                     self._table.commit(writes)
                 except WriteConflict as conflict:

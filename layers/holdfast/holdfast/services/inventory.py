@@ -191,14 +191,16 @@ class InventoryService:
             )
             if outcome is AdjustmentOutcome.AGAIN:
                 continue  # a dead count's fence was in the way and is down now
+            undated_and_stale = outcome is AdjustmentOutcome.STALE and update.asOf is None
+            if outcome is not AdjustmentOutcome.SHARDED and not undated_and_stale:
+                return outcome, existing  # the common path: no second read
             record = self._table.get_positions([iq.position_ref]).get(iq.position_ref)
-            if outcome is AdjustmentOutcome.STALE and update.asOf is None:
+            if undated_and_stale:
                 later = _after_counts(record)
-                if later is not None and later > iq.effective_at:
-                    iq = replace(iq, effective_at=later)
-                    continue
-            if outcome is not AdjustmentOutcome.SHARDED:
-                return outcome, existing
+                if later is None or later <= iq.effective_at:
+                    return outcome, existing
+                iq = replace(iq, effective_at=later)
+                continue
             cover = (
                 shards.cover(record.shard_values, iq.quantity)
                 if record and record.counter_shards > 1

@@ -11,13 +11,12 @@ from holdfast.domain.clock import Clock, from_iso, to_iso, truncate_to_millis
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.domain.planning import (
     MAX_ALLOCATIONS,
-    MAX_TRANSACTION_ITEMS,
     Allocation,
     build_plans,
     merge_lines,
 )
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
-from holdfast.errors import Conflict, NotFound, OutOfStock, TooManyWrites
+from holdfast.errors import Conflict, NotFound, OutOfStock
 from holdfast.models import OrderRequest, OrderStatus, OrderView
 from holdfast.services.holds import FO, HOLD_ATTEMPTS, HoldService
 from holdfast.services.stock import (
@@ -32,7 +31,6 @@ from holdfast.services.stock import (
     replayed,
     request_fingerprint,
     sharded_positions,
-    spread_over_shards,
     write_allocations,
 )
 from holdfast.storage import CounterChange, Document, InventoryTable, WriteConflict
@@ -310,15 +308,15 @@ class OrderService:
                 now,
                 skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations],
             )
-        if len(writes.operations) > MAX_TRANSACTION_ITEMS:
-            spread = spread_over_shards(stock, placements)
-            if spread and self._stock.gather(spread, now):
-                return None  # its shards are gathered: the caller looks again
-            raise TooManyWrites.needing(
-                len(writes.operations),
-                "fulfilmentOptionRef",
-                "this order and the cart it gives back are too large together: cancel the cart first, or order its lines",
-            )
+        if not self._stock.fits_or_gathered(
+            writes,
+            stock,
+            placements,
+            now,
+            field="fulfilmentOptionRef",
+            advice="this order and the cart it gives back are too large together: cancel the cart first, or order its lines",
+        ):
+            return None  # its shards are gathered: the caller looks again
         result = self._commit_new(order, writes, fingerprint)
         if result is not None and result[1]:
             self._stock.rebalance(sharded_positions(stock, plan), now)

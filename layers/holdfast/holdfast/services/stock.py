@@ -13,9 +13,9 @@ from holdfast.domain import shards
 from holdfast.domain.availability import available_to_sell, min_on_hand_for
 from holdfast.domain.configuration import Channel, Configuration, Product
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
-from holdfast.domain.planning import Allocation, Plan
+from holdfast.domain.planning import MAX_TRANSACTION_ITEMS, Allocation, Plan
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
-from holdfast.errors import Conflict, NotFound, Unavailable
+from holdfast.errors import Conflict, NotFound, TooManyWrites, Unavailable
 from holdfast.storage import (
     CounterChange,
     Document,
@@ -166,6 +166,27 @@ class StockReader:
         """Bring the units of each position's shards back into shard 0, so its next hold takes
         from one shard. Answers the positions gathered."""
         return self._move_units(positions, now, shards.gather, LedgerWrites.gather_units)
+
+    def fits_or_gathered(
+        self,
+        writes: LedgerWrites,
+        stock: Stock,
+        placements: Sequence[Placement],
+        now: datetime,
+        *,
+        field: str,
+        advice: str,
+    ) -> bool:
+        """Whether ``writes`` fit one transaction (DynamoDB's 100 items). If they do not
+        because placements take from several counter shards, those positions' shards are
+        gathered into shard 0 and the answer is False: read and plan again, one shard a line.
+        Raises :class:`TooManyWrites` naming ``field`` with ``advice`` when gathering cannot help."""
+        if len(writes.operations) <= MAX_TRANSACTION_ITEMS:
+            return True
+        spread = spread_over_shards(stock, placements)
+        if spread and self.gather(spread, now):
+            return False
+        raise TooManyWrites.needing(len(writes.operations), field, advice)
 
     def _move_units(
         self,
