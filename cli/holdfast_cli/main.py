@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         (
             "report",
             report,
-            "reports from the demand signals: the funnel per SKU (table, JSON, PNG)",
+            "reports from the demand signals: funnel, channels, locations, affinity, timing, restocking (table, JSON, PNG)",
         ),
         (
             "token",
