@@ -2,19 +2,16 @@
 
 from typing import Annotated, Literal
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from holdfast import api_examples
 from holdfast.domain.ledger import IqType
 from holdfast.domain.refs import REF_PATTERN
-from holdfast.http import create_resolver, responses
+from holdfast.http import create_resolver, http_handler, responses
 from holdfast.models import InventoryPositionView, VirtualPositionsResponse
 from holdfast.runtime import get_runtime
 from holdfast.services.inventory import LEDGER_PAGE
 
-logger = Logger()
 app = create_resolver()
 
 MAX_PRODUCTS = 100
@@ -86,6 +83,4 @@ def get_virtual_positions(
     return VirtualPositionsResponse(items=items)
 
 
-@logger.inject_lambda_context
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = http_handler(app)

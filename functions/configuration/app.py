@@ -2,9 +2,7 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from holdfast import api_examples
 from holdfast.domain.configuration import (
@@ -16,14 +14,11 @@ from holdfast.domain.configuration import (
     ProductConfig,
     TimerConfig,
 )
-from holdfast.domain.refs import REF_PATTERN
-from holdfast.http import BODY_ERRORS, create_resolver, responses
+from holdfast.http import BODY_ERRORS, RefPath, create_resolver, http_handler, responses
 from holdfast.runtime import get_runtime
 
-logger = Logger()
 app = create_resolver()
 
-RefPath = Annotated[str, Path(pattern=REF_PATTERN)]
 CACHED = " Every function sees a change within CONFIG_CACHE_SECONDS (30 s)."
 
 
@@ -143,6 +138,4 @@ def get_timers() -> TimerConfig:
     return get_runtime().configuration.timers()
 
 
-@logger.inject_lambda_context
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = http_handler(app)

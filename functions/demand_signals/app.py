@@ -8,7 +8,6 @@ retention), published to EventBridge, and counted as CloudWatch metrics (EMF log
 from collections import defaultdict
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -20,10 +19,9 @@ from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordMo
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from holdfast.domain.signals import Signal, SignalType
+from holdfast.observability import correlate, event_correlation_id, lambda_entry, metrics
 from holdfast.runtime import get_runtime
 
-logger = Logger()
-metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, model=DynamoDBStreamRecordModel)
 
 METRICS = {
@@ -40,6 +38,7 @@ cart_outcomes: dict[str, list[int]] = defaultdict(list)
 
 
 def capture_record(record: DynamoDBStreamRecordModel) -> None:
+    correlate(record.eventID)
     signals = get_runtime().signals.capture(
         _image(record.dynamodb.OldImage), _image(record.dynamodb.NewImage)
     )
@@ -100,9 +99,7 @@ def count(signal: Signal) -> None:
     metrics.add_metric(name=METRICS[signal.type], unit=MetricUnit.Count, value=value)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def stream_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
+def capture_batch(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     """DynamoDB stream batch → signals; failed records are reported so only they are retried
     (``ReportBatchItemFailures``)."""
     try:
@@ -111,3 +108,6 @@ def stream_handler(event: dict, context: LambdaContext) -> PartialItemFailureRes
         )
     finally:
         flush_cart_conversion()
+
+
+stream_handler = lambda_entry(capture_batch, event_correlation_id)

@@ -6,7 +6,6 @@ transaction lets exactly one release commit whichever path gets there first.
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -17,10 +16,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from holdfast.observability import correlate, event_correlation_id, lambda_entry, logger, metrics
 from holdfast.runtime import get_runtime
 
-logger = Logger()
-metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, model=DynamoDBStreamRecordModel)
 
 
@@ -44,6 +42,7 @@ def _old_image(record: DynamoDBStreamRecordModel) -> dict[str, Any]:
 
 
 def release_record(record: DynamoDBStreamRecordModel) -> None:
+    correlate(record.eventID)
     if not is_timer_expiry(record):
         return
     fo_ref = _old_image(record)["foRef"]
@@ -53,9 +52,7 @@ def release_record(record: DynamoDBStreamRecordModel) -> None:
         metrics.add_metric(name="HoldsExpired", unit=MetricUnit.Count, value=1)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def stream_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
+def release_expired_timers(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     """DynamoDB stream batch → release each expired hold; failed records are reported so
     only they are retried (``ReportBatchItemFailures``)."""
     return process_partial_response(
@@ -63,11 +60,13 @@ def stream_handler(event: dict, context: LambdaContext) -> PartialItemFailureRes
     )
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def sweep_handler(event: dict, context: LambdaContext) -> dict:
+def sweep_overdue_holds(event: dict, context: LambdaContext) -> dict:
     """Scheduled: release holds past ``expiresAt`` that TTL has not deleted yet."""
     overdue, released = get_runtime().holds.sweep()
     logger.info("sweep", overdue=overdue, released=released)
     metrics.add_metric(name="HoldsSwept", unit=MetricUnit.Count, value=released)
     return {"overdue": overdue, "released": released}
+
+
+stream_handler = lambda_entry(release_expired_timers, event_correlation_id)
+sweep_handler = lambda_entry(sweep_overdue_holds, event_correlation_id)

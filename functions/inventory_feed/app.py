@@ -2,16 +2,13 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from holdfast import api_examples
-from holdfast.http import BODY_ERRORS, create_resolver, responses
+from holdfast.http import BODY_ERRORS, create_resolver, http_handler, responses
 from holdfast.models import InventoryBatchRequest, InventoryBatchResponse
 from holdfast.runtime import get_runtime
 
-logger = Logger()
 app = create_resolver()
 
 
@@ -35,6 +32,4 @@ def apply_inventory_batch(
     return get_runtime().inventory.apply_batch(batch.entities)
 
 
-@logger.inject_lambda_context
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = http_handler(app)

@@ -2,28 +2,29 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.openapi.types import (
     OpenAPIResponseContentModel,
     OpenAPIResponseContentSchema,
 )
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from holdfast import api_examples
-from holdfast.domain.refs import REF_PATTERN
 from holdfast.errors import OutOfStock
-from holdfast.http import BODY_ERRORS, create_resolver, error_responses, responses
+from holdfast.http import (
+    BODY_ERRORS,
+    RefPath,
+    create_resolver,
+    error_responses,
+    http_handler,
+    responses,
+)
 from holdfast.models import OrderRequest, OrderView
+from holdfast.observability import refused_oversell
 from holdfast.runtime import get_runtime
 
-logger = Logger()
-metrics = Metrics()
 app = create_resolver()
 
-RefPath = Annotated[str, Path(pattern=REF_PATTERN)]
 # 201 and a replayed 200 answer the same view.
 ORDER_JSON: dict[str, OpenAPIResponseContentModel | OpenAPIResponseContentSchema] = {
     "application/json": {"model": OrderView}
@@ -107,14 +108,4 @@ def return_order(ref: RefPath) -> OrderView:
     return get_runtime().orders.return_order(ref)
 
 
-def refused_oversell() -> None:
-    """One EMF log line (no call, no latency), flushed at once: calls that refuse nothing
-    print no empty metrics."""
-    metrics.add_metric(name="OversellAttemptsRefused", unit=MetricUnit.Count, value=1)
-    metrics.flush_metrics()
-    metrics.clear_metrics()  # flush keeps them when metrics are disabled (local runs)
-
-
-@logger.inject_lambda_context
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = http_handler(app)

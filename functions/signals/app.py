@@ -7,16 +7,14 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AfterValidator, BeforeValidator
 
 from holdfast import api_examples
 from holdfast.domain.clock import to_iso
 from holdfast.domain.refs import REF_PATTERN
 from holdfast.domain.signals import SignalType
-from holdfast.http import create_resolver, responses
+from holdfast.http import create_resolver, http_handler, responses
 from holdfast.models import (
     AffinityResponse,
     ChannelsResponse,
@@ -29,7 +27,6 @@ from holdfast.models import (
 from holdfast.runtime import get_runtime
 from holdfast.services.demand_reports import DemandReports, Filters
 
-logger = Logger()
 app = create_resolver()
 
 MAX_LIMIT = 1000
@@ -260,6 +257,4 @@ def get_restocking_report(
     return RestockingResponse.model_validate({"items": items, "published": published, **span})
 
 
-@logger.inject_lambda_context
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = http_handler(app)

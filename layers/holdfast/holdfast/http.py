@@ -1,24 +1,27 @@
-"""The shared API Gateway HTTP API resolver: validation, body limits and the error shape.
+"""What every HTTP function shares: the resolver (validation, body limits, the error shape),
+the ref path parameter, the correlation id and the handler entry.
 
-Every error leaves as ``{"error": {"code", "message", "details"}}`` (docs/behaviour.md §9).
+Every error leaves as ``{"error": {"code", "message", "details", "correlationId"}}``
+(docs/behaviour.md §9); every answer carries the ``x-correlation-id`` header.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 from pydantic import BaseModel
 
 from holdfast import retry
+from holdfast.domain.refs import REF_PATTERN
 from holdfast.errors import (
     HoldfastError,
     InvalidInput,
@@ -28,11 +31,19 @@ from holdfast.errors import (
     describe_problem,
 )
 from holdfast.models import ErrorResponse
+from holdfast.observability import (
+    CORRELATION_HEADER,
+    correlate,
+    lambda_entry,
+    logger,
+    request_correlation_id,
+)
 from holdfast.settings import Settings
 
-logger = Logger()
-
 THROTTLING_CODES = retry.NOT_NOW_ERRORS
+
+RefPath = Annotated[str, Path(pattern=REF_PATTERN)]
+"""A ref in the path (a channel name, a location, product, cart or order ref)."""
 
 
 ERRORS: dict[int, str] = {
@@ -81,19 +92,13 @@ def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
 
 
 def error_body(
-    code: str, message: str, details: list[dict[str, Any]] | None = None
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    correlation: str | None = None,
 ) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or []}}
-
-
-def error_response(
-    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
-) -> Response[Any]:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body=error_body(code, message, details),
-    )
+    error = {"code": code, "message": message, "details": details or []}
+    return {"error": {**error, "correlationId": correlation}}
 
 
 def body_problem(event: Mapping[str, Any], max_bytes: int) -> HoldfastError | None:
@@ -138,15 +143,40 @@ class HoldfastResolver(APIGatewayHttpResolver):
         self._max_body_bytes = settings.max_body_bytes
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        correlation = request_correlation_id(event)
+        correlate(correlation)
         problem = body_problem(event, self._max_body_bytes)
         if problem is not None:
-            return {
+            body = error_body(problem.code, problem.message, problem.details, correlation)
+            result: dict[str, Any] = {
                 "statusCode": problem.status,
                 "headers": {"Content-Type": content_types.APPLICATION_JSON},
-                "body": json.dumps(error_body(problem.code, problem.message, problem.details)),
+                "body": json.dumps(body),
                 "isBase64Encoded": False,
             }
-        return super().resolve(event, context)
+        else:
+            self.context.update(correlation_id=correlation)
+            result = super().resolve(event, context)
+        result.setdefault("headers", {})[CORRELATION_HEADER] = correlation
+        return result
+
+    def error_response(
+        self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+    ) -> Response[Any]:
+        """An error in the shape every route answers, with this request's correlation id."""
+        correlation = self.context.get("correlation_id")
+        return Response(
+            status_code=status,
+            content_type=content_types.APPLICATION_JSON,
+            body=error_body(code, message, details, correlation),
+        )
+
+
+def http_handler(app: HoldfastResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda handler of an HTTP function: :func:`holdfast.observability.lambda_entry`
+    around the resolver, which takes the correlation id from the request."""
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]] = lambda_entry(app.resolve)
+    return handler
 
 
 def create_resolver(settings: Settings | None = None) -> HoldfastResolver:
@@ -158,30 +188,32 @@ def create_resolver(settings: Settings | None = None) -> HoldfastResolver:
     def invalid_request(error: RequestValidationError) -> Response[Any]:
         details = [describe_problem(problem) for problem in error.errors()]
         message = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
-        return error_response(422, "INVALID_INPUT", message or "invalid request", details)
+        return app.error_response(422, "INVALID_INPUT", message or "invalid request", details)
 
     @app.exception_handler(HoldfastError)
     def domain_error(error: HoldfastError) -> Response[Any]:
-        return error_response(error.status, error.code, error.message, error.details)
+        return app.error_response(error.status, error.code, error.message, error.details)
 
     @app.not_found
     def route_not_found(error: NotFoundError) -> Response[Any]:
         event = app.current_event
-        return error_response(404, "NOT_FOUND", f"no route for {event.http_method} {event.path}")
+        return app.error_response(
+            404, "NOT_FOUND", f"no route for {event.http_method} {event.path}"
+        )
 
     @app.exception_handler([ConnectionError, HTTPClientError])
     def dynamodb_unreachable(error: Exception) -> Response[Any]:
         # A timeout can come after a write committed: the client's retry is answered as a replay.
         logger.warning("DynamoDB unreachable", error=str(error))
         unavailable = Unavailable("the database did not answer in time; retry the same request")
-        return error_response(unavailable.status, unavailable.code, unavailable.message)
+        return app.error_response(unavailable.status, unavailable.code, unavailable.message)
 
     @app.exception_handler(ClientError)
     def dynamodb_refused(error: ClientError) -> Response[Any]:
         code = error.response.get("Error", {}).get("Code")
         if code in THROTTLING_CODES:
             logger.warning("DynamoDB throttled", code=code)
-            return error_response(
+            return app.error_response(
                 503, Unavailable.code, f"the database is busy ({code}); retry the same request"
             )
         answer: Response[Any] = unexpected(error)
@@ -190,7 +222,7 @@ def create_resolver(settings: Settings | None = None) -> HoldfastResolver:
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response[Any]:
         logger.exception("unhandled error")
-        return error_response(
+        return app.error_response(
             500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged"
         )
 

@@ -123,6 +123,9 @@ class ErrorDetail(_View):
     code: str
     message: str
     details: list[dict[str, Any]] = Field(default_factory=list)
+    correlationId: str = Field(
+        description="the request's x-correlation-id header, or API Gateway's request id"
+    )
 
 
 class ErrorResponse(_View):
