@@ -136,8 +136,9 @@ def handler_modules() -> list[HandlerModule]:
     return list(found.values())
 
 
-def lambda_environment(module: HandlerModule) -> dict[str, str]:
-    """What a deployed function's process sees (template Globals + Lambda's own variables)."""
+def lambda_environment(module: HandlerModule, tracing: bool = False) -> dict[str, str]:
+    """What a deployed function's process sees (template Globals + Lambda's own variables),
+    with the stack's ``Tracing`` parameter off unless ``tracing``."""
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",
@@ -153,6 +154,7 @@ def lambda_environment(module: HandlerModule) -> dict[str, str]:
         "POWERTOOLS_SERVICE_NAME": "holdfast",
         "POWERTOOLS_METRICS_NAMESPACE": "Holdfast",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
     }
     if os.environ.get("PYTHONPATH"):
         environment["PYTHONPATH"] = os.environ["PYTHONPATH"]

@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from bench.cold_import import handler_modules, lambda_environment
+from holdfast_cli.template import functions
 
 HTTP_STACK = ("aws_lambda_powertools.event_handler", "holdfast.http")
 SERVICES = {
@@ -77,3 +78,59 @@ def test_a_function_imports_only_the_services_it_calls(path, used):
 
 def test_the_signals_consumer_does_not_import_the_http_contract_models():
     assert "holdfast.models" not in modules_after_cold_start("functions/demand_signals/app.py")
+
+
+_EVERY_HANDLER = """
+import importlib, json, sys
+entries = {{}}
+for code_uri, module_name, handlers in {modules!r}:
+    sys.path.insert(0, code_uri)
+    module = importlib.import_module(module_name)
+    for name in handlers:
+        entries[code_uri + ":" + name] = getattr(module, name).__code__.co_qualname
+    sys.path.pop(0)
+    sys.modules.pop(module_name)
+from holdfast import observability
+print(json.dumps({{
+    "entries": entries,
+    "tracer": type(observability.tracer.tracer).__name__,
+    "xray_sdk": "aws_xray_sdk.core" in sys.modules,
+}}))
+"""
+
+
+def every_handler_imported(tracing: bool) -> dict:
+    """One interpreter imports every handler module the template deploys."""
+    modules = handler_modules()
+    handlers: dict[str, set[str]] = {}
+    for spec in functions().values():
+        module, _, name = spec.handler.rpartition(".")
+        handlers.setdefault(str(spec.code_uri / module), set()).add(name)
+    listed = [
+        (str(m.code_uri), m.module, sorted(handlers[str(m.code_uri / m.module)])) for m in modules
+    ]
+    result = subprocess.run(
+        [sys.executable, "-c", _EVERY_HANDLER.format(modules=listed)],
+        env=lambda_environment(modules[0], tracing=tracing),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_with_tracing_on_every_handler_is_traced_through_the_shared_entry():
+    imported = every_handler_imported(tracing=True)
+
+    assert imported["tracer"] == "Tracer"
+    assert imported["xray_sdk"]
+    assert len(imported["entries"]) == len(functions())
+    assert set(imported["entries"].values()) == {"lambda_entry.<locals>.entry"}
+
+
+def test_with_tracing_off_no_function_imports_the_xray_sdk():
+    imported = every_handler_imported(tracing=False)
+
+    assert imported["tracer"] == "NoneType"
+    assert not imported["xray_sdk"]

@@ -21,7 +21,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
-    from aws_lambda_powertools.tracing.base import BaseProvider
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 CorrelationId = Callable[[Mapping[str, Any]], str | None]
@@ -46,17 +45,24 @@ def tracing_enabled(environment: Mapping[str, str] = os.environ) -> bool:
 class LazyTracer:
     """Powertools Tracer when tracing is on; otherwise nothing at all (no X-Ray SDK import)."""
 
-    def __init__(self, enabled: bool, provider: BaseProvider | None = None) -> None:
+    def __init__(self, enabled: bool) -> None:
         self.tracer: Tracer | None = None
         if enabled:
             from aws_lambda_powertools import Tracer
 
-            self.tracer = Tracer(provider=provider) if provider else Tracer()
+            self.tracer = Tracer()
 
     def capture_lambda_handler(self, handler: Handler) -> Handler:
-        if self.tracer is None:
-            return handler
-        return cast(Handler, self.tracer.capture_lambda_handler(handler))
+        """``handler`` in an X-Ray subsegment whenever there is a tracer (a cheap wrapper,
+        built per call so a test can hand in a tracer with a fake provider)."""
+
+        @functools.wraps(handler)
+        def capture(event: Any, context: Any) -> Any:
+            if self.tracer is None:
+                return handler(event, context)
+            return self.tracer.capture_lambda_handler(handler)(event, context)
+
+        return cast(Handler, capture)
 
     def put_annotation(self, key: str, value: str) -> None:
         if self.tracer is not None:
@@ -101,6 +107,7 @@ def lambda_entry(handler: Handler, correlation_id: CorrelationId | None = None) 
     ``correlation_id`` reads it from the event; without one the handler sets it itself
     (the HTTP resolver reads the request's)."""
 
+    @functools.wraps(handler)
     def correlated(event: Mapping[str, Any], context: Any) -> Any:
         if correlation_id is not None:
             correlate(correlation_id(event) or str(uuid.uuid4()))
