@@ -8,6 +8,10 @@ pydantic body model, a Logger and Metrics (:data:`FLOOR`). A handler's run impor
 and then builds what its first request would (the runtime and every service the module
 reaches with ``get_runtime().<service>``), since the floor makes its client at import.
 
+Handlers run with the stack's ``Tracing`` off, the import a retailer who turns it off pays; what
+tracing adds is ``tracer_import_ms``, the Tracer's own cost after the floor, measured in its own
+interpreter every round (docs/deploy.md).
+
 Floor runs are spread between handler runs, every round; the figure per handler is its best
 time over the best floor time. For the worst handler over the target, one more interpreter
 runs the floor first and then the handler under ``-X importtime``, naming what it adds.
@@ -73,6 +77,17 @@ if {services!r} is not None:
         getattr(runtime, name)
 print(repr(time.perf_counter() - start))
 """
+
+_TRACER = f"""
+import time
+exec(compile({FLOOR!r}, "floor", "exec"), {{"__name__": "floor"}})
+start = time.perf_counter()
+from aws_lambda_powertools import Tracer
+Tracer()
+print(repr(time.perf_counter() - start))
+"""
+"""What a function with tracing on adds: Powertools Tracer with the X-Ray SDK, which patches
+botocore (the rest of the floor already imported)."""
 
 _WARM_UP = """
 import importlib, sys
@@ -213,6 +228,7 @@ def run(rounds: int, progress: Callable[[str], None]) -> dict[str, Any]:
     _run(_WARM_UP.format(paths=[(str(m.code_uri), m.module) for m in modules]), baseline_env)
     times: dict[str, list[float]] = {m.path: [] for m in modules}
     baseline: list[float] = []
+    tracer: list[float] = []
     # A baseline run before every half of the handlers: never more than a few runs apart.
     stride = max(1, math.ceil(len(modules) / 2))
     for round_index in range(rounds):
@@ -222,6 +238,7 @@ def run(rounds: int, progress: Callable[[str], None]) -> dict[str, Any]:
             if position % stride == 0:
                 baseline.append(_seconds(_BASELINE, baseline_env))
             times[module.path].append(_seconds(module.script(_HANDLER), lambda_environment(module)))
+        tracer.append(_seconds(_TRACER, lambda_environment(modules[0], tracing=True)))
     best_baseline = min(baseline)
     handlers: dict[str, Any] = {}
     for module in modules:
@@ -249,4 +266,8 @@ def run(rounds: int, progress: Callable[[str], None]) -> dict[str, Any]:
         "baseline_best_ms": round(best_baseline * 1000, 1),
         "rounds": rounds,
         "handlers": handlers,
+        "tracing": "off in the handlers' runs (POWERTOOLS_TRACE_DISABLED=true, the Tracing "
+        "parameter disabled): the Tracer is not created, the X-Ray SDK not imported",
+        "tracer_import_ms": round(min(tracer) * 1000, 1),
+        "tracer_share_of_floor": round(min(tracer) / best_baseline, 3),
     }
