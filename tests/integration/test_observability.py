@@ -204,3 +204,10 @@ def test_tracing_is_on_by_default_and_off_skips_the_tracer_in_the_code(api):
         assert function["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == disabled
         variables = {"AWS_LAMBDA_FUNCTION_NAME": "f", "POWERTOOLS_TRACE_DISABLED": disabled}
         assert observability.tracing_enabled(variables) is (value == "enabled")
+
+
+def test_a_graphql_answer_echoes_the_correlation_id(api: LocalApi):
+    response = api.post("/graphql", {"query": "{ __typename }"}, headers={"x-correlation-id": ID})
+
+    assert response.status == 200
+    assert response.headers["x-correlation-id"] == ID
