@@ -159,6 +159,7 @@ class FakeXRay:
     def __init__(self) -> None:
         self.subsegments: list[str] = []
         self.annotations: dict[str, Any] = {}
+        self.metadata: list[str] = []
 
     @contextmanager
     def in_subsegment(self, name: str | None = None, **_: Any):
@@ -168,8 +169,8 @@ class FakeXRay:
     def put_annotation(self, key: str, value: Any) -> None:
         self.annotations[key] = value
 
-    def put_metadata(self, *_: Any, **__: Any) -> None:
-        pass
+    def put_metadata(self, key: str, *_: Any, **__: Any) -> None:
+        self.metadata.append(key)
 
     def add_exception(self, *_: Any, **__: Any) -> None:
         pass
@@ -191,6 +192,7 @@ def test_a_traced_request_is_one_subsegment_annotated_with_its_correlation_id(ap
     assert len(traced.subsegments) == 1
     assert traced.annotations["correlation_id"] == ID
     assert traced.annotations["ColdStart"] in (True, False)
+    assert traced.metadata == []  # answers hold carts and orders: not copied into traces
 
 
 def test_tracing_is_on_by_default_and_off_skips_the_tracer_in_the_code(api):

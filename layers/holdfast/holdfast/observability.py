@@ -54,13 +54,15 @@ class LazyTracer:
 
     def capture_lambda_handler(self, handler: Handler) -> Handler:
         """``handler`` in an X-Ray subsegment whenever there is a tracer (a cheap wrapper,
-        built per call so a test can hand in a tracer with a fake provider)."""
+        built per call so a test can hand in a tracer with a fake provider). Responses are not
+        put in the trace: they hold carts and orders, and a segment is limited to 64 KB."""
 
         @functools.wraps(handler)
         def capture(event: Any, context: Any) -> Any:
             if self.tracer is None:
                 return handler(event, context)
-            return self.tracer.capture_lambda_handler(handler)(event, context)
+            traced = self.tracer.capture_lambda_handler(handler, capture_response=False)
+            return traced(event, context)
 
         return cast(Handler, capture)
 
