@@ -175,8 +175,11 @@ class HoldfastResolver(APIGatewayHttpResolver):
 def http_handler(app: HoldfastResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda handler of an HTTP function: :func:`holdfast.observability.lambda_entry`
     around the resolver, which takes the correlation id from the request."""
-    handler: Callable[[dict[str, Any], Any], dict[str, Any]] = lambda_entry(app.resolve)
-    return handler
+
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_entry(lambda_handler)
 
 
 def create_resolver(settings: Settings | None = None) -> HoldfastResolver:
