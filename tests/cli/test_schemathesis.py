@@ -28,6 +28,7 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -138,8 +139,9 @@ def report_figures(request):
 
 
 def error_in_the_spec_shape(ctx, response, case) -> None:
-    """docs/behaviour.md §9: every 4xx is ``{"error": {"code", "message", "details": [...]}}``; the code fits
-    the status; a 422 names the field of each problem."""
+    """docs/behaviour.md §9: every 4xx is ``{"error": {"code", "message", "details": [...],
+    "correlationId"}}`` with the id echoed in the ``x-correlation-id`` header; the code fits the
+    status; a 422 names the field of each problem."""
     if not 400 <= response.status_code < 500:
         return None
     body = json.loads(response.content)
@@ -149,7 +151,12 @@ def error_in_the_spec_shape(ctx, response, case) -> None:
         return graphql_error_shape(response.status_code, body)
     assert isinstance(body, dict) and set(body) == {"error"}, f"not the error shape: {body!r}"
     error = body["error"]
-    assert set(error) == {"code", "message", "details"}, f"error keys: {sorted(error)}"
+    echoed = correlation_header(response.headers)
+    if echoed is None:  # holdfast dev's own 404 for a path no route has (API Gateway's, deployed)
+        assert set(error) == {"code", "message", "details"}, f"error keys: {sorted(error)}"
+    else:
+        assert set(error) == {"code", "message", "details", "correlationId"}, sorted(error)
+        assert error["correlationId"] == echoed
     assert error["code"] in CODES_BY_STATUS.get(response.status_code, set()), (
         f"{response.status_code} with code {error['code']!r}"
     )
@@ -162,6 +169,11 @@ def error_in_the_spec_shape(ctx, response, case) -> None:
             assert isinstance(detail.get("field"), str) and detail["field"], f"no field: {detail}"
             assert isinstance(detail.get("message"), str) and detail["message"]
     return None
+
+
+def correlation_header(headers: Any) -> str | None:
+    value = {name.lower(): value for name, value in headers.items()}.get("x-correlation-id")
+    return value[0] if isinstance(value, list) else value
 
 
 def graphql_error_shape(status: int, body: object) -> None:
