@@ -6,6 +6,9 @@ them. The comparison is the most a single item takes on this engine: a condition
 ``UpdateItem`` (``ADD n -1`` if ``n >= 1``) on one counter, from the same processes on the
 same client. A third side holds a second SKU whose counter is split over ``--shards`` items
 (docs/decisions.md #12), to show its hottest item's writes falling with the shard count.
+A fourth side replays a hold's own DynamoDB calls bare (its ``BatchGetItem`` and its
+``TransactWriteItems`` with a fresh ref of the same length), so holds ÷ that side is what
+the handler path costs at this concurrency, beside what the calls alone sustain.
 Every worker runs the same schedule of timed slots — a short warm-up of each side, then the
 sides in rotating order — starting each slot together at a barrier, so the sides alternate
 and share whatever the machine is doing. A slot's throughput is the operations completed in
@@ -25,7 +28,8 @@ from typing import Any
 
 from bench.capacity import TableSpec
 from bench.engine import BenchEngine, BenchError, Deployment
-from bench.recorder import CallRecorder, written_keys
+from bench.overhead import replay
+from bench.recorder import ApiCall, CallRecorder, written_keys
 from bench.retailer import HOT_SKU, MAIN_DC, PLENTY, cart, expect, open_shop, snapshot
 from holdfast.runtime import get_runtime
 from holdfast_cli.local_api import LocalApi
@@ -34,7 +38,8 @@ from holdfast_cli.workers import map_in_processes
 HOLDS = "holds"
 UPDATES = "conditional_updates"
 SHARDED_HOLDS = "sharded_holds"
-SIDES = (HOLDS, UPDATES, SHARDED_HOLDS)
+HOLD_CALLS = "hold_calls"
+SIDES = (HOLDS, UPDATES, SHARDED_HOLDS, HOLD_CALLS)
 SHARDED_SKU = "BENCH_TEE_WHITE_M"
 """The same drop, on a position whose counter is split over ``Schedule.shards`` items."""
 COUNTER_KEY = {"pk": {"S": "BENCH#FLASH_COUNTER"}, "sk": {"S": "#COUNTER"}}
@@ -78,6 +83,19 @@ def _conditional_update(client: Any, table_name: str) -> bool:
     return True
 
 
+def _calls_ref(kind: str, index: int, n: int) -> str:
+    """Refs of one length for the recorded hold and its replays."""
+    return f"flash-{kind}-{index:03d}-{n:08d}"
+
+
+def _replay_hold(client: Any, calls: list[ApiCall], recorded: str, ref: str) -> bool:
+    try:
+        replay(client, calls, {recorded: ref})
+    except client.exceptions.TransactionCanceledException:
+        return False
+    return True
+
+
 def _hold(api: LocalApi, ref: str, product: str = HOT_SKU) -> bool:
     response = api.post("/fulfilment-options", cart(ref, product))
     return response.status == 201 and response.json()["status"] == "ACTIVE"
@@ -96,12 +114,16 @@ def shopper(index: int) -> dict[str, Any]:
 
 def _shop(index: int, schedule: Schedule, barrier: Any) -> dict[str, Any]:
     api = LocalApi()
-    warm_holds = int(_hold(api, f"flash-warm-{index}"))  # cold start: imports, client, caches
-    warm_sharded = int(_hold(api, f"flash-warm-sharded-{index}", SHARDED_SKU))
     client = get_runtime().table._client
-    _conditional_update(client, schedule.table_name)
     recorder = CallRecorder.attach(client, schedule.spec)
+    warm_holds = int(_hold(api, f"flash-warm-{index}"))  # cold start: imports, client, caches
+    recorded = _calls_ref("warm", index, 0)
+    with recorder.window() as hold_calls:  # a warm hold's calls, replayed by HOLD_CALLS
+        warm_holds += _hold(api, recorded)
+    warm_sharded = int(_hold(api, f"flash-warm-sharded-{index}", SHARDED_SKU))
+    _conditional_update(client, schedule.table_name)
     slots = []
+    replayed = 0
     for round_index, side in schedule.slots():
         barrier.wait(BARRIER_TIMEOUT)
         done = failed = 0
@@ -118,6 +140,11 @@ def _shop(index: int, schedule: Schedule, barrier: Any) -> dict[str, Any]:
                 elif side == SHARDED_HOLDS:
                     ok = _hold(
                         api, f"flash-s-r{round_index + 1}-{index}-{done + failed}", SHARDED_SKU
+                    )
+                elif side == HOLD_CALLS:
+                    replayed += 1
+                    ok = _replay_hold(
+                        client, hold_calls, recorded, _calls_ref("call", index, replayed)
                     )
                 else:
                     ok = _conditional_update(client, schedule.table_name)
@@ -224,6 +251,7 @@ def _summarize(
     holds_per_s = statistics.median(per_round[HOLDS])
     updates_per_s = statistics.median(per_round[UPDATES])
     sharded_per_s = statistics.median(per_round[SHARDED_HOLDS])
+    calls_per_s = statistics.median(per_round[HOLD_CALLS])
 
     # The hot positions' counters must have moved by exactly the holds that succeeded.
     position = f"{HOT_SKU}:{MAIN_DC}:DEFAULT"
@@ -231,7 +259,13 @@ def _summarize(
     counters = get_runtime().table.get_positions(
         [position, sharded], {sharded: schedule_shards(workers)}
     )
-    holds_total = done[HOLDS] + warm_up[HOLDS] + sum(w["warm_holds"] for w in workers)
+    holds_total = (
+        done[HOLDS]
+        + warm_up[HOLDS]
+        + done[HOLD_CALLS]
+        + warm_up[HOLD_CALLS]
+        + sum(w["warm_holds"] for w in workers)
+    )
     sharded_total = (
         done[SHARDED_HOLDS] + warm_up[SHARDED_HOLDS] + sum(w["warm_sharded"] for w in workers)
     )
@@ -255,6 +289,9 @@ def _summarize(
         "shards": len(counters[sharded].shard_values),
         "sharded_holds": done[SHARDED_HOLDS],
         "sharded_holds_failed": failed[SHARDED_HOLDS],
+        "hold_calls_per_s": round(calls_per_s, 1),
+        "holds_over_calls": round(holds_per_s / calls_per_s, 3),
+        "hold_calls_failed": failed[HOLD_CALLS],
     }
     hot = _hot_items(writes, busy_seconds, done)
     if HOLDS in hot and SHARDED_HOLDS in hot:

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 from urllib.parse import urlencode, urlsplit
 
+from bench import process_cpu
 from holdfast_cli.console import is_terminal, progress_line
 
 CHANNEL = "LOADTEST"
@@ -89,6 +90,8 @@ class Options:
     token: str | None = None
     """A bearer token for a deployed API (``--token``, ``$HOLDFAST_TOKEN``)."""
     workers: int | None = None  # holdfast dev --workers (None: its default)
+    engine_pid: int | None = None
+    """The engine's process, when this machine runs it: its CPU is reported per request."""
 
 
 @dataclass
@@ -506,13 +509,19 @@ def run_load(options: Options, *, err: TextIO = sys.stderr) -> dict[str, Any]:
                 file=err,
                 flush=True,
             )
+            server_pid = dev.process.pid if dev is not None else None
+            before = process_cpu.sample(server_pid, options.engine_pid)
             results, elapsed = run.fire(err)
+            cpu = process_cpu.per_request(
+                before, process_cpu.sample(server_pid, options.engine_pid), len(results), elapsed
+            )
             report: dict[str, Any] = {
                 "target": api_url,
                 "engine": endpoint_url or "unknown",
                 "clients": options.clients,
                 "workers": options.workers,
                 **summarize(results, elapsed),
+                "cpu_per_request": cpu,
                 "stock": check_stock(setup, run),
             }
         finally:

@@ -50,7 +50,13 @@ def compare(
     try:
         for workers in worker_counts:
             table = f"holdfast-load-{workers}w-{uuid.uuid4().hex[:6]}"
-            run_options = replace(options, endpoint_url=endpoint, table=table, workers=workers)
+            run_options = replace(
+                options,
+                endpoint_url=endpoint,
+                table=table,
+                workers=workers,
+                engine_pid=local.pid if local is not None else options.engine_pid,
+            )
             print(f"load: --workers {workers}", file=err, flush=True)
             report = run_load(run_options, err=err)
             print(f"load: engine ceiling at concurrency {workers}", file=err, flush=True)
@@ -75,6 +81,7 @@ def flatten(rows: dict[str, Any]) -> dict[str, Any]:
         "ceiling_p50_ms": {},
         "ceiling_p99_ms": {},
         "load_rps_over_ceiling": {},
+        "load_cores_busy": {},
         "load_ok": {},
     }
     for workers, row in rows.items():
@@ -90,6 +97,7 @@ def flatten(rows: dict[str, Any]) -> dict[str, Any]:
         flat["load_rps_over_ceiling"][workers] = round(
             load["throughput_rps"] / ceiling["calls_per_s"], 3
         )
+        flat["load_cores_busy"][workers] = load.get("cpu_per_request", {}).get("cores_busy")
         flat["load_ok"][workers] = load["ok"]
     return flat
 
@@ -180,5 +188,18 @@ def render(report: dict[str, Any]) -> str:
             f"{workers:>7} {load['throughput_rps']:>7} {latency['p50_ms']:>6} {latency['p95_ms']:>6} "
             f"{latency['p99_ms']:>6} | {ceiling['calls_per_s']:>15} {ceiling['latency']['p50_ms']:>4} "
             f"{ceiling['latency']['p99_ms']:>4} | {report['load_rps_over_ceiling'][workers]:>15}  {load['ok']}"
+        )
+    lines += [
+        "",
+        "CPU ms per request by process while the requests ran, and the cores they kept busy",
+        "workers  clients   server  workers   engine  cores busy",
+    ]
+    for workers, row in report["by_workers"].items():
+        cpu = row["load"].get("cpu_per_request", {})
+        cells = [cpu.get(f"{n}_cpu_ms", "-") for n in ("clients", "server", "workers", "engine")]
+        lines.append(
+            f"{workers:>7} "
+            + " ".join(f"{c:>8}" for c in cells)
+            + f"  {cpu.get('cores_busy', '-'):>10}"
         )
     return "\n".join(lines)

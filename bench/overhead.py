@@ -5,6 +5,11 @@ parameters of its essential DynamoDB call are then replayed bare, on the same cl
 fresh refs of the same length (so item sizes and conditions match). Requests and bare calls
 alternate — A,B then B,A — so a noisy neighbour hits both sides alike; the figure is the
 median request latency over the median bare-call latency.
+
+A route that must read before it writes (a hold reads its counters, a conversion its hold)
+cannot be faster than its two calls, so the writes also get a third side: every call the
+request made, replayed bare in the same order (``calls_*`` figures). Request ÷ calls is what
+Holdfast itself adds: validation, planning, encoding, Powertools and the response.
 """
 
 from __future__ import annotations
@@ -37,16 +42,43 @@ def interleaved(
     samples: int, request: Callable[[int], Any], bare: Callable[[int], Any]
 ) -> tuple[Timings, Timings]:
     """Timings per request and per bare call, alternating which goes first."""
-    request_times, bare_times = Timings(), Timings()
+    request_times, bare_times = rotated(samples, [request, bare])
+    return request_times, bare_times
+
+
+def rotated(samples: int, sides: list[Callable[[int], Any]]) -> list[Timings]:
+    """Timings per side, each sample running every side once, the first side rotating."""
+    timings = [Timings() for _ in sides]
     for i in range(samples):
-        pair = [(request, request_times), (bare, bare_times)]
-        for side, times in pair if i % 2 == 0 else reversed(pair):
+        turn = i % len(sides)
+        for index in [*range(turn, len(sides)), *range(turn)]:
             cpu = time.process_time()
             start = time.perf_counter()
-            side(i)
-            times.wall.append(time.perf_counter() - start)
-            times.cpu.append(time.process_time() - cpu)
-    return request_times, bare_times
+            sides[index](i)
+            timings[index].wall.append(time.perf_counter() - start)
+            timings[index].cpu.append(time.process_time() - cpu)
+    return timings
+
+
+def over_calls(request: Timings, calls: Timings, operations: list[str]) -> dict[str, Any]:
+    """The request against every call it made, replayed bare in the same order."""
+    request_cpu, calls_cpu = statistics.fmean(request.cpu), statistics.fmean(calls.cpu)
+    calls_median = statistics.median(calls.wall)
+    return {
+        "calls_replayed": operations,
+        "calls_median_ms": round(calls_median * 1000, 2),
+        "calls_ratio": round(statistics.median(request.wall) / calls_median, 3),
+        "calls_cpu_ms": round(calls_cpu * 1000, 3),
+        "calls_cpu_ratio": round(request_cpu / calls_cpu, 3) if calls_cpu else None,
+    }
+
+
+def replay(client: Any, calls: list[ApiCall], replacements: dict[str, str]) -> None:
+    """Recorded calls again, bare and in order, with ``replacements`` applied to their refs."""
+    for call in calls:
+        params = _with_refs(call.params, replacements) if replacements else call.params
+        method = "".join(f"_{c.lower()}" if c.isupper() else c for c in call.operation)
+        getattr(client, method.lstrip("_"))(**params)
 
 
 def summarize(request: Timings, bare: Timings, **detail: Any) -> dict[str, Any]:
@@ -119,16 +151,25 @@ def fo_create_overhead(deployment: Deployment, samples: int) -> dict[str, Any]:
     ]
     for params in bare_params[samples:]:
         client.transact_write_items(**params)
+    for i in range(WARM_UPS):
+        replay(client, calls, {recorded: _ref("fo", "x", i)})
 
     answers: list[ApiResponse] = []
-    times = interleaved(
+    request, bare, replayed = rotated(
         samples,
-        lambda i: answers.append(api.post("/fulfilment-options", cart(_ref("fo", "a", i)))),
-        lambda i: client.transact_write_items(**bare_params[i]),
+        [
+            lambda i: answers.append(api.post("/fulfilment-options", cart(_ref("fo", "a", i)))),
+            lambda i: client.transact_write_items(**bare_params[i]),
+            lambda i: replay(client, calls, {recorded: _ref("fo", "c", i)}),
+        ],
     )
     _check_holds(answers)
     return summarize(
-        *times, bare_call=_transaction_shape(template), request_calls=[c.operation for c in calls]
+        request,
+        bare,
+        bare_call=_transaction_shape(template),
+        request_calls=[c.operation for c in calls],
+        **over_calls(request, replayed, [c.operation for c in calls]),
     )
 
 
@@ -146,7 +187,7 @@ def order_confirm_overhead(deployment: Deployment, samples: int) -> dict[str, An
     api, client = deployment.api, deployment.client
     recorder = deployment.recorder
     count = samples + WARM_UPS
-    for side in ("a", "b"):
+    for side in ("a", "b", "c"):
         for i in range(count):
             hold(api, _ref("fo", side, i))
     for i in range(WARM_UPS):
@@ -170,13 +211,22 @@ def order_confirm_overhead(deployment: Deployment, samples: int) -> dict[str, An
     for params in bare_params[samples:]:
         client.transact_write_items(**params)
 
+    def calls_of(i: int) -> dict[str, str]:
+        return {recorded_fo: _ref("fo", "c", i), recorded_order: _ref("or", "c", i)}
+
+    for i in range(samples, count):
+        replay(client, calls, calls_of(i))
+
     answers: list[ApiResponse] = []
-    times = interleaved(
+    request, bare, replayed = rotated(
         samples,
-        lambda i: answers.append(
-            api.post("/orders", order(_ref("or", "a", i), _ref("fo", "a", i)))
-        ),
-        lambda i: client.transact_write_items(**bare_params[i]),
+        [
+            lambda i: answers.append(
+                api.post("/orders", order(_ref("or", "a", i), _ref("fo", "a", i)))
+            ),
+            lambda i: client.transact_write_items(**bare_params[i]),
+            lambda i: replay(client, calls, calls_of(i)),
+        ],
     )
     bad = [a for a in answers if a.status != 201 or not a.json()["convertedFromHold"]]
     if bad:
@@ -184,7 +234,11 @@ def order_confirm_overhead(deployment: Deployment, samples: int) -> dict[str, An
             f"{len(bad)} conversions failed while timing, e.g. {bad[0].status} {bad[0].body[:300]}"
         )
     return summarize(
-        *times, bare_call=_transaction_shape(template), request_calls=[c.operation for c in calls]
+        request,
+        bare,
+        bare_call=_transaction_shape(template),
+        request_calls=[c.operation for c in calls],
+        **over_calls(request, replayed, [c.operation for c in calls]),
     )
 
 

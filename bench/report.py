@@ -100,6 +100,23 @@ def render(report: dict[str, Any]) -> str:
                 f"  handler_cpu_ms_per_hold {report['handler_cpu_ms_per_hold']}, bare_cpu_ms_per_call "
                 f"{report['bare_cpu_ms_per_call']}: {report['handler_cpu_ratio']}x (this process's CPU, mean)"
             )
+        replayed = [name for name in overheads if "calls_ratio" in report[name]]
+        if replayed:
+            lines += ["", "Against every call the request made, replayed bare in the same order"]
+            lines += _table(
+                ["measure", "ratio", "calls ms", "calls CPU ms", "CPU ratio", "calls"],
+                [
+                    [
+                        name,
+                        report[name]["calls_ratio"],
+                        report[name]["calls_median_ms"],
+                        report[name]["calls_cpu_ms"],
+                        report[name]["calls_cpu_ratio"],
+                        " + ".join(report[name]["calls_replayed"]),
+                    ]
+                    for name in replayed
+                ],
+            )
 
     if "calls_per_op" in report:
         wcu, rcu = report.get("wcu_per_op", {}), report.get("rcu_per_op", {})

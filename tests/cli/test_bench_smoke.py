@@ -168,3 +168,14 @@ def test_transactional_writes_are_priced_per_item_and_index_moves_twice():
     )
     units = write_units("TransactWriteItems", [moved], spec)
     assert (units.write, units.index_write) == (2, 2)  # delete the old index entry, put the new
+
+
+def test_writes_are_also_measured_against_every_call_they_make(report):
+    for name in ("fo_create_overhead", "order_confirm_overhead"):
+        figures = report[name]
+        assert figures["calls_replayed"] == figures["request_calls"]
+        assert figures["calls_ratio"] > 0 and figures["calls_cpu_ms"] > 0
+    assert report["hold_calls_cpu_ms"] == report["fo_create_overhead"]["calls_cpu_ms"]
+    assert report["holdfast_cpu_ms_per_hold"] == round(
+        report["handler_cpu_ms_per_hold"] - report["hold_calls_cpu_ms"], 3
+    )
