@@ -25,7 +25,9 @@ def answer(event: dict, context: LambdaContext) -> dict[str, Any]:
     correlation = request_correlation_id(event)
     correlate(correlation)
     result = handle_event(
-        event, GraphqlContext(get_runtime(), mapping, on_refused_oversell=refused_oversell)
+        event,
+        GraphqlContext(get_runtime(), mapping, on_refused_oversell=refused_oversell),
+        correlation,
     )
     result.setdefault("headers", {})[CORRELATION_HEADER] = correlation
     return result

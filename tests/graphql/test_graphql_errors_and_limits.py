@@ -36,7 +36,9 @@ def shop(api, moto_table):
 
 
 def only_error(response) -> dict:
+    """The one error, its correlation id checked and set aside (every error carries it)."""
     (error,) = errors(response)
+    assert error["extensions"].pop("correlationId")
     return error
 
 
@@ -243,10 +245,15 @@ def test_a_body_that_is_not_a_graphql_request_is_refused(shop, body, content_typ
     ],
 )
 def test_a_body_that_is_not_a_graphql_request_is_a_400(shop, body, message) -> None:
-    response = shop.post("/graphql", body)
+    response = shop.post("/graphql", body, headers={"x-correlation-id": "bad-body-1"})
     assert response.status == 400
     assert response.json() == {
-        "errors": [{"message": message, "extensions": {"code": "INVALID_INPUT"}}]
+        "errors": [
+            {
+                "message": message,
+                "extensions": {"code": "INVALID_INPUT", "correlationId": "bad-body-1"},
+            }
+        ]
     }
 
 

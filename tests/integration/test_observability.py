@@ -213,3 +213,14 @@ def test_a_graphql_answer_echoes_the_correlation_id(api: LocalApi):
 
     assert response.status == 200
     assert response.headers["x-correlation-id"] == ID
+
+
+def test_every_graphql_error_carries_the_correlation_id(api: LocalApi):
+    refused = api.post("/graphql", {"query": "{ nope }"}, headers={"x-correlation-id": ID})
+    unparsable = api.post("/graphql", {"query": "{"}, headers={"x-correlation-id": ID})
+    no_query = api.post("/graphql", {"variables": {}}, headers={"x-correlation-id": ID})
+
+    for response in (refused, unparsable, no_query):
+        errors = response.json()["errors"]
+        assert errors and all(e["extensions"]["correlationId"] == ID for e in errors)
+        assert response.headers["x-correlation-id"] == ID

@@ -50,15 +50,24 @@ THROTTLING_CODES = frozenset(
 )
 
 
-def handle_event(event: dict[str, Any], context: GraphqlContext) -> dict[str, Any]:
-    """The HTTP answer to one API Gateway event."""
+def handle_event(
+    event: dict[str, Any], context: GraphqlContext, correlation_id: str | None = None
+) -> dict[str, Any]:
+    """The HTTP answer to one API Gateway event; every error carries ``correlation_id`` in
+    ``extensions.correlationId``, as REST error bodies do."""
     try:
         request = request_body(event)
     except RequestRefused as refused:
-        return http_response(
-            refused.status, {"errors": [error_entry(refused.message, refused.code)]}
-        )
-    return http_response(200, run(request, scopes_of(event), context))
+        payload = {"errors": [error_entry(refused.message, refused.code)]}
+        return http_response(refused.status, correlated(payload, correlation_id))
+    return http_response(200, correlated(run(request, scopes_of(event), context), correlation_id))
+
+
+def correlated(payload: dict[str, Any], correlation_id: str | None) -> dict[str, Any]:
+    if correlation_id:
+        for error in payload.get("errors") or []:
+            error.setdefault("extensions", {})["correlationId"] = correlation_id
+    return payload
 
 
 def run(
