@@ -181,6 +181,15 @@ def test_a_json_body_that_is_not_utf8_is_422_naming_the_body_and_writes_nothing(
     assert error["details"] == [{"field": "body", "message": "malformed JSON: not UTF-8 text"}]
 
 
+@pytest.mark.parametrize(("method", "path"), [("POST", "/orders"), ("POST", "/inventory/batch")])
+def test_json_nested_thousands_deep_is_422_naming_the_body_and_writes_nothing(
+    server, writes, method, path
+):
+    body = ('{"entities": ' + "[" * 50_000 + "]" * 50_000 + "}").encode()
+    error = refused(server, writes, method, path, body, 422, "INVALID_INPUT")
+    assert error["details"] == [{"field": "body", "message": "malformed JSON: nested too deeply"}]
+
+
 @pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "BREW"])
 def test_a_method_no_route_has_is_404_in_the_error_shape_as_api_gateway_answers(server, method):
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)

@@ -275,6 +275,18 @@ REFUSED_REQUESTS = [
         {"body": "{'buffer': None}", "headers": {"content-type": "application/json"}},
         id="malformed-json-channel",
     ),
+    pytest.param(
+        "POST",
+        "/fulfilment-options",
+        422,
+        "INVALID_INPUT",
+        "body",
+        {
+            "body": '{"lines": ' + "[" * 50_000 + "]" * 50_000 + "}",
+            "headers": {"content-type": "application/json"},
+        },
+        id="json-nested-too-deeply",
+    ),
     pytest.param("PUT", "/timers", 422, "INVALID_INPUT", "body", {}, id="no-body"),
     pytest.param(
         "POST",

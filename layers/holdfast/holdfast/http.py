@@ -222,6 +222,15 @@ def create_resolver(settings: Settings | None = None) -> HoldfastResolver:
         answer: Response[Any] = unexpected(error)
         return answer
 
+    @app.exception_handler(RecursionError)
+    def nested_too_deeply(error: RecursionError) -> Response[Any]:
+        # Thousands of nested brackets: Python's JSON parser gives up while Powertools parses
+        # the body. Checked here rather than by parsing every body twice.
+        if not app.current_event.body:
+            return unexpected(error)
+        problem = InvalidInput.field("body", "malformed JSON: nested too deeply")
+        return app.error_response(problem.status, problem.code, problem.message, problem.details)
+
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response[Any]:
         logger.exception("unhandled error")
