@@ -227,7 +227,8 @@ def create_resolver(settings: Settings | None = None) -> HoldfastResolver:
         # Thousands of nested brackets: Python's JSON parser gives up while Powertools parses
         # the body. Checked here rather than by parsing every body twice.
         if not app.current_event.body:
-            return unexpected(error)
+            answer: Response[Any] = unexpected(error)
+            return answer
         problem = InvalidInput.field("body", "malformed JSON: nested too deeply")
         return app.error_response(problem.status, problem.code, problem.message, problem.details)
 
