@@ -15,7 +15,9 @@ from holdfast.domain.clock import to_iso
 from holdfast.domain.refs import REF_PATTERN
 from holdfast.domain.signals import SignalType
 from holdfast.http import create_resolver, http_handler, responses
-from holdfast.models import (
+from holdfast.runtime import get_runtime
+from holdfast.services.demand_reports import DemandReports, Filters
+from holdfast.signal_models import (
     AffinityResponse,
     ChannelsResponse,
     FunnelResponse,
@@ -24,8 +26,6 @@ from holdfast.models import (
     SignalsResponse,
     TimingResponse,
 )
-from holdfast.runtime import get_runtime
-from holdfast.services.demand_reports import DemandReports, Filters
 
 app = create_resolver()
 

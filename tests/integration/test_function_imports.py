@@ -76,6 +76,22 @@ def test_a_function_imports_only_the_services_it_calls(path, used):
     assert {name for name, module in SERVICES.items() if module in loaded} == used
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "functions/fulfilment_options/app.py",
+        "functions/orders/app.py",
+        "functions/availability/app.py",
+        "functions/inventory_feed/app.py",
+    ],
+)
+def test_the_selling_functions_do_not_import_the_demand_reports(path):
+    loaded = modules_after_cold_start(path)
+
+    assert "holdfast.domain.demand" not in loaded
+    assert "holdfast.signal_models" not in loaded
+
+
 def test_the_signals_consumer_does_not_import_the_http_contract_models():
     assert "holdfast.models" not in modules_after_cold_start("functions/demand_signals/app.py")
 

@@ -7,17 +7,9 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from holdfast.domain.configuration import MAX_STOCK
-from holdfast.domain.demand import (
-    AffinityReport,
-    ChannelRow,
-    LocationsReport,
-    RestockRow,
-    TimingReport,
-)
 from holdfast.domain.ledger import IqType, check_feed_quantity
 from holdfast.domain.planning import MAX_ALLOCATIONS
 from holdfast.domain.refs import DEFAULT_CATALOGUE, Ref
-from holdfast.domain.signals import FunnelRow, Signal
 
 MAX_BATCH_ENTITIES = 5_000
 """Entities one ``POST /inventory/batch`` may carry."""
@@ -253,53 +245,3 @@ class OrderView(_View):
     secondsToConvert: float | None = None
     createdAt: str
     updatedAt: str
-
-
-class SignalsResponse(_View):
-    """A page of demand signals (``GET /signals``), oldest first."""
-
-    items: list[Signal]
-    nextToken: str | None = None
-    """Pass it back as ``nextToken`` for the next page; absent on the last page."""
-
-
-class FunnelResponse(_View):
-    """The funnel per SKU over ``[from, to)`` (``GET /reports/funnel``)."""
-
-    items: list[FunnelRow]
-    from_: str = Field(alias="from", serialization_alias="from")
-    to: str
-
-
-class _ReportRange(_View):
-    from_: str = Field(alias="from", serialization_alias="from")
-    to: str
-
-
-class ChannelsResponse(_ReportRange):
-    """Carts, holds, orders, conversion and abandonment per channel × delivery type
-    (``GET /reports/channels``)."""
-
-    items: list[ChannelRow]
-
-
-class LocationsResponse(_ReportRange, LocationsReport):
-    """Locations in plans vs fulfilling orders, and out-of-stock demand per product × location
-    (``GET /reports/locations``)."""
-
-
-class AffinityResponse(_ReportRange, AffinityReport):
-    """Product pairs held together and abandoned together (``GET /reports/affinity``)."""
-
-
-class TimingResponse(_ReportRange, TimingReport):
-    """Holds, conversions and abandonment by local hour and weekday; seconds to convert vs the
-    timer (``GET /reports/timing``)."""
-
-
-class RestockingResponse(_ReportRange):
-    """Unmet demand per product × location, most first (``GET /reports/restocking``)."""
-
-    items: list[RestockRow]
-    published: int
-    """``RESTOCK_SUGGESTED`` events published for rows at or above ``threshold``."""
