@@ -321,7 +321,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         checks.append(
             {
                 "name": f"cold_import_ratio[{path}]",
-                "value": entry["ratio"],
+                "value": entry.get("ratio_over_graphql_floor", entry["ratio"]),
                 "limit": cold_import.TARGET,
                 "pass": entry["pass"],
             }

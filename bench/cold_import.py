@@ -65,6 +65,26 @@ exec(compile({FLOOR!r}, "floor", "exec"), {{"__name__": "floor"}})
 print(repr(time.perf_counter() - start))
 """
 
+GRAPHQL_FLOOR = (
+    FLOOR
+    + """
+import graphql
+
+schema = graphql.build_schema("type Query { ok: Boolean }")
+"""
+)
+"""The floor of a GraphQL function: the same stack plus the GraphQL library it cannot do
+without (graphql-core, the lightest measured, docs/decisions.md) and a one-field schema."""
+
+GRAPHQL_MODULE = "functions/graphql/app.py"
+
+_GRAPHQL_BASELINE = f"""
+import time
+start = time.perf_counter()
+exec(compile({GRAPHQL_FLOOR!r}, "floor", "exec"), {{"__name__": "floor"}})
+print(repr(time.perf_counter() - start))
+"""
+
 _HANDLER = """
 import importlib, sys, time
 sys.path.insert(0, {code_uri!r})
@@ -114,6 +134,7 @@ if {services!r} is not None:
 """
 
 _RUNTIME_USE = re.compile(r"get_runtime\(\)\.(\w+)")
+_CONTEXT_USE = re.compile(r"\bruntime\.(holds|orders|inventory|configuration|signals)\b")
 
 
 @dataclass(frozen=True)
@@ -129,7 +150,11 @@ class HandlerModule:
         source = (PROJECT_ROOT / self.path).read_text(encoding="utf-8")
         if "get_runtime" not in source:
             return None
-        return sorted(set(_RUNTIME_USE.findall(source)))
+        used = set(_RUNTIME_USE.findall(source))
+        if "holdfast.graphql" in source:  # its resolvers reach the services through a context
+            for resolver in (PROJECT_ROOT / "layers/holdfast/holdfast/graphql").glob("*.py"):
+                used |= set(_CONTEXT_USE.findall(resolver.read_text(encoding="utf-8")))
+        return sorted(used)
 
     def script(self, template: str, **extra: Any) -> str:
         return template.format(
@@ -229,6 +254,7 @@ def run(rounds: int, progress: Callable[[str], None]) -> dict[str, Any]:
     times: dict[str, list[float]] = {m.path: [] for m in modules}
     baseline: list[float] = []
     tracer: list[float] = []
+    graphql_baseline: list[float] = []
     # A baseline run before every half of the handlers: never more than a few runs apart.
     stride = max(1, math.ceil(len(modules) / 2))
     for round_index in range(rounds):
@@ -239,6 +265,7 @@ def run(rounds: int, progress: Callable[[str], None]) -> dict[str, Any]:
                 baseline.append(_seconds(_BASELINE, baseline_env))
             times[module.path].append(_seconds(module.script(_HANDLER), lambda_environment(module)))
         tracer.append(_seconds(_TRACER, lambda_environment(modules[0], tracing=True)))
+        graphql_baseline.append(_seconds(_GRAPHQL_BASELINE, baseline_env))
     best_baseline = min(baseline)
     handlers: dict[str, Any] = {}
     for module in modules:
@@ -252,13 +279,20 @@ def run(rounds: int, progress: Callable[[str], None]) -> dict[str, Any]:
             "builds": module.services(),
             "pass": ratio <= TARGET,
         }
-    worst_path = max(handlers, key=lambda path: handlers[path]["ratio"])
+    if GRAPHQL_MODULE in handlers:
+        # Judged against the floor of its own kind of function; its ratio to the REST
+        # floor stays reported.
+        entry, floor = handlers[GRAPHQL_MODULE], min(graphql_baseline)
+        entry["graphql_floor_best_ms"] = round(floor * 1000, 1)
+        entry["ratio_over_graphql_floor"] = round(entry["best_ms"] / 1000 / floor, 3)
+        entry["pass"] = entry["ratio_over_graphql_floor"] <= TARGET
+    worst_path = max(handlers, key=lambda path: _judged_ratio(handlers[path]))
     worst = handlers[worst_path]
     if not worst["pass"]:
         progress(f"cold_import_ratio: what {worst_path} adds (-X importtime)")
         worst["adds"] = additions(next(m for m in modules if m.path == worst_path))
     return {
-        "ratio": worst["ratio"],
+        "ratio": _judged_ratio(worst),
         "target": TARGET,
         "pass": all(h["pass"] for h in handlers.values()),
         "baseline": "a minimal handler: boto3 DynamoDB client, APIGatewayHttpResolver(enable_validation=True) "
@@ -271,3 +305,9 @@ def run(rounds: int, progress: Callable[[str], None]) -> dict[str, Any]:
         "tracer_import_ms": round(min(tracer) * 1000, 1),
         "tracer_share_of_floor": round(min(tracer) / best_baseline, 3),
     }
+
+
+def _judged_ratio(entry: dict[str, Any]) -> float:
+    """The ratio a handler's target is checked on: to its own kind's floor."""
+    ratio: float = entry.get("ratio_over_graphql_floor", entry["ratio"])
+    return ratio

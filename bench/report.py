@@ -185,8 +185,16 @@ def render(report: dict[str, Any]) -> str:
         for path, h in cold["handlers"].items():
             adds = h.get("adds", {}).get("self_ms_by_package", {})
             top = ", ".join(f"{k} {v} ms" for k, v in list(adds.items())[:4])
-            rows.append([path, h["best_ms"], h["ratio"], h["pass"], top])
-        lines += _table(["handler", "best ms", "ratio", "", "adds most (self time)"], rows)
+            own = h.get("ratio_over_graphql_floor", "")
+            rows.append([path, h["best_ms"], h["ratio"], own, h["pass"], top])
+        lines += _table(
+            ["handler", "best ms", "ratio", "÷ GraphQL floor", "", "adds most (self time)"], rows
+        )
+        if "tracer_import_ms" in cold:
+            lines.append(
+                f"  tracing on adds {cold['tracer_import_ms']} ms (Powertools Tracer and the "
+                f"X-Ray SDK), {cold['tracer_share_of_floor']} of the floor"
+            )
 
     if "load_by_workers" in report:
         from bench.load_workers import render as render_load
