@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from holdfast_cli.template import PROJECT_ROOT, functions
+from holdfast_cli.local.template import PROJECT_ROOT, functions
 
 TARGET = 1.15
 

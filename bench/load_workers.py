@@ -37,7 +37,7 @@ def compare(
     err: TextIO = sys.stderr,
 ) -> dict[str, Any]:
     """One load run and one ceiling per worker count; the rows and a flat summary."""
-    from holdfast_cli.dynamodb_local import DynamoDBLocal
+    from holdfast_cli.local.dynamodb_local import DynamoDBLocal
 
     local = None
     endpoint = options.endpoint_url
@@ -149,7 +149,7 @@ def _key(n: int) -> dict[str, Any]:
 
 
 def _client(endpoint: str) -> Any:
-    from holdfast_cli.aws_environment import dynamodb_client
+    from holdfast_cli.local.aws_credentials import dynamodb_client
 
     return dynamodb_client(endpoint)
 

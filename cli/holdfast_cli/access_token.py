@@ -122,7 +122,7 @@ def credentials_from_stack(
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from holdfast_cli.aws_environment import configured_region
+    from holdfast_cli.local.aws_credentials import configured_region
 
     try:
         session = session or boto3.session.Session(region_name=region or configured_region())

@@ -10,7 +10,7 @@ Everything goes through the public API, so the story tests the deployed code pat
 
 * in-process engines (``dynamodb-local``, started and stopped here; any DynamoDB at
   ``--endpoint-url``; or ``moto``): the real handlers through
-  :class:`~holdfast_cli.local_api.LocalApi`, shoppers in ``--concurrency`` forked worker
+  :class:`~holdfast_cli.local.api.LocalApi`, shoppers in ``--concurrency`` forked worker
   processes (one request at a time per process, as in Lambda). Time runs ``60/T`` times
   faster than the wall clock for every service (:func:`holdfast.runtime.use_clock`), so the
   product's 1-minute hold timer lasts ``--timer-seconds`` T. One extra worker plays the
@@ -48,10 +48,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from holdfast_cli.console import is_terminal, print_table, progress_line, verdict
-from holdfast_cli.local_api import ApiResponse
+from holdfast_cli.local.api import ApiResponse
 
 if TYPE_CHECKING:
-    from holdfast_cli.dev_server import Engine
+    from holdfast_cli.local.dev_server import Engine
+    from holdfast_cli.local.engine import LocalEngine
 
 DESCRIPTION = (
     "Replay the flash-sale story (docs/behaviour.md §8): many shoppers hold one SKU at once, some confirm, "
@@ -287,7 +288,7 @@ _progress: Progress | None = None
 
 @functools.cache
 def _local_api() -> Any:
-    from holdfast_cli.local_api import LocalApi
+    from holdfast_cli.local.api import LocalApi
 
     return LocalApi()
 
@@ -594,8 +595,9 @@ def run_sale(options: Options, *, err: TextIO | None = None) -> Report:
 
 def _run_in_process(options: Options, sale: Sale, err: TextIO) -> Report:
     from holdfast.runtime import use_clock
-    from holdfast_cli.aws_environment import dynamodb_client
-    from holdfast_cli.dev_server import DevServerError, open_backend
+    from holdfast_cli.local.aws_credentials import dynamodb_client
+    from holdfast_cli.local.engine import EngineError, LocalEngine, engine_kind
+    from holdfast_cli.local.environment import QUIET
 
     engine = None if options.endpoint_url else (options.engine or "dynamodb-local")
     concurrency = 1 if engine == "moto" else options.concurrency
@@ -610,13 +612,13 @@ def _run_in_process(options: Options, sale: Sale, err: TextIO) -> Report:
     print(f"holdfast flash-sale: starting {where} (table {table}) ...", file=err, flush=True)
     began = time.monotonic()
     try:
-        backend = open_backend(
-            engine,
+        backend = LocalEngine(
+            engine_kind(engine, options.endpoint_url),
             endpoint_url=options.endpoint_url,
             table=table,
-            environment={"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"},
-        )
-    except DevServerError as error:
+            environment=QUIET,
+        ).start()
+    except EngineError as error:
         raise FlashSaleError(str(error)) from None
     print(
         f"holdfast flash-sale: engine ready in {time.monotonic() - began:.1f} s",
@@ -658,20 +660,20 @@ def _run_in_process(options: Options, sale: Sale, err: TextIO) -> Report:
         backend.close()
 
 
-def _deliver_signals(backend: Any, api: Any) -> None:
+def _deliver_signals(backend: LocalEngine, api: Any) -> None:
     """What the deployed stream mapping does for the demand-signals function, done after the
     sale (workers are forked; a poller thread must not run while they start): the whole
     stream of this sale's table, from its start, through the template's filter and batches."""
     import boto3
 
-    from holdfast_cli.stream_poller import StreamPoller, stream_mappings
+    from holdfast_cli.local.stream_poller import StreamPoller, stream_mappings
 
     mappings = [m for m in stream_mappings() if m.function == SIGNALS_FUNCTION]
     poller = StreamPoller(
         api.invoke,
         dynamodb=boto3.client("dynamodb", endpoint_url=backend.endpoint_url),
         streams=boto3.client("dynamodbstreams", endpoint_url=backend.endpoint_url),
-        table=backend.table,
+        table=backend.table or "",
         mappings=mappings,
         starting_position="TRIM_HORIZON",
     )
@@ -829,7 +831,7 @@ def _shop_and_settle(
             with ThreadPoolExecutor(len(lanes) + 1, thread_name_prefix="shopper") as pool:
                 results = list(pool.map(run_lane, [monitor, *lanes]))
         else:
-            from holdfast_cli.workers import map_in_processes
+            from holdfast_cli.local.process_map import map_in_processes
 
             # Forked before any thread of ours exists: the workers inherit the shared counters.
             results = map_in_processes(run_lane, [monitor, *lanes], processes=len(lanes) + 1)

@@ -10,7 +10,6 @@ from importlib.metadata import PackageNotFoundError, version
 
 from holdfast_cli import (
     access_token,
-    dev_server,
     flash_sale,
     graphql_schema,
     openapi,
@@ -19,6 +18,7 @@ from holdfast_cli import (
     signals,
     simulate_day,
 )
+from holdfast_cli.commands import dev
 
 PASS_THROUGH = {
     "bench": ("bench.cli", "the benchmark, ratios measured side by side (python -m bench)"),
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module, summary in (
-        ("dev", dev_server, "serve the HTTP API on localhost through the real Lambda handlers"),
+        ("dev", dev, "serve the HTTP API on localhost through the real Lambda handlers"),
         ("reconcile", reconcile, "check every position's onHand counter against its ledger"),
         (
             "flash-sale",
@@ -85,7 +85,7 @@ def pass_through(name: str) -> Callable[[Sequence[str]], int]:
     """The ``main(argv)`` of a pass-through command, imported from the repository's root."""
     import importlib
 
-    from holdfast_cli.template import PROJECT_ROOT
+    from holdfast_cli.local.template import PROJECT_ROOT
 
     if str(PROJECT_ROOT) not in sys.path:
         sys.path.insert(0, str(PROJECT_ROOT))

@@ -21,7 +21,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from holdfast_cli.template import PROJECT_ROOT, FunctionSpec, _import_file, functions, load_template
+from holdfast_cli.local.template import (
+    PROJECT_ROOT,
+    FunctionSpec,
+    _import_file,
+    functions,
+    load_template,
+)
 
 DESCRIPTION = (
     "Print the OpenAPI 3.1 document of the whole HTTP API, built from each function's "

@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from holdfast_cli.aws_environment import dynamodb_client
 from holdfast_cli.console import console_for, is_terminal, print_table, verdict
+from holdfast_cli.local.aws_credentials import dynamodb_client
 
 DESCRIPTION = (
     "Check that every inventory position's onHand counter equals the sum of its ACTIVE ledger. "

@@ -110,7 +110,7 @@ class SignalSource:
                 )
             from holdfast.runtime import build_runtime
             from holdfast.settings import Settings
-            from holdfast_cli.aws_environment import dynamodb_client
+            from holdfast_cli.local.aws_credentials import dynamodb_client
 
             settings = Settings(table_name=args.table, dynamodb_endpoint_url=args.endpoint_url)
             self._service = build_runtime(

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from holdfast_cli.demand_report import time_zone
 
 if TYPE_CHECKING:
-    from holdfast_cli.dev_server import Engine
+    from holdfast_cli.local.dev_server import Engine
 
 DESCRIPTION = (
     "Play a day of mixed shoppers (channels, HD/CC, stores, planted product affinities and "
@@ -439,10 +439,10 @@ def run_day(
 ) -> dict[str, Any]:
     """Set up the engine, play the day, deliver the signals, read the reports, check them."""
     from holdfast.runtime import use_clock
-    from holdfast_cli.aws_environment import dynamodb_client
-    from holdfast_cli.dev_server import DevServerError, open_backend
     from holdfast_cli.flash_sale import _deliver_signals
-    from holdfast_cli.local_api import LocalApi
+    from holdfast_cli.local.api import LocalApi
+    from holdfast_cli.local.engine import EngineError, LocalEngine, engine_kind
+    from holdfast_cli.local.environment import QUIET
     from holdfast_cli.signals import SignalSource
 
     zone = ZoneInfo(zone_name)
@@ -452,17 +452,13 @@ def run_day(
         days=1, hours=2
     )  # the last holds expire and late shoppers order after midnight
     try:
-        backend = open_backend(
-            None if endpoint_url else engine,
+        backend = LocalEngine(
+            engine_kind(None if endpoint_url else engine, endpoint_url),
             endpoint_url=endpoint_url,
             table=f"holdfast-day-{uuid.uuid4().hex[:8]}",
-            environment={
-                "POWERTOOLS_LOG_LEVEL": "WARNING",
-                "POWERTOOLS_METRICS_DISABLED": "true",
-                "CONFIG_CACHE_SECONDS": "30",
-            },
-        )
-    except DevServerError as error:
+            environment={**QUIET, "CONFIG_CACHE_SECONDS": "30"},
+        ).start()
+    except EngineError as error:
         raise SimulationError(str(error)) from None
     clock = SimulatedClock(start - timedelta(hours=1))
     use_clock(clock)
@@ -493,7 +489,7 @@ def run_day(
         use_clock(None)
         if endpoint_url:  # an engine someone else runs: leave it as it was
             with contextlib.suppress(Exception):
-                dynamodb_client(endpoint_url).delete_table(TableName=backend.table)
+                backend.client().delete_table(TableName=backend.table)
         backend.close()
     checks = check(truth, reports, zone, (end - start) / timedelta(days=1))
     return {

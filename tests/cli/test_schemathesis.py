@@ -38,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from holdfast_cli.dev_server import serve
+from holdfast_cli.local.dev_server import serve
 from holdfast_cli.seed import CHANNELS, EXAMPLE_POSITION, LOCATIONS, MAIN_DC, PRODUCT, TIMERS
 from tests.cli.http_client import call
 from tests.cli.write_counter import counting_writes

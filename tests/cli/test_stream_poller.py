@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 
-from holdfast_cli.stream_poller import (
+from holdfast_cli.local.stream_poller import (
     BatchDelivery,
     DeliveryStats,
     StreamMapping,
@@ -265,7 +265,7 @@ def test_a_record_that_keeps_failing_is_dropped_after_maximum_retry_attempts_wit
     function = RecordingFunction(*[failure(2)] * 10)
     stats = DeliveryStats()
 
-    with caplog.at_level(logging.WARNING, logger="holdfast_cli.stream_poller"):
+    with caplog.at_level(logging.WARNING, logger="holdfast_cli.local.stream_poller"):
         delivery(expiry_mapping, function, stats).deliver(ttl_records(2))
 
     assert function.calls == [seq(1, 2)] + [seq(2)] * 5  # the first try and 5 retries
@@ -316,7 +316,7 @@ def test_records_older_than_maximum_record_age_are_dropped(expiry_mapping, caplo
     old["dynamodb"]["ApproximateCreationDateTime"] = RECORD_TIME.timestamp() - 3601
     function = RecordingFunction()
 
-    with caplog.at_level(logging.WARNING, logger="holdfast_cli.stream_poller"):
+    with caplog.at_level(logging.WARNING, logger="holdfast_cli.local.stream_poller"):
         delivery(expiry_mapping, function).deliver([old, *ttl_records(1, first=5)])
 
     assert function.calls == [seq(5)]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from holdfast_cli.dev_server import serve
+from holdfast_cli.local.dev_server import serve
 from holdfast_cli.openapi import OPENAPI_PATH
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
