@@ -14,7 +14,7 @@ import sys
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from holdfast_cli.signals import SignalSource, SourceError, add_source_arguments, time_range
+from holdfast_cli.signal_source import SignalSource, SourceError, add_source_arguments, time_range
 
 EXIT_OK, EXIT_ERROR = 0, 2
 REPORTS = {

@@ -8,17 +8,17 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from holdfast_cli import (
-    access_token,
-    flash_sale,
-    graphql_schema,
+from holdfast_cli import flash_sale
+from holdfast_cli.commands import (
+    dev,
+    graphql,
     openapi,
     reconcile,
     report,
     signals,
     simulate_day,
+    token,
 )
-from holdfast_cli.commands import dev
 
 PASS_THROUGH = {
     "bench": ("bench.cli", "the benchmark, ratios measured side by side (python -m bench)"),
@@ -59,12 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         (
             "token",
-            access_token,
+            token,
             "print an access token for a deployed API (OAuth client credentials)",
         ),
         (
             "graphql",
-            graphql_schema,
+            graphql,
             "the Fluent-compatible GraphQL endpoint: `holdfast graphql schema` prints its SDL",
         ),
         (

@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tomllib
-from pathlib import Path
 from typing import Any
 
 from holdfast_cli.local.template import (
@@ -29,10 +27,6 @@ from holdfast_cli.local.template import (
     load_template,
 )
 
-DESCRIPTION = (
-    "Print the OpenAPI 3.1 document of the whole HTTP API, built from each function's "
-    "resolver and the template's authorizer (docs/openapi.json is its output)."
-)
 OPENAPI_PATH = PROJECT_ROOT / "docs" / "openapi.json"
 TITLE = "Holdfast"
 LOCAL_URL = "http://127.0.0.1:3000"
@@ -369,44 +363,12 @@ def _reachable(schemas: dict[str, Any], paths: dict[str, Any]) -> dict[str, Any]
     return {name: schemas[name] for name in sorted(found)}
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--output", "-o", type=Path, help="write the document to this file instead of stdout"
-    )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help=f"exit 1 if {OPENAPI_PATH.relative_to(PROJECT_ROOT)} is not up to date",
-    )
-    parser.set_defaults(run=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        text = render(build_document())
-    except DocumentError as error:
-        print(f"holdfast openapi: {error}", file=sys.stderr)
-        return 1
-    if args.check:
-        if not OPENAPI_PATH.exists() or OPENAPI_PATH.read_text(encoding="utf-8") != text:
-            relative = OPENAPI_PATH.relative_to(PROJECT_ROOT)
-            print(
-                f"{relative} is out of date: run `uv run holdfast openapi -o {relative}`",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return 0
-
-
 if __name__ == "__main__":
+    from holdfast_cli.commands import openapi as command
+
     _parser = argparse.ArgumentParser(
-        prog="python -m holdfast_cli.openapi", description=DESCRIPTION
+        prog="python -m holdfast_cli.openapi", description=command.DESCRIPTION
     )
-    add_arguments(_parser)
+    command.add_arguments(_parser)
     _args = _parser.parse_args()
     raise SystemExit(_args.run(_args))

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from holdfast_cli import access_token
+from holdfast_cli.commands import token as access_token
 from holdfast_cli.main import main
 
 CLIENT_ID, CLIENT_SECRET = "backoffice-client", "fake-backoffice-secret"

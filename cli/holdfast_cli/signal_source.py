@@ -1,8 +1,9 @@
-"""``holdfast signals export``: demand signals as JSON lines (docs/behaviour.md §7), from a running API
+"""Where the developer commands read demand signals (docs/behaviour.md §7): a running API
 (``--api-url``, the ``GET /signals`` route, page by page) or straight from the table
 (``--table`` [``--endpoint-url``], through the same service the route uses).
 
-Also the shared source of ``holdfast report funnel`` (:mod:`holdfast_cli.report`).
+``holdfast signals export`` (:mod:`holdfast_cli.commands.signals`), ``holdfast report`` and
+``holdfast simulate-day`` all read through :class:`SignalSource`.
 """
 
 from __future__ import annotations
@@ -10,18 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from typing import Any
 
-DESCRIPTION = (
-    "Demand signals (FO calls, out-of-stock demand, conversions, abandoned and cancelled carts, "
-    "low stock). export: write them as JSON lines, oldest first."
-)
 EXIT_OK, EXIT_ERROR = 0, 2
 WINDOW = timedelta(days=31)
 """The longest range one query reads; longer exports are split into windows of this size."""
@@ -62,22 +58,6 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("HOLDFAST_TOKEN") or None,
         help="with --api-url: a bearer token with holdfast/read (default: $HOLDFAST_TOKEN)",
     )
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    commands = parser.add_subparsers(dest="signals_command", required=True, metavar="COMMAND")
-    export = commands.add_parser(
-        "export",
-        help="write signals as JSON lines",
-        description="Write demand signals as JSON lines, oldest first.",
-    )
-    add_source_arguments(export)
-    export.add_argument("--type", choices=SIGNAL_TYPES, help="only this type")
-    export.add_argument("--product-ref", help="only this product")
-    export.add_argument("--location-ref", help="only this location")
-    export.add_argument("--channel", help="only this channel")
-    export.add_argument("--out", "-o", metavar="FILE", help="write here instead of stdout")
-    export.set_defaults(run=run_export)
 
 
 def parse_time(text: str) -> datetime:
@@ -134,7 +114,7 @@ class SignalSource:
     def funnel(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         if self._service is not None:
             return [row.model_dump() for row in self._call(self._service.funnel, start, end)]
-        return self._get("/reports/funnel", {"from": _iso(start), "to": _iso(end)})["items"]
+        return self._get("/reports/funnel", {"from": iso_time(start), "to": iso_time(end)})["items"]
 
     def report(
         self, name: str, start: datetime, end: datetime, params: dict[str, Any]
@@ -142,14 +122,16 @@ class SignalSource:
         """A demand report (``GET /reports/{name}``) as its JSON answer; ``params`` are the
         route's query parameters besides the range."""
         if self._service is None:
-            return self._get(f"/reports/{name}", {"from": _iso(start), "to": _iso(end), **params})
+            return self._get(
+                f"/reports/{name}", {"from": iso_time(start), "to": iso_time(end), **params}
+            )
         from holdfast.services.demand_reports import DemandReports, Filters
 
         reports = DemandReports(self._service)
         filters = Filters(
             params.get("channel"), params.get("deliveryType"), params.get("productRef")
         )
-        span = {"from": _iso(start), "to": _iso(end)}
+        span = {"from": iso_time(start), "to": iso_time(end)}
         if name == "channels":
             return {
                 "items": [
@@ -201,8 +183,8 @@ class SignalSource:
             )
             return [item.model_dump(mode="json") for item in items], token
         query = {
-            "from": _iso(start),
-            "to": _iso(end),
+            "from": iso_time(start),
+            "to": iso_time(end),
             "limit": PAGE,
             **{k: v for k, v in filters.items() if v},
         }
@@ -240,31 +222,5 @@ class SignalSource:
             raise SourceError(f"cannot reach {self._api_url}: {error}") from None
 
 
-def _iso(moment: datetime) -> str:
+def iso_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def run_export(args: argparse.Namespace) -> int:
-    try:
-        start, end = time_range(args)
-        source = SignalSource(args)
-        filters = {
-            "type": args.type,
-            "productRef": args.product_ref,
-            "locationRef": args.location_ref,
-            "channel": args.channel,
-        }
-        out: TextIO = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
-        try:
-            count = 0
-            for signal in source.signals(start, end, **filters):
-                out.write(json.dumps(signal, separators=(",", ":")) + "\n")
-                count += 1
-        finally:
-            if args.out:
-                out.close()
-    except SourceError as error:
-        print(f"holdfast signals: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    print(f"holdfast signals: {count} signals from {_iso(start)} to {_iso(end)}", file=sys.stderr)
-    return EXIT_OK

@@ -13,7 +13,7 @@ from typing import Any
 
 from holdfast_cli import demand_report
 from holdfast_cli.console import print_table
-from holdfast_cli.signals import SignalSource, SourceError, add_source_arguments, time_range
+from holdfast_cli.signal_source import SignalSource, SourceError, add_source_arguments, time_range
 
 DESCRIPTION = (
     "Reports built from the demand signals. funnel: FO calls → holds → orders per SKU; channels, "
