@@ -8,9 +8,9 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from holdfast_cli import flash_sale
 from holdfast_cli.commands import (
     dev,
+    flash_sale,
     graphql,
     openapi,
     reconcile,

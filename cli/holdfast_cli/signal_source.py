@@ -9,14 +9,13 @@
 from __future__ import annotations
 
 import argparse
-import json
+import http.client
 import os
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from holdfast_cli.api_client import ApiClient
 
 EXIT_OK, EXIT_ERROR = 0, 2
 WINDOW = timedelta(days=31)
@@ -81,7 +80,9 @@ class SignalSource:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self._api_url = args.api_url.rstrip("/") if args.api_url else None
-        self._token = args.token
+        self._client = (
+            ApiClient(self._api_url, timeout=60, token=args.token) if self._api_url else None
+        )
         self._service = None
         if self._api_url is None:
             if not args.table:
@@ -207,19 +208,15 @@ class SignalSource:
             raise SourceError(f"DynamoDB: {error}") from None
 
     def _get(self, path: str, query: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(f"{self._api_url}{path}?{urllib.parse.urlencode(query)}")
-        if self._token:
-            request.add_header("Authorization", f"Bearer {self._token}")
+        assert self._client is not None
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            with error:
-                raise SourceError(
-                    f"GET {path} answered {error.code}: {error.read().decode()[:300]}"
-                ) from None
-        except (OSError, urllib.error.URLError) as error:
+            response = self._client.request("GET", path, query=query)
+        except (OSError, http.client.HTTPException) as error:
             raise SourceError(f"cannot reach {self._api_url}: {error}") from None
+        if not 200 <= response.status < 300:
+            raise SourceError(f"GET {path} answered {response.status}: {response.body[:300]}")
+        answer: dict[str, Any] = response.json()
+        return answer
 
 
 def iso_time(moment: datetime) -> str:

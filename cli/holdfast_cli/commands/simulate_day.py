@@ -56,7 +56,7 @@ def run_day(
 ) -> dict[str, Any]:
     """Set up the engine, play the day, deliver the signals, read the reports, check them."""
     from holdfast.runtime import use_clock
-    from holdfast_cli.flash_sale import _deliver_signals
+    from holdfast_cli.flash_sale.runner import deliver_signals
     from holdfast_cli.local.api import LocalApi
     from holdfast_cli.local.engine import EngineError, LocalEngine, engine_kind
     from holdfast_cli.local.environment import QUIET
@@ -88,7 +88,7 @@ def run_day(
             flush=True,
         )
         truth = play(api, clock, plans)
-        _deliver_signals(backend, api)
+        deliver_signals(backend, api)
         source = SignalSource(
             argparse.Namespace(
                 api_url=None, token=None, table=backend.table, endpoint_url=backend.endpoint_url
