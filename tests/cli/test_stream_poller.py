@@ -10,16 +10,18 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 
+from holdfast_cli.local.stream_mappings import (
+    StreamMapping,
+    UnsupportedPattern,
+    check_pattern,
+    matches_pattern,
+    stream_mappings,
+)
 from holdfast_cli.local.stream_poller import (
     BatchDelivery,
     DeliveryStats,
-    StreamMapping,
     StreamPoller,
-    UnsupportedPattern,
-    check_pattern,
     lambda_record,
-    matches_pattern,
-    stream_mappings,
 )
 
 STREAM_ARN = "arn:aws:dynamodb:ddblocal:000000000000:table/holdfast/stream/2026-11-27T09:59:51.583"

@@ -5,7 +5,7 @@ For every ``Type: DynamoDB`` event on the inventory table's stream the poller ap
 template says about the mapping:
 
 * ``FilterCriteria``: a record reaches the function only if it matches one of the patterns
-  (the EventBridge-style subset :func:`matches_pattern` implements), tested on the record as
+  (the EventBridge-style subset :func:`~holdfast_cli.local.stream_mappings.matches_pattern` implements), tested on the record as
   Lambda shapes it (``userIdentity: {"type", "principalId"}``, not the Streams API's casing);
 * ``BatchSize``: at most that many records per invocation;
 * ``FunctionResponseTypes: [ReportBatchItemFailures]``: the answer's ``batchItemFailures``
@@ -30,21 +30,26 @@ Typical use (``holdfast dev`` does this)::
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TextIO
+from typing import Any, TextIO
 
-from holdfast_cli.local.template import TABLE_RESOURCE, functions
+from holdfast_cli.local.stream_delivery import (
+    BatchDelivery,
+    DeliveryStats,
+    Invoke,
+    sequence_number,
+)
+from holdfast_cli.local.stream_mappings import StartingPosition, StreamMapping, stream_mappings
+
+__all__ = ["BatchDelivery", "DeliveryStats", "StreamPoller", "lambda_record", "stream_mappings"]
 
 logger = logging.getLogger(__name__)
 
-StartingPosition = Literal["LATEST", "TRIM_HORIZON"]
-Invoke = Callable[[str, dict[str, Any]], Any]
 
 IDLE_SECONDS = 0.5
 """Pause between polls when a pass read nothing."""
@@ -52,155 +57,6 @@ SHARD_REFRESH_SECONDS = 10.0
 """How often the shard list is re-read for new shards (also at once when a shard closes)."""
 GET_RECORDS_LIMIT = 1000
 LAMBDA_EVENT_VERSION = "1.1"
-
-
-class UnsupportedPattern(ValueError):
-    """A filter pattern uses an operator this local matcher does not implement."""
-
-
-# -- the template's stream mappings ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StreamMapping:
-    """One ``Type: DynamoDB`` event of a function: what Lambda's event source mapping does."""
-
-    function: str
-    event: str
-    batch_size: int = 100
-    starting_position: StartingPosition = "LATEST"
-    maximum_retry_attempts: int = -1
-    """-1: retry until the record is too old (Lambda's default)."""
-    maximum_record_age_seconds: int = -1
-    """-1: records never get too old."""
-    bisect_on_error: bool = False
-    report_item_failures: bool = False
-    filters: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
-
-    def accepts(self, record: Mapping[str, Any]) -> bool:
-        """Whether a Lambda-shaped record passes the mapping's filters (any one of them)."""
-        return not self.filters or any(matches_pattern(p, record) for p in self.filters)
-
-    @classmethod
-    def from_event(cls, function: str, event: str, properties: Mapping[str, Any]) -> StreamMapping:
-        criteria = properties.get("FilterCriteria") or {}
-        filters = tuple(
-            json.loads(f["Pattern"]) if isinstance(f["Pattern"], str) else f["Pattern"]
-            for f in criteria.get("Filters", [])
-        )
-        for pattern in filters:
-            check_pattern(pattern)
-        return cls(
-            function=function,
-            event=event,
-            batch_size=int(properties.get("BatchSize", 100)),
-            starting_position=properties.get("StartingPosition", "LATEST"),
-            maximum_retry_attempts=int(properties.get("MaximumRetryAttempts", -1)),
-            maximum_record_age_seconds=int(properties.get("MaximumRecordAgeInSeconds", -1)),
-            bisect_on_error=bool(properties.get("BisectBatchOnFunctionError", False)),
-            report_item_failures="ReportBatchItemFailures"
-            in properties.get("FunctionResponseTypes", []),
-            filters=filters,
-        )
-
-
-def stream_mappings(template: dict[str, Any] | None = None) -> list[StreamMapping]:
-    """The template's event source mappings on the inventory table's stream."""
-    found = []
-    for spec in functions(template).values():
-        for name, event in spec.events.items():
-            if event.get("Type") == "DynamoDB" and _is_table_stream(
-                event["Properties"].get("Stream")
-            ):
-                found.append(StreamMapping.from_event(spec.name, name, event["Properties"]))
-    return found
-
-
-def _is_table_stream(reference: Any) -> bool:
-    """``!GetAtt InventoryTable.StreamArn`` in either of CloudFormation's spellings."""
-    if not isinstance(reference, Mapping) or "Fn::GetAtt" not in reference:
-        return False
-    target = reference["Fn::GetAtt"]
-    parts = target.split(".", 1) if isinstance(target, str) else list(target)
-    return parts == [TABLE_RESOURCE, "StreamArn"]
-
-
-# -- filter patterns ------------------------------------------------------------------------
-
-_OPERATORS = frozenset({"exists", "prefix", "anything-but"})
-
-
-def check_pattern(pattern: Mapping[str, Any]) -> None:
-    """Raise :class:`UnsupportedPattern` for anything :func:`matches_pattern` cannot decide,
-    so a template using more of the pattern language fails loudly instead of misfiltering."""
-    for key, expected in pattern.items():
-        if isinstance(expected, Mapping):
-            check_pattern(expected)
-        elif isinstance(expected, list):
-            for rule in expected:
-                if isinstance(rule, Mapping):
-                    if len(rule) != 1 or next(iter(rule)) not in _OPERATORS:
-                        raise UnsupportedPattern(f"{key}: unsupported filter rule {rule!r}")
-                elif isinstance(rule, (list, tuple)):
-                    raise UnsupportedPattern(f"{key}: nested lists are not filter rules")
-        else:
-            raise UnsupportedPattern(
-                f"{key}: pattern values are objects or lists, not {expected!r}"
-            )
-
-
-def matches_pattern(pattern: Mapping[str, Any], event: Any) -> bool:
-    """Lambda/EventBridge event filtering, for the subset Holdfast uses.
-
-    Every key of the pattern must match: an object matches the event's object at that key
-    recursively; a list matches when the event's value (or, for an array, any element) equals
-    one of the listed values, or satisfies one of ``{"exists": bool}``, ``{"prefix": str}``,
-    ``{"anything-but": value | [values]}``. Equality is by JSON type: ``"1"`` is not ``1``.
-    """
-    if not isinstance(event, Mapping):
-        return False
-    for key, expected in pattern.items():
-        present = key in event
-        value = event.get(key)
-        if isinstance(expected, Mapping):
-            if not matches_pattern(expected, value):
-                return False
-        elif not _matches_rules(expected, value, present):
-            return False
-    return True
-
-
-def _matches_rules(rules: Sequence[Any], value: Any, present: bool) -> bool:
-    values = value if isinstance(value, list) else [value]
-    for rule in rules:
-        if isinstance(rule, Mapping):
-            ((operator, argument),) = rule.items()
-            if operator == "exists":
-                if bool(argument) == (present and not isinstance(value, Mapping)):
-                    return True
-            elif operator == "prefix":
-                if present and any(isinstance(v, str) and v.startswith(argument) for v in values):
-                    return True
-            elif operator == "anything-but":
-                excluded = argument if isinstance(argument, list) else [argument]
-                if present and all(not any(_same(v, x) for x in excluded) for v in values):
-                    return True
-            else:
-                raise UnsupportedPattern(f"unsupported filter rule {rule!r}")
-        elif present and any(_same(v, rule) for v in values):
-            return True
-    return False
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    return type(a) is type(b) and a == b
-
-
-# -- records ------------------------------------------------------------------------------
 
 
 def lambda_record(
@@ -260,150 +116,6 @@ def _b64(content: bytes | str) -> str:
     return (
         base64.b64encode(content).decode() if isinstance(content, (bytes, bytearray)) else content
     )
-
-
-def _sequence(record: Mapping[str, Any]) -> str:
-    return record["dynamodb"].get("SequenceNumber", "")
-
-
-# -- delivery -----------------------------------------------------------------------------
-
-
-@dataclass
-class DeliveryStats:
-    """What the poller has done so far (read by tests and the dev server)."""
-
-    records_read: int = 0
-    records_delivered: int = 0
-    invocations: int = 0
-    retries: int = 0
-    records_dropped: int = 0
-
-
-class BatchDelivery:
-    """Invokes one mapping's function with batches and applies its retry rules."""
-
-    def __init__(
-        self,
-        mapping: StreamMapping,
-        invoke: Invoke,
-        stats: DeliveryStats,
-        *,
-        retry_delay: float = 0.2,
-        stopping: threading.Event | None = None,
-        log: TextIO | None = None,
-        now: Callable[[], float] = time.time,
-    ) -> None:
-        self.mapping = mapping
-        self._invoke = invoke
-        self._stats = stats
-        self._retry_delay = retry_delay
-        self._stopping = stopping or threading.Event()
-        self._log = log
-        self._now = now
-
-    def deliver(self, records: Iterable[dict[str, Any]]) -> None:
-        """Filter Lambda-shaped records and invoke the function in batches of BatchSize."""
-        accepted = [record for record in records if self.mapping.accepts(record)]
-        size = max(1, self.mapping.batch_size)
-        for start in range(0, len(accepted), size):
-            self._deliver_batch(accepted[start : start + size], attempt=0)
-
-    def _deliver_batch(self, batch: list[dict[str, Any]], attempt: int) -> None:
-        pending = self._drop_too_old(batch)
-        while pending:
-            try:
-                response = self._invoke(self.mapping.function, {"Records": pending})
-                self._stats.invocations += 1
-                failed_from = self._first_failure(response, pending)
-                problem = "reported batchItemFailures"
-            except Exception as error:  # a function error: Lambda retries (or bisects) the batch
-                self._stats.invocations += 1
-                logger.warning(
-                    "%s failed on %d stream records: %s: %s",
-                    self.mapping.function,
-                    len(pending),
-                    type(error).__name__,
-                    error,
-                )
-                if self.mapping.bisect_on_error and len(pending) > 1:
-                    middle = len(pending) // 2
-                    self._deliver_batch(pending[:middle], attempt + 1)
-                    self._deliver_batch(pending[middle:], attempt + 1)
-                    return
-                failed_from = 0
-                problem = f"raised {type(error).__name__}"
-            delivered = len(pending) if failed_from is None else failed_from
-            self._stats.records_delivered += delivered
-            self._note(
-                f"stream → {self.mapping.function}: {len(pending)} records"
-                + ("" if failed_from is None else f", {len(pending) - failed_from} to retry")
-            )
-            if failed_from is None:
-                return
-            pending = self._drop_too_old(pending[failed_from:])
-            attempt += 1
-            limit = self.mapping.maximum_retry_attempts
-            if (limit >= 0 and attempt > limit) or self._stopping.is_set():
-                reason = "retries exhausted" if not self._stopping.is_set() else "poller stopping"
-                self._drop(pending, f"{reason} after {attempt} attempts ({problem})")
-                return
-            self._stats.retries += 1
-            self._stopping.wait(min(self._retry_delay * 2 ** (attempt - 1), 5.0))
-
-    def _first_failure(self, response: Any, batch: Sequence[dict[str, Any]]) -> int | None:
-        """Index of the first record to retry, or ``None`` when the batch succeeded.
-
-        As Lambda does: only with ``ReportBatchItemFailures``; an identifier that is empty or
-        names no record of the batch fails the whole batch.
-        """
-        if not self.mapping.report_item_failures or not isinstance(response, Mapping):
-            return None
-        failures = response.get("batchItemFailures") or []
-        if not failures:
-            return None
-        positions = {_sequence(record): index for index, record in enumerate(batch)}
-        indexes = []
-        for failure in failures:
-            identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
-            if not identifier or identifier not in positions:
-                return 0
-            indexes.append(positions[identifier])
-        return min(indexes)
-
-    def _drop_too_old(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        age_limit = self.mapping.maximum_record_age_seconds
-        if age_limit < 0:
-            return records
-        now = self._now()
-        fresh: list[dict[str, Any]] = []
-        old: list[dict[str, Any]] = []
-        for record in records:
-            created = record["dynamodb"].get("ApproximateCreationDateTime", now)
-            (fresh if now - created <= age_limit else old).append(record)
-        self._drop(old, f"older than MaximumRecordAgeInSeconds={age_limit}")
-        return fresh
-
-    def _drop(self, records: Sequence[dict[str, Any]], reason: str) -> None:
-        if not records:
-            return
-        self._stats.records_dropped += len(records)
-        logger.warning(
-            "dropping %d stream records for %s (%s): sequence numbers %s; a deployed mapping "
-            "sends them to its on-failure destination",
-            len(records),
-            self.mapping.function,
-            reason,
-            ", ".join(_sequence(r) for r in records),
-        )
-        self._note(f"stream → {self.mapping.function}: dropped {len(records)} records ({reason})")
-
-    def _note(self, line: str) -> None:
-        if self._log is not None:
-            print(line, file=self._log, flush=True)
-
-
-# -- polling ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -614,7 +326,7 @@ class StreamPoller:
             converted = [lambda_record(r, self.stream_arn or "", self._region) for r in records]
             for delivery in self._deliveries:
                 delivery.deliver(converted)
-            shard.last_sequence = _sequence(records[-1])
+            shard.last_sequence = sequence_number(records[-1])
         shard.iterator = page.get("NextShardIterator")
         if shard.iterator is None:
             shard.exhausted = True
