@@ -160,6 +160,26 @@ def expected_funnel(report: Report, sale: Sale, probes: int) -> dict[str, int]:
     }
 
 
+def check_funnel(
+    report: Report,
+    api: Client,
+    sale: Sale,
+    clock: FastClock,
+    probes: int,
+    *,
+    since: datetime,
+    catch_up: Callable[[], None] | None,
+) -> None:
+    """Fill in the report's funnel: what it must say, what it says, and whether they agree."""
+    report.funnel_expected = expected_funnel(report, sale, probes)
+    report.funnel = settled_funnel(
+        api, sale, report.funnel_expected, clock, since=since, catch_up=catch_up
+    )
+    report.funnel_agrees = report.funnel is not None and all(
+        report.funnel.get(k) == v for k, v in report.funnel_expected.items()
+    )
+
+
 def settled_funnel(
     api: Client,
     sale: Sale,
@@ -216,21 +236,9 @@ def check_sale(
     ledger_sum = sum(q["quantity"] for q in quantities if q["status"] == "ACTIVE")
     on_hand = position["onHand"]
 
-    problems = []
-    if not released_ok:
-        problems.append("some holds were still ACTIVE at the deadline")
-    if on_hand != ledger_sum:
-        problems.append(f"counter onHand {on_hand} != ledger sum {ledger_sum}")
-    if len(soft) != holds:
-        problems.append(
-            f"{holds} holds answered ACTIVE but the ledger has {len(soft)} SOFT_RESERVE records"
-        )
-    if reserved_units != orders:
-        problems.append(f"{orders} orders confirmed but the ledger reserves {reserved_units} units")
-    if on_hand != sale.stock - orders:
-        problems.append(f"final onHand {on_hand} != stock {sale.stock} - orders {orders}")
-    if any(q["status"] == "ACTIVE" for q in soft):
-        problems.append("SOFT_RESERVE records still ACTIVE")
+    problems = _ledger_problems(
+        sale, soft, holds, orders, reserved_units, on_hand, ledger_sum, released_ok=released_ok
+    )
     if in_process:
         problems += _check_in_process(outcomes, converted)
 
@@ -251,6 +259,36 @@ def check_sale(
         errors=[f"shopper {o.index}: {o.error}" for o in outcomes if o.error],
         problems=problems,
     )
+
+
+def _ledger_problems(
+    sale: Sale,
+    soft: list[dict[str, Any]],
+    holds: int,
+    orders: int,
+    reserved_units: int,
+    on_hand: int,
+    ledger_sum: int,
+    *,
+    released_ok: bool,
+) -> list[str]:
+    """Where the ledger disagrees with the answers the shoppers got."""
+    problems = []
+    if not released_ok:
+        problems.append("some holds were still ACTIVE at the deadline")
+    if on_hand != ledger_sum:
+        problems.append(f"counter onHand {on_hand} != ledger sum {ledger_sum}")
+    if len(soft) != holds:
+        problems.append(
+            f"{holds} holds answered ACTIVE but the ledger has {len(soft)} SOFT_RESERVE records"
+        )
+    if reserved_units != orders:
+        problems.append(f"{orders} orders confirmed but the ledger reserves {reserved_units} units")
+    if on_hand != sale.stock - orders:
+        problems.append(f"final onHand {on_hand} != stock {sale.stock} - orders {orders}")
+    if any(q["status"] == "ACTIVE" for q in soft):
+        problems.append("SOFT_RESERVE records still ACTIVE")
+    return problems
 
 
 def _check_in_process(outcomes: Sequence[ShopperOutcome], converted: set[str]) -> list[str]:

@@ -23,9 +23,8 @@ from holdfast_cli.api_client import ApiClient
 from holdfast_cli.flash_sale.checks import (
     Report,
     active_holds,
+    check_funnel,
     check_sale,
-    expected_funnel,
-    settled_funnel,
 )
 from holdfast_cli.flash_sale.scenario import (
     RECLAIM_GRACE_SECONDS,
@@ -36,12 +35,14 @@ from holdfast_cli.flash_sale.scenario import (
     FlashSaleError,
     Options,
     Sale,
+    ShopperPlan,
     configure,
     plan_shoppers,
 )
 from holdfast_cli.flash_sale.shoppers import (
     Lane,
     Progress,
+    ShopperOutcome,
     local_api,
     run_lane,
     share_progress,
@@ -70,47 +71,20 @@ def run_sale(options: Options, *, err: TextIO | None = None) -> Report:
 
 def _run_in_process(options: Options, sale: Sale, err: TextIO) -> Report:
     from holdfast.runtime import use_clock
-    from holdfast_cli.local.aws_credentials import dynamodb_client
-    from holdfast_cli.local.engine import EngineError, LocalEngine, engine_kind
-    from holdfast_cli.local.environment import QUIET
 
-    engine = None if options.endpoint_url else (options.engine or "dynamodb-local")
-    concurrency = 1 if engine == "moto" else options.concurrency
-    if engine == "moto" and options.concurrency != 1:
-        print(
-            "holdfast flash-sale: moto is not atomic under concurrency: shoppers take turns "
-            "(concurrency 1); use dynamodb-local to prove concurrent holds",
-            file=err,
-        )
-    table = f"holdfast-flash-sale-{sale.run_id}"
-    where = engine or options.endpoint_url
-    print(f"holdfast flash-sale: starting {where} (table {table}) ...", file=err, flush=True)
-    began = time.monotonic()
-    try:
-        backend = LocalEngine(
-            engine_kind(engine, options.endpoint_url),
-            endpoint_url=options.endpoint_url,
-            table=table,
-            environment=QUIET,
-        ).start()
-    except EngineError as error:
-        raise FlashSaleError(str(error)) from None
-    print(
-        f"holdfast flash-sale: engine ready in {time.monotonic() - began:.1f} s",
-        file=err,
-        flush=True,
-    )
+    backend = _start_engine(options, sale, err)
+    concurrency = 1 if backend.kind == "moto" else options.concurrency
     clock = FastClock(60.0 * TIMER_MINUTES / options.timer_seconds)
-    speed = clock.speed
     use_clock(clock)
     try:
         api = local_api()
         configure(api, sale, options.buffer_percent, merge_timers=False)
         setting = (
             f"{options.shoppers} shoppers, stock {sale.stock}, "
-            f"{TIMER_MINUTES}-minute holds lasting {options.timer_seconds:g} s (clock x{speed:g}), "
-            f"convert rate {options.convert_rate:g}, "
-            f"{concurrency} worker{'s' if concurrency > 1 else ''} on {where}"
+            f"{TIMER_MINUTES}-minute holds lasting {options.timer_seconds:g} s "
+            f"(clock x{clock.speed:g}), convert rate {options.convert_rate:g}, "
+            f"{concurrency} worker{'s' if concurrency > 1 else ''} on "
+            f"{options.endpoint_url or backend.kind}"
             + (", carts through GraphQL" if sale.protocol == "graphql" else "")
         )
         return _shop_and_settle(
@@ -128,11 +102,46 @@ def _run_in_process(options: Options, sale: Sale, err: TextIO) -> Report:
         )
     finally:
         use_clock(None)
-        if options.endpoint_url and not options.keep_table:
-            with contextlib.suppress(Exception):
-                dynamodb_client(options.endpoint_url).delete_table(TableName=table)
         local_api.cache_clear()
         backend.close()
+
+
+def _start_engine(options: Options, sale: Sale, err: TextIO) -> LocalEngine:
+    """The engine with the sale's table; an engine someone else runs gets its table deleted
+    at the end unless ``keep_table``."""
+    from holdfast_cli.local.engine import EngineError, LocalEngine, engine_kind
+    from holdfast_cli.local.environment import QUIET
+
+    kind = engine_kind(options.engine, options.endpoint_url)
+    if kind == "moto" and options.concurrency != 1:
+        print(
+            "holdfast flash-sale: moto is not atomic under concurrency: shoppers take turns "
+            "(concurrency 1); use dynamodb-local to prove concurrent holds",
+            file=err,
+        )
+    table = f"holdfast-flash-sale-{sale.run_id}"
+    where = options.endpoint_url or kind
+    print(f"holdfast flash-sale: starting {where} (table {table}) ...", file=err, flush=True)
+    began = time.monotonic()
+    try:
+        backend = LocalEngine(
+            kind, endpoint_url=options.endpoint_url, table=table, environment=QUIET
+        ).start()
+    except EngineError as error:
+        raise FlashSaleError(str(error)) from None
+    if options.endpoint_url and not options.keep_table:
+        backend.on_close(lambda: _delete_table(backend, table))
+    print(
+        f"holdfast flash-sale: engine ready in {time.monotonic() - began:.1f} s",
+        file=err,
+        flush=True,
+    )
+    return backend
+
+
+def _delete_table(backend: LocalEngine, table: str) -> None:
+    with contextlib.suppress(Exception):
+        backend.client().delete_table(TableName=table)
 
 
 def deliver_signals(backend: LocalEngine, api: Any) -> None:
@@ -205,79 +214,101 @@ def _shop_and_settle(
     setting: str,
     catch_up_signals: Callable[[], None] | None = None,
 ) -> Report:
+    """The shoppers, then the release of every hold they left, then the checks."""
     sale_began = clock()
     progress = Progress(options.shoppers, err)
     share_progress(progress)
     plans = plan_shoppers(options, sale, think_scale)
     started = time.time()
     deadline = started + options.shoppers * 2.0 + release_deadline + 60
-    # About ten sweeps per hold length (deployed: a sweep a minute for 15-minute holds).
-    sweep_every = max(0.25, options.timer_seconds / 10) if in_process else None
-    if concurrency == 1 and in_process:
-        # One process (moto): the only lane also sweeps and draws.
-        only = Lane(
-            sale,
-            tuple(plans),
-            started,
-            sweep_every=sweep_every,
-            draw_progress=True,
-            deadline=deadline,
-        )
-        results = [run_lane(only)]
-    else:
-        lanes = [
-            Lane(
-                sale,
-                tuple(plans[i::concurrency]),
-                started,
-                options.api_url,
-                options.token,
-                deadline=deadline,
-            )
-            for i in range(concurrency)
-        ]
-        monitor = Lane(
-            sale,
-            (),
-            started,
-            options.api_url,
-            options.token,
-            sweep_every=sweep_every,
-            draw_progress=True,
-            wait_for=options.shoppers,
-            deadline=deadline,
-        )
-        if options.api_url:
-            with ThreadPoolExecutor(len(lanes) + 1, thread_name_prefix="shopper") as pool:
-                results = list(pool.map(run_lane, [monitor, *lanes]))
-        else:
-            from holdfast_cli.local.process_map import map_in_processes
-
-            # Forked before any thread of ours exists: the workers inherit the shared counters.
-            results = map_in_processes(run_lane, [monitor, *lanes], processes=len(lanes) + 1)
-    outcomes = sorted((o for lane in results for o in lane), key=lambda o: o.index)
-    holds_answered = [o.hold_answered_at for o in outcomes if o.hold_answered_at]
-    shopping_seconds = max(holds_answered, default=started) - started
-
+    lanes = _lanes(options, sale, plans, started, deadline, concurrency, in_process=in_process)
+    outcomes = _run_lanes(lanes, over_http=bool(options.api_url))
     released_ok, probes = _wait_for_release(
         api, sale, progress, clock, in_process=in_process, deadline=time.time() + release_deadline
     )
     progress.draw(status="checking the ledger", final=True)
     report = check_sale(sale, api, outcomes, released_ok, in_process=in_process)
-    report.funnel_expected = expected_funnel(report, sale, probes)
-    report.funnel = settled_funnel(
-        api, sale, report.funnel_expected, clock, since=sale_began, catch_up=catch_up_signals
+    check_funnel(report, api, sale, clock, probes, since=sale_began, catch_up=catch_up_signals)
+    _time(report, outcomes, started)
+    report.setting = setting
+    return report
+
+
+def _lanes(
+    options: Options,
+    sale: Sale,
+    plans: list[ShopperPlan],
+    started: float,
+    deadline: float,
+    concurrency: int,
+    *,
+    in_process: bool,
+) -> list[Lane]:
+    """The shoppers dealt into ``concurrency`` lanes, and a first lane that sweeps (in
+    process) and draws the progress bar until every shopper has finished."""
+    # About ten sweeps per hold length (deployed: a sweep a minute for 15-minute holds).
+    sweep_every = max(0.25, options.timer_seconds / 10) if in_process else None
+    if concurrency == 1 and in_process:
+        # One process (moto): the only lane also sweeps and draws.
+        return [
+            Lane(
+                sale,
+                tuple(plans),
+                started,
+                sweep_every=sweep_every,
+                draw_progress=True,
+                deadline=deadline,
+            )
+        ]
+    monitor = Lane(
+        sale,
+        (),
+        started,
+        options.api_url,
+        options.token,
+        sweep_every=sweep_every,
+        draw_progress=True,
+        wait_for=options.shoppers,
+        deadline=deadline,
     )
-    report.funnel_agrees = report.funnel is not None and all(
-        report.funnel.get(k) == v for k, v in report.funnel_expected.items()
-    )
+    return [monitor] + [
+        Lane(
+            sale,
+            tuple(plans[i::concurrency]),
+            started,
+            options.api_url,
+            options.token,
+            deadline=deadline,
+        )
+        for i in range(concurrency)
+    ]
+
+
+def _run_lanes(lanes: list[Lane], *, over_http: bool) -> list[ShopperOutcome]:
+    """Every lane at once (threads over HTTP, forked processes in process); the outcomes
+    in shopper order."""
+    if len(lanes) == 1:
+        results = [run_lane(lanes[0])]
+    elif over_http:
+        with ThreadPoolExecutor(len(lanes), thread_name_prefix="shopper") as pool:
+            results = list(pool.map(run_lane, lanes))
+    else:
+        from holdfast_cli.local.process_map import map_in_processes
+
+        # Forked before any thread of ours exists: the workers inherit the shared counters.
+        results = map_in_processes(run_lane, lanes, processes=len(lanes))
+    return sorted((o for lane in results for o in lane), key=lambda o: o.index)
+
+
+def _time(report: Report, outcomes: list[ShopperOutcome], started: float) -> None:
+    """How long the sale took, and how fast holds were answered while shoppers arrived."""
+    holds_answered = [o.hold_answered_at for o in outcomes if o.hold_answered_at]
+    shopping_seconds = max(holds_answered, default=started) - started
     report.seconds = round(time.time() - started, 2)
     report.shopping_seconds = round(shopping_seconds, 2)
     report.holds_per_second = (
         round(len(holds_answered) / shopping_seconds, 1) if shopping_seconds > 0 else 0.0
     )
-    report.setting = setting
-    return report
 
 
 def _wait_for_release(
