@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from holdfast_cli.demand_report import time_zone
-from holdfast_cli.local.engine import EngineKind
+from holdfast_cli.local.engine import EngineKind, LocalEngine
 from holdfast_cli.simulated_day.checks import check
 from holdfast_cli.simulated_day.shoppers import (
     SimulatedClock,
@@ -58,55 +58,25 @@ def run_day(
     from holdfast.runtime import use_clock
     from holdfast_cli.flash_sale.runner import deliver_signals
     from holdfast_cli.local.api import LocalApi
-    from holdfast_cli.local.engine import EngineError, LocalEngine, engine_kind
-    from holdfast_cli.local.environment import QUIET
-    from holdfast_cli.signal_source import SignalSource
 
     zone = ZoneInfo(zone_name)
     plans = plan_day(shoppers, seed, day, zone)
     start = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
-    end = start + timedelta(
-        days=1, hours=2
-    )  # the last holds expire and late shoppers order after midnight
-    try:
-        backend = LocalEngine(
-            engine_kind(None if endpoint_url else engine, endpoint_url),
-            endpoint_url=endpoint_url,
-            table=f"holdfast-day-{uuid.uuid4().hex[:8]}",
-            environment={**QUIET, "CONFIG_CACHE_SECONDS": "30"},
-        ).start()
-    except EngineError as error:
-        raise SimulationError(str(error)) from None
+    # The last holds expire and late shoppers order after midnight.
+    end = start + timedelta(days=1, hours=2)
+    backend = _start_engine(engine, endpoint_url)
     clock = SimulatedClock(start - timedelta(hours=1))
     use_clock(clock)
     try:
         api = LocalApi()
         configure(api)
-        print(
-            f"holdfast simulate-day: {shoppers} shoppers on {endpoint_url or engine} ...",
-            file=err,
-            flush=True,
-        )
+        where = endpoint_url or engine
+        print(f"holdfast simulate-day: {shoppers} shoppers on {where} ...", file=err, flush=True)
         truth = play(api, clock, plans)
         deliver_signals(backend, api)
-        source = SignalSource(
-            argparse.Namespace(
-                api_url=None, token=None, table=backend.table, endpoint_url=backend.endpoint_url
-            )
-        )
-        params: dict[str, dict[str, Any]] = {
-            "timing": {"timeZone": zone_name, "bucketSeconds": 30},
-            "affinity": {"minCount": 2},
-        }
-        reports = {
-            name: source.report(name, start, end, params.get(name, {}))
-            for name in ("channels", "locations", "affinity", "timing", "restocking")
-        }
+        reports = _read_reports(backend, start, end, zone_name)
     finally:
         use_clock(None)
-        if endpoint_url:  # an engine someone else runs: leave it as it was
-            with contextlib.suppress(Exception):
-                backend.client().delete_table(TableName=backend.table)
         backend.close()
     checks = check(truth, reports, zone, (end - start) / timedelta(days=1))
     return {
@@ -118,6 +88,52 @@ def run_day(
         "checks": [c.__dict__ for c in checks],
         "ok": all(c.ok for c in checks),
         "reports": reports,
+    }
+
+
+def _start_engine(engine: EngineKind | None, endpoint_url: str | None) -> LocalEngine:
+    """An engine with a fresh table; on an engine someone else runs, the table is deleted
+    at the end, leaving it as it was."""
+    from holdfast_cli.local.engine import EngineError, LocalEngine, engine_kind
+    from holdfast_cli.local.environment import QUIET
+
+    try:
+        backend = LocalEngine(
+            engine_kind(None if endpoint_url else engine, endpoint_url),
+            endpoint_url=endpoint_url,
+            table=f"holdfast-day-{uuid.uuid4().hex[:8]}",
+            environment={**QUIET, "CONFIG_CACHE_SECONDS": "30"},
+        ).start()
+    except EngineError as error:
+        raise SimulationError(str(error)) from None
+    if endpoint_url:
+
+        def delete_table() -> None:
+            with contextlib.suppress(Exception):
+                backend.client().delete_table(TableName=backend.table)
+
+        backend.on_close(delete_table)
+    return backend
+
+
+def _read_reports(
+    backend: LocalEngine, start: datetime, end: datetime, zone_name: str
+) -> dict[str, Any]:
+    """The demand reports over the day, read through the service behind GET /reports/{name}."""
+    from holdfast_cli.signal_source import SignalSource
+
+    source = SignalSource(
+        argparse.Namespace(
+            api_url=None, token=None, table=backend.table, endpoint_url=backend.endpoint_url
+        )
+    )
+    params: dict[str, dict[str, Any]] = {
+        "timing": {"timeZone": zone_name, "bucketSeconds": 30},
+        "affinity": {"minCount": 2},
+    }
+    return {
+        name: source.report(name, start, end, params.get(name, {}))
+        for name in ("channels", "locations", "affinity", "timing", "restocking")
     }
 
 

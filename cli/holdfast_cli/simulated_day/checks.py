@@ -32,9 +32,20 @@ class Check:
 
 def check(truth: Truth, reports: dict[str, Any], zone: ZoneInfo, days: float) -> list[Check]:
     """Each planted fact beside what the reports found."""
+    return [
+        *_channel_checks(truth, reports["channels"]),
+        *_affinity_checks(reports["affinity"]),
+        *_hour_checks(truth, reports["timing"], zone),
+        *_conversion_time_checks(truth, reports["timing"]),
+        *_restocking_checks(truth, reports["restocking"], days),
+    ]
+
+
+def _channel_checks(truth: Truth, report: dict[str, Any]) -> list[Check]:
+    """Held and converted carts per channel and delivery type, and each channel's rate."""
     checks = []
     channels: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for row in reports["channels"]["items"]:
+    for row in report["items"]:
         key = (row["channel"], row["deliveryType"])
         checks.append(
             Check(
@@ -60,7 +71,13 @@ def check(truth: Truth, reports: dict[str, Any], zone: ZoneInfo, days: float) ->
                 found is not None and abs(found - rate) <= CONVERSION_TOLERANCE,
             )
         )
-    pairs = reports["affinity"]["heldTogether"]
+    return checks
+
+
+def _affinity_checks(report: dict[str, Any]) -> list[Check]:
+    """The two planted pairs: the first on top, the second held together more than chance."""
+    checks = []
+    pairs = report["heldTogether"]
     top = (pairs[0]["productA"], pairs[0]["productB"]) if pairs else None
     checks.append(
         Check(
@@ -83,7 +100,12 @@ def check(truth: Truth, reports: dict[str, Any], zone: ZoneInfo, days: float) ->
             bool(second and second["lift"] > 1),
         )
     )
-    timing = reports["timing"]
+    return checks
+
+
+def _hour_checks(truth: Truth, timing: dict[str, Any], zone: ZoneInfo) -> list[Check]:
+    """Held carts by local hour, and the planted evening peak."""
+    checks = []
     by_hour = Counter(moment.astimezone(zone).hour for moment in truth.held_at)
     found_hours = {row["slot"]: row["holds"] for row in timing["byHour"] if row["holds"]}
     checks.append(
@@ -105,6 +127,12 @@ def check(truth: Truth, reports: dict[str, Any], zone: ZoneInfo, days: float) ->
             peak is not None and abs(peak - PEAK_HOUR) <= 1,
         )
     )
+    return checks
+
+
+def _conversion_time_checks(truth: Truth, timing: dict[str, Any]) -> list[Check]:
+    """Seconds from hold to order (per bucket and the median), and orders after expiry."""
+    checks = []
     width = timing["bucketSeconds"]
     planted_buckets = Counter(int(t // width) * width for t in truth.thinks)
     found_buckets = {b["fromSeconds"]: b["orders"] for b in timing["secondsToConvert"]}
@@ -137,7 +165,13 @@ def check(truth: Truth, reports: dict[str, Any], zone: ZoneInfo, days: float) ->
             truth.late_orders == timing["ordersAfterExpiry"],
         )
     )
-    restock = reports["restocking"]["items"]
+    return checks
+
+
+def _restocking_checks(truth: Truth, report: dict[str, Any], days: float) -> list[Check]:
+    """The planted shortage on top of restocking, its unmet units a day, never in stock."""
+    checks = []
+    restock = report["items"]
     first = (restock[0]["productRef"], restock[0]["locationRef"]) if restock else None
     checks.append(
         Check(
