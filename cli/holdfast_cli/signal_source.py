@@ -126,7 +126,16 @@ class SignalSource:
             return self._get(
                 f"/reports/{name}", {"from": iso_time(start), "to": iso_time(end), **params}
             )
+        return self._report_from_table(name, start, end, params)
+
+    def _report_from_table(
+        self, name: str, start: datetime, end: datetime, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The route's answer, from the service behind it, argument for argument (one branch
+        per report, as the route has: long, but each branch reads on its own)."""
         from holdfast.services.demand_reports import DemandReports, Filters
+
+        assert self._service is not None
 
         reports = DemandReports(self._service)
         filters = Filters(

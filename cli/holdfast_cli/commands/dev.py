@@ -54,6 +54,7 @@ def example_requests(url: str) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options, one declaration each (long, and read top to bottom like --help)."""
     parser.add_argument(
         "--engine",
         choices=ENGINES,
@@ -157,17 +158,21 @@ def run(args: argparse.Namespace) -> int:
         pass
     finally:
         if server is not None:
-            # A second Ctrl-C (or uv forwarding the first one again) must not cut the
-            # teardown short and leave Java running.
-            previous_interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            try:
-                server.shutdown()
-            finally:
-                signal.signal(signal.SIGINT, previous_interrupt)
-            print("holdfast dev: stopped", file=sys.stderr, flush=True)
+            _shut_down(server)
         signal.signal(signal.SIGTERM, previous_handler)
     return 0
+
+
+def _shut_down(server: DevServer) -> None:
+    """Stop serving and stop the engine. A second Ctrl-C (or uv forwarding the first one
+    again) must not cut the teardown short and leave Java running."""
+    previous_interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        server.shutdown()
+    finally:
+        signal.signal(signal.SIGINT, previous_interrupt)
+    print("holdfast dev: stopped", file=sys.stderr, flush=True)
 
 
 def _interrupt(signum: int, frame: object) -> None:

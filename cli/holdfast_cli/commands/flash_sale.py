@@ -32,6 +32,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 from holdfast_cli.console import is_terminal, print_table, verdict
@@ -48,6 +49,7 @@ EXIT_OK, EXIT_BROKEN, EXIT_ERROR = 0, 1, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options, one declaration each (long, and read top to bottom like --help)."""
     defaults = Options()
     parser.add_argument(
         "--shoppers",
@@ -148,21 +150,7 @@ def _bounded(kind: Callable[[str], Any], low: float, high: float) -> Callable[[s
 
 
 def run(args: argparse.Namespace) -> int:
-    options = Options(
-        shoppers=args.shoppers,
-        stock=args.stock,
-        timer_seconds=args.timer_seconds,
-        convert_rate=args.convert_rate,
-        concurrency=args.concurrency,
-        engine=args.engine,
-        endpoint_url=args.endpoint_url,
-        api_url=args.api_url,
-        token=args.token,
-        buffer_percent=args.buffer_percent,
-        seed=args.seed,
-        keep_table=args.keep_table,
-        protocol=args.protocol,
-    )
+    options = Options(**{option.name: getattr(args, option.name) for option in fields(Options)})
     out = sys.stdout
     try:
         # Whatever a handler or library prints must not spoil the answer on stdout.
