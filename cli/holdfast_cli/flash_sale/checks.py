@@ -221,7 +221,8 @@ def check_sale(
     *,
     in_process: bool,
 ) -> Report:
-    """The numbers a retailer would check, from the answers and from the ledger."""
+    """The numbers a retailer would check, from the answers and from the ledger (long: the
+    figures are counted here and named once each in the report)."""
     position = read_position(api, sale)
     quantities = position["quantities"]
     holds = sum(o.hold == "ACTIVE" for o in outcomes)

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -248,18 +249,6 @@ def _lanes(
     process) and draws the progress bar until every shopper has finished."""
     # About ten sweeps per hold length (deployed: a sweep a minute for 15-minute holds).
     sweep_every = max(0.25, options.timer_seconds / 10) if in_process else None
-    if concurrency == 1 and in_process:
-        # One process (moto): the only lane also sweeps and draws.
-        return [
-            Lane(
-                sale,
-                tuple(plans),
-                started,
-                sweep_every=sweep_every,
-                draw_progress=True,
-                deadline=deadline,
-            )
-        ]
     monitor = Lane(
         sale,
         (),
@@ -271,6 +260,9 @@ def _lanes(
         wait_for=options.shoppers,
         deadline=deadline,
     )
+    if concurrency == 1 and in_process:
+        # One process (moto): the only lane shops, sweeps and draws.
+        return [replace(monitor, shoppers=tuple(plans), wait_for=0)]
     return [monitor] + [
         Lane(
             sale,

@@ -160,7 +160,8 @@ class FastClock:
 
 
 def configure(api: Client, sale: Sale, buffer_percent: float | None, *, merge_timers: bool) -> None:
-    """Channel, location, product and its timer, then the stock: all through the API."""
+    """Channel, location, product and its timer, then the stock: all through the API (long:
+    the calls are written out as data, in the order a retailer makes them)."""
     buffer = (
         {"type": "NONE"}
         if buffer_percent is None

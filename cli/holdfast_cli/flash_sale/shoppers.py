@@ -143,61 +143,77 @@ def run_lane(lane: Lane) -> list[ShopperOutcome]:
     """
     progress = _progress
     assert progress is not None, "the parent sets the shared progress before starting lanes"
-    client = _client(lane)
-    outcomes = {plan.index: ShopperOutcome(plan.index, plan.cart_ref) for plan in lane.shoppers}
-    unfinished = set(outcomes)
-    arrivals = collections.deque(lane.shoppers)
-    sequence = itertools.count()
-    timed: list[tuple[float, int, str, ShopperPlan | None]] = []
-    if lane.sweep_every:
-        timed.append((lane.started + lane.sweep_every, next(sequence), "sweep", None))
-    if lane.draw_progress:
-        timed.append((lane.started, next(sequence), "progress", None))
-    heapq.heapify(timed)
-    try:
-        while arrivals or timed:
-            if not unfinished and not (lane.wait_for and progress.get("finished") < lane.wait_for):
-                break
-            now = time.time()
-            if now > lane.deadline:
-                raise TimeoutError("the sale ran past its deadline")
-            if timed and timed[0][0] <= now:
-                _, _, kind, plan = heapq.heappop(timed)
-            elif arrivals:
-                kind, plan = "hold", arrivals.popleft()
-            else:
-                time.sleep(min(timed[0][0] - now, 0.25))
-                continue
-            if kind == "hold":
-                assert plan is not None
-                if _hold(client, lane.sale, plan, outcomes[plan.index], progress):
-                    heapq.heappush(
-                        timed, (time.time() + plan.think_seconds, next(sequence), "order", plan)
-                    )
-                else:
-                    unfinished.discard(plan.index)
-                    progress.add("finished")
-            elif kind == "order":
-                assert plan is not None
-                _order(client, lane.sale, plan, outcomes[plan.index], progress)
-                unfinished.discard(plan.index)
-                progress.add("finished")
-            elif kind == "sweep":
-                sweep_overdue_holds(progress)
-                heapq.heappush(
-                    timed, (time.time() + (lane.sweep_every or 1.0), next(sequence), kind, None)
-                )
-            elif kind == "progress":
-                progress.draw()
-                heapq.heappush(timed, (time.time() + 0.2, next(sequence), kind, None))
-    finally:
-        for index in unfinished:  # a lane that broke down still lets the others finish
-            outcomes[index].error = (
-                outcomes[index].error or "the lane stopped before this shopper finished"
-            )
-            progress.add("finished")
-            progress.add("errors")
-    return list(outcomes.values())
+    return _LaneLoop(lane, progress).run()
+
+
+class _LaneLoop:
+    """One lane's event loop: the next arrival, unless a timed event (an order whose think
+    time is over, a sweep, a redraw) is due first."""
+
+    def __init__(self, lane: Lane, progress: Progress) -> None:
+        self.lane = lane
+        self.progress = progress
+        self.client = _client(lane)
+        self.outcomes = {p.index: ShopperOutcome(p.index, p.cart_ref) for p in lane.shoppers}
+        self.unfinished = set(self.outcomes)
+        self.arrivals = collections.deque(lane.shoppers)
+        self.timed: list[tuple[float, int, str, ShopperPlan | None]] = []
+        self._sequence = itertools.count()
+        if lane.sweep_every:
+            self._at(lane.started + lane.sweep_every, "sweep")
+        if lane.draw_progress:
+            self._at(lane.started, "progress")
+
+    def run(self) -> list[ShopperOutcome]:
+        try:
+            while (self.arrivals or self.timed) and not self._done():
+                event = self._next_event()
+                if event is not None:
+                    self._handle(*event)
+        finally:
+            for index in self.unfinished:  # a lane that broke down still lets the others finish
+                outcome = self.outcomes[index]
+                outcome.error = outcome.error or "the lane stopped before this shopper finished"
+                self.progress.add("finished")
+                self.progress.add("errors")
+        return list(self.outcomes.values())
+
+    def _at(self, when: float, kind: str, plan: ShopperPlan | None = None) -> None:
+        heapq.heappush(self.timed, (when, next(self._sequence), kind, plan))
+
+    def _done(self) -> bool:
+        waiting = self.lane.wait_for and self.progress.get("finished") < self.lane.wait_for
+        return not self.unfinished and not waiting
+
+    def _next_event(self) -> tuple[str, ShopperPlan | None] | None:
+        """The event due now, or ``None`` after a short sleep when nothing is."""
+        now = time.time()
+        if now > self.lane.deadline:
+            raise TimeoutError("the sale ran past its deadline")
+        if self.timed and self.timed[0][0] <= now:
+            _, _, kind, plan = heapq.heappop(self.timed)
+            return kind, plan
+        if self.arrivals:
+            return "hold", self.arrivals.popleft()
+        time.sleep(min(self.timed[0][0] - now, 0.25))
+        return None
+
+    def _handle(self, kind: str, plan: ShopperPlan | None) -> None:
+        if kind == "sweep":
+            sweep_overdue_holds(self.progress)
+            self._at(time.time() + (self.lane.sweep_every or 1.0), kind)
+        elif kind == "progress":
+            self.progress.draw()
+            self._at(time.time() + 0.2, kind)
+        elif plan is not None:
+            outcome = self.outcomes[plan.index]
+            if kind == "hold" and _hold(self.client, self.lane.sale, plan, outcome, self.progress):
+                self._at(time.time() + plan.think_seconds, "order", plan)
+                return
+            if kind == "order":
+                _order(self.client, self.lane.sale, plan, outcome, self.progress)
+            self.unfinished.discard(plan.index)
+            self.progress.add("finished")
 
 
 def _hold(
