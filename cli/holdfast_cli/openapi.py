@@ -60,7 +60,8 @@ class DocumentError(Exception):
 
 
 def build_document(template: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The merged document: every HTTP function's routes and schemas, with security."""
+    """The merged document: every HTTP function's routes and schemas, with security (long:
+    the merge, then the template's security and the GraphQL route, step by step)."""
     from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 
     template = template or load_template()
@@ -128,7 +129,9 @@ def _serves_graphql(function: str, routes: dict[str, tuple[str, str | None, list
 
 
 def graphql_part() -> dict[str, Any]:
-    """``POST /graphql``: a GraphQL request in, a GraphQL response out (docs/graphql.md)."""
+    """``POST /graphql``: a GraphQL request in, a GraphQL response out (docs/graphql.md).
+
+    Long: the route's OpenAPI fragment written out as data."""
     request = {
         "type": "object",
         "required": ["query"],

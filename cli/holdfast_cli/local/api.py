@@ -61,7 +61,8 @@ def http_event(
     body: str | bytes | None = None,
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API v2 event, as the real service would send it."""
+    """An API Gateway HTTP API v2 event, as the real service would send it (long: the
+    event's fields written out in the order AWS documents them)."""
     query: dict[str, list[str]] = {}
     for name, value in parse_qsl(query_string, keep_blank_values=True):
         query.setdefault(name, []).append(value)

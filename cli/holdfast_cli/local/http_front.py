@@ -87,26 +87,10 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _answer(self) -> int:
         path, _, query = self.path.partition("?")
-        if self.headers.get("transfer-encoding", "").lower() not in ("", "identity"):
-            return self._error(
-                HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length", close=True
-            )
-        try:
-            length = int(self.headers.get("content-length") or 0)
-            if length < 0:
-                raise ValueError
-        except ValueError:
-            return self._error(
-                HTTPStatus.BAD_REQUEST, "Content-Length is not a valid length", close=True
-            )
-        if length > MAX_BODY_BYTES:
-            # Not read: the connection is closed instead of draining megabytes.
-            return self._error(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                f"the body is {length} bytes; the limit is {MAX_BODY_BYTES}",
-                [{"field": "body", "message": f"at most {MAX_BODY_BYTES} bytes"}],
-                close=True,
-            )
+        refused = self._refused_body()
+        if refused is not None:
+            return refused
+        length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else None
         headers: dict[str, str] = {}
         for name, value in self.headers.items():
@@ -129,6 +113,31 @@ class RequestHandler(BaseHTTPRequestHandler):
         }
         self._write(response.status, response_headers, response.body.encode())
         return response.status
+
+    def _refused_body(self) -> int | None:
+        """The status of the error answered to a body API Gateway would not take (chunked,
+        a bad or too large Content-Length), or ``None`` when the body may be read."""
+        if self.headers.get("transfer-encoding", "").lower() not in ("", "identity"):
+            return self._error(
+                HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length", close=True
+            )
+        try:
+            length = int(self.headers.get("content-length") or 0)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            return self._error(
+                HTTPStatus.BAD_REQUEST, "Content-Length is not a valid length", close=True
+            )
+        if length > MAX_BODY_BYTES:
+            # Not read: the connection is closed instead of draining megabytes.
+            return self._error(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"the body is {length} bytes; the limit is {MAX_BODY_BYTES}",
+                [{"field": "body", "message": f"at most {MAX_BODY_BYTES} bytes"}],
+                close=True,
+            )
+        return None
 
     def _error(
         self,

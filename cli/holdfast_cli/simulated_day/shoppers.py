@@ -71,7 +71,8 @@ class Truth:
 
 
 def plan_day(shoppers: int, seed: int, day: date, zone: ZoneInfo) -> list[Shopper]:
-    """The shoppers of the day, in arrival order, decided by ``seed`` alone."""
+    """The shoppers of the day, in arrival order, decided by ``seed`` alone (long: one
+    draw after another, in the order that keeps a seed's day the same)."""
     rng = random.Random(seed)
     hours = [
         1 + 12 * math.exp(-((h - PEAK_HOUR) ** 2) / 2) + 3 * math.exp(-((h - 12) ** 2) / 4)
