@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from holdfast_cli.local.template import PROJECT_ROOT, functions
+from holdfast_cli.local.template import PROJECT_ROOT, functions, global_environment
 
 TARGET = 1.15
 
@@ -150,8 +150,7 @@ def lambda_environment(module: HandlerModule) -> dict[str, str]:
         "LAMBDA_TASK_ROOT": str(module.code_uri),
         "TABLE_NAME": "holdfast-bench-cold",
         "CONFIG_CACHE_SECONDS": "30",
-        "POWERTOOLS_SERVICE_NAME": "holdfast",
-        "POWERTOOLS_METRICS_NAMESPACE": "Holdfast",
+        **global_environment(),
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
     if os.environ.get("PYTHONPATH"):

@@ -24,6 +24,7 @@ from holdfast_cli.local.template import (
     FunctionSpec,
     _import_file,
     functions,
+    global_environment,
     load_template,
 )
 
@@ -32,11 +33,7 @@ TITLE = "Holdfast"
 LOCAL_URL = "http://127.0.0.1:3000"
 API_RESOURCE = "HttpApi"
 ERROR_SCHEMA = "ErrorResponse"
-HANDLER_ENVIRONMENT = {
-    "TABLE_NAME": "holdfast",
-    "POWERTOOLS_SERVICE_NAME": "holdfast",
-    "POWERTOOLS_METRICS_NAMESPACE": "Holdfast",
-}
+HANDLER_ENVIRONMENT = {"TABLE_NAME": "holdfast", **global_environment()}
 """What importing a handler needs (its resolver reads the settings); no handler is called."""
 SERVERS = [
     {

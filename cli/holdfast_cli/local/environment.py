@@ -17,14 +17,15 @@ from collections.abc import Mapping
 from typing import Self
 
 from holdfast_cli.local.aws_credentials import local_defaults
+from holdfast_cli.local.template import global_environment
 
 FUNCTION_SETTINGS: Mapping[str, str] = {
-    "POWERTOOLS_SERVICE_NAME": "holdfast",
-    "POWERTOOLS_METRICS_NAMESPACE": "Holdfast",
+    **global_environment(),
     # botocore would otherwise look for an account id in the (dummy) credentials.
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
 }
-"""What the template's Globals give every function, plus what boto3 needs off AWS."""
+"""What the template's Globals give every function (POWERTOOLS_SERVICE_NAME,
+POWERTOOLS_METRICS_NAMESPACE), plus what boto3 needs off AWS."""
 
 QUIET: Mapping[str, str] = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",

@@ -75,6 +75,14 @@ def ttl_attribute(template: dict[str, Any] | None = None) -> str | None:
     return spec.get("AttributeName") if spec.get("Enabled") else None
 
 
+def global_environment(template: dict[str, Any] | None = None) -> dict[str, str]:
+    """The variables the template's Globals give every function with a literal value (the
+    service name, the metrics namespace); those set from parameters or resources are left out."""
+    globals_ = (template or load_template()).get("Globals", {}).get("Function", {})
+    variables = globals_.get("Environment", {}).get("Variables", {})
+    return {name: value for name, value in variables.items() if isinstance(value, str) and value}
+
+
 def create_table(client: Any, table_name: str) -> None:
     """Create the table as the template defines it (key schema, stream, TTL) and wait for it."""
     client.create_table(TableName=table_name, **table_definition())
