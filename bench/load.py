@@ -1,4 +1,4 @@
-"""``python -m bench.load``: a bounded load run of the local HTTP API (issue #7 item 6).
+"""``python -m bench.load``: a bounded load run of the local HTTP API.
 
 Starts ``holdfast dev`` in its own process (on a DynamoDB Local it starts, or on
 ``--endpoint-url``), or uses a running API (``--api-url``), loads a retailer of its own

@@ -1,4 +1,4 @@
-"""Hostile input (issue #7 item 4): schemathesis drives every operation of docs/openapi.json
+"""Hostile input: schemathesis drives every operation of docs/openapi.json
 against ``holdfast dev`` over real HTTP.
 
 For each generated request (schema-valid and schema-violating bodies, path and query values,
@@ -107,7 +107,7 @@ schema = schemathesis.openapi.from_dict(
     ),
 )
 
-#: What the run saw, reported at the end of the module (the figures for issue #7).
+#: What the run saw, reported at the end of the module.
 tally: Counter[str] = Counter()
 operations_fuzzed: set[str] = set()
 
