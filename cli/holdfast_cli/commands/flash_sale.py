@@ -38,13 +38,13 @@ from typing import Any
 from holdfast_cli.console import is_terminal, print_table, verdict
 from holdfast_cli.flash_sale.runner import run_sale
 from holdfast_cli.flash_sale.scenario import MAX_STOCK, FlashSaleError, Options
+from holdfast_cli.local.engine import STARTED_ENGINES
 
 DESCRIPTION = (
     "Replay the flash-sale story (docs/behaviour.md §8): many shoppers hold one SKU at once, some confirm, "
     "the rest abandon and their holds expire. Prints holds, orders, oversells, expiries and the "
     "final ledger check; exits 1 if anything was oversold or the ledger disagrees."
 )
-ENGINES = ("dynamodb-local", "moto")
 EXIT_OK, EXIT_BROKEN, EXIT_ERROR = 0, 1, 2
 
 
@@ -109,7 +109,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target = parser.add_mutually_exclusive_group()
     target.add_argument(
         "--engine",
-        choices=ENGINES,
+        choices=STARTED_ENGINES,
         default=None,
         help="DynamoDB engine to start: dynamodb-local (default) or moto (concurrency 1)",
     )

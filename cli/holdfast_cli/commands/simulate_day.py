@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from holdfast_cli.demand_report import time_zone
-from holdfast_cli.local.engine import EngineKind, LocalEngine
+from holdfast_cli.local.engine import STARTED_ENGINES, LocalEngine, StartedEngine
 from holdfast_cli.simulated_day.checks import check
 from holdfast_cli.simulated_day.shoppers import (
     SimulatedClock,
@@ -50,7 +50,7 @@ def run_day(
     seed: int,
     day: date,
     zone_name: str,
-    engine: EngineKind | None,
+    engine: StartedEngine | None,
     err: Any,
     endpoint_url: str | None = None,
 ) -> dict[str, Any]:
@@ -91,7 +91,7 @@ def run_day(
     }
 
 
-def _start_engine(engine: EngineKind | None, endpoint_url: str | None) -> LocalEngine:
+def _start_engine(engine: StartedEngine | None, endpoint_url: str | None) -> LocalEngine:
     """An engine with a fresh table; on an engine someone else runs, the table is deleted
     at the end, leaving it as it was."""
     from holdfast_cli.local.engine import EngineError, LocalEngine, engine_kind
@@ -157,7 +157,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target = parser.add_mutually_exclusive_group()
     target.add_argument(
         "--engine",
-        choices=("dynamodb-local", "moto"),
+        choices=STARTED_ENGINES,
         default=None,
         help="start this engine in-process (default dynamodb-local; moto is slow past a few dozen shoppers)",
     )

