@@ -4,8 +4,8 @@ It answers in the shape of the in-process :class:`~holdfast_cli.local.api.LocalA
 (``request(method, path, *, query, json_body, body, headers) -> ApiResponse``), so the flash
 sale, the load run, the signal source and the tests drive either one the same way. One
 keep-alive HTTP/1.1 connection per client (a thread or a shopper lane owns one), reopened
-after a failure; ``token`` goes out as a bearer token. HTTP errors are answers; an
-``OSError`` or ``http.client.HTTPException`` means no answer came.
+after a failure; ``token`` goes out as a bearer token. HTTP errors are answers (header
+names in lower case); an ``OSError`` or ``http.client.HTTPException`` means no answer came.
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ class ApiClient:
             raise
         if response.getheader("connection", "").lower() == "close":
             self.close()
-        return ApiResponse(response.status, dict(response.getheaders()), raw.decode())
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return ApiResponse(response.status, headers, raw.decode())
 
     def _open(self) -> http.client.HTTPConnection:
         if self._connection is None:

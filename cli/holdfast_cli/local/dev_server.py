@@ -30,7 +30,7 @@ the sweeper runs: moto never expires TTL items.
 Programmatic use (tests)::
 
     server = serve(engine="moto", port=0)  # seeded, serving in a thread
-    urllib.request.urlopen(server.url + "/timers")
+    ApiClient(server.url).request("GET", "/timers")
     server.shutdown()  # stops the engine, restores os.environ
 
 The engine, environment and table alone (``holdfast flash-sale``) are
