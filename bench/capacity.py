@@ -104,7 +104,7 @@ class TableSpec:
 
     @classmethod
     def from_definition(cls, definition: Mapping[str, Any]) -> TableSpec:
-        """From ``CreateTable`` arguments (``holdfast_cli.template.table_definition()``)."""
+        """From ``CreateTable`` arguments (``holdfast_cli.local.template.table_definition()``)."""
         indexes = []
         for index in definition.get("GlobalSecondaryIndexes", []):
             projection = index.get("Projection", {})

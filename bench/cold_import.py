@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from holdfast_cli.template import PROJECT_ROOT, functions
+from holdfast_cli.local.template import PROJECT_ROOT, functions, global_environment
 
 TARGET = 1.15
 
@@ -191,8 +191,7 @@ def lambda_environment(module: HandlerModule, tracing: bool = False) -> dict[str
         "LAMBDA_TASK_ROOT": str(module.code_uri),
         "TABLE_NAME": "holdfast-bench-cold",
         "CONFIG_CACHE_SECONDS": "30",
-        "POWERTOOLS_SERVICE_NAME": "holdfast",
-        "POWERTOOLS_METRICS_NAMESPACE": "Holdfast",
+        **global_environment(),
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
     }

@@ -8,8 +8,6 @@ can run inside a test process.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,10 +15,12 @@ from typing import Any, Literal
 
 from bench.capacity import TableSpec
 from bench.recorder import CallRecorder, ItemImages
-from holdfast.runtime import get_runtime, reset_runtime, use_clock
-from holdfast_cli.aws_environment import dynamodb_client, local_defaults
-from holdfast_cli.local_api import LocalApi
-from holdfast_cli.template import create_table, table_definition
+from holdfast.runtime import get_runtime, use_clock
+from holdfast_cli.local.api import LocalApi
+from holdfast_cli.local.aws_credentials import dynamodb_client
+from holdfast_cli.local.engine import EngineError, LocalEngine
+from holdfast_cli.local.environment import QUIET
+from holdfast_cli.local.template import table_definition
 
 EngineName = Literal["dynamodb-local", "moto", "endpoint"]
 
@@ -43,16 +43,25 @@ class BenchEngine:
         endpoint_url: str | None = None,
         progress: Callable[[str], None] = print,
     ) -> None:
-        if (name == "endpoint") != (endpoint_url is not None):
-            raise ValueError("an endpoint URL goes with the 'endpoint' engine only")
         self.name = name
-        self.endpoint_url = endpoint_url.rstrip("/") if endpoint_url else None
-        self.version: str | None = None
         self.spec = TableSpec.from_definition(table_definition())
         self._progress = progress
-        self._cleanups: list[Callable[[], None]] = []
-        self._saved_environment: dict[str, str | None] = {}
+        self._engine = LocalEngine(
+            name,
+            endpoint_url=endpoint_url,
+            memory_mb=512,
+            environment={**QUIET, "CONFIG_CACHE_SECONDS": "30"},
+            progress=progress,
+        )
         self._admin: Any = None
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self._engine.endpoint_url
+
+    @property
+    def version(self) -> str | None:
+        return self._engine.version
 
     @property
     def copies_tables_on_write(self) -> bool:
@@ -66,94 +75,33 @@ class BenchEngine:
 
     def __enter__(self) -> BenchEngine:
         try:
-            self._start()
-        except BaseException:
-            self.close()
-            raise
+            self._engine.start()
+        except EngineError as error:
+            raise BenchError(str(error)) from None
+        self._engine.on_close(lambda: use_clock(None))
+        self._admin = self._engine.client()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _start(self) -> None:
-        if self.name == "moto":
-            from moto import mock_aws
-
-            mock = mock_aws()
-            mock.start()
-            self._cleanups.append(mock.stop)
-            self.version = _package_version("moto")
-        elif self.name == "dynamodb-local":
-            from holdfast_cli.dynamodb_local import (
-                DynamoDBLocal,
-                DynamoDBLocalError,
-                dynamodb_local_version,
-            )
-
-            self._progress("starting DynamoDB Local")
-            local = DynamoDBLocal(memory_mb=512)
-            self._cleanups.append(local.stop)
-            try:
-                local.start()
-            except DynamoDBLocalError as error:
-                raise BenchError(f"DynamoDB Local did not start: {error}") from None
-            self.endpoint_url = local.endpoint_url
-            self.version = dynamodb_local_version(local.jar)
-        self._set_environment(
-            {
-                "DYNAMODB_ENDPOINT_URL": self.endpoint_url,  # None on moto: nothing may bypass the mock
-                "POWERTOOLS_SERVICE_NAME": "holdfast",
-                "POWERTOOLS_METRICS_NAMESPACE": "Holdfast",
-                "POWERTOOLS_LOG_LEVEL": "WARNING",
-                "POWERTOOLS_METRICS_DISABLED": "true",
-                "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-                "CONFIG_CACHE_SECONDS": "30",
-                "FEED_CONCURRENCY": "1" if self.name == "moto" else None,
-                **local_defaults(),
-            }
-        )
-        self._admin = dynamodb_client(self.endpoint_url)
-
     def close(self) -> None:
         use_clock(None)
-        while self._cleanups:
-            self._cleanups.pop()()
-        self._restore_environment()
-        reset_runtime()
-
-    def _set_environment(self, values: dict[str, str | None]) -> None:
-        for name, value in values.items():
-            self._saved_environment.setdefault(name, os.environ.get(name))
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-    def _restore_environment(self) -> None:
-        for name, value in self._saved_environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_environment.clear()
+        self._engine.close()
 
     @contextmanager
     def fresh_table(self, label: str) -> Iterator[Deployment]:
         """A new table from template.yaml, the runtime pointed at it, the local API over it;
-        the table is deleted afterwards."""
-        name = f"bench-{label}-{uuid.uuid4().hex[:8]}"
-        create_table(self._admin, name)
-        self._set_environment({"TABLE_NAME": name})
-        reset_runtime()
-        try:
-            yield Deployment(self, name)
-        finally:
-            use_clock(None)
-            reset_runtime()
+        the table is deleted afterwards (a leftover table in an in-memory engine is harmless)."""
+
+        def report(name: str, error: Exception) -> None:
+            self._progress(f"could not delete table {name}: {error}")
+
+        with self._engine.fresh_table(f"bench-{label}", on_delete_error=report) as name:
             try:
-                self._admin.delete_table(TableName=name)
-            except Exception as error:  # a leftover table in an in-memory engine is harmless
-                self._progress(f"could not delete table {name}: {error}")
+                yield Deployment(self, name)
+            finally:
+                use_clock(None)
 
     def admin_client(self) -> Any:
         return self._admin
@@ -185,12 +133,3 @@ class Deployment:
             yield
         finally:
             use_clock(None)
-
-
-def _package_version(name: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None

@@ -1,6 +1,6 @@
 """A flash sale: C shoppers at once, each holding one unit of the same SKU.
 
-Shoppers are forked worker processes (``holdfast_cli.workers.map_in_processes``), each its
+Shoppers are forked worker processes (``holdfast_cli.local.process_map.map_in_processes``), each its
 own "execution environment" with its own handlers, runtime and client, as Lambda would run
 them. The comparison is the most a single item takes on this engine: a conditional
 ``UpdateItem`` (``ADD n -1`` if ``n >= 1``) on one counter, from the same processes on the
@@ -32,8 +32,8 @@ from bench.overhead import replay
 from bench.recorder import ApiCall, CallRecorder, written_keys
 from bench.retailer import HOT_SKU, MAIN_DC, PLENTY, cart, expect, open_shop, snapshot
 from holdfast.runtime import get_runtime
-from holdfast_cli.local_api import LocalApi
-from holdfast_cli.workers import map_in_processes
+from holdfast_cli.local.api import LocalApi
+from holdfast_cli.local.process_map import map_in_processes
 
 HOLDS = "holds"
 UPDATES = "conditional_updates"

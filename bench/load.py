@@ -1,4 +1,4 @@
-"""``python -m bench.load``: a bounded load run of the local HTTP API (issue #7 item 6).
+"""``python -m bench.load``: a bounded load run of the local HTTP API.
 
 Starts ``holdfast dev`` in its own process (on a DynamoDB Local it starts, or on
 ``--endpoint-url``), or uses a running API (``--api-url``), loads a retailer of its own
@@ -49,9 +49,10 @@ from collections.abc import Sequence
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from bench import process_cpu
+from holdfast_cli.api_client import ApiClient
 from holdfast_cli.console import is_terminal, progress_line
 
 CHANNEL = "LOADTEST"
@@ -127,54 +128,20 @@ class Ledger:
             self.carts[outcome] += 1
 
 
-class Connection:
-    """One keep-alive HTTP/1.1 connection; reopened after a failure."""
-
-    def __init__(self, base_url: str, timeout: float, token: str | None = None) -> None:
-        parts = urlsplit(base_url)
-        self.https = parts.scheme == "https"  # a deployed API
-        self.host, self.port = (
-            parts.hostname or "127.0.0.1",
-            parts.port or (443 if self.https else 80),
-        )
-        self.prefix = parts.path.rstrip("/")
-        self.timeout = timeout
-        self.authorization = {"Authorization": f"Bearer {token}"} if token else {}
-        self._connection: http.client.HTTPConnection | None = None
-
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """``(status, parsed body)``; raises ``OSError``/``HTTPException`` when no answer came."""
-        if self._connection is None:
-            kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-            self._connection = kind(self.host, self.port, timeout=self.timeout)
-        payload = None if body is None else json.dumps(body).encode()
-        headers = {"content-type": "application/json"} if payload is not None else {}
-        headers |= self.authorization
-        try:
-            self._connection.request(method, self.prefix + path, payload, headers)
-            response = self._connection.getresponse()
-            raw = response.read()
-        except (OSError, http.client.HTTPException):
-            self.close()
-            raise
-        if response.getheader("connection", "").lower() == "close":
-            self.close()
-        try:
-            return response.status, json.loads(raw) if raw else None
-        except ValueError:
-            return response.status, None
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+def call(api: ApiClient, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """``(status, parsed body)``; raises ``OSError``/``HTTPException`` when no answer came."""
+    response = api.request(method, path, json_body=body)
+    try:
+        return response.status, response.json()
+    except ValueError:
+        return response.status, None
 
 
 def _skus(run_id: str, count: int) -> list[str]:
     return [f"LOAD_{run_id}_{n:03d}" for n in range(count)]
 
 
-def set_up_retailer(api: Connection, skus: Sequence[str], stock: int) -> None:
+def set_up_retailer(api: ApiClient, skus: Sequence[str], stock: int) -> None:
     """One channel (10 % buffer), two locations selling to it, ``stock`` units of every SKU
     at each."""
     calls: list[tuple[str, str, Any]] = [
@@ -197,7 +164,7 @@ def set_up_retailer(api: Connection, skus: Sequence[str], stock: int) -> None:
         for i in range(0, len(entities), 1000)
     ]
     for method, path, body in calls:
-        status, answer = api.request(method, path, body)
+        status, answer = call(api, method, path, body)
         if status != 200:
             raise LoadError(f"setting up: {method} {path} answered {status}: {answer}")
         for result in (answer or {}).get("results", []):
@@ -213,7 +180,9 @@ class LoadClient(threading.Thread):
         self.number = number
         self.run_state = run
         self.rng = random.Random(run.options.seed * 1_000 + number)
-        self.connection = Connection(run.api_url, run.options.timeout, run.options.token)
+        self.connection = ApiClient(
+            run.api_url, timeout=run.options.timeout, token=run.options.token
+        )
         self.active: list[Cart] = []
         self.known: list[str] = []
         self.results: list[Result] = []
@@ -234,7 +203,7 @@ class LoadClient(threading.Thread):
         method, path, body, after = getattr(self, f"_{kind}")()
         began = time.perf_counter()
         try:
-            status, answer = self.connection.request(method, path, body)
+            status, answer = call(self.connection, method, path, body)
         except (OSError, http.client.HTTPException) as error:
             return Result(kind, 0, time.perf_counter() - began, type(error).__name__)
         seconds = time.perf_counter() - began
@@ -389,13 +358,13 @@ def summarize(results: Sequence[Result], elapsed: float) -> dict[str, Any]:
     }
 
 
-def check_stock(api: Connection, run: LoadRun) -> dict[str, Any]:
+def check_stock(api: ApiClient, run: LoadRun) -> dict[str, Any]:
     """Every unit accounted for, no position below zero, nothing ordered beyond stock."""
     negative, unaccounted, oversold = [], {}, {}
     for sku in run.skus:
         on_hand = 0
         for location in LOCATIONS:
-            status, position = api.request("GET", f"/inventory-positions/{sku}:{location}:DEFAULT")
+            status, position = call(api, "GET", f"/inventory-positions/{sku}:{location}:DEFAULT")
             if status != 200:
                 raise LoadError(f"reading {sku}:{location}: {status} {position}")
             on_hand += position["onHand"]
@@ -500,7 +469,7 @@ def run_load(options: Options, *, err: TextIO = sys.stderr) -> dict[str, Any]:
         api_url, endpoint_url, table = dev.url, dev.endpoint_url, dev.table
     try:
         run = LoadRun(options, api_url)
-        setup = Connection(api_url, options.timeout, options.token)
+        setup = ApiClient(api_url, timeout=options.timeout, token=options.token)
         try:
             set_up_retailer(setup, run.skus, options.stock)
             print(

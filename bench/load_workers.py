@@ -37,15 +37,14 @@ def compare(
     err: TextIO = sys.stderr,
 ) -> dict[str, Any]:
     """One load run and one ceiling per worker count; the rows and a flat summary."""
-    from holdfast_cli.dynamodb_local import DynamoDBLocal
+    from holdfast_cli.local.engine import LocalEngine
 
     local = None
     endpoint = options.endpoint_url
     if endpoint is None:
         print("load: starting DynamoDB Local (shared by every run) ...", file=err, flush=True)
-        local = DynamoDBLocal(memory_mb=512)
-        local.start()
-        endpoint = local.endpoint_url
+        local = LocalEngine("dynamodb-local", memory_mb=512, lambda_environment=False).start()
+        endpoint = local.endpoint_url or ""
     rows: dict[str, Any] = {}
     try:
         for workers in worker_counts:
@@ -66,7 +65,7 @@ def compare(
                 _delete_table(endpoint, table)
     finally:
         if local is not None:
-            local.stop()
+            local.close()
     return {"load_average": _load_average(), "by_workers": rows, **flatten(rows)}
 
 
@@ -157,7 +156,7 @@ def _key(n: int) -> dict[str, Any]:
 
 
 def _client(endpoint: str) -> Any:
-    from holdfast_cli.aws_environment import dynamodb_client
+    from holdfast_cli.local.aws_credentials import dynamodb_client
 
     return dynamodb_client(endpoint)
 

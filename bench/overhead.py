@@ -23,7 +23,7 @@ from typing import Any
 from bench.engine import BenchEngine, BenchError, Deployment
 from bench.recorder import ApiCall
 from bench.retailer import cart, expect, hold, open_shop, order, virtual_positions_query
-from holdfast_cli.local_api import ApiResponse
+from holdfast_cli.local.api import ApiResponse
 
 WARM_UPS = 3
 

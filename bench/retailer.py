@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.engine import BenchError
-from holdfast_cli.local_api import ApiResponse, LocalApi
+from holdfast_cli.local.api import ApiResponse, LocalApi
 
 CHANNEL = "ECOMMERCE"
 MAIN_DC = "MAIN_DC"

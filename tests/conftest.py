@@ -7,22 +7,28 @@ contention or streams also runs on DynamoDB Local (``tests/fixtures_dynamodb_loc
 from __future__ import annotations
 
 import os
-import uuid
 
-# Lambda's environment, set before any handler or Powertools import.
+from holdfast_cli.local.environment import lambda_environment
+
+# Lambda's environment, set before any handler or Powertools import: the table on moto (no
+# endpoint), and credentials of no real account whatever the developer has configured.
 os.environ.update(
     {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "POWERTOOLS_SERVICE_NAME": "holdfast",
-        "POWERTOOLS_METRICS_NAMESPACE": "Holdfast",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "TABLE_NAME": "holdfast-test",
+        name: value
+        for name, value in lambda_environment(
+            "holdfast-test",
+            None,
+            extra={
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SECURITY_TOKEN": "testing",
+                "AWS_SESSION_TOKEN": "testing",
+                "POWERTOOLS_LOG_LEVEL": "WARNING",
+            },
+        ).items()
+        if value is not None
     }
 )
 os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
@@ -31,11 +37,10 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from holdfast.runtime import reset_runtime, use_clock
-from holdfast_cli.local_api import LocalApi
-from holdfast_cli.template import create_table
+from holdfast.runtime import use_clock
+from holdfast_cli.local.api import LocalApi
+from holdfast_cli.local.engine import LocalEngine
 
 pytest_plugins = ["tests.fixtures_dynamodb_local"]
 
@@ -51,18 +56,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-def moto_table(monkeypatch):
+def moto_table():
     """A fresh moto account with the template's table; the runtime rebuilt to use it.
 
     moto's TransactWriteItems is not thread-safe, so feeds apply one position at a time here.
     """
-    monkeypatch.setenv("FEED_CONCURRENCY", "1")
-    with mock_aws():
-        client = boto3.client("dynamodb")
-        create_table(client, os.environ["TABLE_NAME"])
-        reset_runtime()
-        yield client
-    reset_runtime()
+    with LocalEngine("moto", table=os.environ["TABLE_NAME"]) as engine:
+        yield engine.client()
 
 
 @pytest.fixture
@@ -72,17 +72,13 @@ def api(moto_table) -> LocalApi:
 
 
 @pytest.fixture
-def local_table(dynamodb_local_endpoint, monkeypatch):
+def local_table(dynamodb_local_endpoint):
     """A fresh table on DynamoDB Local (unique name), with the runtime pointed at it."""
-    name = f"holdfast-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint)
-    create_table(client, name)
-    monkeypatch.setenv("TABLE_NAME", name)
-    monkeypatch.setenv("DYNAMODB_ENDPOINT_URL", dynamodb_local_endpoint)
-    reset_runtime()
-    yield client
-    reset_runtime()
-    client.delete_table(TableName=name)
+    with (
+        LocalEngine("endpoint", endpoint_url=dynamodb_local_endpoint) as engine,
+        engine.fresh_table("holdfast"),
+    ):
+        yield boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint)
 
 
 @pytest.fixture

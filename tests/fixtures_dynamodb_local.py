@@ -6,9 +6,9 @@ Fixtures
 --------
 ``dynamodb_local_endpoint`` (session)
     The engine's endpoint URL. If ``$HOLDFAST_DYNAMODB_ENDPOINT`` is set, that engine is
-    used as is (started by someone else, e.g. CI or ``python -m holdfast_cli.dynamodb_local``);
-    otherwise a :class:`~holdfast_cli.dynamodb_local.DynamoDBLocal` is started on a free port
-    for the session and stopped at its end. If Java or the jar (``npm ci``) is missing the
+    used as is (started by someone else, e.g. CI or ``python -m holdfast_cli.local.dynamodb_local``);
+    otherwise a :class:`~holdfast_cli.local.engine.LocalEngine` starts DynamoDB Local on a free
+    port for the session and stops it at its end. If Java or the jar (``npm ci``) is missing the
     test is skipped, or fails when ``$CI`` is set.
 ``dynamodb_local_client`` (session)
     A boto3 DynamoDB client for that endpoint, with dummy credentials.
@@ -31,11 +31,8 @@ from typing import Any
 
 import pytest
 
-from holdfast_cli.dynamodb_local import (
-    DynamoDBLocal,
-    DynamoDBLocalUnavailable,
-    local_client,
-)
+from holdfast_cli.local.dynamodb_local import local_client
+from holdfast_cli.local.engine import EngineUnavailable, LocalEngine
 
 #: Environment variable naming an already running engine to use instead of starting one.
 ENV_ENDPOINT = "HOLDFAST_DYNAMODB_ENDPOINT"
@@ -53,17 +50,15 @@ def dynamodb_local_endpoint() -> Iterator[str]:
         yield external.rstrip("/")
         return
 
-    engine = DynamoDBLocal()
+    engine = LocalEngine("dynamodb-local", lambda_environment=False)
     try:
         engine.start()
-    except DynamoDBLocalUnavailable as exc:
+    except EngineUnavailable as exc:
         if _running_in_ci():
             pytest.fail(f"DynamoDB Local is required in CI: {exc}", pytrace=False)
         pytest.skip(f"DynamoDB Local unavailable: {exc}")
-    try:
+    with engine:
         yield engine.endpoint_url
-    finally:
-        engine.stop()
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from holdfast_cli.signals import SignalSource, SourceError, add_source_arguments, time_range
+from holdfast_cli.signal_source import SignalSource, SourceError, add_source_arguments, time_range
 
 EXIT_OK, EXIT_ERROR = 0, 2
 REPORTS = {
@@ -42,7 +42,8 @@ def time_zone(text: str) -> str:
 
 
 def add_parsers(commands: Any) -> None:
-    """One sub-command per report, beside ``report funnel``."""
+    """One sub-command per report, beside ``report funnel`` (long: the options, one
+    declaration each, read top to bottom like --help)."""
     for name, summary in REPORTS.items():
         parser = commands.add_parser(
             name, help=summary, description=f"{summary.capitalize()}, over [--from, --to)."

@@ -1,34 +1,60 @@
-"""``holdfast``: developer commands. Each subcommand lives in its own module, which adds its
-arguments to a sub-parser and provides ``run(args) -> exit code``."""
+"""``holdfast``: developer commands. Each subcommand lives in its own module of
+:mod:`holdfast_cli.commands`, which adds its arguments to a sub-parser and provides
+``run(args) -> exit code``; ``bench`` and ``load`` pass their arguments to bench/'s programs."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from types import ModuleType
 
-from holdfast_cli import (
-    access_token,
-    dev_server,
+from holdfast_cli.commands import (
+    bench,
+    dev,
     flash_sale,
-    graphql_schema,
+    graphql,
+    load,
     openapi,
     reconcile,
     report,
     signals,
     simulate_day,
+    token,
 )
 
-PASS_THROUGH = {
-    "bench": ("bench.cli", "the benchmark, ratios measured side by side (python -m bench)"),
-    "load": (
-        "bench.load",
-        "the load run of holdfast dev, the ledger checked (python -m bench.load)",
+COMMANDS: tuple[tuple[str, ModuleType, str], ...] = (
+    ("dev", dev, "serve the HTTP API on localhost through the real Lambda handlers"),
+    ("reconcile", reconcile, "check every position's onHand counter against its ledger"),
+    (
+        "flash-sale",
+        flash_sale,
+        "replay the flash sale of docs/behaviour.md §8: zero oversells, or exit 1",
     ),
-}
-"""Commands whose arguments all go to another program's own parser (the benchmarks under
-bench/, which live beside the CLI in the repository, not in the installed package)."""
+    ("openapi", openapi, "print the OpenAPI 3.1 document of the HTTP API (docs/openapi.json)"),
+    ("signals", signals, "demand signals: export them as JSON lines"),
+    (
+        "report",
+        report,
+        "reports from the demand signals: funnel, channels, locations, affinity, timing, restocking (table, JSON, PNG)",
+    ),
+    ("token", token, "print an access token for a deployed API (OAuth client credentials)"),
+    (
+        "graphql",
+        graphql,
+        "the Fluent-compatible GraphQL endpoint: `holdfast graphql schema` prints its SDL",
+    ),
+    (
+        "simulate-day",
+        simulate_day,
+        "play a day of mixed shoppers; check the demand reports recover it",
+    ),
+)
+"""Each command: its name, its module (``DESCRIPTION``, ``add_arguments``) and its summary."""
+
+PASS_THROUGH: dict[str, ModuleType] = {"bench": bench, "load": load}
+"""Commands whose arguments all go to another program's own parser (``main(argv)``)."""
 
 
 def package_version() -> str:
@@ -42,62 +68,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="holdfast", description="Holdfast developer commands.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module, summary in (
-        ("dev", dev_server, "serve the HTTP API on localhost through the real Lambda handlers"),
-        ("reconcile", reconcile, "check every position's onHand counter against its ledger"),
-        (
-            "flash-sale",
-            flash_sale,
-            "replay the flash sale of docs/behaviour.md §8: zero oversells, or exit 1",
-        ),
-        ("openapi", openapi, "print the OpenAPI 3.1 document of the HTTP API (docs/openapi.json)"),
-        ("signals", signals, "demand signals: export them as JSON lines"),
-        (
-            "report",
-            report,
-            "reports from the demand signals: funnel, channels, locations, affinity, timing, restocking (table, JSON, PNG)",
-        ),
-        (
-            "token",
-            access_token,
-            "print an access token for a deployed API (OAuth client credentials)",
-        ),
-        (
-            "graphql",
-            graphql_schema,
-            "the Fluent-compatible GraphQL endpoint: `holdfast graphql schema` prints its SDL",
-        ),
-        (
-            "simulate-day",
-            simulate_day,
-            "play a day of mixed shoppers; check the demand reports recover it",
-        ),
-    ):
+    for name, module, summary in COMMANDS:
         module.add_arguments(
             commands.add_parser(name, help=summary, description=module.DESCRIPTION)
         )
-    for name, (_, summary) in PASS_THROUGH.items():
-        commands.add_parser(name, help=summary, add_help=False)
+    for name, program in PASS_THROUGH.items():
+        commands.add_parser(name, help=program.SUMMARY, add_help=False)
     return parser
-
-
-def pass_through(name: str) -> Callable[[Sequence[str]], int]:
-    """The ``main(argv)`` of a pass-through command, imported from the repository's root."""
-    import importlib
-
-    from holdfast_cli.template import PROJECT_ROOT
-
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
-    main: Callable[[Sequence[str]], int] = importlib.import_module(PASS_THROUGH[name][0]).main
-    return main
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code (2 for usage errors, as argparse does)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in PASS_THROUGH:
-        return pass_through(arguments[0])(arguments[1:])
+        passed: int = PASS_THROUGH[arguments[0]].main(arguments[1:])
+        return passed
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

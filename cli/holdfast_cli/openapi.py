@@ -16,27 +16,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tomllib
-from pathlib import Path
 from typing import Any
 
-from holdfast_cli.template import PROJECT_ROOT, FunctionSpec, _import_file, functions, load_template
-
-DESCRIPTION = (
-    "Print the OpenAPI 3.1 document of the whole HTTP API, built from each function's "
-    "resolver and the template's authorizer (docs/openapi.json is its output)."
+from holdfast_cli.local.template import (
+    PROJECT_ROOT,
+    FunctionSpec,
+    _import_file,
+    functions,
+    global_environment,
+    load_template,
 )
+
 OPENAPI_PATH = PROJECT_ROOT / "docs" / "openapi.json"
 TITLE = "Holdfast"
 LOCAL_URL = "http://127.0.0.1:3000"
 API_RESOURCE = "HttpApi"
 ERROR_SCHEMA = "ErrorResponse"
-HANDLER_ENVIRONMENT = {
-    "TABLE_NAME": "holdfast",
-    "POWERTOOLS_SERVICE_NAME": "holdfast",
-    "POWERTOOLS_METRICS_NAMESPACE": "Holdfast",
-}
+HANDLER_ENVIRONMENT = {"TABLE_NAME": "holdfast", **global_environment()}
 """What importing a handler needs (its resolver reads the settings); no handler is called."""
 SERVERS = [
     {
@@ -60,7 +57,8 @@ class DocumentError(Exception):
 
 
 def build_document(template: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The merged document: every HTTP function's routes and schemas, with security."""
+    """The merged document: every HTTP function's routes and schemas, with security (long:
+    the merge, then the template's security and the GraphQL route, step by step)."""
     from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 
     template = template or load_template()
@@ -128,7 +126,9 @@ def _serves_graphql(function: str, routes: dict[str, tuple[str, str | None, list
 
 
 def graphql_part() -> dict[str, Any]:
-    """``POST /graphql``: a GraphQL request in, a GraphQL response out (docs/graphql.md)."""
+    """``POST /graphql``: a GraphQL request in, a GraphQL response out (docs/graphql.md).
+
+    Long: the route's OpenAPI fragment written out as data."""
     request = {
         "type": "object",
         "required": ["query"],
@@ -363,44 +363,12 @@ def _reachable(schemas: dict[str, Any], paths: dict[str, Any]) -> dict[str, Any]
     return {name: schemas[name] for name in sorted(found)}
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--output", "-o", type=Path, help="write the document to this file instead of stdout"
-    )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help=f"exit 1 if {OPENAPI_PATH.relative_to(PROJECT_ROOT)} is not up to date",
-    )
-    parser.set_defaults(run=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        text = render(build_document())
-    except DocumentError as error:
-        print(f"holdfast openapi: {error}", file=sys.stderr)
-        return 1
-    if args.check:
-        if not OPENAPI_PATH.exists() or OPENAPI_PATH.read_text(encoding="utf-8") != text:
-            relative = OPENAPI_PATH.relative_to(PROJECT_ROOT)
-            print(
-                f"{relative} is out of date: run `uv run holdfast openapi -o {relative}`",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return 0
-
-
 if __name__ == "__main__":
+    from holdfast_cli.commands import openapi as command
+
     _parser = argparse.ArgumentParser(
-        prog="python -m holdfast_cli.openapi", description=DESCRIPTION
+        prog="python -m holdfast_cli.openapi", description=command.DESCRIPTION
     )
-    add_arguments(_parser)
+    command.add_arguments(_parser)
     _args = _parser.parse_args()
     raise SystemExit(_args.run(_args))

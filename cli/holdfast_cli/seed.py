@@ -1,6 +1,6 @@
 """The example retailer every local environment starts with (docs/behaviour.md §3's seed example).
 
-Applied through the HTTP API (:class:`~holdfast_cli.local_api.LocalApi`), never by writing
+Applied through the HTTP API (:class:`~holdfast_cli.local.api.LocalApi`), never by writing
 items, so a broken route or handler makes the seed fail loudly instead of hiding it.
 
 After :func:`seed` the example position ``ACME_SNEAKER_BLK_US9:MAIN_DC:DEFAULT`` has onHand 50
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from holdfast_cli.local_api import ApiResponse, LocalApi
+from holdfast_cli.local.api import ApiResponse, LocalApi
 
 PRODUCT = "ACME_SNEAKER_BLK_US9"
 CATEGORY = "SNEAKERS"

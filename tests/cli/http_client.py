@@ -1,26 +1,23 @@
-"""A few lines of urllib for talking to ``holdfast dev`` over real HTTP."""
+"""Talking to ``holdfast dev`` over real HTTP from the tests, through the tools' own client."""
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
+
+from holdfast_cli.api_client import ApiClient
 
 
 def call(
     url: str, method: str = "GET", body: bytes | None = None, content_type: str = "application/json"
 ) -> tuple[int, Any]:
     """``(status, parsed JSON body)``; HTTP errors are answers, not exceptions."""
-    request = urllib.request.Request(url, data=body, method=method)
-    if body is not None:
-        request.add_header("content-type", content_type)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, json.loads(error.read() or b"null")
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    headers = {"content-type": content_type} if body is not None else {}
+    with ApiClient(f"{parts.scheme}://{parts.netloc}", timeout=10) as client:
+        response = client.request(method, path, body=body, headers=headers)
+    return response.status, response.json()
 
 
 def assert_error_shape(body: Any, code: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 from bench.capacity import ItemWrite, TableSpec, write_units
 from bench.cli import main
 from bench.report import render
-from holdfast_cli.template import table_definition
+from holdfast_cli.local.template import table_definition
 
 ROUTES = {
     "fo_create",

@@ -27,21 +27,25 @@ def test_version_prints_the_installed_package_version(capsys):
 
 @pytest.mark.parametrize(("command", "module"), [("bench", "bench.cli"), ("load", "bench.load")])
 def test_bench_and_load_pass_every_argument_to_their_own_parser(command, module, monkeypatch):
+    from holdfast_cli.commands import pass_through
+
     received = []
     monkeypatch.setattr(
-        cli, "pass_through", lambda name: received.append(name) or (lambda argv: len(argv))
+        pass_through,
+        "repository_main",
+        lambda name: received.append(name) or (lambda argv: len(argv)),
     )
     assert cli.main([command, "--json", "--requests", "5"]) == 3
-    assert received == [command]
-    assert cli.PASS_THROUGH[command][0] == module
+    assert received == [module]
 
 
 def test_pass_through_imports_the_repository_benchmarks():
     from bench import cli as bench_cli
     from bench import load
+    from holdfast_cli.commands.pass_through import repository_main
 
-    assert cli.pass_through("bench") is bench_cli.main
-    assert cli.pass_through("load") is load.main
+    assert repository_main("bench.cli") is bench_cli.main
+    assert repository_main("bench.load") is load.main
 
 
 def test_bench_and_load_are_listed_in_the_help():

@@ -11,8 +11,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from holdfast_cli.dev_server import MAX_BODY_BYTES, serve
-from holdfast_cli.local_api import LocalApi
+from holdfast_cli.local.api import LocalApi
+from holdfast_cli.local.dev_server import serve
+from holdfast_cli.local.http_front import MAX_BODY_BYTES
 from holdfast_cli.main import main
 from holdfast_cli.seed import EXAMPLE_POSITION, MAIN_DC, PRODUCT, has_cart_and_order_routes
 from tests.cli.http_client import assert_error_shape, call

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from holdfast_cli.dev_server import serve
-from holdfast_cli.local_api import LocalApi
+from holdfast_cli.local.api import LocalApi
+from holdfast_cli.local.dev_server import serve
 from tests.cli.http_client import call
 
 pytestmark = pytest.mark.dynamodb_local

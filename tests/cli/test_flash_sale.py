@@ -127,7 +127,7 @@ def test_the_flash_sale_through_graphql_never_oversells_and_its_funnel_agrees(
 
 
 def test_the_same_seed_decides_the_same_shoppers():
-    from holdfast_cli.flash_sale import Options, Sale, plan_shoppers
+    from holdfast_cli.flash_sale.scenario import Options, Sale, plan_shoppers
 
     sale = Sale(run_id="r1", sku="SKU", stock=1)
     first = plan_shoppers(Options(shoppers=50, seed=7), sale, think_scale=10)

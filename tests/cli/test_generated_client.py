@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from holdfast_cli.dev_server import serve
+from holdfast_cli.local.dev_server import serve
 from holdfast_cli.openapi import OPENAPI_PATH
 from holdfast_cli.seed import MAIN_DC, PRODUCT
 

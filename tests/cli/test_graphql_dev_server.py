@@ -11,7 +11,7 @@ from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.requests import RequestsHTTPTransport
 
-from holdfast_cli.dev_server import serve
+from holdfast_cli.local.dev_server import serve
 from holdfast_cli.seed import MAIN_DC, PRODUCT, STORE_SYDNEY
 
 MAPPING = {"defaultChannel": "ECOMMERCE", "catalogueChannels": {"GP_RETAILER_HD:1": "ECOMMERCE"}}

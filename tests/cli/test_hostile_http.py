@@ -17,7 +17,7 @@ import pytest
 
 from holdfast.models import MAX_BATCH_ENTITIES, MAX_LINES
 from holdfast.settings import Settings
-from holdfast_cli.dev_server import serve
+from holdfast_cli.local.dev_server import serve
 from holdfast_cli.seed import EXAMPLE_POSITION, MAIN_DC, PRODUCT
 from tests.cli.http_client import assert_error_shape, call
 from tests.cli.write_counter import counting_writes

@@ -1,4 +1,4 @@
-"""The load run (issue #7 item 6), smoke-sized: ``holdfast dev`` in its own process on the
+"""The load run, smoke-sized: ``holdfast dev`` in its own process on the
 session's DynamoDB Local, 200 requests from 10 concurrent clients, then the ledger. The full
 run (``python -m bench.load``, thousands of requests from tens of clients) is ``make load``
 and part of ``make test-long``."""

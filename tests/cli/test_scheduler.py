@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from holdfast_cli.dev_server import serve
-from holdfast_cli.scheduler import (
+from holdfast_cli.local.dev_server import serve
+from holdfast_cli.local.scheduler import (
     ScheduledFunction,
     Scheduler,
     UnsupportedSchedule,
@@ -82,7 +82,7 @@ def test_the_scheduler_invokes_on_the_override_interval_and_survives_failures(ca
         return {"overdue": 0, "released": 0}
 
     scheduler = Scheduler(invoke, interval_seconds=0.05)
-    with caplog.at_level(logging.WARNING, logger="holdfast_cli.scheduler"):
+    with caplog.at_level(logging.WARNING, logger="holdfast_cli.local.scheduler"):
         scheduler.start()
         deadline = time.monotonic() + 5
         while len(calls) < 4 and time.monotonic() < deadline:

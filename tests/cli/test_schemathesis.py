@@ -1,4 +1,4 @@
-"""Hostile input (issue #7 item 4): schemathesis drives every operation of docs/openapi.json
+"""Hostile input: schemathesis drives every operation of docs/openapi.json
 against ``holdfast dev`` over real HTTP.
 
 For each generated request (schema-valid and schema-violating bodies, path and query values,
@@ -39,7 +39,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from holdfast_cli.dev_server import serve
+from holdfast_cli.local.dev_server import serve
 from holdfast_cli.seed import CHANNELS, EXAMPLE_POSITION, LOCATIONS, MAIN_DC, PRODUCT, TIMERS
 from tests.cli.http_client import call
 from tests.cli.write_counter import counting_writes
@@ -108,7 +108,7 @@ schema = schemathesis.openapi.from_dict(
     ),
 )
 
-#: What the run saw, reported at the end of the module (the figures for issue #7).
+#: What the run saw, reported at the end of the module.
 tally: Counter[str] = Counter()
 operations_fuzzed: set[str] = set()
 

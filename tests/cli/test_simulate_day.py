@@ -8,7 +8,7 @@ import json
 import pytest
 
 from holdfast_cli.main import main
-from holdfast_cli.simulate_day import CONVERSION, SHORTAGE, TOP_PAIR
+from holdfast_cli.simulated_day.shoppers import CONVERSION, SHORTAGE, TOP_PAIR
 
 
 def simulate(capsys, endpoint: str, *options: str) -> tuple[int, dict]:
@@ -42,7 +42,7 @@ def test_the_same_seed_plans_the_same_day():
     from datetime import date
     from zoneinfo import ZoneInfo
 
-    from holdfast_cli.simulate_day import plan_day
+    from holdfast_cli.simulated_day.shoppers import plan_day
 
     first, again = (
         plan_day(50, 11, date(2026, 11, 27), ZoneInfo("Europe/Paris")) for _ in range(2)

@@ -3,77 +3,25 @@ does, and applies the mapping's batch, retry and failure rules from template.yam
 
 from __future__ import annotations
 
-import logging
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 
-from holdfast_cli.stream_poller import (
-    BatchDelivery,
-    DeliveryStats,
-    StreamMapping,
-    StreamPoller,
+from holdfast_cli.local.stream_mappings import (
     UnsupportedPattern,
     check_pattern,
-    lambda_record,
     matches_pattern,
-    stream_mappings,
 )
-
-STREAM_ARN = "arn:aws:dynamodb:ddblocal:000000000000:table/holdfast/stream/2026-11-27T09:59:51.583"
-# Recent, whole seconds: the poller drops records older than the template's record age.
-RECORD_TIME = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-TIMER_IMAGE = {
-    "pk": {"S": "FO#cart-1"},
-    "sk": {"S": "TIMER"},
-    "entity": {"S": "TIMER"},
-    "foRef": {"S": "cart-1"},
-    "ttl": {"N": "1795773587"},
-}
-
-
-def streams_record(
-    event_name: str = "REMOVE",
-    *,
-    sequence: str = "000000000000000000002",
-    old: dict[str, Any] | None = TIMER_IMAGE,
-    new: dict[str, Any] | None = None,
-    by_ttl: bool = True,
-) -> dict[str, Any]:
-    """A record as boto3's GetRecords returns it from DynamoDB Local 2.6.1."""
-    change: dict[str, Any] = {
-        "ApproximateCreationDateTime": RECORD_TIME,
-        "Keys": {"pk": TIMER_IMAGE["pk"], "sk": TIMER_IMAGE["sk"]},
-        "SequenceNumber": sequence,
-        "SizeBytes": 32,
-        "StreamViewType": "NEW_AND_OLD_IMAGES",
-    }
-    if old is not None:
-        change["OldImage"] = old
-    if new is not None:
-        change["NewImage"] = new
-    record: dict[str, Any] = {
-        "awsRegion": "ddblocal",
-        "dynamodb": change,
-        "eventID": f"event-{sequence}",
-        "eventName": event_name,
-        "eventSource": "aws:dynamodb",
-        "eventVersion": "1.1",
-    }
-    if by_ttl:
-        record["userIdentity"] = {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}
-    return record
-
-
-@pytest.fixture(scope="module")
-def expiry_mapping() -> StreamMapping:
-    (mapping,) = [m for m in stream_mappings() if m.function == "HoldExpiryFunction"]
-    return mapping
-
-
-# -- the template's mapping -----------------------------------------------------------------
+from holdfast_cli.local.stream_poller import StreamPoller, lambda_record
+from tests.cli.stream_samples import (
+    RECORD_TIME,
+    STREAM_ARN,
+    TIMER_IMAGE,
+    RecordingFunction,
+    seq,
+    streams_record,
+)
 
 
 def test_the_template_attaches_the_expiry_function_to_the_table_stream_with_its_rules(
@@ -87,9 +35,6 @@ def test_the_template_attaches_the_expiry_function_to_the_table_stream_with_its_
     assert expiry_mapping.bisect_on_error is True
     assert expiry_mapping.report_item_failures is True
     assert len(expiry_mapping.filters) == 1
-
-
-# -- record conversion ------------------------------------------------------------------------
 
 
 def test_a_ttl_removal_becomes_the_record_lambda_delivers():
@@ -136,9 +81,6 @@ def test_binary_attributes_become_base64_text_as_in_lambdas_json_event():
 
     assert event["dynamodb"]["OldImage"]["blob"] == {"B": "AAE="}
     assert event["dynamodb"]["OldImage"]["nested"] == {"M": {"blobs": {"BS": ["aGk="]}}}
-
-
-# -- filtering ------------------------------------------------------------------------------
 
 
 def test_only_ttl_removals_of_hold_timers_pass_the_templates_filter(expiry_mapping):
@@ -197,133 +139,6 @@ def test_a_pattern_the_local_matcher_cannot_decide_is_refused_up_front():
     with pytest.raises(UnsupportedPattern):
         check_pattern({"eventName": "REMOVE"})
     check_pattern({"eventName": ["REMOVE"], "x": {"y": [{"exists": True}]}})
-
-
-# -- batches, failures and retries ---------------------------------------------------------
-
-
-class RecordingFunction:
-    """A stand-in function: answers from a script, one answer (or exception) per call."""
-
-    def __init__(self, *answers: Any) -> None:
-        self.answers = list(answers)
-        self.calls: list[list[str]] = []
-
-    def __call__(self, name: str, event: dict[str, Any]) -> Any:
-        self.calls.append([r["dynamodb"]["SequenceNumber"] for r in event["Records"]])
-        answer = self.answers.pop(0) if self.answers else {"batchItemFailures": []}
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-
-def ttl_records(count: int, first: int = 1) -> list[dict[str, Any]]:
-    return [
-        lambda_record(streams_record(sequence=f"{n:021d}"), STREAM_ARN)
-        for n in range(first, first + count)
-    ]
-
-
-def delivery(
-    mapping: StreamMapping, function: RecordingFunction, stats: DeliveryStats | None = None
-) -> BatchDelivery:
-    return BatchDelivery(
-        mapping,
-        function,
-        stats or DeliveryStats(),
-        retry_delay=0,
-        now=lambda: RECORD_TIME.timestamp(),
-    )
-
-
-def failure(sequence: int) -> dict[str, Any]:
-    return {"batchItemFailures": [{"itemIdentifier": f"{sequence:021d}"}]}
-
-
-def seq(*numbers: int) -> list[str]:
-    return [f"{n:021d}" for n in numbers]
-
-
-def test_batch_item_failures_retry_the_batch_from_the_first_failed_record(expiry_mapping):
-    function = RecordingFunction(
-        {
-            "batchItemFailures": [
-                {"itemIdentifier": "000000000000000000004"},
-                {"itemIdentifier": "000000000000000000003"},
-            ]
-        }
-    )
-
-    delivery(expiry_mapping, function).deliver(ttl_records(4))
-
-    assert function.calls == [seq(1, 2, 3, 4), seq(3, 4)]
-
-
-def test_a_record_that_keeps_failing_is_dropped_after_maximum_retry_attempts_with_a_warning(
-    expiry_mapping, caplog
-):
-    function = RecordingFunction(*[failure(2)] * 10)
-    stats = DeliveryStats()
-
-    with caplog.at_level(logging.WARNING, logger="holdfast_cli.stream_poller"):
-        delivery(expiry_mapping, function, stats).deliver(ttl_records(2))
-
-    assert function.calls == [seq(1, 2)] + [seq(2)] * 5  # the first try and 5 retries
-    assert stats.records_dropped == 1
-    assert stats.records_delivered == 1
-    assert "dropping 1 stream records for HoldExpiryFunction (retries exhausted" in caplog.text
-
-
-def test_an_identifier_that_names_no_record_fails_the_whole_batch(expiry_mapping):
-    function = RecordingFunction({"batchItemFailures": [{"itemIdentifier": "nope"}]})
-
-    delivery(expiry_mapping, function).deliver(ttl_records(2))
-
-    assert function.calls == [seq(1, 2), seq(1, 2)]
-
-
-def test_a_function_error_bisects_the_batch(expiry_mapping):
-    function = RecordingFunction(RuntimeError("boom"))
-
-    delivery(expiry_mapping, function).deliver(ttl_records(4))
-
-    assert function.calls == [seq(1, 2, 3, 4), seq(1, 2), seq(3, 4)]
-
-
-def test_batch_item_failures_are_ignored_without_report_batch_item_failures(expiry_mapping):
-    mapping = StreamMapping(**{**expiry_mapping.__dict__, "report_item_failures": False})
-    function = RecordingFunction(failure(1))
-
-    delivery(mapping, function).deliver(ttl_records(2))
-
-    assert function.calls == [seq(1, 2)]
-
-
-def test_records_are_delivered_in_batches_of_batch_size_and_only_if_they_pass_the_filter(
-    expiry_mapping,
-):
-    mapping = StreamMapping(**{**expiry_mapping.__dict__, "batch_size": 2})
-    user_delete = lambda_record(streams_record(sequence=seq(9)[0], by_ttl=False), STREAM_ARN)
-    function = RecordingFunction()
-
-    delivery(mapping, function).deliver([*ttl_records(2), user_delete, *ttl_records(3, first=3)])
-
-    assert function.calls == [seq(1, 2), seq(3, 4), seq(5)]
-
-
-def test_records_older_than_maximum_record_age_are_dropped(expiry_mapping, caplog):
-    old = lambda_record(streams_record(), STREAM_ARN)
-    old["dynamodb"]["ApproximateCreationDateTime"] = RECORD_TIME.timestamp() - 3601
-    function = RecordingFunction()
-
-    with caplog.at_level(logging.WARNING, logger="holdfast_cli.stream_poller"):
-        delivery(expiry_mapping, function).deliver([old, *ttl_records(1, first=5)])
-
-    assert function.calls == [seq(5)]
-    assert "older than MaximumRecordAgeInSeconds=3600" in caplog.text
-
-
-# -- shards ----------------------------------------------------------------------------------
 
 
 class FakeStreams:

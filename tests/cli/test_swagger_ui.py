@@ -12,13 +12,13 @@ import os
 import re
 import shutil
 import subprocess
-import urllib.request
 from html import unescape
 from pathlib import Path
 
 import pytest
 
-from holdfast_cli.dev_server import serve
+from holdfast_cli.api_client import ApiClient
+from holdfast_cli.local.dev_server import serve
 from holdfast_cli.openapi import OPENAPI_PATH
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
@@ -82,17 +82,18 @@ def test_swagger_ui_lists_every_operation_in_a_real_browser_offline(dev_server, 
 
 
 def test_the_swagger_page_carries_its_assets_and_links_no_cdn(dev_server):
-    with urllib.request.urlopen(f"{dev_server.url}/swagger", timeout=30) as response:
-        assert response.status == 200
-        assert response.headers["content-type"].startswith("text/html")
-        page = response.read().decode()
+    with ApiClient(dev_server.url) as api:
+        response = api.request("GET", "/swagger")
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.body
     assert "SwaggerUIBundle" in page
     assert not re.search(r"<script[^>]+src=|<link[^>]+stylesheet", page)
 
 
 def test_the_swagger_document_points_try_it_out_at_this_server(dev_server):
-    with urllib.request.urlopen(f"{dev_server.url}/swagger?format=json", timeout=30) as response:
-        document = json.load(response)
+    with ApiClient(dev_server.url) as api:
+        document = api.request("GET", "/swagger", query={"format": "json"}).json()
     assert document["servers"][0]["url"] == dev_server.url
     assert {(m.upper(), p) for p, item in document["paths"].items() for m in item} == (
         documented_operations()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from holdfast_cli import access_token
+from holdfast_cli.commands import token as access_token
 from holdfast_cli.main import main
 
 CLIENT_ID, CLIENT_SECRET = "backoffice-client", "fake-backoffice-secret"
@@ -294,14 +294,13 @@ def api_recording_headers() -> Iterator[tuple[str, list[dict[str, str]]]]:
 
 
 def test_the_flash_sale_and_the_load_run_send_the_token_as_a_bearer(api_recording_headers) -> None:
-    from bench.load import Connection
-    from holdfast_cli.flash_sale import HttpClient
+    from bench.load import call
+    from holdfast_cli.api_client import ApiClient
 
     url, seen = api_recording_headers
-    assert HttpClient(url, token=ISSUED).request("GET", "/timers").status == 200
-    connection = Connection(url, 5.0, ISSUED)
-    assert connection.request("GET", "/timers")[0] == 200
-    connection.close()
+    assert ApiClient(url, token=ISSUED).request("GET", "/timers").status == 200
+    with ApiClient(url, timeout=5.0, token=ISSUED) as connection:
+        assert call(connection, "GET", "/timers")[0] == 200
     assert [headers["Authorization"] for headers in seen] == [f"Bearer {ISSUED}"] * 2
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from holdfast_cli.local_api import ApiResponse, LocalApi
+from holdfast_cli.local.api import ApiResponse, LocalApi
 
 CONFIGURATION_FUNCTION = "ConfigurationFunction"
 """The function whose successful writes change what every environment caches."""

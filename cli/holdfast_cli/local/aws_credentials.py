@@ -1,8 +1,9 @@
-"""AWS credentials and region for the local tools.
+"""AWS credentials, region and boto3 clients for the local tools.
 
 A local engine (DynamoDB Local, moto) accepts any credentials, but boto3 refuses to sign a
 request without some and a region. The tools fill in dummy ones only when the developer has
-configured none, so a real profile still wins when one is set.
+configured none, so a real profile still wins when one is set; :func:`local_client` always
+uses dummy ones, for an engine on this machine.
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from holdfast_cli.dynamodb_local import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, REGION
+#: Dummy credentials and region: DynamoDB Local accepts any, but boto3 needs some.
+DUMMY_ACCESS_KEY_ID = "fakeMyKeyId"
+DUMMY_SECRET_ACCESS_KEY = "fakeSecretAccessKey"
+REGION = "us-east-1"
+
 
 _CREDENTIAL_SOURCES = (
     "AWS_ACCESS_KEY_ID",
@@ -71,3 +76,30 @@ def dynamodb_client(
     }
     options |= config
     return session.client("dynamodb", endpoint_url=endpoint_url or None, config=Config(**options))
+
+
+def local_client(endpoint_url: str, service_name: str = "dynamodb", **config: Any) -> Any:
+    """A boto3 client for a DynamoDB Local endpoint, with dummy credentials and region.
+
+    ``service_name`` is ``"dynamodb"`` or ``"dynamodbstreams"``. Extra keyword arguments
+    go to :class:`botocore.config.Config` (defaults: 2 s connect timeout, 30 s read
+    timeout, 3 standard-mode attempts, a pool of 32 connections for threaded tests).
+    """
+    import boto3
+    from botocore.config import Config
+
+    options: dict[str, Any] = {
+        "connect_timeout": 2,
+        "read_timeout": 30,
+        "retries": {"max_attempts": 3, "mode": "standard"},
+        "max_pool_connections": 32,
+    }
+    options.update(config)
+    # A session of our own, so that AWS_PROFILE and friends in the environment are ignored.
+    session = boto3.session.Session(
+        aws_access_key_id=DUMMY_ACCESS_KEY_ID,
+        aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
+        region_name=REGION,
+    )
+    # The stubs know each service by a literal name; this one is any service's.
+    return session.client(service_name, endpoint_url=endpoint_url, config=Config(**options))  # type: ignore[call-overload]

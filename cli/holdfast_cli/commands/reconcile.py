@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from holdfast_cli.aws_environment import dynamodb_client
 from holdfast_cli.console import console_for, is_terminal, print_table, verdict
+from holdfast_cli.local.aws_credentials import dynamodb_client
 
 DESCRIPTION = (
     "Check that every inventory position's onHand counter equals the sum of its ACTIVE ledger. "
@@ -75,19 +75,23 @@ def run(args: argparse.Namespace) -> int:
     except BotoCoreError as error:
         return _fail(f"cannot reach DynamoDB at {args.endpoint_url or 'AWS'}: {error}")
 
-    if args.json:
-        print(json.dumps({"checked": checked, "drift": [_drift_json(d) for d in drift]}))
-    else:
-        if drift:
-            print_table(
-                sys.stdout,
-                title="Drifting positions",
-                columns=("position", "counter", "ledger sum", "off by"),
-                rows=[_drift_row(d) for d in drift],
-                plain="\n".join(_drift_line(d) for d in drift),
-            )
-        verdict(sys.stdout, f"checked {checked} positions, {len(drift)} drifting", ok=not drift)
+    _print(checked, drift, as_json=args.json)
     return EXIT_DRIFT if drift else EXIT_CLEAN
+
+
+def _print(checked: int, drift: list[Any], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"checked": checked, "drift": [_drift_json(d) for d in drift]}))
+        return
+    if drift:
+        print_table(
+            sys.stdout,
+            title="Drifting positions",
+            columns=("position", "counter", "ledger sum", "off by"),
+            rows=[_drift_row(d) for d in drift],
+            plain="\n".join(_drift_line(d) for d in drift),
+        )
+    verdict(sys.stdout, f"checked {checked} positions, {len(drift)} drifting", ok=not drift)
 
 
 def _drift_json(drift: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from holdfast_cli.template import PROJECT_ROOT
+from holdfast_cli.local.template import PROJECT_ROOT
 
 DESCRIPTION = (
     "The Fluent-compatible GraphQL endpoint: print its schema (docs/schema.graphql is its output)."

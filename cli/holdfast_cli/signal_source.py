@@ -1,27 +1,22 @@
-"""``holdfast signals export``: demand signals as JSON lines (docs/behaviour.md §7), from a running API
+"""Where the developer commands read demand signals (docs/behaviour.md §7): a running API
 (``--api-url``, the ``GET /signals`` route, page by page) or straight from the table
 (``--table`` [``--endpoint-url``], through the same service the route uses).
 
-Also the shared source of ``holdfast report funnel`` (:mod:`holdfast_cli.report`).
+``holdfast signals export`` (:mod:`holdfast_cli.commands.signals`), ``holdfast report`` and
+``holdfast simulate-day`` all read through :class:`SignalSource`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import http.client
 import os
-import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from typing import Any
 
-DESCRIPTION = (
-    "Demand signals (FO calls, out-of-stock demand, conversions, abandoned and cancelled carts, "
-    "low stock). export: write them as JSON lines, oldest first."
-)
+from holdfast_cli.api_client import ApiClient
+
 EXIT_OK, EXIT_ERROR = 0, 2
 WINDOW = timedelta(days=31)
 """The longest range one query reads; longer exports are split into windows of this size."""
@@ -64,22 +59,6 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    commands = parser.add_subparsers(dest="signals_command", required=True, metavar="COMMAND")
-    export = commands.add_parser(
-        "export",
-        help="write signals as JSON lines",
-        description="Write demand signals as JSON lines, oldest first.",
-    )
-    add_source_arguments(export)
-    export.add_argument("--type", choices=SIGNAL_TYPES, help="only this type")
-    export.add_argument("--product-ref", help="only this product")
-    export.add_argument("--location-ref", help="only this location")
-    export.add_argument("--channel", help="only this channel")
-    export.add_argument("--out", "-o", metavar="FILE", help="write here instead of stdout")
-    export.set_defaults(run=run_export)
-
-
 def parse_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
@@ -101,7 +80,9 @@ class SignalSource:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self._api_url = args.api_url.rstrip("/") if args.api_url else None
-        self._token = args.token
+        self._client = (
+            ApiClient(self._api_url, timeout=60, token=args.token) if self._api_url else None
+        )
         self._service = None
         if self._api_url is None:
             if not args.table:
@@ -110,7 +91,7 @@ class SignalSource:
                 )
             from holdfast.runtime import build_runtime
             from holdfast.settings import Settings
-            from holdfast_cli.aws_environment import dynamodb_client
+            from holdfast_cli.local.aws_credentials import dynamodb_client
 
             settings = Settings(table_name=args.table, dynamodb_endpoint_url=args.endpoint_url)
             self._service = build_runtime(
@@ -134,7 +115,7 @@ class SignalSource:
     def funnel(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         if self._service is not None:
             return [row.model_dump() for row in self._call(self._service.funnel, start, end)]
-        return self._get("/reports/funnel", {"from": _iso(start), "to": _iso(end)})["items"]
+        return self._get("/reports/funnel", {"from": iso_time(start), "to": iso_time(end)})["items"]
 
     def report(
         self, name: str, start: datetime, end: datetime, params: dict[str, Any]
@@ -142,14 +123,25 @@ class SignalSource:
         """A demand report (``GET /reports/{name}``) as its JSON answer; ``params`` are the
         route's query parameters besides the range."""
         if self._service is None:
-            return self._get(f"/reports/{name}", {"from": _iso(start), "to": _iso(end), **params})
+            return self._get(
+                f"/reports/{name}", {"from": iso_time(start), "to": iso_time(end), **params}
+            )
+        return self._report_from_table(name, start, end, params)
+
+    def _report_from_table(
+        self, name: str, start: datetime, end: datetime, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The route's answer, from the service behind it, argument for argument (one branch
+        per report, as the route has: long, but each branch reads on its own)."""
         from holdfast.services.demand_reports import DemandReports, Filters
+
+        assert self._service is not None
 
         reports = DemandReports(self._service)
         filters = Filters(
             params.get("channel"), params.get("deliveryType"), params.get("productRef")
         )
-        span = {"from": _iso(start), "to": _iso(end)}
+        span = {"from": iso_time(start), "to": iso_time(end)}
         if name == "channels":
             return {
                 "items": [
@@ -201,8 +193,8 @@ class SignalSource:
             )
             return [item.model_dump(mode="json") for item in items], token
         query = {
-            "from": _iso(start),
-            "to": _iso(end),
+            "from": iso_time(start),
+            "to": iso_time(end),
             "limit": PAGE,
             **{k: v for k, v in filters.items() if v},
         }
@@ -225,46 +217,16 @@ class SignalSource:
             raise SourceError(f"DynamoDB: {error}") from None
 
     def _get(self, path: str, query: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(f"{self._api_url}{path}?{urllib.parse.urlencode(query)}")
-        if self._token:
-            request.add_header("Authorization", f"Bearer {self._token}")
+        assert self._client is not None
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            with error:
-                raise SourceError(
-                    f"GET {path} answered {error.code}: {error.read().decode()[:300]}"
-                ) from None
-        except (OSError, urllib.error.URLError) as error:
+            response = self._client.request("GET", path, query=query)
+        except (OSError, http.client.HTTPException) as error:
             raise SourceError(f"cannot reach {self._api_url}: {error}") from None
+        if not 200 <= response.status < 300:
+            raise SourceError(f"GET {path} answered {response.status}: {response.body[:300]}")
+        answer: dict[str, Any] = response.json()
+        return answer
 
 
-def _iso(moment: datetime) -> str:
+def iso_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def run_export(args: argparse.Namespace) -> int:
-    try:
-        start, end = time_range(args)
-        source = SignalSource(args)
-        filters = {
-            "type": args.type,
-            "productRef": args.product_ref,
-            "locationRef": args.location_ref,
-            "channel": args.channel,
-        }
-        out: TextIO = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
-        try:
-            count = 0
-            for signal in source.signals(start, end, **filters):
-                out.write(json.dumps(signal, separators=(",", ":")) + "\n")
-                count += 1
-        finally:
-            if args.out:
-                out.close()
-    except SourceError as error:
-        print(f"holdfast signals: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    print(f"holdfast signals: {count} signals from {_iso(start)} to {_iso(end)}", file=sys.stderr)
-    return EXIT_OK

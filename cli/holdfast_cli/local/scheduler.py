@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from holdfast_cli.template import functions
+from holdfast_cli.local.template import functions
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from holdfast_cli import demand_report
 from holdfast_cli.console import print_table
-from holdfast_cli.signals import SignalSource, SourceError, add_source_arguments, time_range
+from holdfast_cli.signal_source import SignalSource, SourceError, add_source_arguments, time_range
 
 DESCRIPTION = (
     "Reports built from the demand signals. funnel: FO calls → holds → orders per SKU; channels, "
@@ -135,24 +135,38 @@ def draw(
         raise ChartUnavailable(
             "--png needs matplotlib: pip install 'holdfast[charts]' (or uv sync --extra charts)"
         ) from None
-    busiest = sorted(rows, key=lambda r: -r["foCalls"])[:CHART_PRODUCTS]
     figure, (funnel_axes, demand_axes) = plt.subplots(
         2, 1, figsize=(11, 9), constrained_layout=True
     )
+    _draw_funnel(funnel_axes, rows)
+    _draw_out_of_stock(demand_axes, out_of_stock, start, end)
+    figure.autofmt_xdate()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def _draw_funnel(axes: Any, rows: list[dict[str, Any]]) -> None:
+    """Bars of each funnel stage for the busiest SKUs."""
+    busiest = sorted(rows, key=lambda r: -r["foCalls"])[:CHART_PRODUCTS]
     stages = ("foCalls", "holds", "orders", "abandoned", "refused")
     width = 0.8 / len(stages)
     for offset, stage in enumerate(stages):
         positions = [i + offset * width for i in range(len(busiest))]
-        funnel_axes.bar(positions, [r[stage] for r in busiest], width, label=stage)
-    funnel_axes.set_xticks(
+        axes.bar(positions, [r[stage] for r in busiest], width, label=stage)
+    axes.set_xticks(
         [i + 0.4 - width / 2 for i in range(len(busiest))],
         [r["productRef"] for r in busiest],
         rotation=20,
         ha="right",
     )
-    funnel_axes.set_title("Funnel per SKU: FO calls → holds → orders")
-    funnel_axes.legend()
+    axes.set_title("Funnel per SKU: FO calls → holds → orders")
+    axes.legend()
 
+
+def _draw_out_of_stock(
+    axes: Any, out_of_stock: list[dict[str, Any]], start: datetime, end: datetime
+) -> None:
+    """Out-of-stock units over time, one line per SKU (the most wanted first)."""
     bucket = _bucket(end - start)
     series: dict[str, Counter[datetime]] = {}
     for signal in out_of_stock:
@@ -161,15 +175,10 @@ def draw(
         series.setdefault(signal["productRef"], Counter())[slot] += signal["quantity"]
     slots = [start + i * bucket for i in range(int((end - start) / bucket) + 1)]
     for product in sorted(series, key=lambda p: -sum(series[p].values()))[:CHART_PRODUCTS]:
-        demand_axes.plot(
-            slots, [series[product].get(s, 0) for s in slots], marker=".", label=product
-        )
-    demand_axes.set_title(f"Out-of-stock demand (units per {_describe(bucket)})")
+        axes.plot(slots, [series[product].get(s, 0) for s in slots], marker=".", label=product)
+    axes.set_title(f"Out-of-stock demand (units per {_describe(bucket)})")
     if series:
-        demand_axes.legend()
-    figure.autofmt_xdate()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+        axes.legend()
 
 
 def _bucket(span: timedelta) -> timedelta:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from holdfast_cli.template import PROJECT_ROOT
+from holdfast_cli.local.template import PROJECT_ROOT
 
 PATH = "/swagger"
 DOCUMENT_PATH = PROJECT_ROOT / "docs" / "openapi.json"

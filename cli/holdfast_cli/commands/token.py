@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import argparse
 import base64
+import http.client
 import json
 import os
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
+
+from holdfast_cli.api_client import ApiClient
 
 DESCRIPTION = (
     "Print an access token for a deployed Holdfast API (OAuth client credentials), from the "
@@ -122,7 +123,7 @@ def credentials_from_stack(
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from holdfast_cli.aws_environment import configured_region
+    from holdfast_cli.local.aws_credentials import configured_region
 
     try:
         session = session or boto3.session.Session(region_name=region or configured_region())
@@ -155,37 +156,35 @@ def fetch_token(credentials: ClientCredentials, scope: str | None = None) -> str
     basic = base64.b64encode(
         f"{credentials.client_id}:{credentials.client_secret}".encode()
     ).decode()
-    request = urllib.request.Request(
-        credentials.token_url,
-        data=urllib.parse.urlencode(form).encode(),
-        method="POST",
-        headers={
-            "Authorization": f"Basic {basic}",
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Accept": "application/json",
-        },
-    )
+    headers = {
+        "Authorization": f"Basic {basic}",
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "application/json",
+    }
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            answer = _json(response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            detail = _json(error.read())
-        reason = detail.get("error_description") or detail.get("error") or error.reason
+        with ApiClient(credentials.token_url, timeout=TIMEOUT_SECONDS) as client:
+            response = client.request(
+                "POST", "", body=urllib.parse.urlencode(form).encode(), headers=headers
+            )
+    except (OSError, http.client.HTTPException) as error:
+        raise TokenError(f"cannot reach {credentials.token_url}: {error}") from None
+    answer = _json(response.body)
+    if not 200 <= response.status < 300:
+        reason = (
+            answer.get("error_description")
+            or answer.get("error")
+            or http.client.responses.get(response.status, "")
+        )
         raise TokenError(
-            f"{credentials.token_url} refused the client ({error.code}): {reason}"
-        ) from None
-    except (urllib.error.URLError, OSError) as error:
-        raise TokenError(
-            f"cannot reach {credentials.token_url}: {getattr(error, 'reason', error)}"
-        ) from None
+            f"{credentials.token_url} refused the client ({response.status}): {reason}"
+        )
     token = answer.get("access_token")
     if not isinstance(token, str) or not token:
         raise TokenError(f"{credentials.token_url} answered without an access_token")
     return token
 
 
-def _json(raw: bytes) -> dict[str, Any]:
+def _json(raw: str) -> dict[str, Any]:
     try:
         parsed = json.loads(raw)
     except ValueError:
