@@ -42,7 +42,7 @@ NAME_PROPERTIES = {
     "Domain",
 }
 """Properties that give a resource a name an account or region holds once."""
-NOT_NAMES = {"StageName", "MetricName"}
+NOT_NAMES = {"StageName", "MetricName", "DatabaseName", "EventBusName"}
 """``*Name`` properties that name something inside the stack's own resources."""
 TOPIC = {"Ref": "AlarmTopic"}
 
@@ -202,7 +202,8 @@ def test_the_table_and_the_user_pool_are_protected_from_deletion_in_prod_only() 
 
 
 def test_every_named_resource_carries_the_stack_name_so_stacks_never_collide() -> None:
-    for parameters in ({}, {"AlarmEmail": "oncall@example.com"}):
+    every_option = {"AlarmEmail": "oncall@example.com", "SignalExport": "enabled"}
+    for parameters in ({}, every_option):
         for name, resource in render(parameters)["Resources"].items():
             for key, value in resource.get("Properties", {}).items():
                 if key in NOT_NAMES or not (key in NAME_PROPERTIES or key.endswith("Name")):
@@ -215,6 +216,8 @@ def test_every_named_resource_carries_the_stack_name_so_stacks_never_collide() -
                     r"\$\{AWS::Stack(Name|Id)\}|AWS::StackId", text
                 ), (name, key, value)
                 assert "${Stage}" not in text, (name, key)  # two stacks on one stage would share it
+    database = render(every_option)["Resources"]["SignalAnalyticsDatabase"]["Properties"]
+    assert "${AWS::StackName}" in json.dumps(database["DatabaseInput"]["Name"])
 
 
 # -- identity: the stack's own Cognito exactly when no issuer is given -------------------------------
