@@ -1,4 +1,4 @@
-"""Faults on a real engine (issue #7 item 3): timeouts after a write committed, throttling and
+"""Faults on a real engine: timeouts after a write committed, throttling and
 contention, stream records redelivered and out of order, the sweeper and the stream racing
 for one hold, and crashes between the steps of multi-call operations. Nothing lost, nothing
 doubled, and no client ever sees a 500.

@@ -1,4 +1,4 @@
-"""Holds, orders, cancels, ships, receipts and sweeps all at once on two SKUs (issue #7 item 2),
+"""Holds, orders, cancels, ships, receipts and sweeps all at once on two SKUs,
 on DynamoDB Local: zero oversells, counter = ledger sum, every unit accounted for, and no
 client ever sees a 5xx.
 

@@ -1,4 +1,4 @@
-"""Stateful property test (issue #7 item 1): random interleavings of stock feeds, holds,
+"""Stateful property test: random interleavings of stock feeds, holds,
 cancels, extends, expiries, orders, ships and returns against DynamoDB Local, through the HTTP
 path, checked after every step against a small reference model.
 

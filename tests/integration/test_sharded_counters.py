@@ -1,4 +1,4 @@
-"""Sharded onHand counters (issue #6, docs/decisions.md #12), through the public path.
+"""Sharded onHand counters (docs/decisions.md #12), through the public path.
 
 A position configured with ``counterShards`` keeps the same numbers a retailer sees — onHand,
 ATS, the ledger, reconcile — while its holds spread over several counter items.

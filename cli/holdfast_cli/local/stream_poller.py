@@ -231,8 +231,6 @@ class StreamPoller:
             read += self._read(shard)
         return read
 
-    # -- internals ------------------------------------------------------------------------
-
     def _open(self) -> None:
         table = self._dynamodb.describe_table(TableName=self.table)["Table"]
         self.stream_arn = table.get("LatestStreamArn")
