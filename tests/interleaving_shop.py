@@ -25,7 +25,7 @@ from holdfast.domain.configuration import (
 )
 from holdfast.models import FulfilmentOptionRequest, Line, OrderRequest
 from holdfast.runtime import Runtime
-from holdfast.services.stock import StockReader
+from holdfast.services.availability import StockReader
 from holdfast.storage import CounterChange
 from tests.interleavings import Clock, Op, StartingState
 

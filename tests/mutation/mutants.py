@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 STORAGE = "layers/holdfast/holdfast/storage.py"
-STOCK = "layers/holdfast/holdfast/services/stock.py"
+PLACEMENT = "layers/holdfast/holdfast/domain/placement.py"
+HOLD_PLANS = "layers/holdfast/holdfast/domain/holds.py"
 HOLDS = "layers/holdfast/holdfast/services/holds.py"
 ORDERS = "layers/holdfast/holdfast/services/orders.py"
 SHARDS = "layers/holdfast/holdfast/domain/shards.py"
@@ -262,15 +263,15 @@ MUTANTS: list[Mutant] = [
     # -- release steps ----------------------------------------------------------------------
     mutant(
         "release-deactivates-hold-iqs",
-        STOCK,
-        "        writes.deactivate_quantity(hold_quantity(document, allocation, now))",
+        PLACEMENT,
+        "        deactivated.append(hold_quantity(fo_ref, allocation, now))",
         "        pass",
         "a released hold's SOFT_RESERVE stays ACTIVE: counter and ledger drift",
         f"{EXPIRY}::test_ttl_deletion_of_a_timer_releases_the_hold",
     ),
     mutant(
         "release-gives-units-back",
-        STOCK,
+        PLACEMENT,
         "        if (allocation.product_ref, allocation.location_ref) not in skipped:",
         "        if False:",
         "a released hold's units never come back",
@@ -278,16 +279,16 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "release-deletes-timer",
-        STOCK,
-        "    writes.delete_timer(document.ref)",
-        "    pass",
+        PLACEMENT,
+        "timer_of=fo_ref)",
+        "timer_of=None)",
         "cancelled and swept holds leave timers that fill reclaim's read of the oldest",
         f"{CONDITIONS}::test_ended_holds_leave_no_timer_so_reclaim_still_reaches_an_expired_hold_on_the_last_unit[cancelled]",
     ),
     mutant(
         "convert-deactivates-hold-iqs",
         ORDERS,
-        "            writes.deactivate_quantity(hold_quantity(hold, allocation, now))",
+        "            writes.deactivate_quantity(hold_quantity(hold.ref, allocation, now))",
         "            pass",
         "a converted hold's SOFT_RESERVE stays ACTIVE beside the RESERVED: counted twice",
         f"{ORDER_TESTS}::test_an_active_matching_cart_is_converted_without_moving_onhand_or_ats",
@@ -332,9 +333,9 @@ MUTANTS: list[Mutant] = [
     # -- expiry paths and timers ------------------------------------------------------------
     mutant(
         "hold-puts-timer",
-        HOLDS,
-        "                writes.put_timer(request.ref, expires_at)",
-        "                pass",
+        HOLD_PLANS,
+        "        timer_until=expires_at,",
+        "        timer_until=None,",
         "a hold without a timer is never found by TTL or the sweeper",
         f"{EXPIRY}::test_the_sweeper_releases_overdue_holds_that_ttl_has_not_deleted",
     ),
@@ -422,17 +423,17 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "replacement-keeps-the-clock",
-        HOLDS,
-        "                    expires_at = min(expires_at, replaced.expires_at)",
-        "                    pass",
+        HOLD_PLANS,
+        "        expires_at = min(expires_at, replaced.expires_at)",
+        "        pass",
         "replacing a cart every 14 minutes holds its stock for ever",
         f"{INTERLEAVED}::test_a_replacement_ends_no_later_than_the_cart_it_replaces",
     ),
     mutant(
         "cancel-unexpired",
         HOLDS,
-        '            FO, ref, from_statuses=["ACTIVE"], status="CANCELLED", unexpired_at=now',
-        '            FO, ref, from_statuses=["ACTIVE"], status="CANCELLED"',
+        '            end = end_hold(held_cart(document), "CANCELLED", now, unexpired_at=now)',
+        '            end = end_hold(held_cart(document), "CANCELLED", now)',
         "an abandoned cart (past its expiry) is recorded as cancelled",
         f"{INTERLEAVED}::test_cancelling_a_hold_past_its_expiry_releases_it_as_expired",
     ),

@@ -42,8 +42,11 @@ from holdfast.domain.configuration import (
     Product,
     TimerConfig,
 )
+from holdfast.domain.holds import HoldConflict, HoldEnd, HoldPart, HoldPlan
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
+from holdfast.domain.placement import CounterStep, HoldRelease, Taking
 from holdfast.domain.planning import MAX_TRANSACTION_ITEMS
+from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
 from holdfast.domain.shards import Cover, Move
 from holdfast.errors import Unavailable
 
@@ -615,6 +618,38 @@ class InventoryTable:
             [{"field": "body", "message": "retry with the same request: it is idempotent"}],
         )
 
+    def commit_hold(self, plan: HoldPlan, body: dict[str, Any]) -> None:
+        """Write a hold plan as one transaction: the fulfilment option (with ``body``), its
+        timer, the units it takes and the cart it replaces. Raises :class:`HoldConflict`
+        naming the part of the plan that no longer held."""
+        writes = self.writes(plan.now).create_document(
+            Document(FO_KIND, plan.ref, plan.status, body, plan.expires_at)
+        )
+        if plan.timer_until is not None:
+            writes.put_timer(plan.ref, plan.timer_until)
+        writes.take(plan.taking)
+        if plan.replacing is not None:
+            writes.end_hold(plan.replacing)
+        try:
+            self.commit(writes)
+        except WriteConflict as conflict:
+            if f"{FO_KIND}:{plan.ref}" in conflict.failed:
+                raise HoldConflict(HoldPart.CART_EXISTS, conflict.failed) from None
+            replaced = plan.replacing
+            if replaced is not None and f"{FO_KIND}:{replaced.ref}" in conflict.failed:
+                raise HoldConflict(HoldPart.REPLACED_GONE, conflict.failed) from None
+            raise HoldConflict(HoldPart.STOCK_CHANGED, conflict.failed) from None
+
+    def commit_hold_end(self, end: HoldEnd, now: datetime) -> bool:
+        """Move an ACTIVE hold to its end status and give its units back, in one transaction.
+        Answers False when the hold was no longer ACTIVE (or no longer (un)expired) as the
+        plan requires: someone else ended it first."""
+        try:
+            self.commit(self.writes(now).end_hold(end))
+        except WriteConflict:
+            return False
+        return True
+
     def get_document(self, kind: str, ref: str) -> Document | None:
         response = self._client.get_item(
             TableName=self.table_name, Key=document_key(kind, ref), ConsistentRead=True
@@ -751,6 +786,7 @@ class InventoryTable:
 # -- documents (fulfilment options, orders) and transactional ledger writes ---------------
 
 TIMER_SK = "TIMER"
+FO_KIND = "FO"
 EXPIRY_INDEX = "HoldsByExpiry"
 EXPIRY_SHARDS = 4
 """Timer items spread over this many index partitions, so the sweeper's index stays cool."""
@@ -1194,6 +1230,36 @@ class LedgerWrites:
         )
         return self
 
+    def take(self, taking: Taking) -> LedgerWrites:
+        """A plan's negative IQs (create-if-absent) and its conditioned counter changes."""
+        for iq in taking.quantities:
+            self.create_quantity(iq)
+        for step in taking.counters:
+            self.change_counter(_counter_change(step))
+        return self
+
+    def release(self, release: HoldRelease) -> LedgerWrites:
+        """A cart's holds given back: IQs INACTIVE (if still ACTIVE), units back, timer gone."""
+        for iq in release.deactivated:
+            self.deactivate_quantity(iq)
+        for step in release.counters:
+            self.change_counter(_counter_change(step))
+        if release.timer_of is not None:
+            self.delete_timer(release.timer_of)
+        return self
+
+    def end_hold(self, end: HoldEnd) -> LedgerWrites:
+        """The fulfilment option's move out of ACTIVE, and its holds given back."""
+        self.update_document(
+            FO_KIND,
+            end.ref,
+            from_statuses=["ACTIVE"],
+            status=end.status,
+            unexpired_at=end.unexpired_at,
+            expired_at=end.expired_at,
+        )
+        return self.release(end.release)
+
     def put_timer(self, fo_ref: str, expires_at: datetime) -> LedgerWrites:
         """The hold's timer item: DynamoDB TTL deletes it after ``expiresAt`` and the stream
         delivers the deletion to the release function."""
@@ -1263,4 +1329,16 @@ def _document_from(values: Mapping[str, Any]) -> Document:
         expires_at=from_iso(values["expiresAt"]) if "expiresAt" in values else None,
         order_ref=values.get("orderRef"),
         updated_at=from_iso(values["updatedAt"]) if "updatedAt" in values else None,
+    )
+
+
+def _counter_change(step: CounterStep) -> CounterChange:
+    return CounterChange(
+        ip_ref(step.product_ref, step.location_ref),
+        step.product_ref,
+        step.location_ref,
+        DEFAULT_CATALOGUE,
+        step.delta,
+        min_on_hand=step.min_on_hand,
+        shard=step.shard,
     )

@@ -17,7 +17,7 @@ from holdfast.domain.configuration import (
 )
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
 from holdfast.errors import Conflict, NotFound
-from holdfast.services.stock import StockReader
+from holdfast.services.availability import StockReader
 from holdfast.storage import InventoryTable, PositionRecord, WriteConflict
 
 RESHARD_ATTEMPTS = 12

@@ -8,7 +8,16 @@ from typing import Any, cast
 
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, from_iso, to_iso, truncate_to_millis
+from holdfast.domain.holds import HoldEnd
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
+from holdfast.domain.placement import (
+    NO_RELEASE,
+    Release,
+    hold_quantity,
+    place_allocations,
+    release_holds,
+    taking,
+)
 from holdfast.domain.planning import (
     MAX_ALLOCATIONS,
     Allocation,
@@ -18,21 +27,16 @@ from holdfast.domain.planning import (
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
 from holdfast.errors import Conflict, NotFound, OutOfStock
 from holdfast.models import OrderRequest, OrderStatus, OrderView
-from holdfast.services.holds import FO, HOLD_ATTEMPTS, HoldService
-from holdfast.services.stock import (
-    Release,
+from holdfast.services.availability import (
     StockReader,
     allocation_dicts,
     allocations_of,
     candidate_locations,
-    hold_quantity,
-    place_allocations,
-    release_holds,
     replayed,
     request_fingerprint,
     sharded_positions,
-    write_allocations,
 )
+from holdfast.services.holds import FO, HOLD_ATTEMPTS, HoldService
 from holdfast.storage import CounterChange, Document, InventoryTable, WriteConflict
 
 ORDER = "ORDER"
@@ -223,7 +227,7 @@ class OrderService:
             unexpired_at=now,
         )
         for allocation in allocations:
-            writes.deactivate_quantity(hold_quantity(hold, allocation, now))
+            writes.deactivate_quantity(hold_quantity(hold.ref, allocation, now))
             position = ip_ref(allocation.product_ref, allocation.location_ref)
             writes.create_quantity(
                 self._quantity(position, IqType.RESERVED, request.ref, -allocation.quantity, now)
@@ -256,7 +260,7 @@ class OrderService:
             hold = None
         # The cart's own live holds (for other lines) come back in the same transaction.
         released = hold if hold is not None and hold.status == "ACTIVE" else None
-        release = Release.of([released]) if released else Release.none()
+        release = Release.of([allocations_of(released.body)]) if released else NO_RELEASE
         stock = self._stock.read(
             channel, list(lines), locations, release, self._config.products(list(lines))
         )
@@ -296,20 +300,16 @@ class OrderService:
         plan = plans[0]
         order = self._document(request, fingerprint, list(plan.allocations), now, None)
         writes = self._table.writes(now).create_document(order)
-        placements = place_allocations(channel, plan.allocations, release, stock.positions)
-        write_allocations(writes, placements, IqType.RESERVED, request.ref, now)
+        placements = place_allocations(channel, plan.allocations, release, stock.shard_values)
+        writes.take(taking(placements, IqType.RESERVED, request.ref, now))
         if released is not None:
-            writes.update_document(
-                FO, released.ref, from_statuses=["ACTIVE"], status="REPLACED", unexpired_at=now
+            taken_again = [(a.product_ref, a.location_ref) for a in plan.allocations]
+            given_back = release_holds(
+                released.ref, allocations_of(released.body), now, skip_counters=taken_again
             )
-            release_holds(
-                writes,
-                released,
-                now,
-                skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations],
-            )
+            writes.end_hold(HoldEnd(released.ref, "REPLACED", given_back, unexpired_at=now))
         if not self._stock.fits_or_gathered(
-            writes,
+            len(writes.operations),
             stock,
             placements,
             now,
