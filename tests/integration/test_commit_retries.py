@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from holdfast import retry, storage
@@ -102,7 +103,7 @@ def test_a_cancellation_that_is_neither_a_condition_nor_contention_is_not_swallo
     table, stubber = stubbed
     add_cancellation(stubber, "ValidationError", "None")
 
-    with pytest.raises(storage.ClientError):
+    with pytest.raises(ClientError):
         table.commit(hold_writes(table))
 
 

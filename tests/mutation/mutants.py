@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-STORAGE = "layers/holdfast/holdfast/storage.py"
+COUNTERS = "layers/holdfast/holdfast/storage/counters.py"
+TRANSACTIONS = "layers/holdfast/holdfast/storage/transactions.py"
+TABLE = "layers/holdfast/holdfast/storage/table.py"
 PLACEMENT = "layers/holdfast/holdfast/domain/placement.py"
 HOLD_PLANS = "layers/holdfast/holdfast/domain/holds.py"
 HOLDS = "layers/holdfast/holdfast/services/holds.py"
@@ -59,10 +61,10 @@ def mutant(
 
 
 MUTANTS: list[Mutant] = [
-    # -- ConditionExpressions of ledger writes (storage.py) --------------------------------
+    # -- ConditionExpressions of ledger writes (storage/) ----------------------------------
     mutant(
         "iq-create-if-absent",
-        STORAGE,
+        TRANSACTIONS,
         'put["ConditionExpression"] = "attribute_not_exists(pk)"',
         "pass",
         "a redelivered feed event (same sourceRef) is counted twice",
@@ -70,7 +72,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "document-create-if-absent",
-        STORAGE,
+        TRANSACTIONS,
         '                        "ConditionExpression": "attribute_not_exists(pk)",\n'
         '                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",\n',
         "",
@@ -79,7 +81,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "deactivate-if-active",
-        STORAGE,
+        TRANSACTIONS,
         '        "UpdateExpression": "SET #status = :inactive",\n        "ConditionExpression": "#status = :active",\n',
         '        "UpdateExpression": "SET #status = :inactive",\n        "ConditionExpression": "attribute_exists(pk) OR #status = :active",\n',
         "a hold IQ released twice gives its units back twice",
@@ -87,7 +89,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "hold-onhand-at-least-min",
-        STORAGE,
+        COUNTERS,
         '        if change.min_on_hand is not None:\n            conditions.append("onHand >= :min")',
         '        if False:\n            conditions.append("onHand >= :min")',
         "a hold planned from a read another hold emptied is granted: oversell",
@@ -95,7 +97,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "shard-hold-at-least-min",
-        STORAGE,
+        COUNTERS,
         "return self._change_shard(change, change.delta, change.min_on_hand, exact=False)",
         "return self._change_shard(change, change.delta, None, exact=False)",
         "a hold takes a shard below zero when a rival drained it after the read",
@@ -103,7 +105,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "uncovered-decrease-refused-when-sharded",
-        STORAGE,
+        COUNTERS,
         "        elif change.delta < 0 and change.min_on_hand is None:",
         "        elif False:",
         "a feed sale without a cover takes shard 0 negative beside positive shards",
@@ -111,7 +113,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "cover-shard-count",
-        STORAGE,
+        COUNTERS,
         '            conditions.append("counterShards = :shards")\n            values[":shards"] = {"N": str(cover.shard_count)}\n',
         "",
         "a cover planned for N shards lands after a reshard: units left in shards beside a negative shard 0",
@@ -120,7 +122,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "cover-floor",
-        STORAGE,
+        COUNTERS,
         '            if cover.floor is not None:\n                conditions.append("onHand >= :floor")',
         '            if False:\n                conditions.append("onHand >= :floor")',
         "a sale covered by shard 0 as read lands after a hold drained shard 0",
@@ -128,7 +130,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "cover-pull-at-least-read",
-        STORAGE,
+        COUNTERS,
         "                    change, -move.units, move.units, exact=move.exact, shard=move.source\n",
         "                    change, -move.units, None, exact=move.exact, shard=move.source\n",
         "the sharded till sale vs hold race: the cover pulls from a shard a hold drained",
@@ -136,7 +138,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "feed-after-snapshot",
-        STORAGE,
+        COUNTERS,
         '            conditions.append("(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :happened)")',
         "            pass",
         "an event the snapshot already counts is counted again",
@@ -144,7 +146,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "feed-under-fence",
-        STORAGE,
+        COUNTERS,
         '            conditions.append("(attribute_not_exists(fenceAsOf) OR fenceAsOf < :happened)")',
         "            pass",
         "an event a count in progress includes lands beside it: drift",
@@ -152,7 +154,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "snapshot-commit-under-its-fence",
-        STORAGE,
+        COUNTERS,
         '            values[":fence"] = {"S": fence_id}\n            conditions.append("fenceId = :fence")',
         "            pass",
         "an older count commits over a newer one that landed meanwhile, or a count whose lapsed fence was taken down",
@@ -161,7 +163,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "fence-after-snapshot",
-        STORAGE,
+        TABLE,
         '"(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :asOf) AND "',
         '""',
         "an older (or the same) count is applied over the current one",
@@ -170,7 +172,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "document-status-in",
-        STORAGE,
+        TRANSACTIONS,
         "        allowed = []\n        for index, from_status in enumerate(from_statuses):\n"
         '            values[f":from{index}"] = {"S": from_status}\n            allowed.append(f":from{index}")\n'
         "        condition = f\"#status IN ({', '.join(allowed)})\"",
@@ -180,7 +182,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "convert-only-unexpired",
-        STORAGE,
+        TRANSACTIONS,
         '            condition += " AND expiresAt > :unexpired"\n            values[":unexpired"] = {"S": to_iso(unexpired_at)}',
         "            pass",
         "a hold is honoured after its expiresAt",
@@ -188,7 +190,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "expire-only-expired",
-        STORAGE,
+        TRANSACTIONS,
         '            condition += " AND expiresAt <= :expired"\n            values[":expired"] = {"S": to_iso(expired_at)}',
         "            pass",
         "a hold is released as expired before its expiresAt",
@@ -197,23 +199,23 @@ MUTANTS: list[Mutant] = [
     # -- shard steps ------------------------------------------------------------------------
     mutant(
         "rebalance-shard0-keeps-units",
-        STORAGE,
+        COUNTERS,
         '"ConditionExpression": "onHand >= :units AND counterShards > :highest",',
         '"ConditionExpression": "counterShards > :highest",',
         "a rebalance planned before the hold took shard 0's units takes shard 0 negative",
         f"{CONDITIONS}::test_a_rebalance_planned_before_the_hold_took_shard_0s_units_moves_nothing",
-        also=(Edit(STORAGE, '                ":units": {"N": str(out)},\n', ""),),
+        also=(Edit(COUNTERS, '                ":units": {"N": str(out)},\n', ""),),
     ),
     mutant(
         "rebalance-only-into-kept-shards",
-        STORAGE,
+        COUNTERS,
         '"ConditionExpression": "onHand >= :units AND counterShards > :highest",',
         '"ConditionExpression": "onHand >= :units",',
         "a rebalance moves units into a shard the position dropped meanwhile: units lost to ATS",
         f"{GAPS}::test_a_rebalance_into_shards_the_position_dropped_at_its_gap_moves_nothing",
         also=(
             Edit(
-                STORAGE,
+                COUNTERS,
                 '                ":highest": {"N": str(max(move.target for move in moves))},\n',
                 "",
             ),
@@ -221,7 +223,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "collapse-exact",
-        STORAGE,
+        COUNTERS,
         "            self._change_shard(change, -move.units, move.units, exact=True, shard=move.source)",
         "            self._change_shard(change, -move.units, None, exact=True, shard=move.source)",
         "folding shards back counts units a hold took from a dropped shard meanwhile",
@@ -229,7 +231,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "reshard-count-as-read",
-        STORAGE,
+        COUNTERS,
         '            condition = "counterShards = :was"',
         '            condition = "attribute_exists(counterShards) OR counterShards = :was"',
         "a change of the shard count planned from a stale count strands units in shards no longer counted",
@@ -398,7 +400,7 @@ MUTANTS: list[Mutant] = [
     # -- read-then-commit gaps closed in decision 14 -------------------------------------
     mutant(
         "cover-empty-shards-stay-empty",
-        STORAGE,
+        COUNTERS,
         "                    if shard not in pulled:\n                        self._still_empty(change.position_ref, shard)",
         "                    pass",
         "a count that empties the shards lands after a rebalance refilled them: shard 0 negative beside positive shards",
@@ -406,7 +408,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "lapsed-fence-taken-down",
-        STORAGE,
+        TABLE,
         "                self.take_down_fence(position, now)\n",
         "",
         "a dead count's fence refuses every event it covers for ever",
@@ -440,7 +442,7 @@ MUTANTS: list[Mutant] = [
     # -- gaps the interleaving explorer found (decision 14) ------------------------------
     mutant(
         "collapse-dropped-shards-stay-empty",
-        STORAGE,
+        COUNTERS,
         "            if shard not in emptied:\n                self._still_empty(position.ref, shard)",
         "            pass",
         "a reshard to fewer shards strands units a rebalance moved into a shard it read as empty",

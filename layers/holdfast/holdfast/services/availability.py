@@ -23,7 +23,13 @@ from holdfast.domain.placement import NO_RELEASE, Placement, Release
 from holdfast.domain.planning import MAX_TRANSACTION_ITEMS, Allocation, Plan
 from holdfast.domain.refs import ip_ref
 from holdfast.errors import Conflict, NotFound, TooManyWrites, Unavailable
-from holdfast.storage import Document, InventoryTable, LedgerWrites, PositionRecord, WriteConflict
+from holdfast.storage import (
+    Document,
+    InventoryTable,
+    PositionRecord,
+    WriteConflict,
+    WriteTransaction,
+)
 
 
 def request_fingerprint(request: Any) -> str:
@@ -145,12 +151,12 @@ class StockReader:
     def rebalance(self, positions: Iterable[PositionRecord], now: datetime) -> int:
         """Refill the shards of sharded positions that ran low, from shard 0. Answers the
         positions rebalanced."""
-        return self._move_units(positions, now, shards.rebalance, LedgerWrites.move_units)
+        return self._move_units(positions, now, shards.rebalance, WriteTransaction.move_units)
 
     def gather(self, positions: Iterable[PositionRecord], now: datetime) -> int:
         """Bring the units of each position's shards back into shard 0, so its next hold takes
         from one shard. Answers the positions gathered."""
-        return self._move_units(positions, now, shards.gather, LedgerWrites.gather_units)
+        return self._move_units(positions, now, shards.gather, WriteTransaction.gather_units)
 
     def fits_or_gathered(
         self,
@@ -178,7 +184,9 @@ class StockReader:
         positions: Iterable[PositionRecord],
         now: datetime,
         plan: Callable[[Sequence[int]], list[shards.Move]],
-        write: Callable[[LedgerWrites, PositionRecord, Sequence[shards.Move]], LedgerWrites],
+        write: Callable[
+            [WriteTransaction, PositionRecord, Sequence[shards.Move]], WriteTransaction
+        ],
     ) -> int:
         """Move units between a position's shards as ``plan`` says, one transaction a position,
         best effort, after the caller's own write has committed: a move that meets shards

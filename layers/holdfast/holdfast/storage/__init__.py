@@ -1,0 +1,50 @@
+"""The one package that knows the DynamoDB table.
+
+:mod:`~holdfast.storage.keys` (partition and sort keys), :mod:`~holdfast.storage.records`
+(stored items as records, encoded and decoded), :mod:`~holdfast.storage.reads`,
+:mod:`~holdfast.storage.counters` and :mod:`~holdfast.storage.transactions` (the items of one
+TransactWriteItems), :mod:`~holdfast.storage.commits` (running it, retries, conflicts) and
+:mod:`~holdfast.storage.table` (:class:`InventoryTable`, what the services hold).
+"""
+
+from holdfast.storage.commits import COMMIT_ATTEMPTS, WriteConflict, cancellation_codes
+from holdfast.storage.keys import (
+    EXPIRY_INDEX,
+    FO_KIND,
+    SHARD_ENTITY,
+    document_key,
+    shard_key,
+    timer_key,
+)
+from holdfast.storage.records import (
+    CounterChange,
+    Document,
+    PositionRecord,
+    from_item,
+    quantity_from,
+    to_item,
+)
+from holdfast.storage.table import AdjustmentOutcome, InventoryTable, SnapshotOutcome
+from holdfast.storage.transactions import WriteTransaction
+
+__all__ = [
+    "COMMIT_ATTEMPTS",
+    "EXPIRY_INDEX",
+    "FO_KIND",
+    "SHARD_ENTITY",
+    "AdjustmentOutcome",
+    "CounterChange",
+    "Document",
+    "InventoryTable",
+    "PositionRecord",
+    "SnapshotOutcome",
+    "WriteConflict",
+    "WriteTransaction",
+    "cancellation_codes",
+    "document_key",
+    "from_item",
+    "quantity_from",
+    "shard_key",
+    "timer_key",
+    "to_item",
+]
