@@ -18,7 +18,7 @@ from botocore.stub import Stubber
 from holdfast import retry, storage
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.errors import Unavailable
-from holdfast.storage import CounterChange, InventoryTable, WriteConflict
+from holdfast.storage import CounterChange, InventoryTable, PositionKey, WriteConflict
 
 NOW = datetime(2024, 3, 15, 10, 30, tzinfo=UTC)
 IP = "SKU_1:MAIN_DC:DEFAULT"
@@ -36,9 +36,7 @@ def stubbed(monkeypatch):
 def hold_writes(table: InventoryTable):
     iq = InventoryQuantity(IP, IqType.SOFT_RESERVE, -1, IqStatus.ACTIVE, NOW, NOW, "cart-1")
     writes = table.writes(NOW).create_quantity(iq)
-    return writes.change_counter(
-        CounterChange(IP, "SKU_1", "MAIN_DC", "DEFAULT", -1, min_on_hand=1)
-    )
+    return writes.change_counter(CounterChange(PositionKey("SKU_1", "MAIN_DC"), -1, min_on_hand=1))
 
 
 def add_cancellation(stubber: Stubber, *codes: str) -> None:

@@ -33,8 +33,8 @@ from holdfast.models import (
 )
 from holdfast.storage import (
     AdjustmentOutcome,
-    CounterChange,
     InventoryTable,
+    PositionKey,
     PositionRecord,
     SnapshotOutcome,
 )
@@ -187,7 +187,7 @@ class InventoryService:
         cover = None
         for attempt in range(SNAPSHOT_ATTEMPTS):
             outcome, existing = self._table.record_adjustment(
-                iq, update.productRef, update.locationRef, update.catalogue, now, cover
+                iq, PositionKey(update.productRef, update.locationRef, update.catalogue), now, cover
             )
             if outcome is AdjustmentOutcome.AGAIN:
                 continue  # a dead count's fence was in the way and is down now
@@ -218,9 +218,7 @@ class InventoryService:
         """Fence the position at the count's time, read the ledger, supersede what the count
         includes and move the counter — all feed events dated after the count, and every hold,
         keep landing meanwhile."""
-        position = CounterChange(
-            snapshot.position_ref, update.productRef, update.locationRef, update.catalogue, 0
-        )
+        position = PositionKey(update.productRef, update.locationRef, update.catalogue)
         for attempt in range(SNAPSHOT_ATTEMPTS):
             now = self._now()
             fence_id = self._table.fence_snapshot(
@@ -259,9 +257,7 @@ class InventoryService:
                 snapshot,
                 plan.superseded,
                 plan.counter_delta,
-                update.productRef,
-                update.locationRef,
-                update.catalogue,
+                position,
                 now,
                 cover,
                 fence_id,

@@ -24,7 +24,7 @@ from holdfast.domain.planning import (
     build_plans,
     merge_lines,
 )
-from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
+from holdfast.domain.refs import ip_ref
 from holdfast.errors import Conflict, NotFound, OutOfStock
 from holdfast.models import OrderRequest, OrderStatus, OrderView
 from holdfast.services.availability import (
@@ -37,7 +37,7 @@ from holdfast.services.availability import (
     sharded_positions,
 )
 from holdfast.services.holds import FO, HOLD_ATTEMPTS, HoldService
-from holdfast.storage import CounterChange, Document, InventoryTable, WriteConflict
+from holdfast.storage import CounterChange, Document, InventoryTable, PositionKey, WriteConflict
 
 ORDER = "ORDER"
 
@@ -426,14 +426,8 @@ class OrderService:
     def _counter(
         allocation: Allocation, delta: int, happened: datetime | None = None
     ) -> CounterChange:
-        return CounterChange(
-            ip_ref(allocation.product_ref, allocation.location_ref),
-            allocation.product_ref,
-            allocation.location_ref,
-            DEFAULT_CATALOGUE,
-            delta,
-            feed_event_at=happened,
-        )
+        position = PositionKey(allocation.product_ref, allocation.location_ref)
+        return CounterChange(position, delta, feed_event_at=happened)
 
     def _view(self, document: Document) -> OrderView:
         body = document.body

@@ -14,7 +14,15 @@ from holdfast.domain.clock import to_iso
 from holdfast.domain.ledger import InventoryQuantity
 from holdfast.domain.shards import Cover, Move
 from holdfast.storage.commits import Operation
-from holdfast.storage.keys import IP_SK, SHARD_ENTITY, key, position_pk, shard_key
+from holdfast.storage.keys import (
+    IP_SK,
+    POSITION_IDENTITY,
+    SHARD_ENTITY,
+    key,
+    position_identity,
+    position_pk,
+    shard_key,
+)
 from holdfast.storage.records import CounterChange, PositionRecord
 
 
@@ -49,22 +57,41 @@ class CounterWrites:
         delta = change.delta + (sum(move.units for move in cover.moves) if cover else 0)
         values: dict[str, Any] = {
             ":delta": {"N": str(delta)},
-            ":ref": {"S": change.position_ref},
-            ":product": {"S": change.product_ref},
-            ":location": {"S": change.location_ref},
-            ":catalogue": {"S": change.catalogue},
-            ":entity": {"S": "IP"},
+            **position_identity(change.position),
             ":now": {"S": to_iso(self._now)},
         }
-        sets = [
-            "#ref = if_not_exists(#ref, :ref)",
-            "productRef = if_not_exists(productRef, :product)",
-            "locationRef = if_not_exists(locationRef, :location)",
-            "catalogue = if_not_exists(catalogue, :catalogue)",
-            "entity = if_not_exists(entity, :entity)",
-            "updatedAt = :now",
-        ]
-        adds = ["onHand :delta"]
+        sets = [POSITION_IDENTITY, "updatedAt = :now"]
+        conditions = self._shard_zero_guards(change, cover, values)
+        removes = []
+        if change.feed_event_at is not None:
+            conditions += _not_yet_counted(change.feed_event_at, values)
+        if snapshot is not None:
+            sets += ["snapshotAsOf = :asOf", "snapshotQuantity = :count"]
+            removes += ["fenceAsOf", "fenceUntil", "fenceId"]
+            values[":asOf"] = {"S": to_iso(snapshot.effective_at)}
+            values[":count"] = {"N": str(snapshot.quantity)}
+            values[":fence"] = {"S": fence_id}
+            conditions.append("fenceId = :fence")
+        expression = f"SET {', '.join(sets)} ADD onHand :delta"
+        if removes:
+            expression += f" REMOVE {', '.join(removes)}"
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": key(position_pk(change.position_ref), IP_SK),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": {"#ref": "ref"},
+            "ExpressionAttributeValues": values,
+        }
+        if conditions:
+            update["ConditionExpression"] = " AND ".join(conditions)
+        self.operations.append((f"counter:{change.position_ref}", {"Update": update}))
+        return self
+
+    def _shard_zero_guards(
+        self, change: CounterChange, cover: Cover | None, values: dict[str, Any]
+    ) -> list[str]:
+        """Shard 0's conditions for ``change``: the ATS threshold, and on a sharded position
+        the cover's (its pulls are written here), or the refusal of an uncovered decrease."""
         conditions = []
         if change.min_on_hand is not None:
             conditions.append("onHand >= :min")
@@ -90,35 +117,7 @@ class CounterWrites:
         elif change.delta < 0 and change.min_on_hand is None:
             conditions.append("(attribute_not_exists(counterShards) OR counterShards <= :one)")
             values[":one"] = {"N": "1"}
-        removes = []
-        if change.feed_event_at is not None:
-            # Not already counted by the snapshot, nor by one being applied. A fence whose
-            # writer's time is up is taken down first (InventoryTable.take_down_fence), never
-            # passed through: its writer could still commit without this event.
-            conditions.append("(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :happened)")
-            conditions.append("(attribute_not_exists(fenceAsOf) OR fenceAsOf < :happened)")
-            values[":happened"] = {"S": to_iso(change.feed_event_at)}
-        if snapshot is not None:
-            sets += ["snapshotAsOf = :asOf", "snapshotQuantity = :count"]
-            removes += ["fenceAsOf", "fenceUntil", "fenceId"]
-            values[":asOf"] = {"S": to_iso(snapshot.effective_at)}
-            values[":count"] = {"N": str(snapshot.quantity)}
-            values[":fence"] = {"S": fence_id}
-            conditions.append("fenceId = :fence")
-        expression = f"SET {', '.join(sets)} ADD {', '.join(adds)}"
-        if removes:
-            expression += f" REMOVE {', '.join(removes)}"
-        update: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": key(position_pk(change.position_ref), IP_SK),
-            "UpdateExpression": expression,
-            "ExpressionAttributeNames": {"#ref": "ref"},
-            "ExpressionAttributeValues": values,
-        }
-        if conditions:
-            update["ConditionExpression"] = " AND ".join(conditions)
-        self.operations.append((f"counter:{change.position_ref}", {"Update": update}))
-        return self
+        return conditions
 
     def move_units(self, position: PositionRecord, moves: Sequence[Move]) -> Self:
         """Move units out of shard 0 into other shards (rebalancing), shard 0 keeping at least
@@ -187,11 +186,7 @@ class CounterWrites:
             },
             ":back": {"N": str(sum(move.units for move in collapse))},
             ":now": {"S": to_iso(self._now)},
-            ":ref": {"S": position.ref},
-            ":product": {"S": position.product_ref},
-            ":location": {"S": position.location_ref},
-            ":catalogue": {"S": position.catalogue},
-            ":entity": {"S": "IP"},
+            **position_identity(position.key),
         }
         if position.counter_shards > 1:
             condition = "counterShards = :was"
@@ -206,12 +201,8 @@ class CounterWrites:
                     "Update": {
                         "TableName": self._table,
                         "Key": shard_key(position.ref, 0),
-                        "UpdateExpression": (
-                            "SET #ref = if_not_exists(#ref, :ref), productRef = if_not_exists(productRef, :product), "
-                            "locationRef = if_not_exists(locationRef, :location), catalogue = if_not_exists(catalogue, :catalogue), "
-                            "entity = if_not_exists(entity, :entity), counterShards = :shards, shardPartitions = :partitions, "
-                            "updatedAt = :now ADD onHand :back"
-                        ),
+                        "UpdateExpression": f"SET {POSITION_IDENTITY}, counterShards = :shards, "
+                        "shardPartitions = :partitions, updatedAt = :now ADD onHand :back",
                         "ConditionExpression": condition,
                         "ExpressionAttributeNames": {"#ref": "ref"},
                         "ExpressionAttributeValues": values,
@@ -243,9 +234,9 @@ class CounterWrites:
         values: dict[str, Any] = {
             ":delta": {"N": str(delta)},
             ":ref": {"S": change.position_ref},
-            ":product": {"S": change.product_ref},
-            ":location": {"S": change.location_ref},
-            ":catalogue": {"S": change.catalogue},
+            ":product": {"S": change.position.product_ref},
+            ":location": {"S": change.position.location_ref},
+            ":catalogue": {"S": change.position.catalogue},
             ":entity": {"S": SHARD_ENTITY},
             ":shard": {"N": str(shard)},
             ":now": {"S": to_iso(self._now)},
@@ -282,3 +273,15 @@ class CounterWrites:
             )
         )
         return self
+
+
+def _not_yet_counted(happened: datetime, values: dict[str, Any]) -> list[str]:
+    """A feed event's conditions: not already counted by the snapshot, nor by one being
+    applied. A fence whose writer's time is up is taken down first
+    (InventoryTable.take_down_fence), never passed through: its writer could still commit
+    without this event."""
+    values[":happened"] = {"S": to_iso(happened)}
+    return [
+        "(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :happened)",
+        "(attribute_not_exists(fenceAsOf) OR fenceAsOf < :happened)",
+    ]

@@ -19,7 +19,10 @@ Refs never contain ``#`` or ``:``, so keys cannot collide.
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from typing import Any
+
+from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
 
 CONFIG_PK = "CONFIG"
 SHARD_ENTITY = "IP_SHARD"
@@ -72,3 +75,35 @@ def document_key(kind: str, ref: str) -> dict[str, Any]:
 
 def timer_key(fo_ref: str) -> dict[str, Any]:
     return key(f"FO#{fo_ref}", TIMER_SK)
+
+
+@dataclass(frozen=True, slots=True)
+class PositionKey:
+    """Which inventory position: one product at one location in one catalogue."""
+
+    product_ref: str
+    location_ref: str
+    catalogue: str = DEFAULT_CATALOGUE
+
+    @property
+    def ref(self) -> str:
+        return ip_ref(self.product_ref, self.location_ref, self.catalogue)
+
+
+POSITION_IDENTITY = (
+    "#ref = if_not_exists(#ref, :ref), productRef = if_not_exists(productRef, :product), "
+    "locationRef = if_not_exists(locationRef, :location), catalogue = if_not_exists(catalogue, :catalogue), "
+    "entity = if_not_exists(entity, :entity)"
+)
+"""The SET clause that creates a position's item on its first write and leaves an existing
+item's identity alone; :func:`position_identity` gives its values (``#ref`` names ``ref``)."""
+
+
+def position_identity(position: PositionKey) -> dict[str, Any]:
+    return {
+        ":ref": {"S": position.ref},
+        ":product": {"S": position.product_ref},
+        ":location": {"S": position.location_ref},
+        ":catalogue": {"S": position.catalogue},
+        ":entity": {"S": "IP"},
+    }

@@ -16,7 +16,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from holdfast.domain.clock import from_iso, to_iso
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
-from holdfast.storage.keys import SHARD_ENTITY, document_key, quantity_sk, shard_pk
+from holdfast.storage.keys import SHARD_ENTITY, PositionKey, document_key, quantity_sk, shard_pk
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -58,8 +58,12 @@ class PositionRecord:
     def shard_values(self) -> tuple[int, ...]:
         return self.shard_on_hand or (self.on_hand,)
 
+    @property
+    def key(self) -> PositionKey:
+        return PositionKey(self.product_ref, self.location_ref, self.catalogue)
+
     def counter_change(self, delta: int = 0) -> CounterChange:
-        return CounterChange(self.ref, self.product_ref, self.location_ref, self.catalogue, delta)
+        return CounterChange(self.key, delta)
 
 
 def position_from(values: Mapping[str, Any]) -> PositionRecord:
@@ -133,10 +137,7 @@ class CounterChange:
     is set, only if the counter is at least that much before the change (the exact "ATS
     still covers it" condition)."""
 
-    position_ref: str
-    product_ref: str
-    location_ref: str
-    catalogue: str
+    position: PositionKey
     delta: int
     min_on_hand: int | None = None
     feed_event_at: datetime | None = None
@@ -145,6 +146,10 @@ class CounterChange:
     that time is being applied."""
     shard: int = 0
     """Which counter item of a sharded position (0: the position's own item)."""
+
+    @property
+    def position_ref(self) -> str:
+        return self.position.ref
 
 
 @dataclass(frozen=True, slots=True)

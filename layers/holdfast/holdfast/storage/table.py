@@ -27,8 +27,11 @@ from holdfast.storage.keys import (
     CONFIG_PK,
     FO_KIND,
     IP_SK,
+    POSITION_IDENTITY,
     PRODUCT_SK,
+    PositionKey,
     key,
+    position_identity,
     position_pk,
     product_pk,
 )
@@ -163,9 +166,7 @@ class InventoryTable(TableReads):
     def record_adjustment(
         self,
         iq: InventoryQuantity,
-        product_ref: str,
-        location_ref: str,
-        catalogue: str,
+        position: PositionKey,
         now: datetime,
         cover: Cover | None = None,
     ) -> tuple[AdjustmentOutcome, InventoryQuantity | None]:
@@ -179,14 +180,7 @@ class InventoryTable(TableReads):
         """
         writes = self.writes(now).create_quantity(iq)
         writes.change_counter(
-            CounterChange(
-                iq.position_ref,
-                product_ref,
-                location_ref,
-                catalogue,
-                iq.quantity,
-                feed_event_at=iq.effective_at,
-            ),
+            CounterChange(position, iq.quantity, feed_event_at=iq.effective_at),
             cover=cover,
         )
         try:
@@ -195,17 +189,17 @@ class InventoryTable(TableReads):
             if f"iq:{iq.ref}" in conflict.failed:
                 existing = self.get_quantities([(iq.position_ref, iq.type, iq.source_ref)])
                 return AdjustmentOutcome.DUPLICATE, existing[0] if existing else None
-            position = self.get_positions([iq.position_ref]).get(iq.position_ref)
-            if position is not None and _lapsed_fence(position, iq.effective_at, now):
-                self.take_down_fence(position, now)
+            record = self.get_positions([iq.position_ref]).get(iq.position_ref)
+            if record is not None and _lapsed_fence(record, iq.effective_at, now):
+                self.take_down_fence(record, now)
                 return AdjustmentOutcome.AGAIN, None
-            if iq.quantity < 0 and not _already_counted(position, iq.effective_at, now):
+            if iq.quantity < 0 and not _already_counted(record, iq.effective_at, now):
                 return AdjustmentOutcome.SHARDED, None  # the shard guard failed, not the feed rules
             return AdjustmentOutcome.STALE, None
         return AdjustmentOutcome.APPLIED, None
 
     def fence_snapshot(
-        self, change: CounterChange, as_of: datetime, until: datetime, now: datetime
+        self, position: PositionKey, as_of: datetime, until: datetime, now: datetime
     ) -> str | None:
         """Put a fence at ``as_of`` on the position before a snapshot reads its ledger: from
         now until the snapshot lands (or ``until`` passes, if its writer died), feed events at
@@ -218,24 +212,16 @@ class InventoryTable(TableReads):
         try:
             self._client.update_item(
                 TableName=self.table_name,
-                Key=key(position_pk(change.position_ref), IP_SK),
-                UpdateExpression=(
-                    "SET #ref = if_not_exists(#ref, :ref), productRef = if_not_exists(productRef, :product), "
-                    "locationRef = if_not_exists(locationRef, :location), catalogue = if_not_exists(catalogue, :catalogue), "
-                    "entity = if_not_exists(entity, :entity), fenceAsOf = :asOf, fenceUntil = :until, fenceId = :fence "
-                    "ADD onHand :zero"
-                ),
+                Key=key(position_pk(position.ref), IP_SK),
+                UpdateExpression=f"SET {POSITION_IDENTITY}, fenceAsOf = :asOf, fenceUntil = :until, "
+                "fenceId = :fence ADD onHand :zero",
                 ConditionExpression=(
                     "(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :asOf) AND "
                     "(attribute_not_exists(fenceAsOf) OR fenceAsOf <= :asOf OR fenceUntil < :now)"
                 ),
                 ExpressionAttributeNames={"#ref": "ref"},
                 ExpressionAttributeValues={
-                    ":ref": {"S": change.position_ref},
-                    ":product": {"S": change.product_ref},
-                    ":location": {"S": change.location_ref},
-                    ":catalogue": {"S": change.catalogue},
-                    ":entity": {"S": "IP"},
+                    **position_identity(position),
                     ":asOf": {"S": to_iso(as_of)},
                     ":until": {"S": to_iso(until)},
                     ":fence": {"S": fence_id},
@@ -278,9 +264,7 @@ class InventoryTable(TableReads):
         snapshot: InventoryQuantity,
         superseded: Sequence[InventoryQuantity],
         counter_delta: int,
-        product_ref: str,
-        location_ref: str,
-        catalogue: str,
+        position: PositionKey,
         now: datetime,
         cover: Cover | None = None,
         fence_id: str = "",
@@ -300,9 +284,7 @@ class InventoryTable(TableReads):
         others = [iq for iq in superseded if iq is not previous]
         writes = self.writes(now)
         writes.change_counter(
-            CounterChange(
-                snapshot.position_ref, product_ref, location_ref, catalogue, counter_delta
-            ),
+            CounterChange(position, counter_delta),
             snapshot=snapshot,
             cover=cover,
             fence_id=fence_id,

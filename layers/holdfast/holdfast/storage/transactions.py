@@ -15,10 +15,10 @@ from holdfast.domain.clock import to_iso
 from holdfast.domain.holds import HoldEnd
 from holdfast.domain.ledger import InventoryQuantity
 from holdfast.domain.placement import CounterStep, HoldRelease, Taking
-from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
 from holdfast.storage.counters import CounterWrites
 from holdfast.storage.keys import (
     FO_KIND,
+    PositionKey,
     document_key,
     expiry_shard,
     key,
@@ -220,12 +220,5 @@ def deactivate_update(table_name: str, iq: InventoryQuantity) -> dict[str, Any]:
 
 
 def _counter_change(step: CounterStep) -> CounterChange:
-    return CounterChange(
-        ip_ref(step.product_ref, step.location_ref),
-        step.product_ref,
-        step.location_ref,
-        DEFAULT_CATALOGUE,
-        step.delta,
-        min_on_hand=step.min_on_hand,
-        shard=step.shard,
-    )
+    position = PositionKey(step.product_ref, step.location_ref)
+    return CounterChange(position, step.delta, min_on_hand=step.min_on_hand, shard=step.shard)
