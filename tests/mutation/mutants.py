@@ -18,6 +18,7 @@ PLACEMENT = "layers/holdfast/holdfast/domain/placement.py"
 HOLD_PLANS = "layers/holdfast/holdfast/domain/holds.py"
 HOLDS = "layers/holdfast/holdfast/services/holds.py"
 ORDERS = "layers/holdfast/holdfast/services/orders.py"
+ORDER_PLANS = "layers/holdfast/holdfast/domain/orders.py"
 SHARDS = "layers/holdfast/holdfast/domain/shards.py"
 
 CONDITIONS = "tests/integration/test_write_conditions.py"
@@ -289,17 +290,17 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "convert-deactivates-hold-iqs",
-        ORDERS,
-        "            writes.deactivate_quantity(hold_quantity(hold.ref, allocation, now))",
-        "            pass",
+        ORDER_PLANS,
+        "        deactivated.append(hold_quantity(cart.ref, allocation, now))",
+        "        pass",
         "a converted hold's SOFT_RESERVE stays ACTIVE beside the RESERVED: counted twice",
         f"{ORDER_TESTS}::test_an_active_matching_cart_is_converted_without_moving_onhand_or_ats",
     ),
     mutant(
         "convert-deletes-timer",
-        ORDERS,
-        "        writes.delete_timer(hold.ref)",
-        "        pass",
+        ORDER_PLANS,
+        "timer_of=cart.ref)",
+        "timer_of=None)",
         "converted holds leave timers that fill reclaim's read of the oldest",
         f"{CONDITIONS}::test_ended_holds_leave_no_timer_so_reclaim_still_reaches_an_expired_hold_on_the_last_unit[converted]",
     ),
@@ -343,8 +344,8 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "early-ttl-puts-timer-back",
-        HOLDS,
-        "        writes.put_timer(ref, document.expires_at)",
+        TABLE,
+        "        writes.put_timer(fo_ref, expires_at)",
         "        pass",
         "a timer TTL deleted early (clock skew) is gone: the sweeper never finds the hold",
         f"{FAULTS}::test_expiry_records_redelivered_and_out_of_order_release_each_hold_once",
@@ -451,8 +452,8 @@ MUTANTS: list[Mutant] = [
     mutant(
         "reclaim-counts-releases-by-others",
         HOLDS,
-        "                given_back += 1\n                self._table.commit(",
-        "                self._table.commit(",
+        "                given_back += 1\n                self._table.delete_timer(",
+        "                self._table.delete_timer(",
         "a refused cart misses the units an overdue hold gave back through another path",
         f"{EXPLORER}::test_a_refused_cart_gets_the_units_an_overdue_hold_gave_back_whoever_released_them",
     ),
@@ -466,8 +467,8 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "extend-expiry-as-read",
-        HOLDS,
-        "            expires_at_was=document.expires_at,  # not extended by anyone since it was read\n",
+        TABLE,
+        "            expires_at_was=extension.expires_at_was,  # not extended by anyone since it was read\n",
         "",
         "two extensions at once both answer 200",
         f"{EXPLORER}::test_two_extends_at_once_extend_once_and_say_so_once",

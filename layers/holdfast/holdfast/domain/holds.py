@@ -16,13 +16,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from holdfast.domain.configuration import Channel
-from holdfast.domain.ledger import IqType
+from holdfast.domain.ledger import InventoryQuantity, IqType
 from holdfast.domain.placement import (
     NOTHING_TAKEN,
     HoldRelease,
     Placement,
     Release,
     Taking,
+    hold_quantity,
     place_allocations,
     release_holds,
     taking,
@@ -168,3 +169,25 @@ def end_hold(
     """End an ACTIVE hold as ``status``, giving its units back (cancel, release on expiry)."""
     release = release_holds(cart.ref, cart.allocations, now)
     return HoldEnd(cart.ref, status, release, unexpired_at=unexpired_at, expired_at=expired_at)
+
+
+@dataclass(frozen=True)
+class Extension:
+    """One more timer length for an unexpired ACTIVE hold: its expiry moved from
+    ``expires_at_was`` (only if nobody moved it since it was read, and it has not passed
+    at ``now``) to ``expires_at``, its timer and its SOFT_RESERVE IQs with it."""
+
+    ref: str
+    now: datetime
+    expires_at_was: datetime
+    expires_at: datetime
+    quantities: tuple[InventoryQuantity, ...]
+    timer_until: datetime
+
+
+def plan_extension(cart: HeldCart, minutes: int, now: datetime) -> Extension:
+    """Extend ``cart`` (read ACTIVE and unexpired at ``now``) by ``minutes``."""
+    assert cart.expires_at is not None, "only an expiring hold is extended"
+    expires_at = cart.expires_at + timedelta(minutes=minutes)
+    quantities = tuple(hold_quantity(cart.ref, a, now) for a in cart.allocations)
+    return Extension(cart.ref, now, cart.expires_at, expires_at, quantities, expires_at)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import cast
 
 from holdfast import retry
@@ -16,10 +15,10 @@ from holdfast.domain.holds import (
     HoldConflict,
     HoldPart,
     end_hold,
+    plan_extension,
     plan_hold,
     plan_refusal,
 )
-from holdfast.domain.placement import hold_quantity
 from holdfast.domain.planning import (
     Shortfall,
     merge_lines,
@@ -30,14 +29,13 @@ from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionStatus, Ful
 from holdfast.services.availability import (
     Stock,
     StockReader,
-    allocations_of,
     candidate_locations,
     replayed,
     request_fingerprint,
     sharded_positions,
 )
 from holdfast.services.carts import REPLACE_ADVICE, AskedCart, held_cart
-from holdfast.storage import Document, InventoryTable, WriteConflict
+from holdfast.storage import Document, InventoryTable
 
 FO = "FO"
 RECLAIM_LIMIT = 25
@@ -202,27 +200,11 @@ class HoldService:
             )
         if document.body.get("extended"):
             raise Conflict(f"fulfilment option {ref!r} was already extended once")
-        expires_at = document.expires_at + timedelta(minutes=document.body["timerMinutes"])
+        extension = plan_extension(held_cart(document), document.body["timerMinutes"], now)
         body = {**document.body, "extended": True, "extendedBy": request_id}
-        writes = self._table.writes(now).update_document(
-            FO,
-            ref,
-            from_statuses=["ACTIVE"],
-            status="ACTIVE",
-            body=body,
-            expires_at=expires_at,
-            unexpired_at=now,
-            expires_at_was=document.expires_at,  # not extended by anyone since it was read
-        )
-        writes.put_timer(ref, expires_at)
-        for allocation in allocations_of(document.body):
-            writes.extend_quantity(hold_quantity(ref, allocation, now), expires_at)
-        try:
-            self._table.commit(writes)
-        except WriteConflict:
-            raise Conflict(
-                f"fulfilment option {ref!r} changed while extending; read it again"
-            ) from None
+        if not self._table.commit_extension(extension, body):
+            raise Conflict(f"fulfilment option {ref!r} changed while extending; read it again")
+        expires_at = extension.expires_at
         return self._view(Document(FO, ref, "ACTIVE", body, expires_at), now)
 
     def release_expired(self, ref: str) -> bool:
@@ -249,12 +231,8 @@ class HoldService:
         document = self._table.get_document(FO, ref)
         if document is None or document.status != "ACTIVE" or document.expires_at is None:
             return False
-        writes = self._table.writes(self._now()).update_document(
-            FO, ref, from_statuses=["ACTIVE"], status="ACTIVE"
-        )
-        writes.put_timer(ref, document.expires_at)
-        with contextlib.suppress(WriteConflict):  # converted, cancelled or released meanwhile
-            self._table.commit(writes)
+        # Converted, cancelled or released meanwhile: nothing to put back.
+        self._table.restore_timer(ref, document.expires_at, self._now())
         return False
 
     def sweep(self, limit: int = 500) -> tuple[int, int]:
@@ -282,7 +260,7 @@ class HoldService:
             document = self._table.get_document(FO, ref)
             if document is None or document.status != "ACTIVE":
                 given_back += 1
-                self._table.commit(self._table.writes(self._now()).delete_timer(ref))
+                self._table.delete_timer(ref, self._now())
         return given_back
 
     def _replaced(self, ref: str, channel: str) -> Document:

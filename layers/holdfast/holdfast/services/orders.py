@@ -8,15 +8,17 @@ from typing import Any, cast
 
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, from_iso, to_iso, truncate_to_millis
-from holdfast.domain.holds import HoldEnd
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
+from holdfast.domain.orders import (
+    OrderConflict,
+    OrderPart,
+    OrderPlan,
+    plan_conversion,
+    plan_reservation,
+)
 from holdfast.domain.placement import (
     NO_RELEASE,
     Release,
-    hold_quantity,
-    place_allocations,
-    release_holds,
-    taking,
 )
 from holdfast.domain.planning import (
     MAX_ALLOCATIONS,
@@ -36,6 +38,7 @@ from holdfast.services.availability import (
     request_fingerprint,
     sharded_positions,
 )
+from holdfast.services.carts import held_cart
 from holdfast.services.holds import FO, HOLD_ATTEMPTS, HoldService
 from holdfast.storage import CounterChange, Document, InventoryTable, PositionKey, WriteConflict
 
@@ -217,23 +220,8 @@ class OrderService:
         order = self._document(
             request, fingerprint, [replace(a, shard=0) for a in allocations], now, hold
         )
-        writes = self._table.writes(now).create_document(order)
-        writes.update_document(
-            FO,
-            hold.ref,
-            from_statuses=["ACTIVE"],
-            status="CONVERTED",
-            order_ref=request.ref,
-            unexpired_at=now,
-        )
-        for allocation in allocations:
-            writes.deactivate_quantity(hold_quantity(hold.ref, allocation, now))
-            position = ip_ref(allocation.product_ref, allocation.location_ref)
-            writes.create_quantity(
-                self._quantity(position, IqType.RESERVED, request.ref, -allocation.quantity, now)
-            )
-        writes.delete_timer(hold.ref)
-        return self._commit_new(order, writes, fingerprint)
+        conversion = plan_conversion(request.ref, held_cart(hold), now)
+        return self._commit_new(conversion, order, fingerprint)
 
     def _reserve_afresh(
         self,
@@ -260,7 +248,8 @@ class OrderService:
             hold = None
         # The cart's own live holds (for other lines) come back in the same transaction.
         released = hold if hold is not None and hold.status == "ACTIVE" else None
-        release = Release.of([allocations_of(released.body)]) if released else NO_RELEASE
+        gives_back = held_cart(released) if released is not None else None
+        release = Release.of([gives_back.allocations]) if gives_back else NO_RELEASE
         stock = self._stock.read(
             channel, list(lines), locations, release, self._config.products(list(lines))
         )
@@ -299,43 +288,35 @@ class OrderService:
             )
         plan = plans[0]
         order = self._document(request, fingerprint, list(plan.allocations), now, None)
-        writes = self._table.writes(now).create_document(order)
-        placements = place_allocations(channel, plan.allocations, release, stock.shard_values)
-        writes.take(taking(placements, IqType.RESERVED, request.ref, now))
-        if released is not None:
-            taken_again = [(a.product_ref, a.location_ref) for a in plan.allocations]
-            given_back = release_holds(
-                released.ref, allocations_of(released.body), now, skip_counters=taken_again
-            )
-            writes.end_hold(HoldEnd(released.ref, "REPLACED", given_back, unexpired_at=now))
+        reserving = plan_reservation(
+            request.ref, channel, plan, gives_back, stock.shard_values, now
+        )
         if not self._stock.fits_or_gathered(
-            len(writes.operations),
+            reserving.items,
             stock,
-            placements,
+            reserving.placements,
             now,
             field="fulfilmentOptionRef",
             advice="this order and the cart it gives back are too large together: cancel the cart first, or order its lines",
         ):
             return None  # its shards are gathered: the caller looks again
-        result = self._commit_new(order, writes, fingerprint)
+        result = self._commit_new(reserving, order, fingerprint)
         if result is not None and result[1]:
             self._stock.rebalance(sharded_positions(stock, plan), now)
         return result
 
     def _commit_new(
-        self, order: Document, writes: Any, fingerprint: str
+        self, plan: OrderPlan, order: Document, fingerprint: str
     ) -> tuple[OrderView, bool] | None:
         """Commit a new order: (view, True); a retry of an existing one: (its view, False);
         ``None`` when stock or the cart changed under us and the caller should look again."""
         try:
-            self._table.commit(writes)
-        except WriteConflict as conflict:
-            if f"{ORDER}:{order.ref}" in conflict.failed:
+            self._table.commit_order(plan, order)
+        except OrderConflict as conflict:
+            if conflict.part is OrderPart.ORDER_EXISTS:
                 return self._replay(self._table.get_document(ORDER, order.ref), fingerprint), False
             return None
         return self._view(order), True
-
-    # -- helpers --------------------------------------------------------------------------
 
     def _document(
         self,

@@ -17,8 +17,9 @@ from pydantic import BaseModel
 
 from holdfast.domain.clock import compact, to_iso
 from holdfast.domain.configuration import Product
-from holdfast.domain.holds import HoldConflict, HoldEnd, HoldPart, HoldPlan
+from holdfast.domain.holds import Extension, HoldConflict, HoldEnd, HoldPart, HoldPlan
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
+from holdfast.domain.orders import OrderConflict, OrderPart, OrderPlan
 from holdfast.domain.planning import MAX_TRANSACTION_ITEMS
 from holdfast.domain.shards import Cover
 from holdfast.storage import commits
@@ -121,6 +122,27 @@ class InventoryTable(TableReads):
                 raise HoldConflict(HoldPart.REPLACED_GONE, conflict.failed) from None
             raise HoldConflict(HoldPart.STOCK_CHANGED, conflict.failed) from None
 
+    def commit_order(self, plan: OrderPlan, order: Document) -> None:
+        """Write an order plan and the order's item as one transaction. Raises
+        :class:`OrderConflict` naming the part of the plan that no longer held."""
+        writes = self.writes(plan.now).create_document(order)
+        if plan.converting is not None:
+            writes.convert(plan.converting, order.ref)
+        writes.take(plan.taking)
+        if plan.replacing is not None:
+            writes.end_hold(plan.replacing)
+        try:
+            self.commit(writes)
+        except WriteConflict as conflict:
+            failed = conflict.failed
+            if f"{order.kind}:{order.ref}" in failed:
+                raise OrderConflict(OrderPart.ORDER_EXISTS, failed) from None
+            carts = [plan.converting.cart_ref] if plan.converting else []
+            carts += [plan.replacing.ref] if plan.replacing else []
+            if any(f"{FO_KIND}:{ref}" in failed for ref in carts):
+                raise OrderConflict(OrderPart.CART_CHANGED, failed) from None
+            raise OrderConflict(OrderPart.STOCK_CHANGED, failed) from None
+
     def commit_hold_end(self, end: HoldEnd, now: datetime) -> bool:
         """Move an ACTIVE hold to its end status and give its units back, in one transaction.
         Answers False when the hold was no longer ACTIVE (or no longer (un)expired) as the
@@ -130,6 +152,45 @@ class InventoryTable(TableReads):
         except WriteConflict:
             return False
         return True
+
+    def commit_extension(self, extension: Extension, body: dict[str, Any]) -> bool:
+        """Write an extension (and the fulfilment option's new ``body``) as one transaction.
+        Answers False when the hold changed since it was read (extended, ended or expired)."""
+        writes = self.writes(extension.now).update_document(
+            FO_KIND,
+            extension.ref,
+            from_statuses=["ACTIVE"],
+            status="ACTIVE",
+            body=body,
+            expires_at=extension.expires_at,
+            unexpired_at=extension.now,
+            expires_at_was=extension.expires_at_was,  # not extended by anyone since it was read
+        )
+        writes.put_timer(extension.ref, extension.timer_until)
+        for iq in extension.quantities:
+            writes.extend_quantity(iq, extension.expires_at)
+        try:
+            self.commit(writes)
+        except WriteConflict:
+            return False
+        return True
+
+    def restore_timer(self, fo_ref: str, expires_at: datetime, now: datetime) -> bool:
+        """Put back the timer of a hold that is still ACTIVE (TTL deleted it early: clock
+        skew), so TTL and the sweeper find it again. False if the hold ended meanwhile."""
+        writes = self.writes(now).update_document(
+            FO_KIND, fo_ref, from_statuses=["ACTIVE"], status="ACTIVE"
+        )
+        writes.put_timer(fo_ref, expires_at)
+        try:
+            self.commit(writes)
+        except WriteConflict:
+            return False
+        return True
+
+    def delete_timer(self, fo_ref: str, now: datetime) -> None:
+        """Delete a timer whose hold already ended, so reclaim's read of the oldest skips it."""
+        self.commit(self.writes(now).delete_timer(fo_ref))
 
     def put_configuration(
         self, kind: str, name: str | None, body: BaseModel, now: datetime

@@ -14,6 +14,7 @@ from typing import Any
 from holdfast.domain.clock import to_iso
 from holdfast.domain.holds import HoldEnd
 from holdfast.domain.ledger import InventoryQuantity
+from holdfast.domain.orders import Conversion
 from holdfast.domain.placement import CounterStep, HoldRelease, Taking
 from holdfast.storage.counters import CounterWrites
 from holdfast.storage.keys import (
@@ -174,6 +175,25 @@ class WriteTransaction(CounterWrites):
             expired_at=end.expired_at,
         )
         return self.release(end.release)
+
+    def convert(self, conversion: Conversion, order_ref: str) -> WriteTransaction:
+        """A cart's holds made an order's reservations: the cart CONVERTED (if still ACTIVE
+        and unexpired), its SOFT_RESERVE IQs INACTIVE, the RESERVED IQs created, its timer gone."""
+        self.update_document(
+            FO_KIND,
+            conversion.cart_ref,
+            from_statuses=["ACTIVE"],
+            status="CONVERTED",
+            order_ref=order_ref,
+            unexpired_at=self.now,
+        )
+        for iq in conversion.deactivated:
+            self.deactivate_quantity(iq)
+        for iq in conversion.reserved:
+            self.create_quantity(iq)
+        if conversion.timer_of is not None:
+            self.delete_timer(conversion.timer_of)
+        return self
 
     def put_timer(self, fo_ref: str, expires_at: datetime) -> WriteTransaction:
         """The hold's timer item: DynamoDB TTL deletes it after ``expiresAt`` and the stream
