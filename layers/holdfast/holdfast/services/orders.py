@@ -256,36 +256,7 @@ class OrderService:
         ats = stock.ats
         plans = build_plans(lines, locations, ats, allow_split=True)
         if not plans:
-            available = {p: sum(ats.get((p, loc), 0) for loc in locations) for p in lines}
-            first_line: dict[str, int] = {}
-            for index, line in enumerate(request.lines):
-                first_line.setdefault(line.productRef, index)
-            short: list[dict[str, Any]] = [
-                {
-                    "field": f"lines.{first_line[product]}",
-                    "productRef": product,
-                    "requested": quantity,
-                    "available": available[product],
-                }
-                for product, quantity in lines.items()
-                if available[product] < quantity
-            ]
-            if (
-                not short
-            ):  # enough units in total, but spread over more locations than one order takes
-                short = [
-                    {
-                        "field": f"lines.{first_line[product]}",
-                        "productRef": product,
-                        "requested": quantity,
-                        "available": available[product],
-                        "message": f"spread over more locations than one order can allocate ({MAX_ALLOCATIONS})",
-                    }
-                    for product, quantity in lines.items()
-                ]
-            raise OutOfStock(
-                "not enough stock for " + ", ".join(d["productRef"] for d in short), short
-            )
+            raise out_of_stock(request, lines, locations, ats)
         plan = plans[0]
         order = self._document(request, fingerprint, list(plan.allocations), now, None)
         reserving = plan_reservation(
@@ -429,3 +400,38 @@ class OrderService:
 
     def _now(self) -> datetime:
         return truncate_to_millis(self._clock())
+
+
+def out_of_stock(
+    request: OrderRequest,
+    lines: dict[str, int],
+    locations: list[str],
+    ats: dict[tuple[str, str], int],
+) -> OutOfStock:
+    """The 409 of an order nothing can reserve: per short line, what was asked and what there is."""
+    available = {p: sum(ats.get((p, loc), 0) for loc in locations) for p in lines}
+    first_line: dict[str, int] = {}
+    for index, line in enumerate(request.lines):
+        first_line.setdefault(line.productRef, index)
+    short: list[dict[str, Any]] = [
+        {
+            "field": f"lines.{first_line[product]}",
+            "productRef": product,
+            "requested": quantity,
+            "available": available[product],
+        }
+        for product, quantity in lines.items()
+        if available[product] < quantity
+    ]
+    if not short:  # enough units in total, but spread over more locations than one order takes
+        short = [
+            {
+                "field": f"lines.{first_line[product]}",
+                "productRef": product,
+                "requested": quantity,
+                "available": available[product],
+                "message": f"spread over more locations than one order can allocate ({MAX_ALLOCATIONS})",
+            }
+            for product, quantity in lines.items()
+        ]
+    return OutOfStock("not enough stock for " + ", ".join(d["productRef"] for d in short), short)

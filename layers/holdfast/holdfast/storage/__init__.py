@@ -19,10 +19,14 @@ from holdfast.storage.keys import (
 )
 from holdfast.storage.records import (
     CounterChange,
+    CounterImage,
     Document,
     PositionRecord,
+    TimerRecord,
+    counter_from_image,
     from_item,
     quantity_from,
+    timer_from_image,
     to_item,
 )
 from holdfast.storage.table import AdjustmentOutcome, InventoryTable, SnapshotOutcome
@@ -35,18 +39,22 @@ __all__ = [
     "SHARD_ENTITY",
     "AdjustmentOutcome",
     "CounterChange",
+    "CounterImage",
     "Document",
     "InventoryTable",
     "PositionKey",
     "PositionRecord",
     "SnapshotOutcome",
+    "TimerRecord",
     "WriteConflict",
     "WriteTransaction",
     "cancellation_codes",
+    "counter_from_image",
     "document_key",
     "from_item",
     "quantity_from",
     "shard_key",
+    "timer_from_image",
     "timer_key",
     "to_item",
 ]

@@ -25,11 +25,13 @@ from typing import Any
 from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
 
 CONFIG_PK = "CONFIG"
+POSITION_ENTITY = "IP"
 SHARD_ENTITY = "IP_SHARD"
 IP_SK = "#IP"
 PRODUCT_SK = "#PRODUCT"
 
 TIMER_SK = "TIMER"
+TIMER_ENTITY = "TIMER"
 FO_KIND = "FO"
 EXPIRY_INDEX = "HoldsByExpiry"
 EXPIRY_SHARDS = 4

@@ -16,7 +16,15 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from holdfast.domain.clock import from_iso, to_iso
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
-from holdfast.storage.keys import SHARD_ENTITY, PositionKey, document_key, quantity_sk, shard_pk
+from holdfast.storage.keys import (
+    POSITION_ENTITY,
+    SHARD_ENTITY,
+    TIMER_ENTITY,
+    PositionKey,
+    document_key,
+    quantity_sk,
+    shard_pk,
+)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -192,3 +200,41 @@ def document_from(values: Mapping[str, Any]) -> Document:
         order_ref=values.get("orderRef"),
         updated_at=from_iso(values["updatedAt"]) if "updatedAt" in values else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRecord:
+    """A hold's timer item: TTL deletes it after ``expires_at`` and the stream delivers the
+    deletion to the release function."""
+
+    fo_ref: str
+    expires_at: datetime | None
+
+
+def timer_from_image(values: Mapping[str, Any]) -> TimerRecord | None:
+    """The timer an item or stream image (already deserialized) is; ``None`` for any other item."""
+    fo_ref = values.get("foRef")
+    if values.get("entity") != TIMER_ENTITY or not isinstance(fo_ref, str):
+        return None
+    expires = values.get("expiresAt")
+    return TimerRecord(fo_ref, from_iso(expires) if isinstance(expires, str) else None)
+
+
+@dataclass(frozen=True, slots=True)
+class CounterImage:
+    """A position's counter item (shard 0, or shard 1..N-1 of a sharded position) as a
+    stream image shows it."""
+
+    position_ref: str
+    shard: int
+    sharded: bool
+    """Whether the position's onHand is split over several counter items."""
+
+
+def counter_from_image(values: Mapping[str, Any] | None) -> CounterImage | None:
+    """The counter an item or stream image (already deserialized) is; ``None`` for any other item."""
+    if not values or values.get("entity") not in (POSITION_ENTITY, SHARD_ENTITY):
+        return None
+    shard_item = values.get("entity") == SHARD_ENTITY
+    sharded = shard_item or int(values.get("counterShards", 1)) > 1
+    return CounterImage(str(values.get("ref", "")), int(values.get("shard", 0)), sharded)

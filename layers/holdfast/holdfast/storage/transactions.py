@@ -19,6 +19,7 @@ from holdfast.domain.placement import CounterStep, HoldRelease, Taking
 from holdfast.storage.counters import CounterWrites
 from holdfast.storage.keys import (
     FO_KIND,
+    TIMER_ENTITY,
     PositionKey,
     document_key,
     expiry_shard,
@@ -207,7 +208,7 @@ class WriteTransaction(CounterWrites):
                         "Item": to_item(
                             {
                                 **{k: v["S"] for k, v in timer_key(fo_ref).items()},
-                                "entity": "TIMER",
+                                "entity": TIMER_ENTITY,
                                 "foRef": fo_ref,
                                 "expiresAt": to_iso(expires_at),
                                 "ttl": int(expires_at.timestamp()) + 1,
