@@ -121,7 +121,9 @@ def taking(
 ) -> Taking:
     """A negative IQ per placed allocation and its counter changes (:func:`place_allocations`):
     shard 0's change nets the units released there, and carries the ATS condition when units
-    are taken from it; each other shard taken from carries its own."""
+    are taken from it; each other shard taken from carries its own.
+
+    Over 40 lines by a few: one IQ and its counter steps per placement, kept together."""
     quantities: list[InventoryQuantity] = []
     counters: list[CounterStep] = []
     for placement in placements:

@@ -137,7 +137,10 @@ class OrderService:
         A stock feed may already have sent this return, as a RETURNED whose ``sourceRef`` is the
         order's ref: those units are back already, so the order is marked RETURNED without
         counting them twice; a feed RETURNED of another quantity under this ref is a 409
-        (docs/decisions.md #14)."""
+        (docs/decisions.md #14).
+
+        Over 40 lines: the feed-already-returned check and the return's transaction belong
+        together."""
         order = self._require(ref)
         for _ in range(HOLD_ATTEMPTS):
             if order.status == "RETURNED":
@@ -232,6 +235,11 @@ class OrderService:
         hold: Document | None,
         now: datetime,
     ) -> tuple[OrderView, bool] | None:
+        """Reserve the order's lines afresh under the ATS conditions, giving back the cart's
+        live holds in the same transaction; ``None`` to look again.
+
+        Over 40 lines: an expired cart's release, the read, the plan and its size check are
+        the steps of one attempt."""
         configuration = self._config.current()
         locations = candidate_locations(
             configuration, channel, request.deliveryType, request.locationRef

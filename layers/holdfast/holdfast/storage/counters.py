@@ -51,7 +51,10 @@ class CounterWrites:
         Sharded positions (docs/decisions.md #12): a change to shard 1..N-1 writes that item
         alone. A decrease of shard 0 with no ATS condition (a feed sale, a lower count) is
         refused on a sharded position unless it brings its ``cover``: the units pulled back
-        from the other shards in the same transaction, conditioned on the shards as read."""
+        from the other shards in the same transaction, conditioned on the shards as read.
+
+        Over 40 lines: the counter update is assembled in one expression; its guards are in
+        :meth:`_shard_zero_guards`."""
         if change.shard:
             return self._change_shard(change, change.delta, change.min_on_hand, exact=False)
         delta = change.delta + (sum(move.units for move in cover.moves) if cover else 0)
@@ -178,7 +181,10 @@ class CounterWrites:
     ) -> Self:
         """Give the position ``shards`` counter items, emptying the shards it drops into shard
         0 (each must still hold exactly what was read, and those read as empty must still be:
-        a rebalance may have moved units into them since), if its count is still as read."""
+        a rebalance may have moved units into them since), if its count is still as read.
+
+        Over 40 lines: the reshard's item, its conditions and the dropped shards' checks are
+        one transaction."""
         values: dict[str, Any] = {
             ":shards": {"N": str(shards)},
             ":partitions": {

@@ -337,6 +337,9 @@ class InventoryTable(TableReads):
         down, makes this ``RACED``. Superseded IQs beyond what one
         transaction holds are marked by :meth:`mark_superseded` afterwards. A decrease of a
         sharded position needs a ``cover`` from a fresh read of its shards (else ``RACED``).
+
+        Over 40 lines: the snapshot, the superseded copy, the counter and the overflow are one
+        transaction and read best in one place.
         """
         previous = next(
             (iq for iq in superseded if iq.type is IqType.LAST_ON_HAND and iq.source_ref is None),

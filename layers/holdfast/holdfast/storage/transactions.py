@@ -104,7 +104,10 @@ class WriteTransaction(CounterWrites):
         """Move a document to ``status`` if it is in one of ``from_statuses`` (and, with
         ``unexpired_at``, only if its ``expiresAt`` is still after that time; with
         ``expired_at``, only if it is at or before it; with ``expires_at_was``, only if it is
-        still that: nobody moved it since it was read)."""
+        still that: nobody moved it since it was read).
+
+        Over 40 lines: each optional condition of a document's move is one visible clause, next
+        to its value."""
         values: dict[str, Any] = {":status": {"S": status}, ":now": {"S": to_iso(self._now)}}
         sets = ["#status = :status", "updatedAt = :now"]
         if body is not None:
