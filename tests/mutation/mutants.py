@@ -306,30 +306,26 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "order-cancel-deactivates-reserved",
-        ORDERS,
-        "            writes.deactivate_quantity(\n"
-        "                self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now)\n"
-        "            )\n"
-        "            writes.change_counter(self._counter(allocation, allocation.quantity))",
-        "            writes.change_counter(self._counter(allocation, allocation.quantity))",
+        ORDER_PLANS,
+        "        deactivated.append(order_quantity(ref, a, IqType.RESERVED, -a.quantity, now))\n"
+        "        counters.append(CounterStep(a.product_ref, a.location_ref, a.quantity))",
+        "        counters.append(CounterStep(a.product_ref, a.location_ref, a.quantity))",
         "a cancelled order's RESERVED stays ACTIVE while its units come back",
         f"{ORDER_TESTS}::test_cancelling_an_order_gives_its_units_back",
     ),
     mutant(
         "order-cancel-gives-units-back",
-        ORDERS,
-        "            writes.change_counter(self._counter(allocation, allocation.quantity))",
-        "            pass",
+        ORDER_PLANS,
+        "        counters.append(CounterStep(a.product_ref, a.location_ref, a.quantity))",
+        "        pass",
         "a cancelled order's units never come back",
         f"{ORDER_TESTS}::test_cancelling_an_order_gives_its_units_back",
     ),
     mutant(
         "order-return-counts-units",
-        ORDERS,
-        "                    writes.change_counter(\n"
-        "                        self._counter(allocation, allocation.quantity, happened=now)\n"
-        "                    )",
-        "                    pass",
+        ORDER_PLANS,
+        "            counters.append(CounterStep(a.product_ref, a.location_ref, a.quantity, happened=now))",
+        "            pass",
         "a returned order's units are in the ledger but not on hand",
         f"{ORDER_TESTS}::test_a_return_after_shipping_puts_the_units_back_on_hand",
     ),

@@ -9,7 +9,7 @@ the cart still had. Storage commits an :class:`OrderPlan` with the order item an
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -19,6 +19,7 @@ from holdfast.domain.holds import HeldCart, HoldEnd
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.domain.placement import (
     NOTHING_TAKEN,
+    CounterStep,
     Placement,
     Release,
     Taking,
@@ -74,7 +75,10 @@ class OrderPart(StrEnum):
     CART_CHANGED = "CART_CHANGED"
     """The cart it converts or gives back is no longer an unexpired ACTIVE hold."""
     STOCK_CHANGED = "STOCK_CHANGED"
-    """A counter no longer covers what the order takes afresh."""
+    """A counter refused the change: it no longer covers what the order takes afresh, or (a
+    later step) a snapshot already counts an event dated now, or a count's fence stands."""
+    ORDER_CHANGED = "ORDER_CHANGED"
+    """A later step found the order no longer in the status it was read in."""
 
 
 @dataclass
@@ -83,6 +87,8 @@ class OrderConflict(Exception):
 
     part: OrderPart
     detail: list[str] = field(default_factory=list)
+    counters: tuple[str, ...] = ()
+    """For STOCK_CHANGED: the positions whose counters refused."""
 
 
 def reserved_quantity(order_ref: str, allocation: Allocation, now: datetime) -> InventoryQuantity:
@@ -135,3 +141,60 @@ def plan_reservation(
         placements=tuple(placements),
         replacing=replacing,
     )
+
+
+@dataclass(frozen=True)
+class OrderStep:
+    """An order's later step: its move from ``from_status`` to ``status`` (only if it is
+    still in ``from_status``), with the IQs deactivated and created and the counters moved."""
+
+    ref: str
+    from_status: str
+    status: str
+    now: datetime
+    deactivated: tuple[InventoryQuantity, ...] = ()
+    created: tuple[InventoryQuantity, ...] = ()
+    counters: tuple[CounterStep, ...] = ()
+
+
+def order_quantity(
+    order_ref: str, allocation: Allocation, iq_type: IqType, quantity: int, now: datetime
+) -> InventoryQuantity:
+    """An order's IQ of ``iq_type`` for one allocation (its key is what counts)."""
+    position = ip_ref(allocation.product_ref, allocation.location_ref)
+    return InventoryQuantity(position, iq_type, quantity, IqStatus.ACTIVE, now, now, order_ref)
+
+
+def plan_shipment(ref: str, allocations: Sequence[Allocation], now: datetime) -> OrderStep:
+    """RESERVED → INACTIVE and SALE ACTIVE: the units leave; onHand does not move, but the
+    SALE is a feed event dated now (a snapshot already counting it refuses the step)."""
+    deactivated, created, counters = [], [], []
+    for a in allocations:
+        deactivated.append(order_quantity(ref, a, IqType.RESERVED, -a.quantity, now))
+        created.append(order_quantity(ref, a, IqType.SALE, -a.quantity, now))
+        counters.append(CounterStep(a.product_ref, a.location_ref, 0, happened=now))
+    return OrderStep(
+        ref, "CONFIRMED", "SHIPPED", now, tuple(deactivated), tuple(created), tuple(counters)
+    )
+
+
+def plan_order_cancel(ref: str, allocations: Sequence[Allocation], now: datetime) -> OrderStep:
+    """RESERVED → INACTIVE: the units go back to stock."""
+    deactivated, counters = [], []
+    for a in allocations:
+        deactivated.append(order_quantity(ref, a, IqType.RESERVED, -a.quantity, now))
+        counters.append(CounterStep(a.product_ref, a.location_ref, a.quantity))
+    return OrderStep(ref, "CONFIRMED", "CANCELLED", now, tuple(deactivated), (), tuple(counters))
+
+
+def plan_return(
+    ref: str, allocations: Sequence[Allocation], fed: Collection[str], now: datetime
+) -> OrderStep:
+    """RETURNED +q per allocation, back on hand, except at positions a stock feed already
+    returned this order to (``fed``: their position refs)."""
+    created, counters = [], []
+    for a in allocations:
+        if ip_ref(a.product_ref, a.location_ref) not in fed:
+            created.append(order_quantity(ref, a, IqType.RETURNED, a.quantity, now))
+            counters.append(CounterStep(a.product_ref, a.location_ref, a.quantity, happened=now))
+    return OrderStep(ref, "SHIPPED", "RETURNED", now, (), tuple(created), tuple(counters))

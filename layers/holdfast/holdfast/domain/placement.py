@@ -30,6 +30,9 @@ class CounterStep:
     delta: int
     min_on_hand: int | None = None
     shard: int = 0
+    happened: datetime | None = None
+    """For a feed event the step is (an order's SALE or RETURNED): when it happened, so a
+    snapshot that already counts it refuses it."""
 
 
 @dataclass(frozen=True)

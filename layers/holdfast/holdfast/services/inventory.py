@@ -73,8 +73,6 @@ class InventoryService:
         self._clock = clock
         self._concurrency = concurrency
 
-    # -- feeds ----------------------------------------------------------------------------
-
     def apply_batch(self, entities: Sequence[dict[str, Any]]) -> InventoryBatchResponse:
         """Apply each entity independently; entities for one position apply in batch order,
         positions in parallel. The answer has a result per entity, in request order."""
@@ -269,8 +267,6 @@ class InventoryService:
             f"fence stands for up to {SNAPSHOT_FENCE.seconds} s); send this entity again"
         )
 
-    # -- reads ----------------------------------------------------------------------------
-
     def position(
         self,
         ref: str,
@@ -379,8 +375,6 @@ class InventoryService:
                 total = sum(ats(product, location) for location in aggregate_locations)
                 items.append(_vp(channel, product, None, "AGGREGATE", total))
         return items
-
-    # -- reconciliation -------------------------------------------------------------------
 
     def reconcile(self) -> tuple[int, list[Drift]]:
         """Recompute every IP's onHand from its ledger and compare with the counter.

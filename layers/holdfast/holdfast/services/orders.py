@@ -8,13 +8,17 @@ from typing import Any, cast
 
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, from_iso, to_iso, truncate_to_millis
-from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
+from holdfast.domain.ledger import IqType
 from holdfast.domain.orders import (
     OrderConflict,
     OrderPart,
     OrderPlan,
+    OrderStep,
     plan_conversion,
+    plan_order_cancel,
     plan_reservation,
+    plan_return,
+    plan_shipment,
 )
 from holdfast.domain.placement import (
     NO_RELEASE,
@@ -40,7 +44,7 @@ from holdfast.services.availability import (
 )
 from holdfast.services.carts import held_cart
 from holdfast.services.holds import FO, HOLD_ATTEMPTS, HoldService
-from holdfast.storage import CounterChange, Document, InventoryTable, PositionKey, WriteConflict
+from holdfast.storage import Document, InventoryTable
 
 ORDER = "ORDER"
 
@@ -98,20 +102,7 @@ class OrderService:
         if order.status == "SHIPPED":
             return self._view(order)
         self._expect(order, "CONFIRMED", "shipped")
-        now = self._now()
-        writes = self._table.writes(now).update_document(
-            ORDER, ref, from_statuses=["CONFIRMED"], status="SHIPPED"
-        )
-        for allocation in allocations_of(order.body):
-            position = ip_ref(allocation.product_ref, allocation.location_ref)
-            writes.deactivate_quantity(
-                self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now)
-            )
-            writes.create_quantity(
-                self._quantity(position, IqType.SALE, ref, -allocation.quantity, now)
-            )
-            writes.change_counter(self._counter(allocation, 0, happened=now))
-        return self._transition(order, writes, "SHIPPED")
+        return self._transition(order, plan_shipment(ref, allocations_of(order.body), self._now()))
 
     def cancel(self, ref: str) -> OrderView:
         """RESERVED → INACTIVE: the units go back to stock."""
@@ -119,17 +110,8 @@ class OrderService:
         if order.status == "CANCELLED":
             return self._view(order)
         self._expect(order, "CONFIRMED", "cancelled")
-        now = self._now()
-        writes = self._table.writes(now).update_document(
-            ORDER, ref, from_statuses=["CONFIRMED"], status="CANCELLED"
-        )
-        for allocation in allocations_of(order.body):
-            position = ip_ref(allocation.product_ref, allocation.location_ref)
-            writes.deactivate_quantity(
-                self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now)
-            )
-            writes.change_counter(self._counter(allocation, allocation.quantity))
-        return self._transition(order, writes, "CANCELLED")
+        step = plan_order_cancel(ref, allocations_of(order.body), self._now())
+        return self._transition(order, step)
 
     def return_order(self, ref: str) -> OrderView:
         """RETURNED +q: a shipped order's units come back into stock.
@@ -153,19 +135,9 @@ class OrderService:
                 iq.position_ref: iq
                 for iq in self._table.get_quantities([(p, IqType.RETURNED, ref) for p in positions])
             }
-            writes = self._table.writes(now).update_document(
-                ORDER, ref, from_statuses=["SHIPPED"], status="RETURNED"
-            )
             for allocation, position in zip(allocations, positions, strict=False):
                 existing = fed.get(position)
-                if existing is None:
-                    writes.create_quantity(
-                        self._quantity(position, IqType.RETURNED, ref, allocation.quantity, now)
-                    )
-                    writes.change_counter(
-                        self._counter(allocation, allocation.quantity, happened=now)
-                    )
-                elif existing.quantity != allocation.quantity:
+                if existing is not None and existing.quantity != allocation.quantity:
                     raise Conflict(
                         f"order {ref!r}: a stock feed already returned {existing.quantity} of "
                         f"{allocation.product_ref} at {allocation.location_ref} under this ref; the order has "
@@ -178,9 +150,9 @@ class OrderService:
                         ],
                     )
             try:
-                self._commit_with_fences(writes)
-            except WriteConflict as conflict:
-                if any(tag.startswith("counter:") for tag in conflict.failed):
+                self._commit_with_fences(plan_return(ref, allocations, fed, now))
+            except OrderConflict as conflict:
+                if conflict.part is OrderPart.STOCK_CHANGED:
                     raise Conflict(
                         f"order {ref!r}: a stock snapshot is dated after now; retry shortly"
                     ) from None
@@ -193,8 +165,6 @@ class OrderService:
 
     def get(self, ref: str) -> OrderView:
         return self._view(self._require(ref))
-
-    # -- confirmation paths ---------------------------------------------------------------
 
     @staticmethod
     def _converts(
@@ -320,14 +290,15 @@ class OrderService:
         }
         return Document(ORDER, request.ref, "CONFIRMED", body)
 
-    def _transition(self, order: Document, writes: Any, status: str) -> OrderView:
+    def _transition(self, order: Document, step: OrderStep) -> OrderView:
         """Commit a status change; answer the order as written. If it changed meanwhile (only
         then is it read again), the same change made by another caller answers as it is; any
         other change wins and this one is a 409, as it would be had it come second."""
+        status = step.status
         try:
-            self._commit_with_fences(writes)
-        except WriteConflict as conflict:
-            if any(tag.startswith("counter:") for tag in conflict.failed):
+            self._commit_with_fences(step)
+        except OrderConflict as conflict:
+            if conflict.part is OrderPart.STOCK_CHANGED:
                 raise Conflict(
                     f"order {order.ref!r}: a stock snapshot is dated after now; retry shortly"
                 ) from None
@@ -337,19 +308,15 @@ class OrderService:
             raise Conflict(
                 f"order {order.ref!r} is {current.status} and cannot be {status.lower()}"
             ) from None
-        return self._view(replace(order, status=status, updated_at=writes.now))
+        return self._view(replace(order, status=status, updated_at=step.now))
 
-    def _commit_with_fences(self, writes: Any) -> None:
+    def _commit_with_fences(self, step: OrderStep) -> None:
         """Commit a ship or return, whose SALE/RETURNED is a feed event dated now: a fence left
         by a count whose writer died is taken down once and the commit tried again."""
         try:
-            self._table.commit(writes)
-        except WriteConflict as conflict:
-            refs = [
-                tag.removeprefix("counter:")
-                for tag in conflict.failed
-                if tag.startswith("counter:")
-            ]
+            self._table.commit_order_step(step)
+        except OrderConflict as conflict:
+            refs = list(conflict.counters)
             positions = self._table.get_positions(refs).values() if refs else []
             now = self._now()
             if not any(
@@ -358,7 +325,7 @@ class OrderService:
                 if p.fence_until and p.fence_until < now
             ):
                 raise
-            self._table.commit(writes)
+            self._table.commit_order_step(step)
 
     def _replay(self, document: Document | None, fingerprint: str) -> OrderView:
         return self._view(replayed(document, fingerprint, "order", "a different order"))
@@ -375,19 +342,6 @@ class OrderService:
     def _expect(order: Document, status: str, action: str) -> None:
         if order.status != status:
             raise Conflict(f"order {order.ref!r} is {order.status} and cannot be {action}")
-
-    @staticmethod
-    def _quantity(
-        position: str, iq_type: IqType, source_ref: str, quantity: int, now: datetime
-    ) -> InventoryQuantity:
-        return InventoryQuantity(position, iq_type, quantity, IqStatus.ACTIVE, now, now, source_ref)
-
-    @staticmethod
-    def _counter(
-        allocation: Allocation, delta: int, happened: datetime | None = None
-    ) -> CounterChange:
-        position = PositionKey(allocation.product_ref, allocation.location_ref)
-        return CounterChange(position, delta, feed_event_at=happened)
 
     def _view(self, document: Document) -> OrderView:
         body = document.body

@@ -33,6 +33,7 @@ PRODUCT_SK = "#PRODUCT"
 TIMER_SK = "TIMER"
 TIMER_ENTITY = "TIMER"
 FO_KIND = "FO"
+ORDER_KIND = "ORDER"
 EXPIRY_INDEX = "HoldsByExpiry"
 EXPIRY_SHARDS = 4
 """Timer items spread over this many index partitions, so the sweeper's index stays cool."""

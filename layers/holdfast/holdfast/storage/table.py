@@ -19,7 +19,7 @@ from holdfast.domain.clock import compact, to_iso
 from holdfast.domain.configuration import Product
 from holdfast.domain.holds import Extension, HoldConflict, HoldEnd, HoldPart, HoldPlan
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
-from holdfast.domain.orders import OrderConflict, OrderPart, OrderPlan
+from holdfast.domain.orders import OrderConflict, OrderPart, OrderPlan, OrderStep
 from holdfast.domain.planning import MAX_TRANSACTION_ITEMS
 from holdfast.domain.shards import Cover
 from holdfast.storage import commits
@@ -142,6 +142,20 @@ class InventoryTable(TableReads):
             if any(f"{FO_KIND}:{ref}" in failed for ref in carts):
                 raise OrderConflict(OrderPart.CART_CHANGED, failed) from None
             raise OrderConflict(OrderPart.STOCK_CHANGED, failed) from None
+
+    def commit_order_step(self, step: OrderStep) -> None:
+        """Write an order's later step as one transaction. Raises :class:`OrderConflict`:
+        STOCK_CHANGED naming the positions whose counters refused (a snapshot dated after the
+        step, or a count's fence), else ORDER_CHANGED (the order moved since it was read)."""
+        try:
+            self.commit(self.writes(step.now).order_step(step))
+        except WriteConflict as conflict:
+            failed = conflict.failed
+            counters = tuple(
+                tag.removeprefix("counter:") for tag in failed if tag.startswith("counter:")
+            )
+            part = OrderPart.STOCK_CHANGED if counters else OrderPart.ORDER_CHANGED
+            raise OrderConflict(part, failed, counters) from None
 
     def commit_hold_end(self, end: HoldEnd, now: datetime) -> bool:
         """Move an ACTIVE hold to its end status and give its units back, in one transaction.

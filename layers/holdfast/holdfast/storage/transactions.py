@@ -14,11 +14,12 @@ from typing import Any
 from holdfast.domain.clock import to_iso
 from holdfast.domain.holds import HoldEnd
 from holdfast.domain.ledger import InventoryQuantity
-from holdfast.domain.orders import Conversion
+from holdfast.domain.orders import Conversion, OrderStep
 from holdfast.domain.placement import CounterStep, HoldRelease, Taking
 from holdfast.storage.counters import CounterWrites
 from holdfast.storage.keys import (
     FO_KIND,
+    ORDER_KIND,
     TIMER_ENTITY,
     PositionKey,
     document_key,
@@ -180,6 +181,19 @@ class WriteTransaction(CounterWrites):
         )
         return self.release(end.release)
 
+    def order_step(self, step: OrderStep) -> WriteTransaction:
+        """An order's later step: its status move (from the status read), its IQs, its counters."""
+        self.update_document(
+            ORDER_KIND, step.ref, from_statuses=[step.from_status], status=step.status
+        )
+        for iq in step.deactivated:
+            self.deactivate_quantity(iq)
+        for iq in step.created:
+            self.create_quantity(iq)
+        for counter in step.counters:
+            self.change_counter(_counter_change(counter))
+        return self
+
     def convert(self, conversion: Conversion, order_ref: str) -> WriteTransaction:
         """A cart's holds made an order's reservations: the cart CONVERTED (if still ACTIVE
         and unexpired), its SOFT_RESERVE IQs INACTIVE, the RESERVED IQs created, its timer gone."""
@@ -245,4 +259,10 @@ def deactivate_update(table_name: str, iq: InventoryQuantity) -> dict[str, Any]:
 
 def _counter_change(step: CounterStep) -> CounterChange:
     position = PositionKey(step.product_ref, step.location_ref)
-    return CounterChange(position, step.delta, min_on_hand=step.min_on_hand, shard=step.shard)
+    return CounterChange(
+        position,
+        step.delta,
+        min_on_hand=step.min_on_hand,
+        feed_event_at=step.happened,
+        shard=step.shard,
+    )
