@@ -21,7 +21,7 @@ from holdfast.domain.holds import Extension, HoldConflict, HoldEnd, HoldPart, Ho
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.domain.orders import OrderConflict, OrderPart, OrderPlan, OrderStep
 from holdfast.domain.planning import MAX_TRANSACTION_ITEMS
-from holdfast.domain.shards import Cover
+from holdfast.domain.shards import Cover, Move
 from holdfast.storage import commits
 from holdfast.storage.commits import WriteConflict
 from holdfast.storage.keys import (
@@ -156,6 +156,18 @@ class InventoryTable(TableReads):
             )
             part = OrderPart.STOCK_CHANGED if counters else OrderPart.ORDER_CHANGED
             raise OrderConflict(part, failed, counters) from None
+
+    def commit_reshard(
+        self, position: PositionRecord, shards: int, collapse: Sequence[Move], now: datetime
+    ) -> bool:
+        """Give ``position`` (as read) ``shards`` counter items, its dropped shards' units
+        moved back into shard 0 as ``collapse`` plans (:meth:`WriteTransaction.set_shard_count`).
+        False when its shards changed since the read: read and plan again."""
+        try:
+            self.commit(self.writes(now).set_shard_count(position, shards, collapse))
+        except WriteConflict:
+            return False
+        return True
 
     def commit_hold_end(self, end: HoldEnd, now: datetime) -> bool:
         """Move an ACTIVE hold to its end status and give its units back, in one transaction.
