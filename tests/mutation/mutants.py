@@ -14,6 +14,7 @@ from dataclasses import dataclass
 COUNTERS = "layers/holdfast/holdfast/storage/counters.py"
 TRANSACTIONS = "layers/holdfast/holdfast/storage/transactions.py"
 TABLE = "layers/holdfast/holdfast/storage/table.py"
+STORAGE_PLANS = "layers/holdfast/holdfast/storage/plans.py"
 PLACEMENT = "layers/holdfast/holdfast/domain/placement.py"
 HOLD_PLANS = "layers/holdfast/holdfast/domain/holds.py"
 HOLDS = "layers/holdfast/holdfast/services/holds.py"
@@ -340,7 +341,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "early-ttl-puts-timer-back",
-        TABLE,
+        STORAGE_PLANS,
         "        writes.put_timer(fo_ref, expires_at)",
         "        pass",
         "a timer TTL deleted early (clock skew) is gone: the sweeper never finds the hold",
@@ -463,7 +464,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "extend-expiry-as-read",
-        TABLE,
+        STORAGE_PLANS,
         "            expires_at_was=extension.expires_at_was,  # not extended by anyone since it was read\n",
         "",
         "two extensions at once both answer 200",

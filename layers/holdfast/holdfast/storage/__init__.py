@@ -3,7 +3,8 @@
 :mod:`~holdfast.storage.keys` (partition and sort keys), :mod:`~holdfast.storage.records`
 (stored items as records, encoded and decoded), :mod:`~holdfast.storage.reads`,
 :mod:`~holdfast.storage.counters` and :mod:`~holdfast.storage.transactions` (the items of one
-TransactWriteItems), :mod:`~holdfast.storage.commits` (running it, retries, conflicts) and
+TransactWriteItems), :mod:`~holdfast.storage.commits` (running it, retries, conflicts),
+:mod:`~holdfast.storage.plans` (the domain's plans committed) and
 :mod:`~holdfast.storage.table` (:class:`InventoryTable`, what the services hold).
 """
 
