@@ -29,7 +29,7 @@ from holdfast.domain.availability import available_to_sell
 from holdfast.domain.clock import from_iso
 from holdfast.domain.ledger import on_hand
 from holdfast.runtime import Runtime
-from holdfast.storage import _quantity_from, from_item
+from holdfast.storage import from_item, quantity_from
 
 FO_NEXT = {"ACTIVE": {"CANCELLED", "EXPIRED", "CONVERTED", "REPLACED"}}
 ORDER_NEXT = {"CONFIRMED": {"SHIPPED", "CANCELLED"}, "SHIPPED": {"RETURNED"}}
@@ -157,7 +157,7 @@ class Checker:
         problems = []
         ledgers: dict[str, list[Any]] = {ref: [] for ref in table.positions}
         for q in table.quantities:
-            ledgers.setdefault(q["ipRef"], []).append(_quantity_from(q))
+            ledgers.setdefault(q["ipRef"], []).append(quantity_from(q))
         for ref, ledger in ledgers.items():
             values = table.positions.get(ref, {})
             counter = int(values.get("onHand", 0)) + sum(table.shards.get(ref, {}).values())

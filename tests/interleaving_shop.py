@@ -25,8 +25,8 @@ from holdfast.domain.configuration import (
 )
 from holdfast.models import FulfilmentOptionRequest, Line, OrderRequest
 from holdfast.runtime import Runtime
-from holdfast.services.stock import StockReader
-from holdfast.storage import CounterChange
+from holdfast.services.availability import StockReader
+from holdfast.storage import PositionKey
 from tests.interleavings import Clock, Op, StartingState
 
 CHANNEL = "EX_WEB"
@@ -122,7 +122,7 @@ def _fenced(lapsed: bool) -> Callable[[Runtime, Clock], None]:
         start = clock.now
         _unsharded(5, orders=False)(rt, clock)
         clock.now = start - (timedelta(seconds=40) if lapsed else timedelta(seconds=10))
-        position = CounterChange(ip(TEE), TEE, DC, "DEFAULT", 0)
+        position = PositionKey(TEE, DC, "DEFAULT")
         assert rt.table.fence_snapshot(
             position, start - timedelta(minutes=1), clock.now + SNAPSHOT_FENCE, clock.now
         )

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from holdfast.observability import correlate, event_correlation_id, lambda_entry, logger, metrics
 from holdfast.runtime import get_runtime
+from holdfast.storage import timer_from_image
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, model=DynamoDBStreamRecordModel)
 
@@ -30,8 +31,7 @@ def is_timer_expiry(record: DynamoDBStreamRecordModel) -> bool:
         record.eventName == "REMOVE"
         and identity is not None
         and identity.principalId == "dynamodb.amazonaws.com"
-        and old.get("entity") == "TIMER"
-        and isinstance(old.get("foRef"), str)
+        and timer_from_image(old) is not None
     )
 
 
@@ -43,9 +43,10 @@ def _old_image(record: DynamoDBStreamRecordModel) -> dict[str, Any]:
 
 def release_record(record: DynamoDBStreamRecordModel) -> None:
     correlate(record.eventID)
-    if not is_timer_expiry(record):
+    timer = timer_from_image(_old_image(record))
+    if timer is None or not is_timer_expiry(record):
         return
-    fo_ref = _old_image(record)["foRef"]
+    fo_ref = timer.fo_ref
     released = get_runtime().holds.release_timer_deleted(fo_ref)
     logger.info("timer expired", fo_ref=fo_ref, released=released)
     if released:

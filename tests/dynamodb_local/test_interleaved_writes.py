@@ -242,7 +242,7 @@ def test_an_older_count_behind_a_dead_newer_fence_is_a_retry_for_that_entity_alo
     table = get_runtime().table
     position = table.get_positions([POSITION])[POSITION]
     table.fence_snapshot(
-        position.counter_change(),
+        position.key,
         clock() - timedelta(minutes=1),
         clock() + timedelta(seconds=30),
         clock(),
@@ -575,7 +575,7 @@ def test_a_sale_and_a_shipment_take_down_a_fence_whose_writer_died(api, clock) -
     table = get_runtime().table
     position = table.get_positions([POSITION])[POSITION]
     table.fence_snapshot(
-        position.counter_change(),
+        position.key,
         clock() + timedelta(minutes=2),
         clock() + timedelta(seconds=30),
         clock(),

@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from holdfast import retry, storage
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
 from holdfast.errors import Unavailable
-from holdfast.storage import CounterChange, InventoryTable, WriteConflict
+from holdfast.storage import CounterChange, InventoryTable, PositionKey, WriteConflict
 
 NOW = datetime(2024, 3, 15, 10, 30, tzinfo=UTC)
 IP = "SKU_1:MAIN_DC:DEFAULT"
@@ -35,9 +36,7 @@ def stubbed(monkeypatch):
 def hold_writes(table: InventoryTable):
     iq = InventoryQuantity(IP, IqType.SOFT_RESERVE, -1, IqStatus.ACTIVE, NOW, NOW, "cart-1")
     writes = table.writes(NOW).create_quantity(iq)
-    return writes.change_counter(
-        CounterChange(IP, "SKU_1", "MAIN_DC", "DEFAULT", -1, min_on_hand=1)
-    )
+    return writes.change_counter(CounterChange(PositionKey("SKU_1", "MAIN_DC"), -1, min_on_hand=1))
 
 
 def add_cancellation(stubber: Stubber, *codes: str) -> None:
@@ -102,7 +101,7 @@ def test_a_cancellation_that_is_neither_a_condition_nor_contention_is_not_swallo
     table, stubber = stubbed
     add_cancellation(stubber, "ValidationError", "None")
 
-    with pytest.raises(storage.ClientError):
+    with pytest.raises(ClientError):
         table.commit(hold_writes(table))
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from holdfast.domain.clock import from_iso
 from holdfast.runtime import get_runtime
-from holdfast.services.stock import Stock, StockReader
+from holdfast.services.availability import Stock, StockReader
 
 SKU = "ACME_SNEAKER_BLK_US9"
 SOCKS = "ACME_SOCKS_WHT"

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from holdfast.domain.placement import release_holds
 from holdfast.runtime import get_runtime
-from holdfast.services.stock import release_holds
+from holdfast.services.availability import allocations_of
 from holdfast.storage import WriteConflict
 
 SKU = "COND_TEE_NVY_M"
@@ -98,7 +99,9 @@ def test_a_release_planned_from_a_stale_read_of_the_cart_is_refused_by_the_hold_
     ok(api.delete("/fulfilment-options/cart-1"))
 
     writes = get_runtime().table.writes(clock.now)
-    release_holds(writes, stale, clock.now)  # without the cart's own status condition
+    writes.release(
+        release_holds(stale.ref, allocations_of(stale.body), clock.now)
+    )  # no status condition
 
     assert refused(writes)
     assert on_hand(api) == 5  # the units came back once

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-STORAGE = "layers/holdfast/holdfast/storage.py"
-STOCK = "layers/holdfast/holdfast/services/stock.py"
+COUNTERS = "layers/holdfast/holdfast/storage/counters.py"
+TRANSACTIONS = "layers/holdfast/holdfast/storage/transactions.py"
+TABLE = "layers/holdfast/holdfast/storage/table.py"
+STORAGE_PLANS = "layers/holdfast/holdfast/storage/plans.py"
+PLACEMENT = "layers/holdfast/holdfast/domain/placement.py"
+HOLD_PLANS = "layers/holdfast/holdfast/domain/holds.py"
 HOLDS = "layers/holdfast/holdfast/services/holds.py"
 ORDERS = "layers/holdfast/holdfast/services/orders.py"
+ORDER_PLANS = "layers/holdfast/holdfast/domain/orders.py"
 SHARDS = "layers/holdfast/holdfast/domain/shards.py"
 
 CONDITIONS = "tests/integration/test_write_conditions.py"
@@ -58,10 +63,10 @@ def mutant(
 
 
 MUTANTS: list[Mutant] = [
-    # -- ConditionExpressions of ledger writes (storage.py) --------------------------------
+    # -- ConditionExpressions of ledger writes (storage/) ----------------------------------
     mutant(
         "iq-create-if-absent",
-        STORAGE,
+        TRANSACTIONS,
         'put["ConditionExpression"] = "attribute_not_exists(pk)"',
         "pass",
         "a redelivered feed event (same sourceRef) is counted twice",
@@ -69,7 +74,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "document-create-if-absent",
-        STORAGE,
+        TRANSACTIONS,
         '                        "ConditionExpression": "attribute_not_exists(pk)",\n'
         '                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",\n',
         "",
@@ -78,7 +83,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "deactivate-if-active",
-        STORAGE,
+        TRANSACTIONS,
         '        "UpdateExpression": "SET #status = :inactive",\n        "ConditionExpression": "#status = :active",\n',
         '        "UpdateExpression": "SET #status = :inactive",\n        "ConditionExpression": "attribute_exists(pk) OR #status = :active",\n',
         "a hold IQ released twice gives its units back twice",
@@ -86,7 +91,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "hold-onhand-at-least-min",
-        STORAGE,
+        COUNTERS,
         '        if change.min_on_hand is not None:\n            conditions.append("onHand >= :min")',
         '        if False:\n            conditions.append("onHand >= :min")',
         "a hold planned from a read another hold emptied is granted: oversell",
@@ -94,7 +99,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "shard-hold-at-least-min",
-        STORAGE,
+        COUNTERS,
         "return self._change_shard(change, change.delta, change.min_on_hand, exact=False)",
         "return self._change_shard(change, change.delta, None, exact=False)",
         "a hold takes a shard below zero when a rival drained it after the read",
@@ -102,7 +107,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "uncovered-decrease-refused-when-sharded",
-        STORAGE,
+        COUNTERS,
         "        elif change.delta < 0 and change.min_on_hand is None:",
         "        elif False:",
         "a feed sale without a cover takes shard 0 negative beside positive shards",
@@ -110,7 +115,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "cover-shard-count",
-        STORAGE,
+        COUNTERS,
         '            conditions.append("counterShards = :shards")\n            values[":shards"] = {"N": str(cover.shard_count)}\n',
         "",
         "a cover planned for N shards lands after a reshard: units left in shards beside a negative shard 0",
@@ -119,7 +124,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "cover-floor",
-        STORAGE,
+        COUNTERS,
         '            if cover.floor is not None:\n                conditions.append("onHand >= :floor")',
         '            if False:\n                conditions.append("onHand >= :floor")',
         "a sale covered by shard 0 as read lands after a hold drained shard 0",
@@ -127,7 +132,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "cover-pull-at-least-read",
-        STORAGE,
+        COUNTERS,
         "                    change, -move.units, move.units, exact=move.exact, shard=move.source\n",
         "                    change, -move.units, None, exact=move.exact, shard=move.source\n",
         "the sharded till sale vs hold race: the cover pulls from a shard a hold drained",
@@ -135,23 +140,23 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "feed-after-snapshot",
-        STORAGE,
-        '            conditions.append("(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :happened)")',
-        "            pass",
+        COUNTERS,
+        '        "(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :happened)",\n',
+        "",
         "an event the snapshot already counts is counted again",
         f"{FEED}::test_event_at_or_before_the_current_snapshot_is_stale",
     ),
     mutant(
         "feed-under-fence",
-        STORAGE,
-        '            conditions.append("(attribute_not_exists(fenceAsOf) OR fenceAsOf < :happened)")',
-        "            pass",
+        COUNTERS,
+        '        "(attribute_not_exists(fenceAsOf) OR fenceAsOf < :happened)",\n',
+        "",
         "an event a count in progress includes lands beside it: drift",
         f"{FAULTS}::test_a_snapshot_that_dies_after_its_fence_is_applied_once_by_its_retry",
     ),
     mutant(
         "snapshot-commit-under-its-fence",
-        STORAGE,
+        COUNTERS,
         '            values[":fence"] = {"S": fence_id}\n            conditions.append("fenceId = :fence")',
         "            pass",
         "an older count commits over a newer one that landed meanwhile, or a count whose lapsed fence was taken down",
@@ -160,7 +165,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "fence-after-snapshot",
-        STORAGE,
+        TABLE,
         '"(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :asOf) AND "',
         '""',
         "an older (or the same) count is applied over the current one",
@@ -169,7 +174,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "document-status-in",
-        STORAGE,
+        TRANSACTIONS,
         "        allowed = []\n        for index, from_status in enumerate(from_statuses):\n"
         '            values[f":from{index}"] = {"S": from_status}\n            allowed.append(f":from{index}")\n'
         "        condition = f\"#status IN ({', '.join(allowed)})\"",
@@ -179,7 +184,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "convert-only-unexpired",
-        STORAGE,
+        TRANSACTIONS,
         '            condition += " AND expiresAt > :unexpired"\n            values[":unexpired"] = {"S": to_iso(unexpired_at)}',
         "            pass",
         "a hold is honoured after its expiresAt",
@@ -187,7 +192,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "expire-only-expired",
-        STORAGE,
+        TRANSACTIONS,
         '            condition += " AND expiresAt <= :expired"\n            values[":expired"] = {"S": to_iso(expired_at)}',
         "            pass",
         "a hold is released as expired before its expiresAt",
@@ -196,23 +201,23 @@ MUTANTS: list[Mutant] = [
     # -- shard steps ------------------------------------------------------------------------
     mutant(
         "rebalance-shard0-keeps-units",
-        STORAGE,
+        COUNTERS,
         '"ConditionExpression": "onHand >= :units AND counterShards > :highest",',
         '"ConditionExpression": "counterShards > :highest",',
         "a rebalance planned before the hold took shard 0's units takes shard 0 negative",
         f"{CONDITIONS}::test_a_rebalance_planned_before_the_hold_took_shard_0s_units_moves_nothing",
-        also=(Edit(STORAGE, '                ":units": {"N": str(out)},\n', ""),),
+        also=(Edit(COUNTERS, '                ":units": {"N": str(out)},\n', ""),),
     ),
     mutant(
         "rebalance-only-into-kept-shards",
-        STORAGE,
+        COUNTERS,
         '"ConditionExpression": "onHand >= :units AND counterShards > :highest",',
         '"ConditionExpression": "onHand >= :units",',
         "a rebalance moves units into a shard the position dropped meanwhile: units lost to ATS",
         f"{GAPS}::test_a_rebalance_into_shards_the_position_dropped_at_its_gap_moves_nothing",
         also=(
             Edit(
-                STORAGE,
+                COUNTERS,
                 '                ":highest": {"N": str(max(move.target for move in moves))},\n',
                 "",
             ),
@@ -220,7 +225,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "collapse-exact",
-        STORAGE,
+        COUNTERS,
         "            self._change_shard(change, -move.units, move.units, exact=True, shard=move.source)",
         "            self._change_shard(change, -move.units, None, exact=True, shard=move.source)",
         "folding shards back counts units a hold took from a dropped shard meanwhile",
@@ -228,7 +233,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "reshard-count-as-read",
-        STORAGE,
+        COUNTERS,
         '            condition = "counterShards = :was"',
         '            condition = "attribute_exists(counterShards) OR counterShards = :was"',
         "a change of the shard count planned from a stale count strands units in shards no longer counted",
@@ -262,15 +267,15 @@ MUTANTS: list[Mutant] = [
     # -- release steps ----------------------------------------------------------------------
     mutant(
         "release-deactivates-hold-iqs",
-        STOCK,
-        "        writes.deactivate_quantity(hold_quantity(document, allocation, now))",
+        PLACEMENT,
+        "        deactivated.append(hold_quantity(fo_ref, allocation, now))",
         "        pass",
         "a released hold's SOFT_RESERVE stays ACTIVE: counter and ledger drift",
         f"{EXPIRY}::test_ttl_deletion_of_a_timer_releases_the_hold",
     ),
     mutant(
         "release-gives-units-back",
-        STOCK,
+        PLACEMENT,
         "        if (allocation.product_ref, allocation.location_ref) not in skipped:",
         "        if False:",
         "a released hold's units never come back",
@@ -278,70 +283,66 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "release-deletes-timer",
-        STOCK,
-        "    writes.delete_timer(document.ref)",
-        "    pass",
+        PLACEMENT,
+        "timer_of=fo_ref)",
+        "timer_of=None)",
         "cancelled and swept holds leave timers that fill reclaim's read of the oldest",
         f"{CONDITIONS}::test_ended_holds_leave_no_timer_so_reclaim_still_reaches_an_expired_hold_on_the_last_unit[cancelled]",
     ),
     mutant(
         "convert-deactivates-hold-iqs",
-        ORDERS,
-        "            writes.deactivate_quantity(hold_quantity(hold, allocation, now))",
-        "            pass",
+        ORDER_PLANS,
+        "        deactivated.append(hold_quantity(cart.ref, allocation, now))",
+        "        pass",
         "a converted hold's SOFT_RESERVE stays ACTIVE beside the RESERVED: counted twice",
         f"{ORDER_TESTS}::test_an_active_matching_cart_is_converted_without_moving_onhand_or_ats",
     ),
     mutant(
         "convert-deletes-timer",
-        ORDERS,
-        "        writes.delete_timer(hold.ref)",
-        "        pass",
+        ORDER_PLANS,
+        "timer_of=cart.ref)",
+        "timer_of=None)",
         "converted holds leave timers that fill reclaim's read of the oldest",
         f"{CONDITIONS}::test_ended_holds_leave_no_timer_so_reclaim_still_reaches_an_expired_hold_on_the_last_unit[converted]",
     ),
     mutant(
         "order-cancel-deactivates-reserved",
-        ORDERS,
-        "            writes.deactivate_quantity(\n"
-        "                self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now)\n"
-        "            )\n"
-        "            writes.change_counter(self._counter(allocation, allocation.quantity))",
-        "            writes.change_counter(self._counter(allocation, allocation.quantity))",
+        ORDER_PLANS,
+        "        deactivated.append(order_quantity(ref, a, IqType.RESERVED, -a.quantity, now))\n"
+        "        counters.append(CounterStep(a.product_ref, a.location_ref, a.quantity))",
+        "        counters.append(CounterStep(a.product_ref, a.location_ref, a.quantity))",
         "a cancelled order's RESERVED stays ACTIVE while its units come back",
         f"{ORDER_TESTS}::test_cancelling_an_order_gives_its_units_back",
     ),
     mutant(
         "order-cancel-gives-units-back",
-        ORDERS,
-        "            writes.change_counter(self._counter(allocation, allocation.quantity))",
-        "            pass",
+        ORDER_PLANS,
+        "        counters.append(CounterStep(a.product_ref, a.location_ref, a.quantity))",
+        "        pass",
         "a cancelled order's units never come back",
         f"{ORDER_TESTS}::test_cancelling_an_order_gives_its_units_back",
     ),
     mutant(
         "order-return-counts-units",
-        ORDERS,
-        "                    writes.change_counter(\n"
-        "                        self._counter(allocation, allocation.quantity, happened=now)\n"
-        "                    )",
-        "                    pass",
+        ORDER_PLANS,
+        "            counters.append(CounterStep(a.product_ref, a.location_ref, a.quantity, happened=now))",
+        "            pass",
         "a returned order's units are in the ledger but not on hand",
         f"{ORDER_TESTS}::test_a_return_after_shipping_puts_the_units_back_on_hand",
     ),
     # -- expiry paths and timers ------------------------------------------------------------
     mutant(
         "hold-puts-timer",
-        HOLDS,
-        "                writes.put_timer(request.ref, expires_at)",
-        "                pass",
+        HOLD_PLANS,
+        "        timer_until=expires_at,",
+        "        timer_until=None,",
         "a hold without a timer is never found by TTL or the sweeper",
         f"{EXPIRY}::test_the_sweeper_releases_overdue_holds_that_ttl_has_not_deleted",
     ),
     mutant(
         "early-ttl-puts-timer-back",
-        HOLDS,
-        "        writes.put_timer(ref, document.expires_at)",
+        STORAGE_PLANS,
+        "        writes.put_timer(fo_ref, expires_at)",
         "        pass",
         "a timer TTL deleted early (clock skew) is gone: the sweeper never finds the hold",
         f"{FAULTS}::test_expiry_records_redelivered_and_out_of_order_release_each_hold_once",
@@ -397,7 +398,7 @@ MUTANTS: list[Mutant] = [
     # -- read-then-commit gaps closed in decision 14 -------------------------------------
     mutant(
         "cover-empty-shards-stay-empty",
-        STORAGE,
+        COUNTERS,
         "                    if shard not in pulled:\n                        self._still_empty(change.position_ref, shard)",
         "                    pass",
         "a count that empties the shards lands after a rebalance refilled them: shard 0 negative beside positive shards",
@@ -405,8 +406,8 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "lapsed-fence-taken-down",
-        STORAGE,
-        "                self.take_down_fence(position, now)\n",
+        TABLE,
+        "                self.take_down_fence(record, now)\n",
         "",
         "a dead count's fence refuses every event it covers for ever",
         f"{INTERLEAVED}::test_a_snapshot_whose_fence_lapsed_starts_again_when_an_event_it_never_read_lands",
@@ -422,24 +423,24 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "replacement-keeps-the-clock",
-        HOLDS,
-        "                    expires_at = min(expires_at, replaced.expires_at)",
-        "                    pass",
+        HOLD_PLANS,
+        "        expires_at = min(expires_at, replaced.expires_at)",
+        "        pass",
         "replacing a cart every 14 minutes holds its stock for ever",
         f"{INTERLEAVED}::test_a_replacement_ends_no_later_than_the_cart_it_replaces",
     ),
     mutant(
         "cancel-unexpired",
         HOLDS,
-        '            FO, ref, from_statuses=["ACTIVE"], status="CANCELLED", unexpired_at=now',
-        '            FO, ref, from_statuses=["ACTIVE"], status="CANCELLED"',
+        '            end = end_hold(held_cart(document), "CANCELLED", now, unexpired_at=now)',
+        '            end = end_hold(held_cart(document), "CANCELLED", now)',
         "an abandoned cart (past its expiry) is recorded as cancelled",
         f"{INTERLEAVED}::test_cancelling_a_hold_past_its_expiry_releases_it_as_expired",
     ),
     # -- gaps the interleaving explorer found (decision 14) ------------------------------
     mutant(
         "collapse-dropped-shards-stay-empty",
-        STORAGE,
+        COUNTERS,
         "            if shard not in emptied:\n                self._still_empty(position.ref, shard)",
         "            pass",
         "a reshard to fewer shards strands units a rebalance moved into a shard it read as empty",
@@ -448,8 +449,8 @@ MUTANTS: list[Mutant] = [
     mutant(
         "reclaim-counts-releases-by-others",
         HOLDS,
-        "                given_back += 1\n                self._table.commit(",
-        "                self._table.commit(",
+        "                given_back += 1\n                self._table.delete_timer(",
+        "                self._table.delete_timer(",
         "a refused cart misses the units an overdue hold gave back through another path",
         f"{EXPLORER}::test_a_refused_cart_gets_the_units_an_overdue_hold_gave_back_whoever_released_them",
     ),
@@ -463,8 +464,8 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "extend-expiry-as-read",
-        HOLDS,
-        "            expires_at_was=document.expires_at,  # not extended by anyone since it was read\n",
+        STORAGE_PLANS,
+        "            expires_at_was=extension.expires_at_was,  # not extended by anyone since it was read\n",
         "",
         "two extensions at once both answer 200",
         f"{EXPLORER}::test_two_extends_at_once_extend_once_and_say_so_once",

@@ -120,8 +120,6 @@ class SignalTable:
                 ):
                     yield signal
 
-    # -- internals --------------------------------------------------------------------------
-
     def _items(self, signal: Signal) -> list[dict[str, Any]]:
         """The signal in its type's day partition and in its product's partition."""
         at = from_iso(signal.at)

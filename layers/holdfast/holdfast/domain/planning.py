@@ -139,3 +139,20 @@ def _fill(
         if remaining:
             short.append(Shortfall(product_ref, quantity, quantity - remaining))
     return allocations, short
+
+
+def or_partial(
+    plans: list[Plan],
+    lines: Mapping[str, int],
+    locations: Sequence[str],
+    ats: Mapping[tuple[str, str], int],
+    *,
+    allow_split: bool,
+    allow_partial: bool,
+) -> tuple[list[Plan], list[Shortfall]]:
+    """The full plans; when there are none and a partial hold is allowed, the partial plan
+    (if anything at all can be held) and what each line falls short by."""
+    if plans or not allow_partial:
+        return plans, []
+    partial, shortfall = partial_plan(lines, locations, ats, allow_split=allow_split)
+    return ([partial] if partial else []), shortfall

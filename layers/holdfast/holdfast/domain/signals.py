@@ -318,8 +318,6 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
     return round((from_iso(end) - from_iso(start)).total_seconds(), 3)
 
 
-# -- the funnel -------------------------------------------------------------------------------
-
 FUNNEL_TYPES = (
     SignalType.FO_CALL,
     SignalType.CONVERSION,

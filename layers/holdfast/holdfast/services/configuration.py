@@ -15,10 +15,9 @@ from holdfast.domain.configuration import (
     ProductConfig,
     TimerConfig,
 )
-from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
 from holdfast.errors import Conflict, NotFound
-from holdfast.services.stock import StockReader
-from holdfast.storage import InventoryTable, PositionRecord, WriteConflict
+from holdfast.services.availability import StockReader
+from holdfast.storage import InventoryTable, PositionKey, PositionRecord
 
 RESHARD_ATTEMPTS = 12
 
@@ -50,23 +49,22 @@ class ConfigurationService:
         for location in sorted(locations):
             wanted = product.counter_shards_at(location)
             if previous is None or previous.counter_shards_at(location) != wanted:
-                self._reshard(ip_ref(ref, location), ref, location, wanted)
+                self._reshard(PositionKey(ref, location), wanted)
         return product
 
-    def _reshard(self, position_ref: str, product_ref: str, location_ref: str, count: int) -> None:
+    def _reshard(self, position: PositionKey, count: int) -> None:
+        """Give the position ``count`` counter shards: read, plan the dropped shards' units
+        back into shard 0 (:func:`holdfast.domain.shards.collapse`), commit, then spread."""
+        position_ref = position.ref
         for attempt in range(RESHARD_ATTEMPTS):
             now = self._clock()
             record = self._table.get_positions([position_ref]).get(position_ref) or PositionRecord(
-                position_ref, product_ref, location_ref, DEFAULT_CATALOGUE, 0
+                position_ref, position.product_ref, position.location_ref, position.catalogue, 0
             )
             if record.counter_shards != count:
-                writes = self._table.writes(now).set_shard_count(
-                    record, count, shards.collapse(record.shard_values, count)
-                )
-                try:
-                    self._table.commit(writes)
-                except WriteConflict:  # a hold moved a shard meanwhile: read again
-                    retry.REPLAN.pause(attempt + 1)
+                collapse = shards.collapse(record.shard_values, count)
+                if not self._table.commit_reshard(record, count, collapse, now):
+                    retry.REPLAN.pause(attempt + 1)  # a hold moved a shard meanwhile: read again
                     continue
             if count > 1:
                 spread = self._table.get_positions([position_ref], {position_ref: count})[

@@ -2,42 +2,40 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta
-from typing import Any, cast
+from datetime import datetime
+from typing import cast
 
 from holdfast import retry
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
-from holdfast.domain.ledger import IqType
+from holdfast.domain.holds import (
+    Cart,
+    HoldConflict,
+    HoldPart,
+    end_hold,
+    plan_extension,
+    plan_hold,
+    plan_refusal,
+)
 from holdfast.domain.planning import (
-    Plan,
     Shortfall,
-    build_plans,
     merge_lines,
-    partial_plan,
 )
 from holdfast.domain.timers import hold_minutes
 from holdfast.errors import Conflict, NotFound
 from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionStatus, FulfilmentOptionView
-from holdfast.services.stock import (
-    Release,
+from holdfast.services.availability import (
+    Stock,
     StockReader,
-    allocation_dicts,
-    allocations_of,
     candidate_locations,
-    hold_quantity,
-    place_allocations,
-    plan_dict,
-    release_holds,
     replayed,
     request_fingerprint,
     sharded_positions,
-    write_allocations,
 )
-from holdfast.storage import Document, InventoryTable, WriteConflict
+from holdfast.services.carts import REPLACE_ADVICE, AskedCart, held_cart
+from holdfast.storage import Document, InventoryTable
 
 FO = "FO"
 RECLAIM_LIMIT = 25
@@ -54,15 +52,65 @@ class HoldService:
         self._clock = clock
         self._stock = StockReader(table)
 
-    # -- create ---------------------------------------------------------------------------
-
     def create(self, request: FulfilmentOptionRequest) -> tuple[FulfilmentOptionView, bool]:
         """Plan and hold a cart. Answers the view and whether this call created it (a retry
-        of the same request answers the first result and holds nothing more)."""
+        of the same request answers the first result and holds nothing more).
+
+        Over 40 lines by a few: the read → plan → commit loop reads best whole."""
         # No read of the ref first: the FO item's create-if-absent condition in the hold
         # transaction detects a retry, so the common path costs one read and one write.
+        asked = self._asked(request)
+        if isinstance(asked, Document):
+            return self._replay(asked, request_fingerprint(request)), False
+        ats: dict[tuple[str, str], int] = {}
+        for attempt in range(HOLD_ATTEMPTS):
+            now = self._now()
+            stock = self._read(asked)
+            ats = stock.ats
+            plans = asked.full_plans(ats)
+            if not plans and self.reclaim_expired():
+                continue  # expired holds were still counted: they are back, look again
+            plans, shortfall = asked.or_partial(plans, ats)
+            if not plans:
+                break
+            for plan in plans:
+                hold = plan_hold(asked.cart, plan, stock.shard_values, now)
+                if not self._stock.fits_or_gathered(
+                    hold.items,
+                    stock,
+                    hold.placements,
+                    now,
+                    field=asked.field,
+                    advice=REPLACE_ADVICE,
+                ):
+                    break  # its shards are gathered: read and plan again, one shard a line
+                body = asked.body(plans, plan, hold.allocations, shortfall, now)
+                try:
+                    self._table.commit_hold(hold, body)
+                except HoldConflict as conflict:
+                    if conflict.part is HoldPart.STOCK_CHANGED:
+                        continue  # the stock raced away: try the next plan
+                    return self._lost_to(conflict, asked), False
+                self._stock.rebalance(sharded_positions(stock, plan), now)
+                return self._view(
+                    Document(FO, request.ref, "ACTIVE", body, hold.expires_at), now
+                ), True
+            else:
+                retry.REPLAN.pause(attempt + 1)
+        return self._refuse(asked, ats)
+
+    def _read(self, asked: AskedCart) -> Stock:
+        """The counters the cart's plans are made from, its replaced cart's units counted back."""
+        lines = list(asked.lines)
+        release = asked.cart.release
+        return self._stock.read(
+            asked.cart.channel, lines, asked.ats_locations, release, asked.products
+        )
+
+    def _asked(self, request: FulfilmentOptionRequest) -> AskedCart | Document:
+        """The cart as asked, resolved against configuration; or, when the cart it replaces
+        is no longer active because this very replacement took it, that replacement."""
         started = time.monotonic()  # the demand signals' FO-call latency (body.latencyMs)
-        fingerprint = request_fingerprint(request)
         configuration = self._config.current()
         channel = self._config.channel(request.channel)
         lines = merge_lines((line.productRef, line.quantity) for line in request.lines)
@@ -79,103 +127,44 @@ class HoldService:
                 existing = self._table.get_document(FO, request.ref)
                 if existing is None:
                     raise
-                return self._replay(existing, fingerprint), False  # this replacement, sent again
-        release = Release.of([replaced]) if replaced else Release.none()
-        ats_locations = list(dict.fromkeys([*locations, *(loc for _, loc in release.units)]))
+                return existing  # this replacement, sent again
+        return AskedCart(
+            request=request,
+            fingerprint=request_fingerprint(request),
+            started=started,
+            cart=Cart(request.ref, channel, minutes, held_cart(replaced) if replaced else None),
+            lines=lines,
+            locations=locations,
+            products=products,
+            extended=bool(replaced.body.get("extended")) if replaced else False,
+        )
 
-        ats: dict[tuple[str, str], int] = {}
-        for attempt in range(HOLD_ATTEMPTS):
-            now = self._now()
-            stock = self._stock.read(channel, list(lines), ats_locations, release, products)
-            ats = stock.ats
-            plans = build_plans(lines, locations, ats, allow_split=request.allowSplit)
-            if not plans and self.reclaim_expired():
-                continue  # expired holds were still counted: they are back, look again
-            shortfall: list[Shortfall] = []
-            if not plans and request.allowPartial:
-                partial, shortfall = partial_plan(
-                    lines, locations, ats, allow_split=request.allowSplit
-                )
-                plans = [partial] if partial else []
-            if not plans:
-                break
-            for plan in plans:
-                # A replacement keeps the cart's clock: it ends no later than the cart it
-                # replaces and is extended at most once between them (docs/decisions.md #14).
-                expires_at = now + timedelta(minutes=minutes)
-                if replaced is not None and replaced.expires_at is not None:
-                    expires_at = min(expires_at, replaced.expires_at)
-                placements = place_allocations(
-                    channel, plan.allocations, release, stock.positions, keep_in_shard=True
-                )
-                body = self._body(request, fingerprint, lines, plans, plan, shortfall, minutes, now)
-                body["allocations"] = allocation_dicts(p.allocation for p in placements)
-                body["latencyMs"] = round((time.monotonic() - started) * 1000)
-                if replaced is not None:
-                    body["extended"] = bool(replaced.body.get("extended"))
-                writes = self._table.writes(now)
-                writes.create_document(Document(FO, request.ref, "ACTIVE", body, expires_at))
-                writes.put_timer(request.ref, expires_at)
-                write_allocations(
-                    writes, placements, IqType.SOFT_RESERVE, request.ref, now, expires_at
-                )
-                if replaced is not None:
-                    writes.update_document(
-                        FO,
-                        replaced.ref,
-                        from_statuses=["ACTIVE"],
-                        status="REPLACED",
-                        unexpired_at=now,
-                    )
-                    release_holds(
-                        writes,
-                        replaced,
-                        now,
-                        skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations],
-                    )
-                if not self._stock.fits_or_gathered(
-                    writes,
-                    stock,
-                    placements,
-                    now,
-                    field="replaces" if replaced else "lines",
-                    advice="replace a smaller cart, or cancel it and send this cart on its own",
-                ):
-                    break  # its shards are gathered: read and plan again, one shard a line
-                try:
-                    self._table.commit(writes)
-                except WriteConflict as conflict:
-                    if f"{FO}:{request.ref}" in conflict.failed:
-                        return self._replay(
-                            self._table.get_document(FO, request.ref), fingerprint
-                        ), False
-                    if replaced is not None and f"{FO}:{replaced.ref}" in conflict.failed:
-                        raise Conflict(
-                            f"fulfilment option {replaced.ref!r} is no longer an active hold"
-                        ) from None
-                    continue  # the stock raced away: try the next plan
-                self._stock.rebalance(sharded_positions(stock, plan), now)
-                return self._view(Document(FO, request.ref, "ACTIVE", body, expires_at), now), True
-            else:
-                retry.REPLAN.pause(attempt + 1)
+    def _lost_to(self, conflict: HoldConflict, asked: AskedCart) -> FulfilmentOptionView:
+        """The answer when another writer got there first: this request's own FO, sent
+        again, or a 409 when the cart it replaces is no longer an active hold."""
+        if conflict.part is HoldPart.CART_EXISTS:
+            return self._replay(self._table.get_document(FO, asked.cart.ref), asked.fingerprint)
+        replaced = asked.cart.replaces
+        assert replaced is not None, "only a replacement has a replaced cart to lose"
+        raise Conflict(f"fulfilment option {replaced.ref!r} is no longer an active hold") from None
 
+    def _refuse(
+        self, asked: AskedCart, ats: dict[tuple[str, str], int]
+    ) -> tuple[FulfilmentOptionView, bool]:
+        """Store NO_OPTIONS with what each line fell short by, holding nothing."""
         now = self._now()
         short = [
-            Shortfall(p, q, sum(ats.get((p, loc), 0) for loc in locations))
-            for p, q in lines.items()
+            Shortfall(p, q, sum(ats.get((p, loc), 0) for loc in asked.locations))
+            for p, q in asked.lines.items()
         ]
-        body = self._body(request, fingerprint, lines, [], None, short, minutes, now)
-        body["latencyMs"] = round((time.monotonic() - started) * 1000)
-        writes = self._table.writes(now).create_document(
-            Document(FO, request.ref, "NO_OPTIONS", body)
-        )
+        body = asked.body([], None, (), short, now)
         try:
-            self._table.commit(writes)
-        except WriteConflict:
-            return self._replay(self._table.get_document(FO, request.ref), fingerprint), False
-        return self._view(Document(FO, request.ref, "NO_OPTIONS", body), now), True
-
-    # -- read, cancel, extend -------------------------------------------------------------
+            self._table.commit_hold(plan_refusal(asked.cart.ref, now), body)
+        except HoldConflict:
+            return self._replay(
+                self._table.get_document(FO, asked.cart.ref), asked.fingerprint
+            ), False
+        return self._view(Document(FO, asked.cart.ref, "NO_OPTIONS", body), now), True
 
     def get(self, ref: str) -> FulfilmentOptionView:
         return self._view(self._require(ref), self._now())
@@ -186,13 +175,8 @@ class HoldService:
         if document.status == "ACTIVE":
             now = self._now()
             # A hold past its expiry is EXPIRED (an abandoned cart), whoever releases it.
-            writes = self._table.writes(now).update_document(
-                FO, ref, from_statuses=["ACTIVE"], status="CANCELLED", unexpired_at=now
-            )
-            release_holds(writes, document, now)
-            try:
-                self._table.commit(writes)
-            except WriteConflict:
+            end = end_hold(held_cart(document), "CANCELLED", now, unexpired_at=now)
+            if not self._table.commit_hold_end(end, now):
                 self.release_expired(ref)  # past its expiry and still held: released as EXPIRED
                 document = self._require(ref)  # converted, expired or cancelled meanwhile
             else:
@@ -218,30 +202,12 @@ class HoldService:
             )
         if document.body.get("extended"):
             raise Conflict(f"fulfilment option {ref!r} was already extended once")
-        expires_at = document.expires_at + timedelta(minutes=document.body["timerMinutes"])
+        extension = plan_extension(held_cart(document), document.body["timerMinutes"], now)
         body = {**document.body, "extended": True, "extendedBy": request_id}
-        writes = self._table.writes(now).update_document(
-            FO,
-            ref,
-            from_statuses=["ACTIVE"],
-            status="ACTIVE",
-            body=body,
-            expires_at=expires_at,
-            unexpired_at=now,
-            expires_at_was=document.expires_at,  # not extended by anyone since it was read
-        )
-        writes.put_timer(ref, expires_at)
-        for allocation in allocations_of(document.body):
-            writes.extend_quantity(hold_quantity(document, allocation, now), expires_at)
-        try:
-            self._table.commit(writes)
-        except WriteConflict:
-            raise Conflict(
-                f"fulfilment option {ref!r} changed while extending; read it again"
-            ) from None
+        if not self._table.commit_extension(extension, body):
+            raise Conflict(f"fulfilment option {ref!r} changed while extending; read it again")
+        expires_at = extension.expires_at
         return self._view(Document(FO, ref, "ACTIVE", body, expires_at), now)
-
-    # -- expiry ---------------------------------------------------------------------------
 
     def release_expired(self, ref: str) -> bool:
         """Release an ACTIVE hold whose ``expiresAt`` has passed: SOFT_RESERVE → INACTIVE,
@@ -256,15 +222,8 @@ class HoldService:
             or document.expires_at > now
         ):
             return False
-        writes = self._table.writes(now).update_document(
-            FO, ref, from_statuses=["ACTIVE"], status="EXPIRED", expired_at=now
-        )
-        release_holds(writes, document, now)
-        try:
-            self._table.commit(writes)
-        except WriteConflict:
-            return False
-        return True
+        end = end_hold(held_cart(document), "EXPIRED", now, expired_at=now)
+        return self._table.commit_hold_end(end, now)
 
     def release_timer_deleted(self, ref: str) -> bool:
         """TTL deleted the hold's timer: release the hold, or, if this clock says it is not
@@ -274,12 +233,8 @@ class HoldService:
         document = self._table.get_document(FO, ref)
         if document is None or document.status != "ACTIVE" or document.expires_at is None:
             return False
-        writes = self._table.writes(self._now()).update_document(
-            FO, ref, from_statuses=["ACTIVE"], status="ACTIVE"
-        )
-        writes.put_timer(ref, document.expires_at)
-        with contextlib.suppress(WriteConflict):  # converted, cancelled or released meanwhile
-            self._table.commit(writes)
+        # Converted, cancelled or released meanwhile: nothing to put back.
+        self._table.restore_timer(ref, document.expires_at, self._now())
         return False
 
     def sweep(self, limit: int = 500) -> tuple[int, int]:
@@ -307,12 +262,12 @@ class HoldService:
             document = self._table.get_document(FO, ref)
             if document is None or document.status != "ACTIVE":
                 given_back += 1
-                self._table.commit(self._table.writes(self._now()).delete_timer(ref))
+                self._table.delete_timer(ref, self._now())
         return given_back
 
-    # -- helpers --------------------------------------------------------------------------
-
     def _replaced(self, ref: str, channel: str) -> Document:
+        """The cart a replacement gives back: it must be an unexpired ACTIVE hold on the
+        same channel."""
         document = self._table.get_document(FO, ref)
         if document is None:
             raise NotFound(
@@ -346,36 +301,6 @@ class HoldService:
                 [{"field": "ref", "message": "unknown fulfilment option"}],
             )
         return document
-
-    @staticmethod
-    def _body(
-        request: FulfilmentOptionRequest,
-        fingerprint: str,
-        lines: dict[str, int],
-        plans: list[Plan],
-        held: Plan | None,
-        shortfall: list[Shortfall],
-        minutes: int,
-        now: datetime,
-    ) -> dict[str, Any]:
-        return {
-            "requestHash": fingerprint,
-            "channel": request.channel,
-            "deliveryType": request.deliveryType,
-            "locationRef": request.locationRef,
-            "lines": [{"productRef": p, "quantity": q} for p, q in lines.items()],
-            "plans": [plan_dict(plan) for plan in plans],
-            "reservedPlan": plan_dict(held) if held else None,
-            "allocations": allocation_dicts(held.allocations) if held else [],
-            "shortfall": [
-                {"productRef": s.product_ref, "requested": s.requested, "available": s.available}
-                for s in shortfall
-            ],
-            "timerMinutes": minutes,
-            "createdAt": to_iso(now),
-            "extended": False,
-            "replaces": request.replaces,
-        }
 
     @staticmethod
     def _view(document: Document, now: datetime) -> FulfilmentOptionView:

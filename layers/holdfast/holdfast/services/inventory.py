@@ -33,8 +33,8 @@ from holdfast.models import (
 )
 from holdfast.storage import (
     AdjustmentOutcome,
-    CounterChange,
     InventoryTable,
+    PositionKey,
     PositionRecord,
     SnapshotOutcome,
 )
@@ -72,8 +72,6 @@ class InventoryService:
         self._config = config
         self._clock = clock
         self._concurrency = concurrency
-
-    # -- feeds ----------------------------------------------------------------------------
 
     def apply_batch(self, entities: Sequence[dict[str, Any]]) -> InventoryBatchResponse:
         """Apply each entity independently; entities for one position apply in batch order,
@@ -187,7 +185,7 @@ class InventoryService:
         cover = None
         for attempt in range(SNAPSHOT_ATTEMPTS):
             outcome, existing = self._table.record_adjustment(
-                iq, update.productRef, update.locationRef, update.catalogue, now, cover
+                iq, PositionKey(update.productRef, update.locationRef, update.catalogue), now, cover
             )
             if outcome is AdjustmentOutcome.AGAIN:
                 continue  # a dead count's fence was in the way and is down now
@@ -218,9 +216,7 @@ class InventoryService:
         """Fence the position at the count's time, read the ledger, supersede what the count
         includes and move the counter — all feed events dated after the count, and every hold,
         keep landing meanwhile."""
-        position = CounterChange(
-            snapshot.position_ref, update.productRef, update.locationRef, update.catalogue, 0
-        )
+        position = PositionKey(update.productRef, update.locationRef, update.catalogue)
         for attempt in range(SNAPSHOT_ATTEMPTS):
             now = self._now()
             fence_id = self._table.fence_snapshot(
@@ -259,9 +255,7 @@ class InventoryService:
                 snapshot,
                 plan.superseded,
                 plan.counter_delta,
-                update.productRef,
-                update.locationRef,
-                update.catalogue,
+                position,
                 now,
                 cover,
                 fence_id,
@@ -272,8 +266,6 @@ class InventoryService:
             f"a newer count of {snapshot.position_ref} is being applied (or its writer died and its "
             f"fence stands for up to {SNAPSHOT_FENCE.seconds} s); send this entity again"
         )
-
-    # -- reads ----------------------------------------------------------------------------
 
     def position(
         self,
@@ -383,8 +375,6 @@ class InventoryService:
                 total = sum(ats(product, location) for location in aggregate_locations)
                 items.append(_vp(channel, product, None, "AGGREGATE", total))
         return items
-
-    # -- reconciliation -------------------------------------------------------------------
 
     def reconcile(self) -> tuple[int, list[Drift]]:
         """Recompute every IP's onHand from its ledger and compare with the counter.

@@ -8,32 +8,43 @@ from typing import Any, cast
 
 from holdfast.config_loader import ConfigLoader
 from holdfast.domain.clock import Clock, from_iso, to_iso, truncate_to_millis
-from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
+from holdfast.domain.ledger import IqType
+from holdfast.domain.orders import (
+    OrderConflict,
+    OrderPart,
+    OrderPlan,
+    OrderStep,
+    plan_conversion,
+    plan_order_cancel,
+    plan_reservation,
+    plan_return,
+    plan_shipment,
+)
+from holdfast.domain.placement import (
+    NO_RELEASE,
+    Release,
+)
 from holdfast.domain.planning import (
     MAX_ALLOCATIONS,
     Allocation,
     build_plans,
     merge_lines,
 )
-from holdfast.domain.refs import DEFAULT_CATALOGUE, ip_ref
+from holdfast.domain.refs import ip_ref
 from holdfast.errors import Conflict, NotFound, OutOfStock
 from holdfast.models import OrderRequest, OrderStatus, OrderView
-from holdfast.services.holds import FO, HOLD_ATTEMPTS, HoldService
-from holdfast.services.stock import (
-    Release,
+from holdfast.services.availability import (
     StockReader,
     allocation_dicts,
     allocations_of,
     candidate_locations,
-    hold_quantity,
-    place_allocations,
-    release_holds,
     replayed,
     request_fingerprint,
     sharded_positions,
-    write_allocations,
 )
-from holdfast.storage import CounterChange, Document, InventoryTable, WriteConflict
+from holdfast.services.carts import held_cart
+from holdfast.services.holds import FO, HOLD_ATTEMPTS, HoldService
+from holdfast.storage import Document, InventoryTable
 
 ORDER = "ORDER"
 
@@ -91,20 +102,7 @@ class OrderService:
         if order.status == "SHIPPED":
             return self._view(order)
         self._expect(order, "CONFIRMED", "shipped")
-        now = self._now()
-        writes = self._table.writes(now).update_document(
-            ORDER, ref, from_statuses=["CONFIRMED"], status="SHIPPED"
-        )
-        for allocation in allocations_of(order.body):
-            position = ip_ref(allocation.product_ref, allocation.location_ref)
-            writes.deactivate_quantity(
-                self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now)
-            )
-            writes.create_quantity(
-                self._quantity(position, IqType.SALE, ref, -allocation.quantity, now)
-            )
-            writes.change_counter(self._counter(allocation, 0, happened=now))
-        return self._transition(order, writes, "SHIPPED")
+        return self._transition(order, plan_shipment(ref, allocations_of(order.body), self._now()))
 
     def cancel(self, ref: str) -> OrderView:
         """RESERVED → INACTIVE: the units go back to stock."""
@@ -112,17 +110,8 @@ class OrderService:
         if order.status == "CANCELLED":
             return self._view(order)
         self._expect(order, "CONFIRMED", "cancelled")
-        now = self._now()
-        writes = self._table.writes(now).update_document(
-            ORDER, ref, from_statuses=["CONFIRMED"], status="CANCELLED"
-        )
-        for allocation in allocations_of(order.body):
-            position = ip_ref(allocation.product_ref, allocation.location_ref)
-            writes.deactivate_quantity(
-                self._quantity(position, IqType.RESERVED, ref, -allocation.quantity, now)
-            )
-            writes.change_counter(self._counter(allocation, allocation.quantity))
-        return self._transition(order, writes, "CANCELLED")
+        step = plan_order_cancel(ref, allocations_of(order.body), self._now())
+        return self._transition(order, step)
 
     def return_order(self, ref: str) -> OrderView:
         """RETURNED +q: a shipped order's units come back into stock.
@@ -130,7 +119,10 @@ class OrderService:
         A stock feed may already have sent this return, as a RETURNED whose ``sourceRef`` is the
         order's ref: those units are back already, so the order is marked RETURNED without
         counting them twice; a feed RETURNED of another quantity under this ref is a 409
-        (docs/decisions.md #14)."""
+        (docs/decisions.md #14).
+
+        Over 40 lines: the feed-already-returned check and the return's transaction belong
+        together."""
         order = self._require(ref)
         for _ in range(HOLD_ATTEMPTS):
             if order.status == "RETURNED":
@@ -143,19 +135,9 @@ class OrderService:
                 iq.position_ref: iq
                 for iq in self._table.get_quantities([(p, IqType.RETURNED, ref) for p in positions])
             }
-            writes = self._table.writes(now).update_document(
-                ORDER, ref, from_statuses=["SHIPPED"], status="RETURNED"
-            )
             for allocation, position in zip(allocations, positions, strict=False):
                 existing = fed.get(position)
-                if existing is None:
-                    writes.create_quantity(
-                        self._quantity(position, IqType.RETURNED, ref, allocation.quantity, now)
-                    )
-                    writes.change_counter(
-                        self._counter(allocation, allocation.quantity, happened=now)
-                    )
-                elif existing.quantity != allocation.quantity:
+                if existing is not None and existing.quantity != allocation.quantity:
                     raise Conflict(
                         f"order {ref!r}: a stock feed already returned {existing.quantity} of "
                         f"{allocation.product_ref} at {allocation.location_ref} under this ref; the order has "
@@ -168,9 +150,9 @@ class OrderService:
                         ],
                     )
             try:
-                self._commit_with_fences(writes)
-            except WriteConflict as conflict:
-                if any(tag.startswith("counter:") for tag in conflict.failed):
+                self._commit_with_fences(plan_return(ref, allocations, fed, now))
+            except OrderConflict as conflict:
+                if conflict.part is OrderPart.STOCK_CHANGED:
                     raise Conflict(
                         f"order {ref!r}: a stock snapshot is dated after now; retry shortly"
                     ) from None
@@ -183,8 +165,6 @@ class OrderService:
 
     def get(self, ref: str) -> OrderView:
         return self._view(self._require(ref))
-
-    # -- confirmation paths ---------------------------------------------------------------
 
     @staticmethod
     def _converts(
@@ -213,23 +193,8 @@ class OrderService:
         order = self._document(
             request, fingerprint, [replace(a, shard=0) for a in allocations], now, hold
         )
-        writes = self._table.writes(now).create_document(order)
-        writes.update_document(
-            FO,
-            hold.ref,
-            from_statuses=["ACTIVE"],
-            status="CONVERTED",
-            order_ref=request.ref,
-            unexpired_at=now,
-        )
-        for allocation in allocations:
-            writes.deactivate_quantity(hold_quantity(hold, allocation, now))
-            position = ip_ref(allocation.product_ref, allocation.location_ref)
-            writes.create_quantity(
-                self._quantity(position, IqType.RESERVED, request.ref, -allocation.quantity, now)
-            )
-        writes.delete_timer(hold.ref)
-        return self._commit_new(order, writes, fingerprint)
+        conversion = plan_conversion(request.ref, held_cart(hold), now)
+        return self._commit_new(conversion, order, fingerprint)
 
     def _reserve_afresh(
         self,
@@ -240,6 +205,11 @@ class OrderService:
         hold: Document | None,
         now: datetime,
     ) -> tuple[OrderView, bool] | None:
+        """Reserve the order's lines afresh under the ATS conditions, giving back the cart's
+        live holds in the same transaction; ``None`` to look again.
+
+        Over 40 lines: an expired cart's release, the read, the plan and its size check are
+        the steps of one attempt."""
         configuration = self._config.current()
         locations = candidate_locations(
             configuration, channel, request.deliveryType, request.locationRef
@@ -256,86 +226,46 @@ class OrderService:
             hold = None
         # The cart's own live holds (for other lines) come back in the same transaction.
         released = hold if hold is not None and hold.status == "ACTIVE" else None
-        release = Release.of([released]) if released else Release.none()
+        gives_back = held_cart(released) if released is not None else None
+        release = Release.of([gives_back.allocations]) if gives_back else NO_RELEASE
         stock = self._stock.read(
             channel, list(lines), locations, release, self._config.products(list(lines))
         )
         ats = stock.ats
         plans = build_plans(lines, locations, ats, allow_split=True)
         if not plans:
-            available = {p: sum(ats.get((p, loc), 0) for loc in locations) for p in lines}
-            first_line: dict[str, int] = {}
-            for index, line in enumerate(request.lines):
-                first_line.setdefault(line.productRef, index)
-            short: list[dict[str, Any]] = [
-                {
-                    "field": f"lines.{first_line[product]}",
-                    "productRef": product,
-                    "requested": quantity,
-                    "available": available[product],
-                }
-                for product, quantity in lines.items()
-                if available[product] < quantity
-            ]
-            if (
-                not short
-            ):  # enough units in total, but spread over more locations than one order takes
-                short = [
-                    {
-                        "field": f"lines.{first_line[product]}",
-                        "productRef": product,
-                        "requested": quantity,
-                        "available": available[product],
-                        "message": f"spread over more locations than one order can allocate ({MAX_ALLOCATIONS})",
-                    }
-                    for product, quantity in lines.items()
-                ]
-            raise OutOfStock(
-                "not enough stock for " + ", ".join(d["productRef"] for d in short), short
-            )
+            raise out_of_stock(request, lines, locations, ats)
         plan = plans[0]
         order = self._document(request, fingerprint, list(plan.allocations), now, None)
-        writes = self._table.writes(now).create_document(order)
-        placements = place_allocations(channel, plan.allocations, release, stock.positions)
-        write_allocations(writes, placements, IqType.RESERVED, request.ref, now)
-        if released is not None:
-            writes.update_document(
-                FO, released.ref, from_statuses=["ACTIVE"], status="REPLACED", unexpired_at=now
-            )
-            release_holds(
-                writes,
-                released,
-                now,
-                skip_counters=[(a.product_ref, a.location_ref) for a in plan.allocations],
-            )
+        reserving = plan_reservation(
+            request.ref, channel, plan, gives_back, stock.shard_values, now
+        )
         if not self._stock.fits_or_gathered(
-            writes,
+            reserving.items,
             stock,
-            placements,
+            reserving.placements,
             now,
             field="fulfilmentOptionRef",
             advice="this order and the cart it gives back are too large together: cancel the cart first, or order its lines",
         ):
             return None  # its shards are gathered: the caller looks again
-        result = self._commit_new(order, writes, fingerprint)
+        result = self._commit_new(reserving, order, fingerprint)
         if result is not None and result[1]:
             self._stock.rebalance(sharded_positions(stock, plan), now)
         return result
 
     def _commit_new(
-        self, order: Document, writes: Any, fingerprint: str
+        self, plan: OrderPlan, order: Document, fingerprint: str
     ) -> tuple[OrderView, bool] | None:
         """Commit a new order: (view, True); a retry of an existing one: (its view, False);
         ``None`` when stock or the cart changed under us and the caller should look again."""
         try:
-            self._table.commit(writes)
-        except WriteConflict as conflict:
-            if f"{ORDER}:{order.ref}" in conflict.failed:
+            self._table.commit_order(plan, order)
+        except OrderConflict as conflict:
+            if conflict.part is OrderPart.ORDER_EXISTS:
                 return self._replay(self._table.get_document(ORDER, order.ref), fingerprint), False
             return None
         return self._view(order), True
-
-    # -- helpers --------------------------------------------------------------------------
 
     def _document(
         self,
@@ -360,14 +290,15 @@ class OrderService:
         }
         return Document(ORDER, request.ref, "CONFIRMED", body)
 
-    def _transition(self, order: Document, writes: Any, status: str) -> OrderView:
+    def _transition(self, order: Document, step: OrderStep) -> OrderView:
         """Commit a status change; answer the order as written. If it changed meanwhile (only
         then is it read again), the same change made by another caller answers as it is; any
         other change wins and this one is a 409, as it would be had it come second."""
+        status = step.status
         try:
-            self._commit_with_fences(writes)
-        except WriteConflict as conflict:
-            if any(tag.startswith("counter:") for tag in conflict.failed):
+            self._commit_with_fences(step)
+        except OrderConflict as conflict:
+            if conflict.part is OrderPart.STOCK_CHANGED:
                 raise Conflict(
                     f"order {order.ref!r}: a stock snapshot is dated after now; retry shortly"
                 ) from None
@@ -377,19 +308,15 @@ class OrderService:
             raise Conflict(
                 f"order {order.ref!r} is {current.status} and cannot be {status.lower()}"
             ) from None
-        return self._view(replace(order, status=status, updated_at=writes.now))
+        return self._view(replace(order, status=status, updated_at=step.now))
 
-    def _commit_with_fences(self, writes: Any) -> None:
+    def _commit_with_fences(self, step: OrderStep) -> None:
         """Commit a ship or return, whose SALE/RETURNED is a feed event dated now: a fence left
         by a count whose writer died is taken down once and the commit tried again."""
         try:
-            self._table.commit(writes)
-        except WriteConflict as conflict:
-            refs = [
-                tag.removeprefix("counter:")
-                for tag in conflict.failed
-                if tag.startswith("counter:")
-            ]
+            self._table.commit_order_step(step)
+        except OrderConflict as conflict:
+            refs = list(conflict.counters)
             positions = self._table.get_positions(refs).values() if refs else []
             now = self._now()
             if not any(
@@ -398,7 +325,7 @@ class OrderService:
                 if p.fence_until and p.fence_until < now
             ):
                 raise
-            self._table.commit(writes)
+            self._table.commit_order_step(step)
 
     def _replay(self, document: Document | None, fingerprint: str) -> OrderView:
         return self._view(replayed(document, fingerprint, "order", "a different order"))
@@ -415,25 +342,6 @@ class OrderService:
     def _expect(order: Document, status: str, action: str) -> None:
         if order.status != status:
             raise Conflict(f"order {order.ref!r} is {order.status} and cannot be {action}")
-
-    @staticmethod
-    def _quantity(
-        position: str, iq_type: IqType, source_ref: str, quantity: int, now: datetime
-    ) -> InventoryQuantity:
-        return InventoryQuantity(position, iq_type, quantity, IqStatus.ACTIVE, now, now, source_ref)
-
-    @staticmethod
-    def _counter(
-        allocation: Allocation, delta: int, happened: datetime | None = None
-    ) -> CounterChange:
-        return CounterChange(
-            ip_ref(allocation.product_ref, allocation.location_ref),
-            allocation.product_ref,
-            allocation.location_ref,
-            DEFAULT_CATALOGUE,
-            delta,
-            feed_event_at=happened,
-        )
 
     def _view(self, document: Document) -> OrderView:
         body = document.body
@@ -454,3 +362,38 @@ class OrderService:
 
     def _now(self) -> datetime:
         return truncate_to_millis(self._clock())
+
+
+def out_of_stock(
+    request: OrderRequest,
+    lines: dict[str, int],
+    locations: list[str],
+    ats: dict[tuple[str, str], int],
+) -> OutOfStock:
+    """The 409 of an order nothing can reserve: per short line, what was asked and what there is."""
+    available = {p: sum(ats.get((p, loc), 0) for loc in locations) for p in lines}
+    first_line: dict[str, int] = {}
+    for index, line in enumerate(request.lines):
+        first_line.setdefault(line.productRef, index)
+    short: list[dict[str, Any]] = [
+        {
+            "field": f"lines.{first_line[product]}",
+            "productRef": product,
+            "requested": quantity,
+            "available": available[product],
+        }
+        for product, quantity in lines.items()
+        if available[product] < quantity
+    ]
+    if not short:  # enough units in total, but spread over more locations than one order takes
+        short = [
+            {
+                "field": f"lines.{first_line[product]}",
+                "productRef": product,
+                "requested": quantity,
+                "available": available[product],
+                "message": f"spread over more locations than one order can allocate ({MAX_ALLOCATIONS})",
+            }
+            for product, quantity in lines.items()
+        ]
+    return OutOfStock("not enough stock for " + ", ".join(d["productRef"] for d in short), short)

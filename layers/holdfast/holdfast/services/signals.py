@@ -21,9 +21,8 @@ from holdfast.domain.signals import (
 from holdfast.errors import InvalidInput
 from holdfast.signal_events import SignalPublisher
 from holdfast.signal_store import SignalTable
-from holdfast.storage import SHARD_ENTITY, InventoryTable
+from holdfast.storage import CounterImage, InventoryTable, counter_from_image
 
-COUNTER_ENTITIES = ("IP", SHARD_ENTITY)
 MAX_RANGE = timedelta(days=31)
 """The longest ``[from, to)`` one query or funnel reads."""
 DEFAULT_RANGE = timedelta(days=1)
@@ -47,28 +46,28 @@ class SignalService:
     def capture(self, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[Signal]:
         """Derive the signals of one table change, store them, then publish them. Safe to
         repeat: the same change gives the same signal items."""
-        entity = (new or old or {}).get("entity")
-        counter = entity in COUNTER_ENTITIES
+        counter = counter_from_image(new or old)
         configuration = self._config.current() if counter else None
-        others = self._other_shards(new) if counter and new is not None else 0
+        changed = counter_from_image(new)
+        others = self._other_shards(changed) if changed is not None else 0
         signals = signals_from_change(old, new, configuration, others)
         if signals:
             self._signals.put(signals)
             self._publisher.publish(signals)
         return signals
 
-    def _other_shards(self, new: Mapping[str, Any]) -> int:
+    def _other_shards(self, counter: CounterImage) -> int:
         """What the position's other counter shards hold now (docs/decisions.md #12): a
         sharded position's low-stock crossing is judged on its total, so a change of one
         shard is added to the others as read just after it (one BatchGetItem; 0 unsharded)."""
-        sharded = new.get("entity") == SHARD_ENTITY or int(new.get("counterShards", 1)) > 1
-        if not sharded or self._positions is None:
+        if not counter.sharded or self._positions is None:
             return 0
-        position = self._positions.get_positions([new["ref"]]).get(new["ref"])
+        ref = counter.position_ref
+        position = self._positions.get_positions([ref]).get(ref)
         if position is None:
             return 0
         values = position.shard_values
-        shard = int(new.get("shard", 0))
+        shard = counter.shard
         return position.on_hand - (values[shard] if shard < len(values) else 0)
 
     def query(
