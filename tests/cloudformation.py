@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from holdfast_cli.template import load_template
+from holdfast_cli.local.template import load_template
 
 _DROP = object()
 

@@ -40,7 +40,7 @@ from typing import Any
 from holdfast.errors import HoldfastError
 from holdfast.runtime import Runtime, build_runtime
 from holdfast.settings import Settings
-from holdfast_cli.template import table_definition
+from holdfast_cli.local.template import table_definition
 from tests.interleaving_checks import Checker, Outcome
 
 WRITE_CALLS = frozenset(

@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from holdfast_cli.stream_poller import StreamPoller, stream_mappings
+from holdfast_cli.local.stream_poller import StreamPoller, stream_mappings
 
 SIGNALS_FUNCTION = "DemandSignalsFunction"
 

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 
 from holdfast.domain.clock import to_iso
-from holdfast_cli.dev_server import serve
+from holdfast_cli.local.dev_server import serve
 from holdfast_cli.main import main
 from tests.cli.http_client import call
 

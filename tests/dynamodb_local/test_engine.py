@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from holdfast_cli.dynamodb_local import (
+from holdfast_cli.local.dynamodb_local import (
     ENV_JAR,
     DynamoDBLocalNotInstalled,
     dynamodb_local_version,

@@ -21,7 +21,7 @@ import pytest
 from holdfast.domain.clock import from_iso, to_iso
 from holdfast.runtime import get_runtime
 from holdfast.storage import timer_key
-from holdfast_cli.local_api import ApiResponse, LocalApi
+from holdfast_cli.local.api import ApiResponse, LocalApi
 from tests.faults import INJECTED, Faults, LambdaCrash
 from tests.figures import record_figures
 from tests.stream_records import timer_deleted_by_ttl

@@ -25,7 +25,7 @@ from holdfast.domain.shards import Move
 from holdfast.models import FulfilmentOptionRequest
 from holdfast.runtime import Runtime, build_runtime, get_runtime
 from holdfast.settings import Settings
-from holdfast_cli.local_api import LocalApi
+from holdfast_cli.local.api import LocalApi
 
 pytestmark = pytest.mark.dynamodb_local
 

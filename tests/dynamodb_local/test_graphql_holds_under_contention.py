@@ -7,8 +7,8 @@ import functools
 
 import pytest
 
-from holdfast_cli.local_api import LocalApi
-from holdfast_cli.workers import map_in_processes
+from holdfast_cli.local.api import LocalApi
+from holdfast_cli.local.process_map import map_in_processes
 from tests.dynamodb_local.test_holds_under_contention import (
     DC,
     SKU,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from holdfast_cli.dynamodb_local import local_client
+from holdfast_cli.local.dynamodb_local import local_client
 from tests.figures import record_figures
 from tests.interleaving_shop import STATES, operations
 from tests.interleavings import (

@@ -17,8 +17,8 @@ import pytest
 
 from holdfast.domain.clock import to_iso
 from holdfast.runtime import get_runtime
-from holdfast_cli.local_api import LocalApi
-from holdfast_cli.workers import map_in_processes
+from holdfast_cli.local.api import LocalApi
+from holdfast_cli.local.process_map import map_in_processes
 
 pytestmark = pytest.mark.dynamodb_local
 

@@ -34,8 +34,8 @@ from holdfast.domain.availability import min_on_hand_for
 from holdfast.domain.configuration import Channel
 from holdfast.runtime import get_runtime, use_clock
 from holdfast.storage import shard_key
-from holdfast_cli.local_api import LocalApi
-from holdfast_cli.workers import map_in_processes
+from holdfast_cli.local.api import LocalApi
+from holdfast_cli.local.process_map import map_in_processes
 from tests.figures import record_figures
 
 pytestmark = pytest.mark.dynamodb_local

@@ -56,8 +56,8 @@ from holdfast.domain.availability import available_to_sell
 from holdfast.domain.clock import to_iso
 from holdfast.domain.configuration import Channel
 from holdfast.runtime import get_runtime, reset_runtime, use_clock
-from holdfast_cli.local_api import LocalApi
-from holdfast_cli.template import create_table
+from holdfast_cli.local.api import LocalApi
+from holdfast_cli.local.template import create_table
 from tests.figures import record_figures
 from tests.stream_records import timer_deleted_by_ttl
 

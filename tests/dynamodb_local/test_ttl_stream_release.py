@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from holdfast.runtime import get_runtime
-from holdfast_cli.stream_poller import StreamPoller
+from holdfast_cli.local.stream_poller import StreamPoller
 
 pytestmark = pytest.mark.dynamodb_local
 

@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from holdfast_cli.local_api import ApiResponse, LocalApi, http_event
+from holdfast_cli.local.api import ApiResponse, LocalApi, http_event
 
 SKU = "ACME_SNEAKER_BLK_US9"
 SOCKS = "ACME_SOCKS_WHT"

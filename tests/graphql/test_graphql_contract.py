@@ -14,9 +14,9 @@ from moto import mock_aws
 
 from holdfast.graphql.schema import sdl
 from holdfast.runtime import reset_runtime
-from holdfast_cli.local_api import LocalApi
+from holdfast_cli.local.api import LocalApi
+from holdfast_cli.local.template import PROJECT_ROOT, create_table
 from holdfast_cli.main import main
-from holdfast_cli.template import PROJECT_ROOT, create_table
 from tests.graphql.storefront import data, graphql
 
 PAGING = "first:Int last:Int before:String after:String"

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from holdfast_cli.template import PROJECT_ROOT, functions
+from holdfast_cli.local.template import PROJECT_ROOT, functions
 
 PROBE = """
 import importlib.util, json, sys

@@ -20,7 +20,7 @@ from holdfast.domain import demand
 from holdfast.domain.clock import to_iso
 from holdfast.domain.signals import Signal, SignalType
 from holdfast.services.demand_reports import Filters
-from holdfast_cli.template import PROJECT_ROOT, load_template
+from holdfast_cli.local.template import PROJECT_ROOT, load_template
 
 duckdb = pytest.importorskip("duckdb")
 pa = pytest.importorskip("pyarrow")

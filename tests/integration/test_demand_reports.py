@@ -14,7 +14,7 @@ import pytest
 from holdfast import runtime
 from holdfast.domain.clock import to_iso
 from holdfast.runtime import reset_runtime
-from holdfast_cli.local_api import LocalApi
+from holdfast_cli.local.api import LocalApi
 from tests.signal_delivery import SignalDelivery
 
 SHOES, SOCKS, LACES, DC, STORE = (
@@ -312,7 +312,7 @@ def test_the_consumer_emits_per_channel_cart_conversion_and_the_timer_fit_metric
 def test_the_dashboard_charts_per_channel_conversion_and_the_timer_fit():
     import re
 
-    from holdfast_cli.template import load_template
+    from holdfast_cli.local.template import load_template
 
     body = load_template()["Resources"]["DemandDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]

@@ -13,7 +13,7 @@ import pytest
 
 from holdfast.runtime import reset_runtime
 from holdfast.signal_events import SignalPublisher
-from holdfast_cli.local_api import LocalApi
+from holdfast_cli.local.api import LocalApi
 from tests.signal_delivery import SignalDelivery
 
 SKU, OTHER, DC, STORE = "FLASH_SNEAKER_GOLD_US8", "ACME_SOCKS_WHT", "MAIN_DC", "STORE_SYDNEY"

@@ -16,8 +16,8 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 
 from holdfast.runtime import get_runtime
-from holdfast_cli.local_api import LambdaContext, LocalApi
-from holdfast_cli.template import (
+from holdfast_cli.local.api import LambdaContext, LocalApi
+from holdfast_cli.local.template import (
     PROJECT_ROOT,
     FunctionSpec,
     HttpRoute,

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from bench.cold_import import handler_modules, lambda_environment
-from holdfast_cli.template import functions
+from holdfast_cli.local.template import functions
 
 HTTP_STACK = ("aws_lambda_powertools.event_handler", "holdfast.http")
 SERVICES = {

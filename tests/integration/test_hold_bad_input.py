@@ -17,8 +17,8 @@ import pytest
 from moto import mock_aws
 
 from holdfast.runtime import reset_runtime
-from holdfast_cli.local_api import LocalApi
-from holdfast_cli.template import create_table
+from holdfast_cli.local.api import LocalApi
+from holdfast_cli.local.template import create_table
 
 SKU = "ACME_SNEAKER_BLK_US9"
 DC = "MAIN_DC"

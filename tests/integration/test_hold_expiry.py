@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from holdfast.runtime import get_runtime
-from holdfast_cli.local_api import LocalApi
+from holdfast_cli.local.api import LocalApi
 from tests.stream_records import timer_deleted_by_ttl
 
 SKU = "FLASH_SNEAKER_GOLD_US8"

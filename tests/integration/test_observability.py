@@ -18,8 +18,8 @@ from aws_lambda_powertools.metrics.provider import cold_start
 
 from holdfast import observability
 from holdfast.runtime import reset_runtime
-from holdfast_cli.local_api import LocalApi, http_event
-from holdfast_cli.template import http_routes
+from holdfast_cli.local.api import LocalApi, http_event
+from holdfast_cli.local.template import http_routes
 from tests.cloudformation import render
 from tests.faults import Faults
 from tests.stream_records import timer_deleted_by_ttl

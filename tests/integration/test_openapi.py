@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from holdfast_cli.local.template import http_routes, load_template
 from holdfast_cli.openapi import OPENAPI_PATH, build_document, render, template_routes
-from holdfast_cli.template import http_routes, load_template
 
 REQUEST_BODIES = {
     "POST /inventory/batch": "InventoryBatchRequest",

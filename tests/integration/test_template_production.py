@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from holdfast.settings import Settings
-from holdfast_cli.template import PROJECT_ROOT, functions, load_template
+from holdfast_cli.local.template import PROJECT_ROOT, functions, load_template
 from tests.cloudformation import render, rules_hold
 
 ISSUER = "https://login.example.com/"

@@ -21,8 +21,8 @@ import pytest
 
 from holdfast.domain.clock import to_iso
 from holdfast.runtime import reset_runtime
-from holdfast_cli.local_api import LocalApi
-from holdfast_cli.template import PROJECT_ROOT, functions, load_template
+from holdfast_cli.local.api import LocalApi
+from holdfast_cli.local.template import PROJECT_ROOT, functions, load_template
 from tests.signal_delivery import SignalDelivery
 
 TABLE = "InventoryTable"

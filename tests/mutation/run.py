@@ -205,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         env.pop("HOLDFAST_LONG", None)
         if not env.get("HOLDFAST_DYNAMODB_ENDPOINT"):
-            from holdfast_cli.dynamodb_local import DynamoDBLocal
+            from holdfast_cli.local.dynamodb_local import DynamoDBLocal
 
             engine = stack.enter_context(DynamoDBLocal())
             env["HOLDFAST_DYNAMODB_ENDPOINT"] = engine.endpoint_url

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from holdfast_cli.template import PROJECT_ROOT
+from holdfast_cli.local.template import PROJECT_ROOT
 
 DEVELOPER_ONLY = {
     "rich",

@@ -11,7 +11,7 @@ import tomllib
 
 import pytest
 
-from holdfast_cli.template import PROJECT_ROOT
+from holdfast_cli.local.template import PROJECT_ROOT
 
 REQUIREMENTS = PROJECT_ROOT / "layers/holdfast/requirements.txt"
 LOCK = PROJECT_ROOT / "uv.lock"
