@@ -9,6 +9,7 @@ uses dummy ones, for an engine on this machine.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,7 +57,6 @@ def dynamodb_client(
 ) -> Any:
     """A boto3 DynamoDB client; for an explicit endpoint, dummy credentials and region stand
     in for missing ones. ``config`` goes to :class:`botocore.config.Config`."""
-    import boto3
     from botocore.config import Config
 
     session_options: dict[str, Any] = {"region_name": region or configured_region()}
@@ -68,14 +68,17 @@ def dynamodb_client(
         if "AWS_ACCESS_KEY_ID" in defaults:
             session_options["aws_access_key_id"] = defaults["AWS_ACCESS_KEY_ID"]
             session_options["aws_secret_access_key"] = defaults["AWS_SECRET_ACCESS_KEY"]
-    session = boto3.session.Session(**session_options)
+    session = _session(**session_options)
     options: dict[str, Any] = {
         "connect_timeout": 3,
         "read_timeout": 30,
         "retries": {"mode": "standard", "max_attempts": 3},
     }
     options |= config
-    return session.client("dynamodb", endpoint_url=endpoint_url or None, config=Config(**options))
+    with _SESSIONS_LOCK:
+        return session.client(
+            "dynamodb", endpoint_url=endpoint_url or None, config=Config(**options)
+        )
 
 
 def local_client(endpoint_url: str, service_name: str = "dynamodb", **config: Any) -> Any:
@@ -85,7 +88,6 @@ def local_client(endpoint_url: str, service_name: str = "dynamodb", **config: An
     go to :class:`botocore.config.Config` (defaults: 2 s connect timeout, 30 s read
     timeout, 3 standard-mode attempts, a pool of 32 connections for threaded tests).
     """
-    import boto3
     from botocore.config import Config
 
     options: dict[str, Any] = {
@@ -96,10 +98,39 @@ def local_client(endpoint_url: str, service_name: str = "dynamodb", **config: An
     }
     options.update(config)
     # A session of our own, so that AWS_PROFILE and friends in the environment are ignored.
-    session = boto3.session.Session(
+    session = _session(
         aws_access_key_id=DUMMY_ACCESS_KEY_ID,
         aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
         region_name=REGION,
     )
-    # The stubs know each service by a literal name; this one is any service's.
-    return session.client(service_name, endpoint_url=endpoint_url, config=Config(**options))  # type: ignore[call-overload]
+    with _SESSIONS_LOCK:
+        # The stubs know each service by a literal name; this one is any service's.
+        return session.client(service_name, endpoint_url=endpoint_url, config=Config(**options))
+
+
+_ENVIRONMENT_CREDENTIALS = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
+_SESSIONS: dict[tuple[Any, ...], Any] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _session(**options: Any) -> Any:
+    """One boto3 session per set of options and environment credentials. A new session
+    loads and parses the service models again (about 0.1 s a client); tests and tools make
+    hundreds of clients. Clients are made under a lock: a session is not thread-safe."""
+    import boto3
+
+    key = (
+        tuple(sorted(options.items())),
+        tuple(os.environ.get(name) for name in _ENVIRONMENT_CREDENTIALS),
+    )
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(key)
+        if session is None:
+            session = _SESSIONS[key] = boto3.session.Session(**options)
+        return session
