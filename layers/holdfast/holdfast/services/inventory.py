@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from holdfast import retry
-from holdfast.config_loader import ConfigLoader
+from holdfast.configuration_cache import ConfigurationCache
 from holdfast.domain import ledger as rules
 from holdfast.domain import shards
 from holdfast.domain.availability import available_to_sell, displayed_quantity
@@ -66,7 +66,7 @@ class Drift:
 
 class InventoryService:
     def __init__(
-        self, table: InventoryTable, config: ConfigLoader, clock: Clock, concurrency: int = 8
+        self, table: InventoryTable, config: ConfigurationCache, clock: Clock, concurrency: int = 8
     ) -> None:
         self._table = table
         self._config = config
@@ -89,7 +89,7 @@ class InventoryService:
                     status="INVALID",
                     message="; ".join(f"{d['field']}: {d['message']}" for d in details),
                     details=details,
-                    **_echo(raw),
+                    **_identifying_fields(raw),
                 )
                 continue
             if update.asOf is not None and update.asOf > now + FUTURE_TOLERANCE:
@@ -98,7 +98,7 @@ class InventoryService:
                     status="INVALID",
                     message="asOf: is in the future",
                     details=[{"field": "asOf", "message": "is in the future"}],
-                    **_echo(raw),
+                    **_identifying_fields(raw),
                 )
                 continue
             position = ip_ref(update.productRef, update.locationRef, update.catalogue)
@@ -370,10 +370,14 @@ class InventoryService:
         for product in products:
             if "BASE" in kinds:
                 for location in base_locations:
-                    items.append(_vp(channel, product, location, "BASE", ats(product, location)))
+                    items.append(
+                        _virtual_position(
+                            channel, product, location, "BASE", ats(product, location)
+                        )
+                    )
             if "AGGREGATE" in kinds:
                 total = sum(ats(product, location) for location in aggregate_locations)
-                items.append(_vp(channel, product, None, "AGGREGATE", total))
+                items.append(_virtual_position(channel, product, None, "AGGREGATE", total))
         return items
 
     def reconcile(self) -> tuple[int, list[Drift]]:
@@ -419,7 +423,7 @@ def _drift(position: PositionRecord | None, ledger: list[InventoryQuantity]) -> 
     return Drift(ref, position.on_hand if position else None, expected)
 
 
-def _vp(
+def _virtual_position(
     channel: Channel,
     product: str,
     location: str | None,
@@ -464,7 +468,7 @@ def _decode_ledger_token(token: str) -> tuple[str, str]:
     raise InvalidInput.field("nextToken", "is not a token this route gave out")
 
 
-def _echo(raw: Any) -> dict[str, Any]:
+def _identifying_fields(raw: Any) -> dict[str, Any]:
     """The identifying fields of an entity that failed validation, where they are strings."""
     if not isinstance(raw, dict):
         return {}
