@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from holdfast.config_loader import ConfigLoader
+from holdfast.configuration_cache import ConfigurationCache
 from holdfast.domain.clock import Clock, system_clock
 from holdfast.settings import Settings
 from holdfast.storage import InventoryTable
@@ -36,7 +36,7 @@ class Runtime:
         self.client = client
         self.clock = clock
         self.table = InventoryTable(client, settings.table_name)
-        self.config = ConfigLoader(self.table, settings.config_cache_seconds)
+        self.config = ConfigurationCache(self.table, settings.config_cache_seconds)
 
     @functools.cached_property
     def holds(self) -> HoldService:

@@ -12,8 +12,8 @@ from holdfast.graphql.fulfilment import attribute, matches, refuse_date_ranges
 from holdfast.graphql.mapping import opaque_id
 from holdfast.graphql.paging import MAX_PAGE, connection
 from holdfast.models import InventoryPositionView, QuantityView, VirtualPositionView
+from holdfast.services.position_views import AGGREGATE_LOCATION
 
-AGGREGATE_LOCATION = "*"
 MAX_PRODUCTS = 100
 MAX_LOCATIONS = 50
 VP_FILTERS = ("ref", "status", "quantity", "workflowRef", "workflowVersion")

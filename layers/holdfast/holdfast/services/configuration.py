@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from holdfast import retry
-from holdfast.config_loader import ConfigLoader
+from holdfast.configuration_cache import ConfigurationCache
 from holdfast.domain import shards
 from holdfast.domain.clock import Clock
 from holdfast.domain.configuration import (
@@ -23,7 +23,7 @@ RESHARD_ATTEMPTS = 12
 
 
 class ConfigurationService:
-    def __init__(self, table: InventoryTable, config: ConfigLoader, clock: Clock) -> None:
+    def __init__(self, table: InventoryTable, config: ConfigurationCache, clock: Clock) -> None:
         self._table = table
         self._config = config
         self._clock = clock

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import cast
 
 from holdfast import retry
-from holdfast.config_loader import ConfigLoader
+from holdfast.configuration_cache import ConfigurationCache
 from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
 from holdfast.domain.holds import (
     Cart,
@@ -46,7 +46,7 @@ when another hold took the stock first, so every failed round is someone else's 
 
 
 class HoldService:
-    def __init__(self, table: InventoryTable, config: ConfigLoader, clock: Clock) -> None:
+    def __init__(self, table: InventoryTable, config: ConfigurationCache, clock: Clock) -> None:
         self._table = table
         self._config = config
         self._clock = clock

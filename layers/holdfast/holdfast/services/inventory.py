@@ -2,35 +2,38 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from holdfast import retry
-from holdfast.config_loader import ConfigLoader
+from holdfast.configuration_cache import ConfigurationCache
 from holdfast.domain import ledger as rules
 from holdfast.domain import shards
-from holdfast.domain.availability import available_to_sell, displayed_quantity
+from holdfast.domain.availability import available_to_sell
 from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
-from holdfast.domain.configuration import Channel
 from holdfast.domain.ledger import InventoryQuantity, IqStatus, IqType
-from holdfast.domain.refs import ip_ref, parse_ip_ref, vp_ref
+from holdfast.domain.refs import ip_ref, parse_ip_ref
 from holdfast.errors import InvalidInput, NotFound, Unavailable, describe_problem
 from holdfast.models import (
     EntityResult,
     InventoryBatchResponse,
     InventoryPositionView,
     InventoryUpdate,
-    QuantityView,
     VirtualPositionView,
 )
+from holdfast.services.position_views import (
+    decode_ledger_token,
+    encode_ledger_token,
+    quantity_view,
+    virtual_position_view,
+)
+from holdfast.services.reconciliation import Drift, reconcile
 from holdfast.storage import (
     AdjustmentOutcome,
     InventoryTable,
@@ -53,20 +56,10 @@ MAX_POSITIONS_READ = 5_000
 """Positions one Virtual Positions request may read (products × locations): 50 BatchGetItem
 calls, well inside API Gateway's 30 s, and an answer well inside Lambda's 6 MB."""
 
-AGGREGATE_LOCATION = "*"
-"""The location part of an AGGREGATE VP ref: not a valid ref, so it names no real location."""
-
-
-@dataclass(frozen=True)
-class Drift:
-    position_ref: str
-    counter: int | None
-    ledger_sum: int
-
 
 class InventoryService:
     def __init__(
-        self, table: InventoryTable, config: ConfigLoader, clock: Clock, concurrency: int = 8
+        self, table: InventoryTable, config: ConfigurationCache, clock: Clock, concurrency: int = 8
     ) -> None:
         self._table = table
         self._config = config
@@ -89,7 +82,7 @@ class InventoryService:
                     status="INVALID",
                     message="; ".join(f"{d['field']}: {d['message']}" for d in details),
                     details=details,
-                    **_echo(raw),
+                    **_identifying_fields(raw),
                 )
                 continue
             if update.asOf is not None and update.asOf > now + FUTURE_TOLERANCE:
@@ -98,7 +91,7 @@ class InventoryService:
                     status="INVALID",
                     message="asOf: is in the future",
                     details=[{"field": "asOf", "message": "is in the future"}],
-                    **_echo(raw),
+                    **_identifying_fields(raw),
                 )
                 continue
             position = ip_ref(update.productRef, update.locationRef, update.catalogue)
@@ -284,7 +277,7 @@ class InventoryService:
             product_ref, location_ref, catalogue = parse_ip_ref(ref)
         except ValueError as error:
             raise InvalidInput.field("ref", str(error)) from None
-        after = _decode_ledger_token(next_token) if next_token else None
+        after = decode_ledger_token(next_token) if next_token else None
         position_ref = ip_ref(product_ref, location_ref, catalogue)
         if iq_type is None:
             record, ledger = self._table.get_ledger(position_ref)
@@ -295,7 +288,7 @@ class InventoryService:
                 f"inventory position {position_ref!r} does not exist",
                 [{"field": "ref", "message": "unknown inventory position"}],
             )
-        views = [_quantity_view(iq, record.snapshot_as_of) for iq in ledger]
+        views = [quantity_view(iq, record.snapshot_as_of) for iq in ledger]
         views = [view for view in views if status is None or view.status == status]
         newest = order == "newest"
         views.sort(key=lambda view: (view.createdAt, view.iqRef), reverse=newest)
@@ -315,7 +308,7 @@ class InventoryService:
             lastSnapshotAsOf=to_iso(record.snapshot_as_of) if record.snapshot_as_of else None,
             updatedAt=to_iso(record.updated_at) if record.updated_at else None,
             quantities=page,
-            nextToken=_encode_ledger_token(page[-1]) if more else None,
+            nextToken=encode_ledger_token(page[-1]) if more else None,
         )
 
     def virtual_positions(
@@ -370,31 +363,19 @@ class InventoryService:
         for product in products:
             if "BASE" in kinds:
                 for location in base_locations:
-                    items.append(_vp(channel, product, location, "BASE", ats(product, location)))
+                    items.append(
+                        virtual_position_view(
+                            channel, product, location, "BASE", ats(product, location)
+                        )
+                    )
             if "AGGREGATE" in kinds:
                 total = sum(ats(product, location) for location in aggregate_locations)
-                items.append(_vp(channel, product, None, "AGGREGATE", total))
+                items.append(virtual_position_view(channel, product, None, "AGGREGATE", total))
         return items
 
     def reconcile(self) -> tuple[int, list[Drift]]:
-        """Recompute every IP's onHand from its ledger and compare with the counter.
-
-        A scan is not a point-in-time read: on a live table a position's items can straddle
-        two pages with a write in between. A position that seems to drift is read again with
-        one consistent Query of its partition, and reported only if it still drifts. (Neither
-        read is isolated from a transaction in flight: run it when writes are quiet, or run it
-        twice, for a verdict.)
-        """
-        checked = 0
-        drift: list[Drift] = []
-        for position, ledger in self._table.scan_ledgers():
-            checked += 1
-            found = _drift(position, ledger)
-            if found is not None:
-                found = _drift(*self._table.get_ledger(found.position_ref))
-            if found is not None:
-                drift.append(found)
-        return checked, drift
+        """Every position's counter against its ledger (:func:`reconcile`)."""
+        return reconcile(self._table)
 
     def _now(self) -> datetime:
         return truncate_to_millis(self._clock())
@@ -410,61 +391,7 @@ def _after_counts(position: PositionRecord | None) -> datetime | None:
     return max(times) + timedelta(milliseconds=1) if times else None
 
 
-def _drift(position: PositionRecord | None, ledger: list[InventoryQuantity]) -> Drift | None:
-    """The position's drift between its counter and its ledger sum, if any."""
-    expected = rules.on_hand(ledger, position.snapshot_as_of if position else None)
-    if position is not None and position.on_hand == expected:
-        return None
-    ref = position.ref if position else ledger[0].position_ref
-    return Drift(ref, position.on_hand if position else None, expected)
-
-
-def _vp(
-    channel: Channel,
-    product: str,
-    location: str | None,
-    kind: Literal["BASE", "AGGREGATE"],
-    ats: int,
-) -> VirtualPositionView:
-    return VirtualPositionView(
-        ref=vp_ref(product, location or AGGREGATE_LOCATION, channel.name),
-        type=kind,
-        channel=channel.name,
-        productRef=product,
-        locationRef=location,
-        quantity=displayed_quantity(ats, channel),
-    )
-
-
-def _quantity_view(iq: InventoryQuantity, snapshot_as_of: datetime | None) -> QuantityView:
-    counted = rules.counts_toward_on_hand(iq, snapshot_as_of)
-    return QuantityView(
-        iqRef=iq.ref,
-        type=str(iq.type),
-        quantity=iq.quantity,
-        status="ACTIVE" if counted else "INACTIVE",
-        asOf=to_iso(iq.effective_at),
-        createdAt=to_iso(iq.created_at),
-        sourceRef=iq.source_ref,
-        expiresAt=to_iso(iq.expires_at) if iq.expires_at else None,
-    )
-
-
-def _encode_ledger_token(view: QuantityView) -> str:
-    return base64.urlsafe_b64encode(json.dumps([view.createdAt, view.iqRef]).encode()).decode()
-
-
-def _decode_ledger_token(token: str) -> tuple[str, str]:
-    try:
-        created_at, iq_ref = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if isinstance(created_at, str) and isinstance(iq_ref, str):
-            return created_at, iq_ref
-    except (ValueError, TypeError, UnicodeError):
-        pass
-    raise InvalidInput.field("nextToken", "is not a token this route gave out")
-
-
-def _echo(raw: Any) -> dict[str, Any]:
+def _identifying_fields(raw: Any) -> dict[str, Any]:
     """The identifying fields of an entity that failed validation, where they are strings."""
     if not isinstance(raw, dict):
         return {}

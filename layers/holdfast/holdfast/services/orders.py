@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
-from holdfast.config_loader import ConfigLoader
+from holdfast.configuration_cache import ConfigurationCache
 from holdfast.domain.clock import Clock, from_iso, to_iso, truncate_to_millis
 from holdfast.domain.ledger import IqType
 from holdfast.domain.orders import (
@@ -51,7 +51,7 @@ ORDER = "ORDER"
 
 class OrderService:
     def __init__(
-        self, table: InventoryTable, config: ConfigLoader, clock: Clock, holds: HoldService
+        self, table: InventoryTable, config: ConfigurationCache, clock: Clock, holds: HoldService
     ) -> None:
         self._table = table
         self._config = config

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from holdfast.config_loader import ConfigLoader
+from holdfast.configuration_cache import ConfigurationCache
 from holdfast.domain.clock import Clock, to_iso
 from holdfast.domain.signals import (
     FUNNEL_TYPES,
@@ -33,7 +33,7 @@ class SignalService:
         self,
         signals: SignalTable,
         publisher: SignalPublisher,
-        config: ConfigLoader,
+        config: ConfigurationCache,
         clock: Clock,
         positions: InventoryTable | None = None,
     ) -> None:

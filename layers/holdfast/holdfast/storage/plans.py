@@ -70,7 +70,7 @@ class PlanCommits(TableReads):
             self.commit(writes)
         except WriteConflict as conflict:
             failed = conflict.failed
-            if f"{order.kind}:{order.ref}" in failed:
+            if f"{order.entity}:{order.ref}" in failed:
                 raise OrderConflict(OrderPart.ORDER_EXISTS, failed) from None
             carts = [plan.converting.cart_ref] if plan.converting else []
             carts += [plan.replacing.ref] if plan.replacing else []

@@ -164,7 +164,8 @@ class CounterChange:
 class Document:
     """A fulfilment option or order as stored: the queryable fields plus the JSON body."""
 
-    kind: str
+    entity: str
+    """``FO`` or ``ORDER``: which of the two the item is (its ``entity`` attribute)."""
     ref: str
     status: str
     body: dict[str, Any]
@@ -177,8 +178,8 @@ class Document:
 def document_item(document: Document, now: datetime) -> dict[str, Any]:
     return to_item(
         {
-            **{k: v["S"] for k, v in document_key(document.kind, document.ref).items()},
-            "entity": document.kind,
+            **{k: v["S"] for k, v in document_key(document.entity, document.ref).items()},
+            "entity": document.entity,
             "ref": document.ref,
             "status": document.status,
             "expiresAt": to_iso(document.expires_at) if document.expires_at else None,
@@ -192,7 +193,7 @@ def document_item(document: Document, now: datetime) -> dict[str, Any]:
 
 def document_from(values: Mapping[str, Any]) -> Document:
     return Document(
-        kind=values["entity"],
+        entity=values["entity"],
         ref=values["ref"],
         status=values["status"],
         body=json.loads(values["body"]),

@@ -75,7 +75,7 @@ class WriteTransaction(CounterWrites):
     def create_document(self, document: Document) -> WriteTransaction:
         self.operations.append(
             (
-                f"{document.kind}:{document.ref}",
+                f"{document.entity}:{document.ref}",
                 {
                     "Put": {
                         "TableName": self._table,

@@ -15,7 +15,11 @@ from holdfast.errors import NotFound
 from holdfast.storage import InventoryTable
 
 
-class ConfigLoader:
+class ConfigurationCache:
+    """The retailer's configuration (channels, locations, products, timers) as stored,
+    cached per process. Not to be confused with :mod:`holdfast.settings` (this function's
+    environment) or :mod:`holdfast.domain.configuration` (the models it holds)."""
+
     def __init__(
         self,
         table: InventoryTable,
