@@ -7,9 +7,9 @@ is its output, and ``tests/graphql/test_graphql_contract.py`` keeps the two equa
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from holdfast_cli.commands.generated_file import print_write_or_check
 from holdfast_cli.local.template import PROJECT_ROOT
 
 DESCRIPTION = (
@@ -38,18 +38,4 @@ def run(args: argparse.Namespace) -> int:
     from holdfast.graphql.schema import executable_schema, sdl
 
     executable_schema()  # the SDL printed is one that builds and binds
-    text = sdl()
-    if args.check:
-        if not SCHEMA_PATH.exists() or SCHEMA_PATH.read_text(encoding="utf-8") != text:
-            relative = SCHEMA_PATH.relative_to(PROJECT_ROOT)
-            print(
-                f"{relative} is out of date: run `uv run holdfast graphql schema -o {relative}`",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return print_write_or_check(sdl(), SCHEMA_PATH, "holdfast graphql schema", args)

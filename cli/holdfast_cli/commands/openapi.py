@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from holdfast_cli.commands.generated_file import print_write_or_check
 from holdfast_cli.local.template import PROJECT_ROOT
 from holdfast_cli.openapi import OPENAPI_PATH, DocumentError, build_document, render
 
@@ -34,17 +35,4 @@ def run(args: argparse.Namespace) -> int:
     except DocumentError as error:
         print(f"holdfast openapi: {error}", file=sys.stderr)
         return 1
-    if args.check:
-        if not OPENAPI_PATH.exists() or OPENAPI_PATH.read_text(encoding="utf-8") != text:
-            relative = OPENAPI_PATH.relative_to(PROJECT_ROOT)
-            print(
-                f"{relative} is out of date: run `uv run holdfast openapi -o {relative}`",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return print_write_or_check(text, OPENAPI_PATH, "holdfast openapi", args)
