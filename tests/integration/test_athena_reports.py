@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from holdfast.domain import demand
+from holdfast.domain import demand, restocking
 from holdfast.domain.clock import to_iso
 from holdfast.domain.signals import Signal, SignalType
 from holdfast.services.demand_reports import Filters
@@ -383,7 +383,7 @@ def test_timing_sql_agrees_with_the_table_backed_report_in_any_time_zone(signals
 
 @pytest.mark.parametrize(("product", "threshold"), [(None, None), (None, 1.0), ("SKU_1", 0.5)])
 def test_restocking_sql_agrees_with_the_table_backed_report(signals, athena, product, threshold):
-    rows = demand.restocking(in_range(signals, demand.RESTOCK_TYPES), *SPAN, threshold)
+    rows = restocking.restocking(in_range(signals, restocking.RESTOCK_TYPES), *SPAN, threshold)
     expected = [row for row in rows if product is None or row.productRef == product]
 
     found = athena("restocking", *RANGE, None, None, product, threshold)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from holdfast.domain import demand
+from holdfast.domain import demand, restocking
 from holdfast.domain.signals import Signal, SignalType
 
 T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night Paris moves its clocks forward
@@ -86,7 +86,9 @@ def test_restocking_of_home_delivery_counts_ats_anywhere_and_a_store_only_its_ow
     ]
     start, end = T0, T0 + timedelta(days=2)
 
-    rows = demand.restocking([held("c", "X", 0, location="DC"), *missing], start, end, threshold=1)
+    rows = restocking.restocking(
+        [held("c", "X", 0, location="DC"), *missing], start, end, threshold=1
+    )
 
     by_location = {row.locationRef: row for row in rows}
     assert by_location[None].lastAtsAt == at(0) and by_location[None].daysSinceLastAts == 2.0

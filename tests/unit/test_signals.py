@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from holdfast.domain.configuration import Channel, Configuration, Location
-from holdfast.domain.signals import Signal, SignalType, funnel, signals_from_change
+from holdfast.domain.funnel import funnel
+from holdfast.domain.signals import Signal, SignalType, signals_from_change
 
 SKU, OTHER, DC, STORE = "ACME_SNEAKER_BLK_US9", "ACME_SOCKS_WHT", "MAIN_DC", "STORE_SYDNEY"
 

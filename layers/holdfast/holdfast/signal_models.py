@@ -10,10 +10,11 @@ from holdfast.domain.demand import (
     AffinityReport,
     ChannelRow,
     LocationsReport,
-    RestockRow,
     TimingReport,
 )
-from holdfast.domain.signals import FunnelRow, Signal
+from holdfast.domain.funnel import FunnelRow
+from holdfast.domain.restocking import RestockRow
+from holdfast.domain.signals import Signal
 
 
 class _View(BaseModel):

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
 from itertools import combinations
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from holdfast.domain.clock import from_iso, to_iso
+from holdfast.domain.clock import from_iso
 from holdfast.domain.signals import Signal, SignalType, plan_locations
 
 CHANNEL_TYPES = (SignalType.FO_CALL, SignalType.CONVERSION, SignalType.ABANDONED)
@@ -30,11 +29,12 @@ LOCATION_TYPES = (
 )
 AFFINITY_TYPES = (SignalType.FO_CALL, SignalType.ABANDONED)
 TIMING_TYPES = (SignalType.FO_CALL, SignalType.CONVERSION, SignalType.ABANDONED)
-RESTOCK_TYPES = LOCATION_TYPES
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-class _Row(BaseModel):
+class Row(BaseModel):
+    """A report's row: built on first use, not at import."""
+
     model_config = ConfigDict(defer_build=True)
 
 
@@ -42,7 +42,8 @@ def delivery_type(signal: Signal) -> str | None:
     return signal.detail.get("deliveryType")
 
 
-def _held(signal: Signal) -> bool:
+def held(signal: Signal) -> bool:
+    """An FO call that held stock."""
     return signal.type is SignalType.FO_CALL and bool(signal.heldQuantity)
 
 
@@ -54,7 +55,7 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-class ChannelRow(_Row):
+class ChannelRow(Row):
     """One channel × delivery type (``GET /reports/channels``)."""
 
     channel: str | None
@@ -116,7 +117,7 @@ def channels(signals: Iterable[Signal]) -> list[ChannelRow]:
     return sorted(rows, key=lambda r: (r.channel or "", r.deliveryType or ""))
 
 
-class LocationRow(_Row):
+class LocationRow(Row):
     """One location: how often it is offered, and how often it fulfils."""
 
     locationRef: str
@@ -128,7 +129,7 @@ class LocationRow(_Row):
     """``fulfilledOrders`` ÷ ``plannedCarts``: how much of what it is offered for it ships."""
 
 
-class DemandRow(_Row):
+class DemandRow(Row):
     """Unserved demand for one product at one location (null: home delivery, any location)."""
 
     productRef: str
@@ -140,7 +141,7 @@ class DemandRow(_Row):
     """LOW_STOCK signals: a channel's ATS there fell to its threshold."""
 
 
-class LocationsReport(_Row):
+class LocationsReport(Row):
     locations: list[LocationRow]
     outOfStock: list[DemandRow]
 
@@ -201,7 +202,7 @@ def locations(signals: Iterable[Signal]) -> LocationsReport:
     )
 
 
-class PairRow(_Row):
+class PairRow(Row):
     """Two products found in the same carts."""
 
     productA: str
@@ -215,7 +216,7 @@ class PairRow(_Row):
     """``support`` ÷ (the share of carts with A × the share with B): 1 is chance, above 1 affinity."""
 
 
-class AffinityReport(_Row):
+class AffinityReport(Row):
     heldCarts: int
     """Carts that held something (the baskets of ``heldTogether``)."""
     heldTogether: list[PairRow]
@@ -231,7 +232,7 @@ def affinity(signals: Iterable[Signal], min_count: int = 2, limit: int = 50) -> 
     held: dict[str, set[str]] = defaultdict(set)
     abandoned: dict[str, set[str]] = defaultdict(set)
     for signal in signals:
-        if _held(signal):
+        if held(signal):
             held[signal.foRef or signal.id].add(signal.productRef)
         elif signal.type is SignalType.ABANDONED:
             abandoned[signal.foRef or signal.id].add(signal.productRef)
@@ -268,7 +269,7 @@ def _pairs(baskets: Iterable[set[str]], min_count: int, limit: int) -> list[Pair
     return sorted(rows, key=lambda r: (-r.carts, -r.lift, r.productA, r.productB))[:limit]
 
 
-class TimeSlot(_Row):
+class TimeSlot(Row):
     """Carts held, orders and carts abandoned in one hour of the day or day of the week."""
 
     slot: int
@@ -278,19 +279,19 @@ class TimeSlot(_Row):
     abandoned: int
 
 
-class SecondsBucket(_Row):
+class SecondsBucket(Row):
     fromSeconds: int
     toSeconds: int
     orders: int
     """Orders converting a hold whose ``secondsToConvert`` is in ``[fromSeconds, toSeconds)``."""
 
 
-class TimerCount(_Row):
+class TimerCount(Row):
     timerSeconds: int
     heldCarts: int
 
 
-class TimingReport(_Row):
+class TimingReport(Row):
     timeZone: str
     byHour: list[TimeSlot]
     byDayOfWeek: list[TimeSlot]
@@ -322,7 +323,7 @@ def timing(
         local = from_iso(signal.at).astimezone(zone)
         hours[local.hour][column].add(key)
         days[local.isoweekday() - 1][column].add(key)
-        if _held(signal) and signal.detail.get("timerMinutes") is not None:
+        if held(signal) and signal.detail.get("timerMinutes") is not None:
             timers[int(signal.detail["timerMinutes"]) * 60].add(key)
         if _from_hold(signal) and signal.secondsToConvert is not None:
             buckets[int(signal.secondsToConvert // bucket_seconds)].add(key)
@@ -354,88 +355,10 @@ def timing(
 
 def _timing_column(signal: Signal) -> tuple[int | None, str]:
     """Which count a signal adds to (0 holds, 1 conversions, 2 abandoned) and its cart or order."""
-    if _held(signal):
+    if held(signal):
         return 0, signal.foRef or signal.id
     if signal.type is SignalType.CONVERSION:
         return 1, signal.orderRef or signal.id
     if signal.type is SignalType.ABANDONED:
         return 2, signal.foRef or signal.id
     return None, ""
-
-
-class RestockRow(_Row):
-    """Unmet demand for one product at one location (null: home delivery, any location)."""
-
-    productRef: str
-    locationRef: str | None
-    outOfStockUnits: int
-    unmetUnitsPerDay: float
-    """``outOfStockUnits`` ÷ the days of the range."""
-    lastAtsAt: str | None
-    """The last time in the range the signals show ATS there: a hold, an order fulfilled from
-    it, a low-stock crossing (null: none in the range)."""
-    daysSinceLastAts: float | None
-    """Days from ``lastAtsAt`` to the end of the range."""
-    restockSuggested: bool
-    """``unmetUnitsPerDay`` ≥ the threshold asked for (false without one)."""
-
-
-def restocking(
-    signals: Iterable[Signal], start: datetime, end: datetime, threshold: float | None = None
-) -> list[RestockRow]:
-    """Per product × location with out-of-stock demand: unmet units a day and days since the
-    location last showed ATS, most unmet first."""
-    days = (end - start).total_seconds() / 86400
-    unmet: dict[tuple[str, str | None], int] = defaultdict(int)
-    seen: dict[tuple[str, str | None], str] = {}
-    for signal in signals:
-        if signal.type is SignalType.OUT_OF_STOCK:
-            unmet[(signal.productRef, signal.locationRef)] += signal.quantity
-            continue
-        for ats_location in _ats_locations(signal):
-            for key in ((signal.productRef, ats_location), (signal.productRef, None)):
-                seen[key] = max(seen.get(key, ""), signal.at)
-    rows = []
-    for (product, location), units in unmet.items():
-        last = seen.get((product, location))
-        per_day = round(units / days, 3)
-        rows.append(
-            RestockRow(
-                productRef=product,
-                locationRef=location,
-                outOfStockUnits=units,
-                unmetUnitsPerDay=per_day,
-                lastAtsAt=last,
-                daysSinceLastAts=round((end - from_iso(last)).total_seconds() / 86400, 3)
-                if last
-                else None,
-                restockSuggested=threshold is not None and per_day >= threshold,
-            )
-        )
-    return sorted(rows, key=lambda r: (-r.unmetUnitsPerDay, r.productRef, r.locationRef or ""))
-
-
-def _ats_locations(signal: Signal) -> list[str]:
-    """Locations a signal shows had ATS of its product at its time."""
-    if _held(signal) and signal.locationRef:
-        return [signal.locationRef]
-    if signal.type is SignalType.CONVERSION:
-        return list(signal.detail.get("locations", []))
-    if signal.type is SignalType.LOW_STOCK and signal.locationRef:
-        return [signal.locationRef]
-    return []
-
-
-def restock_event(
-    row: RestockRow, start: datetime, end: datetime, threshold: float
-) -> dict[str, Any]:
-    """The ``RESTOCK_SUGGESTED`` event's detail for a row at or above the threshold; its ``id``
-    names the row and the range, so asking again gives the same event."""
-    return {
-        "id": f"RESTOCK_SUGGESTED#{row.productRef}#{row.locationRef or '-'}#{to_iso(start)}#{to_iso(end)}",
-        "type": "RESTOCK_SUGGESTED",
-        "from": to_iso(start),
-        "to": to_iso(end),
-        "threshold": threshold,
-        **row.model_dump(exclude={"restockSuggested"}),
-    }

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from holdfast.domain import demand
+from holdfast.domain import demand, restocking
 from holdfast.domain.signals import Signal, SignalType
 from holdfast.services.signals import SignalService
 
@@ -66,17 +66,19 @@ class DemandReports:
 
     def restocking(
         self, start: datetime, end: datetime, filters: Filters, threshold: float | None
-    ) -> tuple[list[demand.RestockRow], int]:
+    ) -> tuple[list[restocking.RestockRow], int]:
         """The rows, and how many ``RESTOCK_SUGGESTED`` events were published (rows at or above
         ``threshold``; none without a threshold or without an event bus)."""
-        rows = demand.restocking(
-            self._read(start, end, demand.RESTOCK_TYPES, filters), start, end, threshold
+        rows = restocking.restocking(
+            self._read(start, end, restocking.RESTOCK_TYPES, filters), start, end, threshold
         )
         if filters.product_ref is not None:
             rows = [row for row in rows if row.productRef == filters.product_ref]
         if threshold is None:
             return rows, 0
         suggested = [
-            demand.restock_event(row, start, end, threshold) for row in rows if row.restockSuggested
+            restocking.restock_event(row, start, end, threshold)
+            for row in rows
+            if row.restockSuggested
         ]
         return rows, self._signals.publisher.publish_details(RESTOCK_SUGGESTED, suggested)

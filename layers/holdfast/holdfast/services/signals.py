@@ -10,14 +10,8 @@ from typing import Any
 
 from holdfast.configuration_cache import ConfigurationCache
 from holdfast.domain.clock import Clock, to_iso
-from holdfast.domain.signals import (
-    FUNNEL_TYPES,
-    FunnelRow,
-    Signal,
-    SignalType,
-    funnel,
-    signals_from_change,
-)
+from holdfast.domain.funnel import FUNNEL_TYPES, FunnelRow, funnel
+from holdfast.domain.signals import Signal, SignalType, signals_from_change
 from holdfast.errors import InvalidInput
 from holdfast.signal_events import SignalPublisher
 from holdfast.signal_store import SignalTable
