@@ -42,7 +42,7 @@ def delivery_type(signal: Signal) -> str | None:
     return signal.detail.get("deliveryType")
 
 
-def held(signal: Signal) -> bool:
+def holds_stock(signal: Signal) -> bool:
     """An FO call that held stock."""
     return signal.type is SignalType.FO_CALL and bool(signal.heldQuantity)
 
@@ -232,7 +232,7 @@ def affinity(signals: Iterable[Signal], min_count: int = 2, limit: int = 50) -> 
     held: dict[str, set[str]] = defaultdict(set)
     abandoned: dict[str, set[str]] = defaultdict(set)
     for signal in signals:
-        if held(signal):
+        if holds_stock(signal):
             held[signal.foRef or signal.id].add(signal.productRef)
         elif signal.type is SignalType.ABANDONED:
             abandoned[signal.foRef or signal.id].add(signal.productRef)
@@ -323,7 +323,7 @@ def timing(
         local = from_iso(signal.at).astimezone(zone)
         hours[local.hour][column].add(key)
         days[local.isoweekday() - 1][column].add(key)
-        if held(signal) and signal.detail.get("timerMinutes") is not None:
+        if holds_stock(signal) and signal.detail.get("timerMinutes") is not None:
             timers[int(signal.detail["timerMinutes"]) * 60].add(key)
         if _from_hold(signal) and signal.secondsToConvert is not None:
             buckets[int(signal.secondsToConvert // bucket_seconds)].add(key)
@@ -355,7 +355,7 @@ def timing(
 
 def _timing_column(signal: Signal) -> tuple[int | None, str]:
     """Which count a signal adds to (0 holds, 1 conversions, 2 abandoned) and its cart or order."""
-    if held(signal):
+    if holds_stock(signal):
         return 0, signal.foRef or signal.id
     if signal.type is SignalType.CONVERSION:
         return 1, signal.orderRef or signal.id

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from holdfast.domain.clock import from_iso, to_iso
-from holdfast.domain.demand import LOCATION_TYPES, Row, held
+from holdfast.domain.demand import LOCATION_TYPES, Row, holds_stock
 from holdfast.domain.signals import Signal, SignalType
 
 RESTOCK_TYPES = LOCATION_TYPES
@@ -69,7 +69,7 @@ def restocking(
 
 def _ats_locations(signal: Signal) -> list[str]:
     """Locations a signal shows had ATS of its product at its time."""
-    if held(signal) and signal.locationRef:
+    if holds_stock(signal) and signal.locationRef:
         return [signal.locationRef]
     if signal.type is SignalType.CONVERSION:
         return list(signal.detail.get("locations", []))
