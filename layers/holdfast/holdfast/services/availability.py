@@ -22,13 +22,11 @@ from holdfast.domain.configuration import Channel, Configuration, Product
 from holdfast.domain.placement import NO_RELEASE, Placement, Release
 from holdfast.domain.planning import MAX_TRANSACTION_ITEMS, Allocation, Plan
 from holdfast.domain.refs import ip_ref
-from holdfast.errors import Conflict, NotFound, TooManyWrites, Unavailable
+from holdfast.errors import Conflict, NotFound, TooManyWrites
 from holdfast.storage import (
     Document,
     InventoryTable,
     PositionRecord,
-    WriteConflict,
-    WriteTransaction,
 )
 
 
@@ -151,12 +149,12 @@ class StockReader:
     def rebalance(self, positions: Iterable[PositionRecord], now: datetime) -> int:
         """Refill the shards of sharded positions that ran low, from shard 0. Answers the
         positions rebalanced."""
-        return self._move_units(positions, now, shards.rebalance, WriteTransaction.move_units)
+        return self._move_units(positions, now, shards.rebalance, gathering=False)
 
     def gather(self, positions: Iterable[PositionRecord], now: datetime) -> int:
         """Bring the units of each position's shards back into shard 0, so its next hold takes
         from one shard. Answers the positions gathered."""
-        return self._move_units(positions, now, shards.gather, WriteTransaction.gather_units)
+        return self._move_units(positions, now, shards.gather, gathering=True)
 
     def fits_or_gathered(
         self,
@@ -184,9 +182,8 @@ class StockReader:
         positions: Iterable[PositionRecord],
         now: datetime,
         plan: Callable[[Sequence[int]], list[shards.Move]],
-        write: Callable[
-            [WriteTransaction, PositionRecord, Sequence[shards.Move]], WriteTransaction
-        ],
+        *,
+        gathering: bool,
     ) -> int:
         """Move units between a position's shards as ``plan`` says, one transaction a position,
         best effort, after the caller's own write has committed: a move that meets shards
@@ -195,13 +192,8 @@ class StockReader:
         moved = 0
         for position in positions:
             moves = plan(position.shard_values)
-            if not moves:
-                continue
-            try:
-                self._table.commit(write(self._table.writes(now), position, moves))
-            except (WriteConflict, Unavailable):
-                continue
-            moved += 1
+            if moves and self._table.commit_shard_moves(position, moves, now, gathering=gathering):
+                moved += 1
         return moved
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from holdfast.domain.holds import Extension, HoldConflict, HoldEnd, HoldPart, HoldPlan
 from holdfast.domain.orders import OrderConflict, OrderPart, OrderPlan, OrderStep
 from holdfast.domain.shards import Move
+from holdfast.errors import Unavailable
 from holdfast.storage import commits
 from holdfast.storage.commits import WriteConflict
 from holdfast.storage.keys import FO_KIND
@@ -101,6 +102,25 @@ class PlanCommits(TableReads):
         try:
             self.commit(self.writes(now).set_shard_count(position, shards, collapse))
         except WriteConflict:
+            return False
+        return True
+
+    def commit_shard_moves(
+        self, position: PositionRecord, moves: Sequence[Move], now: datetime, *, gathering: bool
+    ) -> bool:
+        """Move units between ``position``'s shards as ``moves`` plan: out of shard 0 to refill
+        the others (rebalancing), or back into shard 0 (``gathering``). Each move is
+        conditioned on the shards as read. False when they changed since the read, or when
+        DynamoDB kept saying "not now": the moves are best effort and the next hold looks
+        again."""
+        writes = self.writes(now)
+        if gathering:
+            writes.gather_units(position, moves)
+        else:
+            writes.move_units(position, moves)
+        try:
+            self.commit(writes)
+        except (WriteConflict, Unavailable):
             return False
         return True
 
