@@ -19,6 +19,7 @@ import os
 import tomllib
 from typing import Any
 
+from holdfast.observability import CORRELATION_HEADER
 from holdfast_cli.local.template import (
     PROJECT_ROOT,
     FunctionSpec,
@@ -110,8 +111,11 @@ def build_document(template: dict[str, Any] | None = None) -> dict[str, Any]:
         for method, operation in operations.items():
             authorizer, scopes = routes[f"{method.upper()} {path}"][1:]
             _describe_errors(operation, secured=authorizer is not None)
+            _correlate(operation)
             operation["security"] = [{authorizer: scopes}] if authorizer else []
     document["components"]["schemas"] = _distinct_titles(_reachable(schemas, paths))
+    document["components"]["parameters"] = {CORRELATION: CORRELATION_PARAMETER}
+    document["components"]["headers"] = {CORRELATION: CORRELATION_RESPONSE_HEADER}
     return document
 
 
@@ -305,6 +309,35 @@ def _merge_schemas(into: dict[str, Any], schemas: dict[str, Any]) -> None:
         if name in into and into[name] != schema:
             raise DocumentError(f"two different schemas are both named {name!r}")
         into[name] = schema
+
+
+CORRELATION = "CorrelationId"
+CORRELATION_PARAMETER = {
+    "name": CORRELATION_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "Your id for this request (1–128 of A–Z a–z 0–9 . _ : / + = @ -): it comes "
+    "back in the x-correlation-id header and in any error's correlationId, and is on every log "
+    "line and trace of the request. Without it (or with one that does not match), API "
+    "Gateway's request id is used.",
+    "schema": {"type": "string"},
+}
+CORRELATION_RESPONSE_HEADER = {
+    "description": "The request's correlation id: the one sent, or API Gateway's request id",
+    "schema": {"type": "string"},
+}
+
+
+def _correlate(operation: dict[str, Any]) -> None:
+    """Every route takes ``x-correlation-id`` and every answer a function gives carries it
+    (API Gateway's own 401/403 do not)."""
+    parameters = operation.setdefault("parameters", [])
+    parameters.append({"$ref": f"#/components/parameters/{CORRELATION}"})
+    for status, response in operation.get("responses", {}).items():
+        if status not in ("401", "403"):
+            response.setdefault("headers", {})[CORRELATION_HEADER] = {
+                "$ref": f"#/components/headers/{CORRELATION}"
+            }
 
 
 def _describe_errors(operation: dict[str, Any], *, secured: bool) -> None:

@@ -38,15 +38,18 @@ FO_JSON: dict[str, OpenAPIResponseContentModel | OpenAPIResponseContentSchema] =
     description="Plans the cart over the channel's locations (every location that can serve the "
     "whole cart by priority; a SPLIT plan if allowed and needed; a PARTIAL plan if allowed) and "
     "holds the best one until expiresAt. status is ACTIVE, or NO_OPTIONS with nothing held. The "
-    "same request again answers 200 with the same body and holds nothing more; the same ref with "
-    "a different cart is a 409. replaces swaps a changed cart atomically.",
+    "same request again answers 200 with that option as it stands (its status now) and holds "
+    "nothing more; the same ref with a different cart is a 409. replaces swaps a changed cart atomically.",
     tags=["fulfilment_options"],
     responses={
         201: {
             "description": "created: the cart's answer (its holds, or NO_OPTIONS)",
             "content": FO_JSON,
         },
-        200: {"description": "the same request again: the answer it had", "content": FO_JSON},
+        200: {
+            "description": "the same request again: what it created, as it stands now",
+            "content": FO_JSON,
+        },
         **error_responses(404, 409, *BODY_ERRORS),
     },
 )

@@ -42,7 +42,10 @@ ORDER_JSON: dict[str, OpenAPIResponseContentModel | OpenAPIResponseContentSchema
     tags=["orders"],
     responses={
         201: {"description": "created: the order is confirmed", "content": ORDER_JSON},
-        200: {"description": "the same request again: the answer it had", "content": ORDER_JSON},
+        200: {
+            "description": "the same request again: what it created, as it stands now",
+            "content": ORDER_JSON,
+        },
         **error_responses(404, 409, *BODY_ERRORS),
     },
 )

@@ -86,16 +86,25 @@ def test_every_request_body_has_its_schema(committed) -> None:
 
 
 def test_every_reference_resolves(committed) -> None:
-    schemas = committed["components"]["schemas"]
-    prefix = "#/components/schemas/"
-    dangling = sorted(
-        {
-            ref
-            for ref in refs(committed)
-            if not ref.startswith(prefix) or ref[len(prefix) :] not in schemas
-        }
-    )
-    assert dangling == []
+    def resolves(ref: str) -> bool:
+        if not ref.startswith("#/components/"):
+            return False
+        kind, _, name = ref.removeprefix("#/components/").partition("/")
+        return name in committed["components"].get(kind, {})
+
+    assert sorted(ref for ref in refs(committed) if not resolves(ref)) == []
+
+
+def test_every_route_takes_and_answers_the_correlation_id(committed) -> None:
+    parameter = committed["components"]["parameters"]["CorrelationId"]
+    assert (parameter["name"], parameter["in"]) == ("x-correlation-id", "header")
+    for path, operations in committed["paths"].items():
+        for method, operation in operations.items():
+            assert {"$ref": "#/components/parameters/CorrelationId"} in operation["parameters"]
+            for status, response in operation["responses"].items():
+                echoed = "x-correlation-id" in response.get("headers", {})
+                # API Gateway answers 401/403 itself, before the function sets the header.
+                assert echoed == (status not in ("401", "403")), (method, path, status)
 
 
 def test_every_operation_needs_the_jwt_with_the_scope_the_template_gives_its_route(
