@@ -80,13 +80,12 @@ def _run_in_process(options: Options, sale: Sale, err: TextIO) -> Report:
     try:
         api = local_api()
         configure(api, sale, options.buffer_percent, merge_timers=False)
-        setting = (
-            f"{options.shoppers} shoppers, stock {sale.stock}, "
-            f"{TIMER_MINUTES}-minute holds lasting {options.timer_seconds:g} s "
-            f"(clock x{clock.speed:g}), convert rate {options.convert_rate:g}, "
+        setting = _setting(
+            options,
+            sale,
+            f"lasting {options.timer_seconds:g} s (clock x{clock.speed:g})",
             f"{concurrency} worker{'s' if concurrency > 1 else ''} on "
-            f"{options.endpoint_url or backend.kind}"
-            + (", carts through GraphQL" if sale.protocol == "graphql" else "")
+            f"{options.endpoint_url or backend.kind}",
         )
         return _shop_and_settle(
             options,
@@ -181,11 +180,8 @@ def _run_over_http(options: Options, sale: Sale, err: TextIO) -> Report:
         "(--timer-seconds applies to in-process engines only)",
         file=err,
     )
-    setting = (
-        f"{options.shoppers} shoppers, stock {sale.stock}, {TIMER_MINUTES}-minute holds, "
-        f"convert rate {options.convert_rate:g}, "
-        f"{options.concurrency} HTTP clients on {options.api_url}"
-        + (", carts through GraphQL" if sale.protocol == "graphql" else "")
+    setting = _setting(
+        options, sale, "", f"{options.concurrency} HTTP clients on {options.api_url}"
     )
     return _shop_and_settle(
         options,
@@ -198,6 +194,16 @@ def _run_over_http(options: Options, sale: Sale, err: TextIO) -> Report:
         think_scale=min(10.0, TIMER_MINUTES * 60.0),
         release_deadline=TIMER_MINUTES * 60 + 180,
         setting=setting,
+    )
+
+
+def _setting(options: Options, sale: Sale, timer: str, workers: str) -> str:
+    """The report's first line: the sale as it is run."""
+    return (
+        f"{options.shoppers} shoppers, stock {sale.stock}, "
+        f"{TIMER_MINUTES}-minute holds{' ' + timer if timer else ''}, "
+        f"convert rate {options.convert_rate:g}, {workers}"
+        + (", carts through GraphQL" if sale.protocol == "graphql" else "")
     )
 
 
