@@ -254,7 +254,7 @@ def _load(
     """``holdfast dev --workers N`` under load at each N, beside the engine's ceiling."""
     if not engine.endpoint_url:
         return {"skipped": "needs an engine holdfast dev can reach over HTTP (not moto)"}
-    from bench.load import Options
+    from bench.load_run import Options
 
     progress(
         f"load_by_workers: {args.load_requests} requests from 30 clients at --workers "

@@ -22,7 +22,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, TextIO
 
-from bench.load import Options, latency_summary, run_load
+from bench.load import run_load
+from bench.load_report import latency_summary
+from bench.load_run import Options
 
 DEFAULT_WORKERS = (1, 4, 8)
 CEILING_SECONDS = 4.0

@@ -78,7 +78,7 @@ class _Terminal(io.StringIO):
 
 
 def test_the_load_run_draws_its_progress_on_a_terminal_and_nothing_when_piped(monkeypatch) -> None:
-    from bench.load import LoadRun
+    from bench.load_run import LoadRun
 
     monkeypatch.setenv("TERM", "xterm")
     run = LoadRun(Options(requests=10, clients=3), "http://127.0.0.1:9")

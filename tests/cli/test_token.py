@@ -294,7 +294,7 @@ def api_recording_headers() -> Iterator[tuple[str, list[dict[str, str]]]]:
 
 
 def test_the_flash_sale_and_the_load_run_send_the_token_as_a_bearer(api_recording_headers) -> None:
-    from bench.load import call
+    from bench.load_run import call
     from holdfast_cli.api_client import ApiClient
 
     url, seen = api_recording_headers
