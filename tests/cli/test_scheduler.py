@@ -3,6 +3,7 @@ dev`` runs it (and the stream poller, where the engine has streams) beside the A
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from holdfast_cli.local.scheduler import (
     parse_rate,
     scheduled_functions,
 )
+from holdfast_cli.local.template import load_template
 
 
 @pytest.mark.parametrize(
@@ -70,6 +72,35 @@ def test_a_template_input_is_sent_as_the_event():
     job = ScheduledFunction("F", "E", "ScheduleV2", "rate(1 minute)", 60, input='{"dryRun": true}')
 
     assert job.event_payload(datetime.now(UTC)) == {"dryRun": True}
+
+
+def test_schedulers_context_attributes_in_the_input_are_filled_in():
+    job = ScheduledFunction(
+        "F",
+        "Daily",
+        "ScheduleV2",
+        "rate(1 day)",
+        86400,
+        input='{"id": "<aws.scheduler.execution-id>", "scheduledTime": "<aws.scheduler.scheduled-time>"}',
+    )
+
+    event = job.event_payload(datetime(2026, 11, 27, 5, 0, 0, 123456, tzinfo=UTC))
+
+    assert event["scheduledTime"] == "2026-11-27T05:00:00Z"
+    assert len(event["id"]) == 16 and "<" not in event["id"]
+
+
+def test_a_function_deployed_only_under_a_condition_is_not_scheduled():
+    template = copy.deepcopy(load_template())  # the loaded template is shared: change a copy
+    assert template["Resources"]["RestockSuggestionsFunction"]["Condition"] == "DailyRestocking"
+
+    scheduled = {job.function for job in scheduled_functions(template)}
+
+    assert "RestockSuggestionsFunction" not in scheduled
+    del template["Resources"]["RestockSuggestionsFunction"]["Condition"]
+    assert {job.function for job in scheduled_functions(template)} == scheduled | {
+        "RestockSuggestionsFunction"
+    }
 
 
 def test_the_scheduler_invokes_on_the_override_interval_and_survives_failures(caplog):

@@ -28,7 +28,12 @@ START = datetime(2026, 11, 27, 22, 50, tzinfo=UTC)  # Friday 23:50 in Paris
 
 
 @pytest.fixture
-def shop(api: LocalApi):
+def shop(api: LocalApi) -> LocalApi:
+    return open_shop(api)
+
+
+def open_shop(api: LocalApi) -> LocalApi:
+    """Two channels, a DC and a store, 15-minute holds, and the stock the trade runs on."""
     for channel in ("ECOMMERCE", "MOBILE"):
         assert (
             api.put(

@@ -52,7 +52,12 @@ def modules_after_cold_start(path: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "path", ["functions/hold_expiry/app.py", "functions/demand_signals/app.py"]
+    "path",
+    [
+        "functions/hold_expiry/app.py",
+        "functions/demand_signals/app.py",
+        "functions/restock_suggestions/app.py",
+    ],
 )
 def test_the_stream_and_schedule_functions_import_nothing_of_the_http_stack(path):
     loaded = modules_after_cold_start(path)
@@ -66,6 +71,7 @@ def test_the_stream_and_schedule_functions_import_nothing_of_the_http_stack(path
         ("functions/hold_expiry/app.py", {"holds"}),
         ("functions/demand_signals/app.py", {"signals"}),
         ("functions/signals/app.py", {"signals"}),
+        ("functions/restock_suggestions/app.py", {"signals"}),
         ("functions/availability/app.py", {"inventory"}),
         ("functions/configuration/app.py", {"configuration"}),
     ],

@@ -45,6 +45,9 @@ NAME_PROPERTIES = {
 NOT_NAMES = {"StageName", "MetricName", "DatabaseName", "EventBusName"}
 """``*Name`` properties that name something inside the stack's own resources."""
 TOPIC = {"Ref": "AlarmTopic"}
+EVERY_FUNCTION = {"RestockThreshold": "12.5"}
+"""Parameters that deploy every function the template declares (the daily restocking run is
+deployed only with a threshold)."""
 
 
 def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -79,7 +82,7 @@ def stream_consumers() -> dict[str, dict[str, Any]]:
 
 
 def test_every_function_logs_to_its_own_group_kept_for_the_retention_days() -> None:
-    template = render({"LogRetentionDays": 14})
+    template = render({"LogRetentionDays": 14, **EVERY_FUNCTION})
     groups = []
     for name in functions():
         group = template["Resources"][name]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
@@ -122,7 +125,7 @@ def test_every_stream_consumer_has_an_alarm_on_its_iterator_age() -> None:
 
 
 def test_every_function_has_an_alarm_on_its_errors_and_its_throttles() -> None:
-    template = render()
+    template = render(EVERY_FUNCTION)
     for function in functions():
         for metric in ("Errors", "Throttles"):
             alarm = the_alarm_on(template, metric, {"Ref": function})
@@ -146,7 +149,7 @@ def test_every_alarm_notifies_the_topic_and_the_email_subscription_is_optional()
 
 
 def test_tracing_is_active_for_every_function() -> None:
-    template = render()
+    template = render(EVERY_FUNCTION)
     assert template["Globals"]["Function"]["Tracing"] == "Active"
     for name in functions():
         assert template["Resources"][name]["Properties"].get("Tracing", "Active") == "Active", name
@@ -202,7 +205,7 @@ def test_the_table_and_the_user_pool_are_protected_from_deletion_in_prod_only() 
 
 
 def test_every_named_resource_carries_the_stack_name_so_stacks_never_collide() -> None:
-    every_option = {"AlarmEmail": "oncall@example.com", "SignalExport": "enabled"}
+    every_option = {"AlarmEmail": "oncall@example.com", "SignalExport": "enabled", **EVERY_FUNCTION}
     for parameters in ({}, every_option):
         for name, resource in render(parameters)["Resources"].items():
             for key, value in resource.get("Properties", {}).items():

@@ -107,6 +107,10 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         TABLE: {"dynamodb:Query"},
         SIGNAL_BUS: {"events:PutEvents"},
     },  # RESTOCK_SUGGESTED
+    "RestockSuggestionsFunction": {
+        TABLE: {"dynamodb:Query"},
+        SIGNAL_BUS: {"events:PutEvents"},
+    },  # the daily run: RESTOCK_SUGGESTED
 }
 
 TRANSACTION_ITEM_ACTIONS = {
@@ -349,6 +353,7 @@ def recorded(moto_table, clock, monkeypatch):
     """Every DynamoDB call the functions make, as (function, resource, action). Configuration
     is never served from cache, so every function that reads it is seen reading it."""
     monkeypatch.setenv("CONFIG_CACHE_SECONDS", "0")
+    monkeypatch.setenv("RESTOCK_THRESHOLD", "1000")  # the daily restocking run reads signals
     api = AttributedApi()
     calls: set[tuple[str, str, str]] = set()
 
@@ -515,6 +520,8 @@ def exercise_every_path(api: LocalApi, clock) -> None:
     assert api.get("/signals", query={"limit": 3}).status == 200
     assert api.get("/signals", query={"productRef": SKU, "type": "LOW_STOCK"}).json()["items"]
     assert api.get("/reports/funnel").json()["items"]
+    daily = api.invoke("RestockSuggestionsFunction", {"scheduledTime": to_iso(clock.now)})
+    assert (daily["threshold"], daily["published"]) == (1000, 0)
 
 
 def graphql(api: LocalApi, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:

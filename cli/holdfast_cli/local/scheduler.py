@@ -6,7 +6,9 @@ event the service would send (its ``Input`` if the template gives one, else the 
 default notification). ``holdfast dev`` runs the hold sweeper this way; ``--sweep-seconds``
 shortens the interval so a developer need not wait a minute.
 
-Only ``rate(N unit)`` expressions are run; a ``cron(...)`` schedule is reported and skipped.
+Only ``rate(N unit)`` expressions are run; a ``cron(...)`` schedule is reported and skipped, and
+so is a function the template deploys only under a condition. EventBridge Scheduler's context
+attributes in an ``Input`` (``<aws.scheduler.scheduled-time>`` …) are filled in as it would.
 """
 
 from __future__ import annotations
@@ -62,14 +64,24 @@ class ScheduledFunction:
     def event_payload(self, when: datetime, region: str = "us-east-1") -> dict[str, Any]:
         """What the function receives: the template's ``Input``, else the default event of
         EventBridge Scheduler (``ScheduleV2``) or of an EventBridge rule (``Schedule``)."""
-        if self.input is not None:
-            return json.loads(self.input)
         scheduler = self.kind == "ScheduleV2"
         resource = (
             f"arn:aws:scheduler:{region}:{ACCOUNT}:schedule/default/{self.function}-{self.event}"
             if scheduler
             else f"arn:aws:events:{region}:{ACCOUNT}:rule/{self.function}-{self.event}"
         )
+        if self.input is not None:
+            text = self.input
+            if scheduler:
+                attributes = {
+                    "schedule-arn": resource,
+                    "scheduled-time": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "execution-id": uuid.uuid4().hex[:16],
+                    "attempt-number": "1",
+                }
+                for name, value in attributes.items():
+                    text = text.replace(f"<aws.scheduler.{name}>", value)
+            return json.loads(text)
         return {
             "version": "0",
             "id": str(uuid.uuid4()),
@@ -84,9 +96,14 @@ class ScheduledFunction:
 
 
 def scheduled_functions(template: dict[str, Any] | None = None) -> list[ScheduledFunction]:
-    """The template's enabled rate schedules; other expressions are logged and skipped."""
+    """The template's enabled rate schedules; other expressions are logged and skipped, and so
+    are the functions a stack deploys only under a condition (the daily restocking run, with
+    ``RestockThreshold``): the local stack is the template with its defaults."""
     found = []
     for spec in functions(template).values():
+        if spec.condition is not None:
+            logger.info("%s is deployed only if %s: not scheduled", spec.name, spec.condition)
+            continue
         for name, event in spec.events.items():
             if event.get("Type") not in ("Schedule", "ScheduleV2"):
                 continue

@@ -125,6 +125,8 @@ class FunctionSpec:
     code_uri: Path
     handler: str
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    condition: str | None = None
+    """The template condition the function is deployed under (none: always)."""
 
     def event_types(self) -> set[str]:
         return {event["Type"] for event in self.events.values()}
@@ -142,6 +144,7 @@ def functions(template: dict[str, Any] | None = None) -> dict[str, FunctionSpec]
             code_uri=PROJECT_ROOT / properties["CodeUri"],
             handler=properties["Handler"],
             events=properties.get("Events", {}),
+            condition=resource.get("Condition"),
         )
     return found
 

@@ -24,6 +24,11 @@ class Settings(BaseModel):
         default=None, alias="SIGNAL_EVENT_BUS", min_length=1, max_length=256
     )
     """The EventBridge bus demand signals are published to; none: stored only."""
+    restock_threshold: float | None = Field(
+        default=None, alias="RESTOCK_THRESHOLD", ge=0, le=1_000_000
+    )
+    """Unmet units a day at or above which the daily restocking run publishes
+    ``RESTOCK_SUGGESTED``; none: the run suggests nothing."""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
