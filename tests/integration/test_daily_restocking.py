@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-from holdfast import runtime
 from holdfast.domain.clock import to_iso
-from holdfast.runtime import reset_runtime
 from holdfast_cli.local.api import LocalApi
+from tests.event_bus import record_signal_bus
 from tests.integration.test_demand_reports import SHOES, START, STORE, open_shop, trade
 
 RUN = START + timedelta(hours=1)
@@ -33,20 +32,7 @@ def deploy(monkeypatch, threshold: str | None) -> list[dict[str, Any]]:
         monkeypatch.delenv("RESTOCK_THRESHOLD", raising=False)
     else:
         monkeypatch.setenv("RESTOCK_THRESHOLD", threshold)
-    monkeypatch.setenv("SIGNAL_EVENT_BUS", "holdfast-signals-test")
-    sent: list[dict[str, Any]] = []
-
-    class EventBridge:
-        def put_events(self, Entries):
-            sent.extend(Entries)
-            return {
-                "FailedEntryCount": 0,
-                "Entries": [{"EventId": str(n)} for n, _ in enumerate(Entries)],
-            }
-
-    reset_runtime()
-    monkeypatch.setattr(runtime.get_runtime().signals.publisher, "_client", EventBridge())
-    return sent
+    return record_signal_bus(monkeypatch)
 
 
 def run(api, scheduled_time: Any = None) -> dict[str, Any]:

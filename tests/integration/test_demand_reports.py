@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-from holdfast import runtime
 from holdfast.domain.clock import to_iso
-from holdfast.runtime import reset_runtime
 from holdfast_cli.local.api import LocalApi
+from tests.event_bus import record_signal_bus
 from tests.signal_delivery import SignalDelivery
 
 SHOES, SOCKS, LACES, DC, STORE = (
@@ -220,19 +219,7 @@ def test_restocking_sorts_unmet_demand_and_publishes_suggestions_above_the_thres
     shop, clock, monkeypatch
 ):
     trade(shop, clock)
-    sent: list[dict[str, Any]] = []
-
-    class EventBridge:
-        def put_events(self, Entries):
-            sent.extend(Entries)
-            return {
-                "FailedEntryCount": 0,
-                "Entries": [{"EventId": str(n)} for n, _ in enumerate(Entries)],
-            }
-
-    monkeypatch.setenv("SIGNAL_EVENT_BUS", "holdfast-signals-test")
-    reset_runtime()
-    monkeypatch.setattr(runtime.get_runtime().signals.publisher, "_client", EventBridge())
+    sent = record_signal_bus(monkeypatch)
 
     quiet = report(shop, "restocking")
     (row,) = quiet["items"]
