@@ -1,14 +1,14 @@
-"""Stock feeds, the ledger view, Virtual Positions and reconciliation (docs/behaviour.md §2, §3)."""
+"""Stock feeds (applied by :mod:`holdfast.services.feed`), the ledger view, Virtual Positions
+and reconciliation (docs/behaviour.md §2, §3)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Literal
 
 from holdfast.configuration_cache import ConfigurationCache
 from holdfast.domain.availability import available_to_sell
-from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
+from holdfast.domain.clock import Clock
 from holdfast.domain.refs import ip_ref, parse_ip_ref
 from holdfast.errors import InvalidInput, NotFound
 from holdfast.models import (
@@ -19,9 +19,10 @@ from holdfast.models import (
 from holdfast.services.feed import StockFeed
 from holdfast.services.position_views import (
     decode_ledger_token,
-    encode_ledger_token,
+    ledger_page,
+    position_view,
     quantity_view,
-    virtual_position_view,
+    virtual_position_views,
 )
 from holdfast.services.reconciliation import Drift, reconcile
 from holdfast.storage import InventoryTable
@@ -39,7 +40,6 @@ class InventoryService:
     ) -> None:
         self._table = table
         self._config = config
-        self._clock = clock
         self._feed = StockFeed(table, clock, concurrency)
 
     def apply_batch(self, entities: Sequence[dict[str, Any]]) -> InventoryBatchResponse:
@@ -59,12 +59,8 @@ class InventoryService:
         """The IP with its counter and one page of its ledger (newest first by default), so
         the answer stays small however many holds a hot SKU has had. The whole matching ledger
         is read for each page: a back-office read, priced in docs/architecture.md."""
-        try:
-            product_ref, location_ref, catalogue = parse_ip_ref(ref)
-        except ValueError as error:
-            raise InvalidInput.field("ref", str(error)) from None
+        position_ref = _position_ref(ref)
         after = decode_ledger_token(next_token) if next_token else None
-        position_ref = ip_ref(product_ref, location_ref, catalogue)
         if iq_type is None:
             record, ledger = self._table.get_ledger(position_ref)
         else:
@@ -75,27 +71,8 @@ class InventoryService:
                 [{"field": "ref", "message": "unknown inventory position"}],
             )
         views = [quantity_view(iq, record.snapshot_as_of) for iq in ledger]
-        views = [view for view in views if status is None or view.status == status]
-        newest = order == "newest"
-        views.sort(key=lambda view: (view.createdAt, view.iqRef), reverse=newest)
-        if after is not None:
-            views = [
-                v
-                for v in views
-                if ((v.createdAt, v.iqRef) < after if newest else (v.createdAt, v.iqRef) > after)
-            ]
-        page, more = views[:limit], len(views) > limit
-        return InventoryPositionView(
-            ref=record.ref,
-            productRef=record.product_ref,
-            locationRef=record.location_ref,
-            catalogue=record.catalogue,
-            onHand=record.on_hand,
-            lastSnapshotAsOf=to_iso(record.snapshot_as_of) if record.snapshot_as_of else None,
-            updatedAt=to_iso(record.updated_at) if record.updated_at else None,
-            quantities=page,
-            nextToken=encode_ledger_token(page[-1]) if more else None,
-        )
+        page, more = ledger_page(views, status, order, after, limit)
+        return position_view(record, page, more)
 
     def virtual_positions(
         self,
@@ -111,57 +88,56 @@ class InventoryService:
         channel = self._config.channel(channel_name)
         kinds = set(kinds)
         selling = [loc.ref for loc in configuration.locations_selling_to(channel)]
-        if location_refs:
-            base_locations = list(dict.fromkeys(location_refs))
-            aggregate_locations = [ref for ref in selling if ref in set(location_refs)]
-        else:
-            base_locations = selling
-            aggregate_locations = selling
-        wanted_locations = list(
-            dict.fromkeys(
-                [
-                    *(base_locations if "BASE" in kinds else []),
-                    *(aggregate_locations if "AGGREGATE" in kinds else []),
-                ]
-            )
-        )
+        base, aggregate = _shown_locations(selling, location_refs, kinds)
         products = list(dict.fromkeys(product_refs))
-        reads = len(products) * len(wanted_locations)
-        if reads > MAX_POSITIONS_READ:
-            raise InvalidInput.field(
-                "productRef",
-                f"{len(products)} products over {len(wanted_locations)} locations is {reads} positions; one request "
-                f"reads at most {MAX_POSITIONS_READ}: ask for fewer products, or name the locations (locationRef)",
-            )
+        wanted = list(dict.fromkeys([*base, *aggregate]))
+        _check_positions_read(len(products), len(wanted))
         counters = self._table.get_positions(
-            [
-                ip_ref(product, location, catalogue)
-                for product in products
-                for location in wanted_locations
-            ]
+            [ip_ref(product, location, catalogue) for product in products for location in wanted]
         )
 
         def ats(product: str, location: str) -> int:
             record = counters.get(ip_ref(product, location, catalogue))
             return available_to_sell(record.on_hand if record else 0, channel, location)
 
-        items: list[VirtualPositionView] = []
-        for product in products:
-            if "BASE" in kinds:
-                for location in base_locations:
-                    items.append(
-                        virtual_position_view(
-                            channel, product, location, "BASE", ats(product, location)
-                        )
-                    )
-            if "AGGREGATE" in kinds:
-                total = sum(ats(product, location) for location in aggregate_locations)
-                items.append(virtual_position_view(channel, product, None, "AGGREGATE", total))
-        return items
+        return virtual_position_views(
+            channel, products, base, aggregate if "AGGREGATE" in kinds else None, ats
+        )
 
     def reconcile(self) -> tuple[int, list[Drift]]:
         """Every position's counter against its ledger (:func:`reconcile`)."""
         return reconcile(self._table)
 
-    def _now(self) -> datetime:
-        return truncate_to_millis(self._clock())
+
+def _position_ref(ref: str) -> str:
+    """The position ``ref`` names (its catalogue may be left out), or a 400 naming ``ref``."""
+    try:
+        product_ref, location_ref, catalogue = parse_ip_ref(ref)
+    except ValueError as error:
+        raise InvalidInput.field("ref", str(error)) from None
+    return ip_ref(product_ref, location_ref, catalogue)
+
+
+def _shown_locations(
+    selling: list[str], location_refs: Sequence[str], kinds: Collection[str]
+) -> tuple[list[str], list[str]]:
+    """The locations of the BASE positions asked for (those named, else every location selling
+    to the channel) and those an AGGREGATE sums (the named ones that sell to it); empty for a
+    kind not asked for."""
+    if location_refs:
+        base = list(dict.fromkeys(location_refs))
+        aggregate = [ref for ref in selling if ref in set(location_refs)]
+    else:
+        base, aggregate = selling, selling
+    return (base if "BASE" in kinds else [], aggregate if "AGGREGATE" in kinds else [])
+
+
+def _check_positions_read(products: int, locations: int) -> None:
+    """Refuse a Virtual Positions request that would read more than one request may."""
+    reads = products * locations
+    if reads > MAX_POSITIONS_READ:
+        raise InvalidInput.field(
+            "productRef",
+            f"{products} products over {locations} locations is {reads} positions; one request "
+            f"reads at most {MAX_POSITIONS_READ}: ask for fewer products, or name the locations (locationRef)",
+        )
