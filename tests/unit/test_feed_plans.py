@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from holdfast.domain.ledger import (
+    FeedRefusal,
     FenceRefusal,
     InventoryQuantity,
     IqStatus,
     IqType,
-    Refusal,
     SnapshotPlan,
     after_counts,
     fence_refusal,
@@ -129,20 +129,20 @@ def test_an_adjustment_plan_carries_when_it_happened_and_its_cover() -> None:
 
 def test_an_event_refused_by_a_fence_whose_writer_is_out_of_time_takes_it_down() -> None:
     fenced = position(fence_as_of=at(5), fence_until=at(6), fence_id="f")
-    assert why_refused(fenced, event(-1, 4), now=at(7)) is Refusal.FENCE_LAPSED
-    assert why_refused(fenced, event(-1, 4), now=at(6)) is Refusal.COUNTED  # still standing
+    assert why_refused(fenced, event(-1, 4), now=at(7)) is FeedRefusal.FENCE_LAPSED
+    assert why_refused(fenced, event(-1, 4), now=at(6)) is FeedRefusal.COUNTED  # still standing
 
 
 def test_an_event_the_snapshot_counts_is_stale_whatever_its_sign() -> None:
     counted = position(snapshot_as_of=at(5))
-    assert why_refused(counted, event(-1, 5), now=at(9)) is Refusal.COUNTED
-    assert why_refused(counted, event(2, 4), now=at(9)) is Refusal.COUNTED
+    assert why_refused(counted, event(-1, 5), now=at(9)) is FeedRefusal.COUNTED
+    assert why_refused(counted, event(2, 4), now=at(9)) is FeedRefusal.COUNTED
 
 
 def test_a_refused_decrease_no_count_includes_lacks_its_cover() -> None:
     sharded = position(snapshot_as_of=at(1), counter_shards=4)
-    assert why_refused(sharded, event(-1, 5), now=at(9)) is Refusal.UNCOVERED
-    assert why_refused(None, event(-1, 5), now=at(9)) is Refusal.UNCOVERED
+    assert why_refused(sharded, event(-1, 5), now=at(9)) is FeedRefusal.UNCOVERED
+    assert why_refused(None, event(-1, 5), now=at(9)) is FeedRefusal.UNCOVERED
 
 
 def test_an_undated_event_is_dated_just_after_the_latest_count() -> None:

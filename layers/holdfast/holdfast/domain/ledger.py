@@ -185,8 +185,8 @@ class SnapshotPlan:
     superseded: tuple[InventoryQuantity, ...]
     counter: FeedCounterChange
     archived: InventoryQuantity | None = None
-    deactivated: tuple[InventoryQuantity, ...] = field(default=())
-    overflow: tuple[InventoryQuantity, ...] = field(default=())
+    deactivated: tuple[InventoryQuantity, ...] = ()
+    overflow: tuple[InventoryQuantity, ...] = ()
 
     @property
     def counter_delta(self) -> int:
@@ -304,7 +304,7 @@ class CountState(Protocol):
     def fence_until(self) -> datetime | None: ...
 
 
-class Refusal(StrEnum):
+class FeedRefusal(StrEnum):
     FENCE_LAPSED = "FENCE_LAPSED"
     """A fence whose writer's time is up is in the way: take it down, apply the event again
     (never pass through it: its writer could still commit without the event)."""
@@ -341,14 +341,16 @@ def already_counted(position: CountState | None, happened: datetime, now: dateti
     )
 
 
-def why_refused(position: CountState | None, event: InventoryQuantity, now: datetime) -> Refusal:
+def why_refused(
+    position: CountState | None, event: InventoryQuantity, now: datetime
+) -> FeedRefusal:
     """Why shard 0 refused a feed event (:attr:`FeedPart.COUNTER_REFUSED`, or a shard of its
     cover), from the position read after the refusal."""
     if lapsed_fence(position, event.effective_at, now):
-        return Refusal.FENCE_LAPSED
+        return FeedRefusal.FENCE_LAPSED
     if event.quantity < 0 and not already_counted(position, event.effective_at, now):
-        return Refusal.UNCOVERED  # the shard guard failed, not the feed rules
-    return Refusal.COUNTED
+        return FeedRefusal.UNCOVERED  # the shard guard failed, not the feed rules
+    return FeedRefusal.COUNTED
 
 
 def after_counts(position: CountState | None) -> datetime | None:

@@ -25,11 +25,11 @@ from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
 from holdfast.domain.ledger import (
     FeedConflict,
     FeedPart,
+    FeedRefusal,
     FenceRefusal,
     InventoryQuantity,
     IqStatus,
     IqType,
-    Refusal,
     SnapshotPlan,
 )
 from holdfast.domain.refs import ip_ref
@@ -158,9 +158,9 @@ class StockFeed:
                     return Adjusted.DUPLICATE, self._recorded(iq)
             record = self._table.get_positions([iq.position_ref]).get(iq.position_ref)
             refusal = rules.why_refused(record, iq, now)
-            if refusal is Refusal.FENCE_LAPSED and record is not None:
+            if refusal is FeedRefusal.FENCE_LAPSED and record is not None:
                 self._table.take_down_fence(record, now)  # then apply it again
-            elif refusal is Refusal.COUNTED:
+            elif refusal is FeedRefusal.COUNTED:
                 later = rules.after_counts(record) if update.asOf is None else None
                 if later is None or later <= iq.effective_at:
                     return Adjusted.STALE, None
