@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from holdfast.domain import demand, restocking
+from holdfast.domain import demand, restocking, timing_report
 from holdfast.domain.clock import to_iso
 from holdfast.domain.signals import Signal, SignalType
 from holdfast.services.demand_reports import Filters
@@ -343,7 +343,7 @@ def test_affinity_sql_agrees_with_the_table_backed_report(signals, athena, min_c
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "Australia/Sydney", "America/Los_Angeles"])
 def test_timing_sql_agrees_with_the_table_backed_report_in_any_time_zone(signals, athena, zone):
-    expected = demand.timing(in_range(signals, demand.TIMING_TYPES), zone, 45)
+    expected = timing_report.timing(in_range(signals, timing_report.TIMING_TYPES), zone, 45)
 
     slots = athena("timing", *RANGE, None, None, zone)
     fit = athena("timer_fit", *RANGE, None, None, 45)

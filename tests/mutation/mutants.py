@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 COUNTERS = "layers/holdfast/holdfast/storage/counters.py"
 TRANSACTIONS = "layers/holdfast/holdfast/storage/transactions.py"
-TABLE = "layers/holdfast/holdfast/storage/table.py"
+FEED_COMMITS = "layers/holdfast/holdfast/storage/feed.py"
+FEED_SERVICE = "layers/holdfast/holdfast/services/feed.py"
 STORAGE_PLANS = "layers/holdfast/holdfast/storage/plans.py"
 PLACEMENT = "layers/holdfast/holdfast/domain/placement.py"
 HOLD_PLANS = "layers/holdfast/holdfast/domain/holds.py"
@@ -165,7 +166,7 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "fence-after-snapshot",
-        TABLE,
+        FEED_COMMITS,
         '"(attribute_not_exists(snapshotAsOf) OR snapshotAsOf < :asOf) AND "',
         '""',
         "an older (or the same) count is applied over the current one",
@@ -406,9 +407,9 @@ MUTANTS: list[Mutant] = [
     ),
     mutant(
         "lapsed-fence-taken-down",
-        TABLE,
-        "                self.take_down_fence(record, now)\n",
-        "",
+        FEED_SERVICE,
+        "                self._table.take_down_fence(record, now)  # then apply it again\n",
+        "                pass\n",
         "a dead count's fence refuses every event it covers for ever",
         f"{INTERLEAVED}::test_a_snapshot_whose_fence_lapsed_starts_again_when_an_event_it_never_read_lands",
         f"{INTERLEAVED}::test_a_sale_and_a_shipment_take_down_a_fence_whose_writer_died",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from holdfast.domain import demand, restocking
+from holdfast.domain import demand, restocking, timing_report
 from holdfast.domain.signals import Signal, SignalType
 
 T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night Paris moves its clocks forward
@@ -49,7 +49,7 @@ def test_a_multi_line_cart_is_one_cart_and_one_hold_in_every_count():
     signals = [held("a", "X", timerMinutes=10), held("a", "Y", timerMinutes=10)]
 
     (row,) = demand.channels(signals)
-    timing = demand.timing(signals, "UTC")
+    timing = timing_report.timing(signals, "UTC")
 
     assert (row.carts, row.heldCarts) == (1, 1)
     assert timing.byHour[0].holds == 1 and timing.timers[0].heldCarts == 1
@@ -63,7 +63,7 @@ def test_local_hours_follow_the_time_zone_across_a_clock_change():
 
     hours = {
         slot.slot: slot.holds
-        for slot in demand.timing(signals, "Europe/Paris").byHour
+        for slot in timing_report.timing(signals, "Europe/Paris").byHour
         if slot.holds
     }
 

@@ -12,6 +12,7 @@ from holdfast.domain.ledger import (
     InventoryQuantity,
     IqStatus,
     IqType,
+    SnapshotPlan,
     check_feed_quantity,
     counts_toward_on_hand,
     on_hand,
@@ -24,6 +25,27 @@ T0 = datetime(2024, 3, 15, 8, 0, tzinfo=UTC)
 
 def at(hours: float) -> datetime:
     return T0 + timedelta(hours=hours)
+
+
+def count_over(
+    ledger: list[InventoryQuantity],
+    *,
+    current_snapshot_as_of: datetime | None,
+    count: int,
+    as_of: datetime,
+) -> SnapshotPlan:
+    """The plan of a count of ``count`` at ``as_of`` over ``ledger`` as read under its fence."""
+    snapshot = InventoryQuantity(IP, IqType.LAST_ON_HAND, count, IqStatus.ACTIVE, as_of, as_of)
+    return plan_snapshot(
+        ledger,
+        current_snapshot_as_of,
+        snapshot,
+        product_ref="ACME_SNEAKER_BLK_US9",
+        location_ref="MAIN_DC",
+        catalogue="DEFAULT",
+        fence_id="fence-1",
+        now=as_of,
+    )
 
 
 def iq(
@@ -103,7 +125,7 @@ def test_only_the_current_snapshot_counts() -> None:
 
 def test_snapshot_supersedes_the_previous_snapshot() -> None:
     previous = iq(IqType.LAST_ON_HAND, 50, 0)
-    plan = plan_snapshot([previous], current_snapshot_as_of=at(0), count=40, as_of=at(1))
+    plan = count_over([previous], current_snapshot_as_of=at(0), count=40, as_of=at(1))
     assert plan.superseded == (previous,)
     assert plan.counter_delta == -10  # 50 -> 40
 
@@ -124,7 +146,7 @@ def test_snapshot_supersedes_sales_returns_deltas_and_corrections_at_or_before_i
     before = on_hand(ledger, snapshot_as_of=at(0))
     assert before == 50 + 10 - 4 + 1 - 2 - 2 - 3 + 5 == 55
 
-    plan = plan_snapshot(ledger, current_snapshot_as_of=at(0), count=40, as_of=at(3))
+    plan = count_over(ledger, current_snapshot_as_of=at(0), count=40, as_of=at(3))
 
     assert refs(plan.superseded) == {
         f"{IP}:LAST_ON_HAND",
@@ -144,7 +166,7 @@ def test_snapshot_keeps_soft_reserves_and_reservations() -> None:
         iq(IqType.SOFT_RESERVE, -2, 1, "FO_1234"),
         iq(IqType.RESERVED, -3, 1, "FUL_456"),
     ]
-    plan = plan_snapshot(ledger, current_snapshot_as_of=at(0), count=48, as_of=at(2))
+    plan = count_over(ledger, current_snapshot_as_of=at(0), count=48, as_of=at(2))
     assert refs(plan.superseded) == {f"{IP}:LAST_ON_HAND"}
     assert on_hand(ledger, at(0)) + plan.counter_delta == 48 - 2 - 3
 
@@ -155,7 +177,7 @@ def test_snapshot_keeps_events_after_its_count_time() -> None:
         iq(IqType.SALE, -1, 3, "till-1"),
         iq(IqType.DELTA, 6, 4, "rcpt-1"),
     ]
-    plan = plan_snapshot(ledger, current_snapshot_as_of=at(0), count=30, as_of=at(2))
+    plan = count_over(ledger, current_snapshot_as_of=at(0), count=30, as_of=at(2))
     assert refs(plan.superseded) == {f"{IP}:LAST_ON_HAND"}
     assert plan.counter_delta == -20
     assert on_hand(ledger, at(0)) + plan.counter_delta == 30 - 1 + 6
@@ -169,20 +191,20 @@ def test_snapshot_ignores_what_is_already_inactive_or_superseded() -> None:
         iq(IqType.DELTA, 4, 3, "rcpt-new"),
     ]
     assert on_hand(ledger, at(2)) == 54
-    plan = plan_snapshot(ledger, current_snapshot_as_of=at(2), count=20, as_of=at(4))
+    plan = count_over(ledger, current_snapshot_as_of=at(2), count=20, as_of=at(4))
     assert refs(plan.superseded) == {f"{IP}:LAST_ON_HAND", f"{IP}:DELTA:rcpt-new"}
     assert plan.counter_delta == 20 - 54
 
 
 def test_first_snapshot_of_a_position_supersedes_earlier_events() -> None:
     ledger = [iq(IqType.DELTA, 10, 1, "rcpt-1"), iq(IqType.DELTA, 3, 5, "rcpt-2")]
-    plan = plan_snapshot(ledger, current_snapshot_as_of=None, count=25, as_of=at(2))
+    plan = count_over(ledger, current_snapshot_as_of=None, count=25, as_of=at(2))
     assert refs(plan.superseded) == {f"{IP}:DELTA:rcpt-1"}
     assert on_hand(ledger, None) + plan.counter_delta == 25 + 3
 
 
 def test_snapshot_on_an_empty_ledger_moves_the_counter_by_its_count() -> None:
-    plan = plan_snapshot([], current_snapshot_as_of=None, count=50, as_of=at(0))
+    plan = count_over([], current_snapshot_as_of=None, count=50, as_of=at(0))
     assert plan.superseded == ()
     assert plan.counter_delta == 50
 

@@ -10,11 +10,11 @@ from holdfast.domain.demand import (
     AffinityReport,
     ChannelRow,
     LocationsReport,
-    TimingReport,
 )
 from holdfast.domain.funnel import FunnelRow
 from holdfast.domain.restocking import RestockRow
 from holdfast.domain.signals import Signal
+from holdfast.domain.timing_report import TimingReport
 
 
 class _View(BaseModel):

@@ -13,11 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from itertools import combinations
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from holdfast.domain.clock import from_iso
 from holdfast.domain.signals import Signal, SignalType, plan_locations
 
 CHANNEL_TYPES = (SignalType.FO_CALL, SignalType.CONVERSION, SignalType.ABANDONED)
@@ -28,7 +26,6 @@ LOCATION_TYPES = (
     SignalType.LOW_STOCK,
 )
 AFFINITY_TYPES = (SignalType.FO_CALL, SignalType.ABANDONED)
-TIMING_TYPES = (SignalType.FO_CALL, SignalType.CONVERSION, SignalType.ABANDONED)
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -47,7 +44,8 @@ def holds_stock(signal: Signal) -> bool:
     return signal.type is SignalType.FO_CALL and bool(signal.heldQuantity)
 
 
-def _from_hold(signal: Signal) -> bool:
+def from_hold(signal: Signal) -> bool:
+    """An order that converted a hold."""
     return signal.type is SignalType.CONVERSION and bool(signal.detail.get("convertedFromHold"))
 
 
@@ -93,7 +91,7 @@ def channels(signals: Iterable[Signal]) -> list[ChannelRow]:
                 counts["refused"].add(signal.foRef)
         elif signal.type is SignalType.CONVERSION:
             counts["orders"].add(signal.orderRef)
-            if _from_hold(signal):
+            if from_hold(signal):
                 counts["converted"].add(signal.foRef)
         elif signal.type is SignalType.ABANDONED:
             counts["abandoned"].add(signal.foRef)
@@ -149,9 +147,23 @@ class LocationsReport(Row):
 def locations(signals: Iterable[Signal]) -> LocationsReport:
     """Locations in plans vs locations fulfilling orders; out-of-stock intensity per product ×
     location, most units first."""
-    planned: dict[str, set[str | None]] = defaultdict(set)
-    fulfilled: dict[str, set[str | None]] = defaultdict(set)
-    demand: dict[tuple[str, str | None], list[Any]] = defaultdict(lambda: [set(), 0, set()])
+    planned, fulfilled, demand = _location_tallies(signals)
+    return LocationsReport(
+        locations=_location_rows(planned, fulfilled), outOfStock=_demand_rows(demand)
+    )
+
+
+RefsBy = dict[str, set[str | None]]
+Demand = dict[tuple[str, str | None], list[Any]]
+"""Per product × location: the carts out of stock, their units, the LOW_STOCK signal ids."""
+
+
+def _location_tallies(signals: Iterable[Signal]) -> tuple[RefsBy, RefsBy, Demand]:
+    """Per location the carts planned there and the orders fulfilled from it, and the
+    unserved demand per product × location."""
+    planned: RefsBy = defaultdict(set)
+    fulfilled: RefsBy = defaultdict(set)
+    demand: Demand = defaultdict(lambda: [set(), 0, set()])
     for signal in signals:
         if signal.type is SignalType.FO_CALL:
             for location in signal.detail.get("planLocations") or plan_locations(
@@ -167,7 +179,12 @@ def locations(signals: Iterable[Signal]) -> LocationsReport:
             row[1] += signal.quantity
         elif signal.type is SignalType.LOW_STOCK:
             demand[(signal.productRef, signal.locationRef)][2].add(signal.id)
-    location_rows = [
+    return planned, fulfilled, demand
+
+
+def _location_rows(planned: RefsBy, fulfilled: RefsBy) -> list[LocationRow]:
+    """Locations that fulfil most first, then those offered most."""
+    rows = [
         LocationRow(
             locationRef=location,
             plannedCarts=len(planned[location]),
@@ -176,7 +193,12 @@ def locations(signals: Iterable[Signal]) -> LocationsReport:
         )
         for location in set(planned) | set(fulfilled)
     ]
-    demand_rows = [
+    return sorted(rows, key=lambda r: (-r.fulfilledOrders, -r.plannedCarts, r.locationRef))
+
+
+def _demand_rows(demand: Demand) -> list[DemandRow]:
+    """Unserved demand, most units first, then most low-stock crossings."""
+    rows = [
         DemandRow(
             productRef=product,
             locationRef=location,
@@ -186,19 +208,9 @@ def locations(signals: Iterable[Signal]) -> LocationsReport:
         )
         for (product, location), (carts, units, crossings) in demand.items()
     ]
-    return LocationsReport(
-        locations=sorted(
-            location_rows, key=lambda r: (-r.fulfilledOrders, -r.plannedCarts, r.locationRef)
-        ),
-        outOfStock=sorted(
-            demand_rows,
-            key=lambda r: (
-                -r.outOfStockUnits,
-                -r.lowStockCrossings,
-                r.productRef,
-                r.locationRef or "",
-            ),
-        ),
+    return sorted(
+        rows,
+        key=lambda r: (-r.outOfStockUnits, -r.lowStockCrossings, r.productRef, r.locationRef or ""),
     )
 
 
@@ -267,98 +279,3 @@ def _pairs(baskets: Iterable[set[str]], min_count: int, limit: int) -> list[Pair
         if count >= min_count
     ]
     return sorted(rows, key=lambda r: (-r.carts, -r.lift, r.productA, r.productB))[:limit]
-
-
-class TimeSlot(Row):
-    """Carts held, orders and carts abandoned in one hour of the day or day of the week."""
-
-    slot: int
-    """Hour 0–23, or ISO day of the week 1 (Monday) – 7 (Sunday), in the report's time zone."""
-    holds: int
-    conversions: int
-    abandoned: int
-
-
-class SecondsBucket(Row):
-    fromSeconds: int
-    toSeconds: int
-    orders: int
-    """Orders converting a hold whose ``secondsToConvert`` is in ``[fromSeconds, toSeconds)``."""
-
-
-class TimerCount(Row):
-    timerSeconds: int
-    heldCarts: int
-
-
-class TimingReport(Row):
-    timeZone: str
-    byHour: list[TimeSlot]
-    byDayOfWeek: list[TimeSlot]
-    bucketSeconds: int
-    secondsToConvert: list[SecondsBucket]
-    """Non-empty buckets only, shortest first."""
-    timers: list[TimerCount]
-    """The timer lengths the held carts were given."""
-    ordersAfterExpiry: int
-    """Orders for a cart whose hold had already ended (reserved afresh): the timer was too short
-    for these shoppers."""
-
-
-def timing(
-    signals: Iterable[Signal], time_zone: str = "UTC", bucket_seconds: int = 60
-) -> TimingReport:
-    """Holds, conversions and abandonment by local hour and day of week, and the distribution
-    of seconds to convert beside the timer lengths."""
-    zone = ZoneInfo(time_zone)
-    hours: list[list[set[str]]] = [[set(), set(), set()] for _ in range(24)]
-    days: list[list[set[str]]] = [[set(), set(), set()] for _ in range(7)]
-    buckets: dict[int, set[str]] = defaultdict(set)
-    timers: dict[int, set[str]] = defaultdict(set)
-    late: set[str] = set()
-    for signal in signals:
-        column, key = _timing_column(signal)
-        if column is None:
-            continue
-        local = from_iso(signal.at).astimezone(zone)
-        hours[local.hour][column].add(key)
-        days[local.isoweekday() - 1][column].add(key)
-        if holds_stock(signal) and signal.detail.get("timerMinutes") is not None:
-            timers[int(signal.detail["timerMinutes"]) * 60].add(key)
-        if _from_hold(signal) and signal.secondsToConvert is not None:
-            buckets[int(signal.secondsToConvert // bucket_seconds)].add(key)
-        elif signal.type is SignalType.CONVERSION and signal.foRef and not _from_hold(signal):
-            late.add(key)
-    return TimingReport(
-        timeZone=time_zone,
-        byHour=[
-            TimeSlot(slot=h, holds=len(c[0]), conversions=len(c[1]), abandoned=len(c[2]))
-            for h, c in enumerate(hours)
-        ],
-        byDayOfWeek=[
-            TimeSlot(slot=d + 1, holds=len(c[0]), conversions=len(c[1]), abandoned=len(c[2]))
-            for d, c in enumerate(days)
-        ],
-        bucketSeconds=bucket_seconds,
-        secondsToConvert=[
-            SecondsBucket(
-                fromSeconds=b * bucket_seconds,
-                toSeconds=(b + 1) * bucket_seconds,
-                orders=len(buckets[b]),
-            )
-            for b in sorted(buckets)
-        ],
-        timers=[TimerCount(timerSeconds=t, heldCarts=len(timers[t])) for t in sorted(timers)],
-        ordersAfterExpiry=len(late),
-    )
-
-
-def _timing_column(signal: Signal) -> tuple[int | None, str]:
-    """Which count a signal adds to (0 holds, 1 conversions, 2 abandoned) and its cart or order."""
-    if holds_stock(signal):
-        return 0, signal.foRef or signal.id
-    if signal.type is SignalType.CONVERSION:
-        return 1, signal.orderRef or signal.id
-    if signal.type is SignalType.ABANDONED:
-        return 2, signal.foRef or signal.id
-    return None, ""

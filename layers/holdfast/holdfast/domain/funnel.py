@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
@@ -49,58 +49,58 @@ class FunnelRow(BaseModel):
 def funnel(signals: Iterable[Signal]) -> list[FunnelRow]:
     """The funnel per SKU from the FO_CALL, CONVERSION, ABANDONED and OUT_OF_STOCK signals of
     a time range (each counted by its own time), by productRef."""
-    rows: dict[str, dict[str, Any]] = {}
-
-    def row(product: str) -> dict[str, Any]:
-        return rows.setdefault(
-            product,
-            {
-                "foCalls": 0,
-                "holds": 0,
-                "heldCalls": 0,
-                "orders": 0,
-                "fromHolds": 0,
-                "abandoned": 0,
-                "refused": 0,
-                "outOfStock": 0,
-                "seconds": [],
-            },
-        )
-
+    tallies: dict[str, _Tally] = {}
     for signal in signals:
-        counts = row(signal.productRef)
+        tallies.setdefault(signal.productRef, _Tally()).add(signal)
+    return [tally.row(product) for product, tally in sorted(tallies.items())]
+
+
+@dataclass
+class _Tally:
+    """One SKU's counts while its signals are read."""
+
+    fo_calls: int = 0
+    holds: int = 0
+    held_calls: int = 0
+    orders: int = 0
+    from_holds: int = 0
+    abandoned: int = 0
+    refused: int = 0
+    out_of_stock: int = 0
+    seconds: list[float] = field(default_factory=list)
+
+    def add(self, signal: Signal) -> None:
         if signal.type is SignalType.FO_CALL:
-            counts["foCalls"] += 1
-            counts["holds"] += signal.heldQuantity or 0
-            counts["heldCalls"] += 1 if signal.heldQuantity else 0
-            counts["refused"] += 1 if signal.outcome == "NO_OPTIONS" else 0
+            self.fo_calls += 1
+            self.holds += signal.heldQuantity or 0
+            self.held_calls += 1 if signal.heldQuantity else 0
+            self.refused += 1 if signal.outcome == "NO_OPTIONS" else 0
         elif signal.type is SignalType.CONVERSION:
-            counts["orders"] += 1
+            self.orders += 1
             if signal.detail.get("convertedFromHold"):
-                counts["fromHolds"] += 1
+                self.from_holds += 1
                 if signal.secondsToConvert is not None:
-                    counts["seconds"].append(signal.secondsToConvert)
+                    self.seconds.append(signal.secondsToConvert)
         elif signal.type is SignalType.ABANDONED:
-            counts["abandoned"] += 1
+            self.abandoned += 1
         elif signal.type is SignalType.OUT_OF_STOCK:
-            counts["outOfStock"] += signal.quantity
-    return [
-        FunnelRow(
+            self.out_of_stock += signal.quantity
+
+    def row(self, product: str) -> FunnelRow:
+        return FunnelRow(
             productRef=product,
-            foCalls=c["foCalls"],
-            holds=c["holds"],
-            orders=c["orders"],
-            abandoned=c["abandoned"],
-            refused=c["refused"],
-            conversionRate=_rate(c["fromHolds"], c["heldCalls"]),
-            abandonmentRate=_rate(c["abandoned"], c["heldCalls"]),
-            medianSecondsToConvert=round(statistics.median(c["seconds"]), 3)
-            if c["seconds"]
-            else None,
-            outOfStock=c["outOfStock"],
+            foCalls=self.fo_calls,
+            holds=self.holds,
+            orders=self.orders,
+            abandoned=self.abandoned,
+            refused=self.refused,
+            conversionRate=_rate(self.from_holds, self.held_calls),
+            abandonmentRate=_rate(self.abandoned, self.held_calls),
+            medianSecondsToConvert=(
+                round(statistics.median(self.seconds), 3) if self.seconds else None
+            ),
+            outOfStock=self.out_of_stock,
         )
-        for product, c in sorted(rows.items())
-    ]
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -115,29 +115,7 @@ def inventory_positions(_root: Any, info: Any, **args: Any) -> dict[str, Any]:
     configured location); one ledger read each, so at most 100 positions."""
     context: GraphqlContext = info.context
     refuse_date_ranges(args)
-    holdfast_catalogue = context.mapping.holdfast_catalogue(
-        (args.get("catalogue") or {}).get("ref")
-    )
-    if args.get("ref"):
-        positions = [
-            position_ref(ref, holdfast_catalogue, "ref") for ref in dict.fromkeys(args["ref"])
-        ]
-    else:
-        products = refs_argument(args, "productRef", MAX_PRODUCTS)
-        if not products:
-            raise InvalidInput.field("productRef", "name at least one product (or a ref)")
-        configured = sorted(
-            context.runtime.config.current().locations.values(),
-            key=lambda loc: (loc.priority, loc.ref),
-        )
-        locations = refs_argument(args, "locationRef", MAX_LOCATIONS) or [
-            loc.ref for loc in configured
-        ]
-        positions = [
-            ip_ref(product, location, holdfast_catalogue)
-            for product in products
-            for location in locations
-        ]
+    positions = _named_positions(args, context)
     if len(positions) > MAX_PAGE:
         raise InvalidInput.field(
             "productRef", f"at most {MAX_PAGE} positions (products × locations) in one query"
@@ -151,6 +129,29 @@ def inventory_positions(_root: Any, info: Any, **args: Any) -> dict[str, Any]:
         except NotFound:
             continue
     return connection([node for node in nodes if matches(node, args, IP_FILTERS)], args)
+
+
+def _named_positions(args: dict[str, Any], context: GraphqlContext) -> list[str]:
+    """The position refs a query names: its ``ref`` list, else each ``productRef`` at each
+    ``locationRef`` (default: every configured location, by priority)."""
+    holdfast_catalogue = context.mapping.holdfast_catalogue(
+        (args.get("catalogue") or {}).get("ref")
+    )
+    if args.get("ref"):
+        return [position_ref(ref, holdfast_catalogue, "ref") for ref in dict.fromkeys(args["ref"])]
+    products = refs_argument(args, "productRef", MAX_PRODUCTS)
+    if not products:
+        raise InvalidInput.field("productRef", "name at least one product (or a ref)")
+    configured = sorted(
+        context.runtime.config.current().locations.values(),
+        key=lambda loc: (loc.priority, loc.ref),
+    )
+    locations = refs_argument(args, "locationRef", MAX_LOCATIONS) or [loc.ref for loc in configured]
+    return [
+        ip_ref(product, location, holdfast_catalogue)
+        for product in products
+        for location in locations
+    ]
 
 
 def inventory_quantities(_root: Any, info: Any, **args: Any) -> dict[str, Any]:

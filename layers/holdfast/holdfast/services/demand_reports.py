@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from holdfast.domain import demand, restocking
+from holdfast.domain import demand, restocking, timing_report
 from holdfast.domain.signals import Signal, SignalType
 from holdfast.services.signals import SignalService
 
@@ -59,9 +59,9 @@ class DemandReports:
 
     def timing(
         self, start: datetime, end: datetime, filters: Filters, time_zone: str, bucket_seconds: int
-    ) -> demand.TimingReport:
-        return demand.timing(
-            self._read(start, end, demand.TIMING_TYPES, filters), time_zone, bucket_seconds
+    ) -> timing_report.TimingReport:
+        return timing_report.timing(
+            self._read(start, end, timing_report.TIMING_TYPES, filters), time_zone, bucket_seconds
         )
 
     def restocking(

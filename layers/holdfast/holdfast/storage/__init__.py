@@ -4,7 +4,8 @@
 (stored items as records, encoded and decoded), :mod:`~holdfast.storage.reads`,
 :mod:`~holdfast.storage.counters` and :mod:`~holdfast.storage.transactions` (the items of one
 TransactWriteItems), :mod:`~holdfast.storage.commits` (running it, retries, conflicts),
-:mod:`~holdfast.storage.plans` (the domain's plans committed) and
+:mod:`~holdfast.storage.plans` (the domain's plans committed),
+:mod:`~holdfast.storage.feed` (the stock feed's plans and a count's fence committed) and
 :mod:`~holdfast.storage.table` (:class:`InventoryTable`, what the services hold).
 """
 
@@ -30,7 +31,7 @@ from holdfast.storage.records import (
     timer_from_image,
     to_item,
 )
-from holdfast.storage.table import AdjustmentOutcome, InventoryTable, SnapshotOutcome
+from holdfast.storage.table import InventoryTable
 from holdfast.storage.transactions import WriteTransaction
 
 __all__ = [
@@ -38,14 +39,12 @@ __all__ = [
     "EXPIRY_INDEX",
     "FO_KIND",
     "SHARD_ENTITY",
-    "AdjustmentOutcome",
     "CounterChange",
     "CounterImage",
     "Document",
     "InventoryTable",
     "PositionKey",
     "PositionRecord",
-    "SnapshotOutcome",
     "TimerRecord",
     "WriteConflict",
     "WriteTransaction",
