@@ -26,7 +26,6 @@ LOCATION_TYPES = (
     SignalType.LOW_STOCK,
 )
 AFFINITY_TYPES = (SignalType.FO_CALL, SignalType.ABANDONED)
-DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 class Row(BaseModel):
