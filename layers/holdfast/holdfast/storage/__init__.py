@@ -1,13 +1,15 @@
 """The one package that knows the DynamoDB table.
 
 :mod:`~holdfast.storage.keys` (partition and sort keys), :mod:`~holdfast.storage.records`
-(stored items as records, encoded and decoded), :mod:`~holdfast.storage.reads`,
+and :mod:`~holdfast.storage.documents` (stored items as records, encoded and decoded),
+:mod:`~holdfast.storage.reads`,
 :mod:`~holdfast.storage.counters` and :mod:`~holdfast.storage.transactions` (the items of one
 TransactWriteItems), :mod:`~holdfast.storage.commits` (running it, retries, conflicts),
 :mod:`~holdfast.storage.plans` (the domain's plans committed) and
 :mod:`~holdfast.storage.table` (:class:`InventoryTable`, what the services hold).
 """
 
+from holdfast.domain.documents import CartRecord, OrderRecord, ProductLine
 from holdfast.storage.commits import COMMIT_ATTEMPTS, WriteConflict, cancellation_codes
 from holdfast.storage.keys import (
     EXPIRY_INDEX,
@@ -21,7 +23,6 @@ from holdfast.storage.keys import (
 from holdfast.storage.records import (
     CounterChange,
     CounterImage,
-    Document,
     PositionRecord,
     TimerRecord,
     counter_from_image,
@@ -39,12 +40,14 @@ __all__ = [
     "FO_KIND",
     "SHARD_ENTITY",
     "AdjustmentOutcome",
+    "CartRecord",
     "CounterChange",
     "CounterImage",
-    "Document",
     "InventoryTable",
+    "OrderRecord",
     "PositionKey",
     "PositionRecord",
+    "ProductLine",
     "SnapshotOutcome",
     "TimerRecord",
     "WriteConflict",
