@@ -1,13 +1,17 @@
 """Fulfilment options and orders as decided and stored: typed, frozen records.
 
 :mod:`holdfast.storage.documents` encodes them to the table's items (and decodes items and
-stream images back); services, the graphql package and the demand signals read their fields.
+stream images back); services and the demand signals read their fields. Their lines, plans
+and shortfall are shown in the API's shape by the ``*_json`` functions here, which the stored
+body, the answers and the signals share.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from holdfast.domain.holds import HeldCart
 from holdfast.domain.planning import Allocation, Plan, Shortfall
@@ -82,3 +86,32 @@ class OrderRecord:
     created_at: datetime
     updated_at: datetime | None = None
     """When the order last changed status (the item's ``updatedAt``)."""
+
+
+def lines_json(lines: Iterable[ProductLine]) -> list[dict[str, Any]]:
+    """Lines as the API shows them (and the stored body keeps them)."""
+    return [{"productRef": line.product_ref, "quantity": line.quantity} for line in lines]
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """A plan as the API shows it (and the stored body keeps it): its items by location."""
+    return {
+        "type": plan.type,
+        "fulfilments": [
+            {
+                "locationRef": location,
+                "items": [
+                    {"productRef": a.product_ref, "quantity": a.quantity} for a in allocations
+                ],
+            }
+            for location, allocations in plan.by_location().items()
+        ],
+    }
+
+
+def shortfall_json(shortfall: Iterable[Shortfall]) -> list[dict[str, Any]]:
+    """What each short line asked for and what there was, as the API shows it."""
+    return [
+        {"productRef": s.product_ref, "requested": s.requested, "available": s.available}
+        for s in shortfall
+    ]

@@ -6,13 +6,16 @@ its ``expiresAt`` answers EXPIRED, released or not); an order's is its record as
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from holdfast.domain.clock import to_iso
-from holdfast.domain.documents import CartRecord, OrderRecord, ProductLine
-from holdfast.domain.planning import Plan
+from holdfast.domain.documents import (
+    CartRecord,
+    OrderRecord,
+    lines_json,
+    plan_json,
+    shortfall_json,
+)
 from holdfast.models import FulfilmentOptionView, OrderView
 
 
@@ -27,13 +30,10 @@ def cart_view(cart: CartRecord, now: datetime) -> FulfilmentOptionView:
             "channel": cart.channel,
             "deliveryType": cart.delivery_type,
             "locationRef": cart.location_ref,
-            "lines": _lines(cart.lines),
-            "plans": [_plan(plan) for plan in cart.plans],
-            "reservedPlan": _plan(cart.reserved_plan) if cart.reserved_plan else None,
-            "shortfall": [
-                {"productRef": s.product_ref, "requested": s.requested, "available": s.available}
-                for s in cart.shortfall
-            ],
+            "lines": lines_json(cart.lines),
+            "plans": [plan_json(plan) for plan in cart.plans],
+            "reservedPlan": plan_json(cart.reserved_plan) if cart.reserved_plan else None,
+            "shortfall": shortfall_json(cart.shortfall),
             "createdAt": to_iso(cart.created_at),
             "expiresAt": to_iso(cart.expires_at) if cart.expires_at else None,
             "timerMinutes": cart.timer_minutes,
@@ -54,7 +54,7 @@ def order_view(order: OrderRecord) -> OrderView:
             "deliveryType": order.delivery_type,
             "locationRef": order.location_ref,
             "fulfilmentOptionRef": order.fulfilment_option_ref,
-            "lines": _lines(order.lines),
+            "lines": lines_json(order.lines),
             "allocations": [
                 {"productRef": a.product_ref, "locationRef": a.location_ref, "quantity": a.quantity}
                 for a in order.allocations
@@ -65,22 +65,3 @@ def order_view(order: OrderRecord) -> OrderView:
             "updatedAt": to_iso(order.updated_at) if order.updated_at else created_at,
         }
     )
-
-
-def _lines(lines: Iterable[ProductLine]) -> list[dict[str, Any]]:
-    return [{"productRef": line.product_ref, "quantity": line.quantity} for line in lines]
-
-
-def _plan(plan: Plan) -> dict[str, Any]:
-    return {
-        "type": plan.type,
-        "fulfilments": [
-            {
-                "locationRef": location,
-                "items": [
-                    {"productRef": a.product_ref, "quantity": a.quantity} for a in allocations
-                ],
-            }
-            for location, allocations in plan.by_location().items()
-        ],
-    }

@@ -2,14 +2,16 @@
 
 :mod:`~holdfast.storage.keys` (partition and sort keys), :mod:`~holdfast.storage.records`
 and :mod:`~holdfast.storage.documents` (stored items as records, encoded and decoded),
-:mod:`~holdfast.storage.reads`,
+:mod:`~holdfast.storage.changes` (stream images decoded), :mod:`~holdfast.storage.reads`,
 :mod:`~holdfast.storage.counters` and :mod:`~holdfast.storage.transactions` (the items of one
 TransactWriteItems), :mod:`~holdfast.storage.commits` (running it, retries, conflicts),
 :mod:`~holdfast.storage.plans` (the domain's plans committed) and
-:mod:`~holdfast.storage.table` (:class:`InventoryTable`, what the services hold).
+:mod:`~holdfast.storage.table` (:class:`InventoryTable`, what the services hold);
+:mod:`~holdfast.storage.signals` keeps the demand signals' items.
 """
 
 from holdfast.domain.documents import CartRecord, OrderRecord, ProductLine
+from holdfast.storage.changes import table_change
 from holdfast.storage.commits import COMMIT_ATTEMPTS, WriteConflict, cancellation_codes
 from holdfast.storage.keys import (
     EXPIRY_INDEX,
@@ -58,6 +60,7 @@ __all__ = [
     "from_item",
     "quantity_from",
     "shard_key",
+    "table_change",
     "timer_from_image",
     "timer_key",
     "to_item",

@@ -16,7 +16,14 @@ from datetime import datetime
 from typing import Any
 
 from holdfast.domain.clock import from_iso, to_iso
-from holdfast.domain.documents import CartRecord, OrderRecord, ProductLine
+from holdfast.domain.documents import (
+    CartRecord,
+    OrderRecord,
+    ProductLine,
+    lines_json,
+    plan_json,
+    shortfall_json,
+)
 from holdfast.domain.planning import Allocation, Plan, Shortfall
 from holdfast.storage.keys import FO_KIND, ORDER_KIND, document_key
 from holdfast.storage.records import to_item
@@ -29,14 +36,11 @@ def cart_body(cart: CartRecord) -> dict[str, Any]:
         "channel": cart.channel,
         "deliveryType": cart.delivery_type,
         "locationRef": cart.location_ref,
-        "lines": _lines_json(cart.lines),
+        "lines": lines_json(cart.lines),
         "plans": [plan_json(plan) for plan in cart.plans],
         "reservedPlan": plan_json(cart.reserved_plan) if cart.reserved_plan else None,
         "allocations": _allocations_json(cart.allocations),
-        "shortfall": [
-            {"productRef": s.product_ref, "requested": s.requested, "available": s.available}
-            for s in cart.shortfall
-        ],
+        "shortfall": shortfall_json(cart.shortfall),
         "timerMinutes": cart.timer_minutes,
         "createdAt": to_iso(cart.created_at),
         "extended": cart.extended,
@@ -65,8 +69,8 @@ def cart_from(values: Mapping[str, Any]) -> CartRecord:
         delivery_type=body["deliveryType"],
         location_ref=body.get("locationRef"),
         lines=_lines_from(body.get("lines", [])),
-        plans=tuple(plan_from(plan) for plan in body.get("plans", [])),
-        reserved_plan=plan_from(body["reservedPlan"]) if body.get("reservedPlan") else None,
+        plans=tuple(_plan_from(plan) for plan in body.get("plans", [])),
+        reserved_plan=_plan_from(body["reservedPlan"]) if body.get("reservedPlan") else None,
         allocations=_allocations_from(body.get("allocations", [])),
         shortfall=tuple(
             Shortfall(s["productRef"], s["requested"], s["available"])
@@ -93,7 +97,7 @@ def order_body(order: OrderRecord) -> dict[str, Any]:
         "deliveryType": order.delivery_type,
         "locationRef": order.location_ref,
         "fulfilmentOptionRef": order.fulfilment_option_ref,
-        "lines": _lines_json(order.lines),
+        "lines": lines_json(order.lines),
         "allocations": _allocations_json(order.allocations),
         "convertedFromHold": order.converted_from_hold,
         "secondsToConvert": order.seconds_to_convert,
@@ -125,22 +129,7 @@ def order_from(values: Mapping[str, Any]) -> OrderRecord:
     )
 
 
-def plan_json(plan: Plan) -> dict[str, Any]:
-    """A plan as the stored body keeps it: its items grouped by location."""
-    return {
-        "type": plan.type,
-        "fulfilments": [
-            {"locationRef": location, "items": _items_json(allocations)}
-            for location, allocations in plan.by_location().items()
-        ],
-    }
-
-
-def _items_json(allocations: Iterable[Allocation]) -> list[dict[str, Any]]:
-    return [{"productRef": a.product_ref, "quantity": a.quantity} for a in allocations]
-
-
-def plan_from(plan: Mapping[str, Any]) -> Plan:
+def _plan_from(plan: Mapping[str, Any]) -> Plan:
     return Plan(
         plan["type"],
         tuple(
@@ -173,10 +162,6 @@ def _document_item(
             "updatedAt": to_iso(now),
         }
     )
-
-
-def _lines_json(lines: Iterable[ProductLine]) -> list[dict[str, Any]]:
-    return [{"productRef": line.product_ref, "quantity": line.quantity} for line in lines]
 
 
 def _lines_from(lines: Iterable[Mapping[str, Any]]) -> tuple[ProductLine, ...]:
