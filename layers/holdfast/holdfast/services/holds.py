@@ -107,7 +107,7 @@ class HoldService:
     def _asked(self, request: FulfilmentOptionRequest) -> AskedCart | CartRecord:
         """The cart as asked, resolved against configuration; or, when the cart it replaces
         is no longer active because this very replacement took it, that replacement."""
-        started = time.monotonic()  # the demand signals' FO-call latency (body.latencyMs)
+        started = time.monotonic()  # the demand signals' FO-call latency (latency_ms)
         configuration = self._config.current()
         channel = self._config.channel(request.channel)
         lines = merge_lines((line.productRef, line.quantity) for line in request.lines)
