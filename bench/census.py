@@ -131,7 +131,7 @@ def _released(outcome: tuple[dict[str, Any], str]) -> None:
     answer, fo_ref = outcome
     if answer != {"batchItemFailures": []}:
         raise BenchError(f"the stream handler answered {answer!r}")
-    stored = get_runtime().table.get_document("FO", fo_ref)
+    stored = get_runtime().table.get_cart(fo_ref)
     if stored is None or stored.status != "EXPIRED":
         raise BenchError(f"hold {fo_ref} is {stored.status if stored else 'gone'}, not EXPIRED")
 

@@ -110,7 +110,10 @@ def active_iqs(api: LocalApi, kind: str, ref: str = IP) -> list[dict[str, Any]]:
 
 
 def stored_status(kind: str, ref: str) -> str:
-    return get_runtime().table.get_document(kind, ref).status
+    table = get_runtime().table
+    stored = table.get_cart(ref) if kind == "FO" else table.get_order(ref)
+    assert stored is not None, (kind, ref)
+    return stored.status
 
 
 def assert_reconciled() -> None:

@@ -610,7 +610,7 @@ def test_cancelling_a_hold_past_its_expiry_releases_it_as_expired(api, clock) ->
     cancelled = ok(api.delete("/fulfilment-options/cart-1"))
 
     assert cancelled["status"] == "EXPIRED"
-    assert get_runtime().table.get_document("FO", "cart-1").status == "EXPIRED"
+    assert get_runtime().table.get_cart("cart-1").status == "EXPIRED"
     assert on_hand(api) == 10
     assert_clean()
 

@@ -154,20 +154,15 @@ def test_mixed_shoppers_sweepers_and_feeds_never_oversell_and_account_for_every_
         active_fos = {
             ref
             for ref in fo_refs
-            if (d := table.get_document("FO", ref))
+            if (d := table.get_cart(ref))
             and d.status == "ACTIVE"
-            and any(a["productRef"] == sku for a in d.body["allocations"])
+            and any(a.product_ref == sku for a in d.allocations)
         }
-        orders = {
-            ref: table.get_document("ORDER", ref)
-            for ref in (f"order-{i:03d}" for i in range(shoppers))
-        }
+        orders = {ref: table.get_order(ref) for ref in (f"order-{i:03d}" for i in range(shoppers))}
         confirmed = {
             ref
             for ref, o in orders.items()
-            if o
-            and o.status == "CONFIRMED"
-            and any(a["productRef"] == sku for a in o.body["allocations"])
+            if o and o.status == "CONFIRMED" and any(a.product_ref == sku for a in o.allocations)
         }
         assert holds == active_fos, (
             "SOFT_RESERVE IQs and ACTIVE carts disagree: a hold released twice or never"

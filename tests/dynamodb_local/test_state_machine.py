@@ -710,7 +710,7 @@ class HoldfastMachine(RuleBasedStateMachine):
         (``reclaim`` unless it says otherwise; an order's own expired cart is the order's)."""
         table = get_runtime().table
         for ref, cart in self.hold_models.items():
-            document = table.get_document("FO", ref)
+            document = table.get_cart(ref)
             status = document.status
             assert status in FO_STATUSES
             if status != cart.status:

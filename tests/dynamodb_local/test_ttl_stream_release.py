@@ -52,7 +52,7 @@ def on_hand(api) -> int:
 
 def stored_status(ref: str) -> str:
     """The status written in the table, not the one computed on read."""
-    return get_runtime().table.get_document("FO", ref).status
+    return get_runtime().table.get_cart(ref).status
 
 
 class RecordingInvoke:

@@ -288,7 +288,7 @@ def test_event_succeeds_against_its_function(seeded: LocalApi, clock, path: Path
     if (
         prepare is expire_hold
     ):  # released, not only shown EXPIRED by the view (which reads expiresAt)
-        assert get_runtime().table.get_document("FO", CART).status == "EXPIRED"
+        assert get_runtime().table.get_cart(CART).status == "EXPIRED"
         position = seeded.get(f"/inventory-positions/{SKU}:{DC}:DEFAULT").json()
         assert position["onHand"] == 50
         assert {q["status"] for q in position["quantities"] if q["type"] == "SOFT_RESERVE"} == {

@@ -51,7 +51,7 @@ def on_hand(api: LocalApi) -> int:
 
 
 def stored_status(ref: str) -> str:
-    return get_runtime().table.get_document("FO", ref).status
+    return get_runtime().table.get_cart(ref).status
 
 
 def stream_batch(api: LocalApi, *records: dict) -> dict:

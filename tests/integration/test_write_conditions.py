@@ -17,7 +17,6 @@ import pytest
 
 from holdfast.domain.placement import release_holds
 from holdfast.runtime import get_runtime
-from holdfast.services.availability import allocations_of
 from holdfast.storage import WriteConflict
 
 SKU = "COND_TEE_NVY_M"
@@ -79,7 +78,7 @@ def on_hand(api) -> int:
 
 
 def stored_status(ref: str) -> str:
-    return get_runtime().table.get_document(FO, ref).status
+    return get_runtime().table.get_cart(ref).status
 
 
 def refused(writes) -> bool:
@@ -95,13 +94,11 @@ def test_a_release_planned_from_a_stale_read_of_the_cart_is_refused_by_the_hold_
 ) -> None:
     shop(api, 5)
     hold(api, "cart-1", 2)
-    stale = get_runtime().table.get_document(FO, "cart-1")  # ACTIVE, as a racing release read it
+    stale = get_runtime().table.get_cart("cart-1")  # ACTIVE, as a racing release read it
     ok(api.delete("/fulfilment-options/cart-1"))
 
     writes = get_runtime().table.writes(clock.now)
-    writes.release(
-        release_holds(stale.ref, allocations_of(stale.body), clock.now)
-    )  # no status condition
+    writes.release(release_holds(stale.ref, stale.allocations, clock.now))  # no status condition
 
     assert refused(writes)
     assert on_hand(api) == 5  # the units came back once

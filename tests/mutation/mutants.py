@@ -417,7 +417,7 @@ MUTANTS: list[Mutant] = [
     mutant(
         "convert-same-delivery",
         ORDERS,
-        '            and hold.body["deliveryType"] == request.deliveryType\n            and hold.body.get("locationRef") == request.locationRef\n',
+        "            and hold.delivery_type == request.deliveryType\n            and hold.location_ref == request.locationRef\n",
         "",
         "a click & collect order at a store takes a home-delivery hold at the DC",
         f"{INTERLEAVED}::test_a_click_and_collect_order_does_not_convert_a_home_delivery_hold",
@@ -433,8 +433,8 @@ MUTANTS: list[Mutant] = [
     mutant(
         "cancel-unexpired",
         HOLDS,
-        '            end = end_hold(held_cart(document), "CANCELLED", now, unexpired_at=now)',
-        '            end = end_hold(held_cart(document), "CANCELLED", now)',
+        '            end = end_hold(document.held, "CANCELLED", now, unexpired_at=now)',
+        '            end = end_hold(document.held, "CANCELLED", now)',
         "an abandoned cart (past its expiry) is recorded as cancelled",
         f"{INTERLEAVED}::test_cancelling_a_hold_past_its_expiry_releases_it_as_expired",
     ),
@@ -458,8 +458,8 @@ MUTANTS: list[Mutant] = [
     mutant(
         "order-step-lost-race-is-409",
         ORDERS,
-        "            if current.status == status:\n                return self._view(current)",
-        "            if True:\n                return self._view(current)",
+        "            if current.status == status:\n                return order_view(current)",
+        "            if True:\n                return order_view(current)",
         "a ship that lost to a cancel answers 200 CANCELLED",
         f"{EXPLORER}::test_ship_and_cancel_at_once_one_wins_and_the_other_is_refused",
     ),

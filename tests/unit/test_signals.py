@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+from holdfast.domain import signals as demand_signals
 from holdfast.domain.configuration import Channel, Configuration, Location
 from holdfast.domain.funnel import funnel
-from holdfast.domain.signals import Signal, SignalType, signals_from_change
+from holdfast.domain.signals import Signal, SignalType
+from holdfast.storage import table_change
 
 SKU, OTHER, DC, STORE = "ACME_SNEAKER_BLK_US9", "ACME_SOCKS_WHT", "MAIN_DC", "STORE_SYDNEY"
 
@@ -62,6 +64,11 @@ def order(ref: str, fo_ref: str | None, allocations, seconds: float | None):
         "createdAt": "2026-11-27T10:02:00.000Z",
     }
     return {"entity": "ORDER", "ref": ref, "status": "CONFIRMED", "body": json.dumps(body)}
+
+
+def signals_from_change(old, new, configuration=None, other_shards=0) -> list[Signal]:
+    """The signals of one change as the stream delivers it: its images decoded by storage."""
+    return demand_signals.signals_from_change(table_change(old, new), configuration, other_shards)
 
 
 def kinds(signals: list[Signal]) -> list[tuple[str, str, int]]:

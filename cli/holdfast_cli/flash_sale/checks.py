@@ -305,7 +305,7 @@ def _check_in_process(outcomes: Sequence[ShopperOutcome], converted: set[str]) -
     for outcome in outcomes:
         if outcome.hold != "ACTIVE" or outcome.cart_ref in converted:
             continue
-        document = runtime.table.get_document("FO", outcome.cart_ref)
+        document = runtime.table.get_cart(outcome.cart_ref)
         if document is None or document.status != "EXPIRED":
             problems.append(
                 f"{outcome.cart_ref} is stored as "

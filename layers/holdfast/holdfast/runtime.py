@@ -66,7 +66,7 @@ class Runtime:
     def signals(self) -> SignalService:
         from holdfast.services.signals import SignalService
         from holdfast.signal_events import SignalPublisher
-        from holdfast.signal_store import SignalTable
+        from holdfast.storage.signals import SignalTable
 
         settings = self.settings
         return SignalService(

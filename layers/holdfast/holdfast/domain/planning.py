@@ -42,6 +42,13 @@ class Plan:
     def quantity_of(self, product_ref: str) -> int:
         return sum(a.quantity for a in self.allocations if a.product_ref == product_ref)
 
+    def by_location(self) -> dict[str, list[Allocation]]:
+        """The allocations grouped by location (a fulfilment each), locations in first-seen order."""
+        grouped: dict[str, list[Allocation]] = {}
+        for allocation in self.allocations:
+            grouped.setdefault(allocation.location_ref, []).append(allocation)
+        return grouped
+
 
 @dataclass(frozen=True, slots=True)
 class Shortfall:

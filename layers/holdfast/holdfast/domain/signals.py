@@ -1,15 +1,15 @@
 """Demand signals (docs/behaviour.md §7): what a table change tells a retailer about demand, and the funnel.
 
-Pure functions over item images as the table's stream carries them (``OldImage`` /
-``NewImage``, already deserialized): no AWS imports. Every signal concerns one product, so a
+Pure functions over table changes as storage decodes them from the stream's images
+(:func:`holdfast.storage.table_change`: typed records, no attribute names): no AWS imports. Every signal concerns one product, so a
 three-line cart gives three ``FO_CALL`` signals; each has an ``id`` derived from the change it
 comes from, so a redelivered stream record yields the same signals again.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -17,8 +17,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from holdfast.domain.availability import available_to_sell
-from holdfast.domain.clock import from_iso
+from holdfast.domain.clock import from_iso, to_iso
 from holdfast.domain.configuration import Configuration
+from holdfast.domain.documents import (
+    CartRecord,
+    OrderRecord,
+    ProductLine,
+    lines_json,
+    plan_json,
+    shortfall_json,
+)
+from holdfast.domain.planning import Allocation, Shortfall
 
 
 class SignalType(StrEnum):
@@ -69,9 +78,46 @@ class Signal(BaseModel):
     ``convertedFromHold``; LOW_STOCK ``threshold``, ``atsBefore``, ``onHand``."""
 
 
+@dataclass(frozen=True, slots=True)
+class CartChange:
+    """A fulfilment option's item written: created (``old`` is None) or changed."""
+
+    old: CartRecord | None
+    new: CartRecord
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChange:
+    """An order's item written: confirmed (``old`` is None) or changed."""
+
+    old: OrderRecord | None
+    new: OrderRecord
+
+
+@dataclass(frozen=True, slots=True)
+class CounterLevel:
+    """A position's counter item (or one of its shards) as a change shows it."""
+
+    product_ref: str
+    location_ref: str
+    on_hand: int
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LevelChange:
+    """A counter item written: ``old`` is None when it was created."""
+
+    old: CounterLevel | None
+    new: CounterLevel
+
+
+TableChange = CartChange | OrderChange | LevelChange
+"""A table change the signals read, as :func:`holdfast.storage.table_change` decodes it."""
+
+
 def signals_from_change(
-    old: Mapping[str, Any] | None,
-    new: Mapping[str, Any] | None,
+    change: TableChange | None,
     configuration: Configuration | None = None,
     other_shards: int = 0,
 ) -> list[Signal]:
@@ -79,35 +125,29 @@ def signals_from_change(
     needed only for a position's counter change (low stock); on a sharded position
     ``other_shards`` is what its other counter items hold, so the crossing is judged on the
     position's total."""
-    entity = (new or old or {}).get("entity")
-    if entity == "FO" and new is not None:
-        if old is None:
-            return _fulfilment_option_created(new)
-        return _fulfilment_option_ended(old, new)
-    if entity == "ORDER" and new is not None and old is None:
-        return _order_confirmed(new)
-    if entity in ("IP", "IP_SHARD") and new is not None and configuration is not None:
-        return _low_stock(old, new, configuration, other_shards)
+    if isinstance(change, CartChange):
+        if change.old is None:
+            return _fulfilment_option_created(change.new)
+        return _fulfilment_option_ended(change.old, change.new)
+    if isinstance(change, OrderChange) and change.old is None:
+        return _order_confirmed(change.new)
+    if isinstance(change, LevelChange) and configuration is not None:
+        return _low_stock(change.old, change.new, configuration, other_shards)
     return []
-
-
-def _body(image: Mapping[str, Any]) -> dict[str, Any]:
-    body = image.get("body")
-    return json.loads(body) if isinstance(body, str) else {}
 
 
 def _signal_id(kind: SignalType, *parts: str | None) -> str:
     return "#".join([str(kind), *(part or "-" for part in parts)])
 
 
-def _held_by_product(allocations: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, list[str]]]:
+def _held_by_product(allocations: Iterable[Allocation]) -> dict[str, tuple[int, list[str]]]:
     """Units held per product and the locations holding them."""
     held: dict[str, tuple[int, list[str]]] = {}
     for allocation in allocations:
-        units, locations = held.get(allocation["productRef"], (0, []))
-        if allocation["locationRef"] not in locations:
-            locations = [*locations, allocation["locationRef"]]
-        held[allocation["productRef"]] = (units + int(allocation["quantity"]), locations)
+        units, locations = held.get(allocation.product_ref, (0, []))
+        if allocation.location_ref not in locations:
+            locations = [*locations, allocation.location_ref]
+        held[allocation.product_ref] = (units + allocation.quantity, locations)
     return held
 
 
@@ -120,89 +160,88 @@ def plan_locations(plans: Iterable[Mapping[str, Any]]) -> list[str]:
     return list(seen)
 
 
-def _time_of(*times: str | None) -> str:
-    """When a change happened: the first of the times it carries (a change without one is
-    malformed, as a signal cannot be filed without its time)."""
-    for time in times:
-        if time:
-            return time
-    raise ValueError("a change without a time")
-
-
 def _one_location(locations: list[str], fallback: str | None) -> str | None:
     """The location a signal is filed under: the one that holds it, else the pickup store."""
     return locations[0] if len(locations) == 1 else fallback
 
 
-def _fulfilment_option_created(new: Mapping[str, Any]) -> list[Signal]:
-    body = _body(new)
-    ref = new["ref"]
-    status = new.get("status")
-    at = _time_of(body.get("createdAt"), new.get("createdAt"))
-    held = _held_by_product(body.get("allocations", []))
-    shortfall = {s["productRef"]: s for s in body.get("shortfall", [])}
-    outcome = "NO_OPTIONS" if status == "NO_OPTIONS" else ("PARTIAL" if shortfall else "ACTIVE")
-    cart = {
-        "deliveryType": body.get("deliveryType"),
-        "lines": body.get("lines", []),
-        "plans": body.get("plans", []),
-        "reservedPlan": body.get("reservedPlan"),
-        "shortfall": body.get("shortfall", []),
-        "replaces": body.get("replaces"),
-        "timerMinutes": body.get("timerMinutes"),
-        "expiresAt": new.get("expiresAt"),
-        "planLocations": plan_locations(body.get("plans", [])),
-    }
-    lines = body.get("lines", [])
-    unserved = set()
-    if status == "NO_OPTIONS":
-        # The lines the stock could not cover; if each alone could be, the cart as a whole
-        # could not (spread over too many locations): all of its lines went unserved.
-        unserved = {
-            line["productRef"]
-            for line in lines
-            if line["productRef"] in shortfall
-            and shortfall[line["productRef"]]["available"] < int(line["quantity"])
-        } or {line["productRef"] for line in lines}
+def _fulfilment_option_created(cart: CartRecord) -> list[Signal]:
+    """One FO_CALL per line of the answer, and an OUT_OF_STOCK per line it left unserved."""
+    at = to_iso(cart.created_at)
+    held = _held_by_product(cart.allocations)
+    shortfall = {s.product_ref: s for s in cart.shortfall}
+    outcome = (
+        "NO_OPTIONS" if cart.status == "NO_OPTIONS" else ("PARTIAL" if shortfall else "ACTIVE")
+    )
+    detail = _cart_detail(cart)
+    unserved = _unserved(cart, shortfall)
     signals = []
-    for line in lines:
-        product, requested = line["productRef"], int(line["quantity"])
-        units, locations = held.get(product, (0, []))
+    for line in cart.lines:
+        units, locations = held.get(line.product_ref, (0, []))
         signals.append(
             Signal(
-                id=_signal_id(SignalType.FO_CALL, ref, product),
+                id=_signal_id(SignalType.FO_CALL, cart.ref, line.product_ref),
                 type=SignalType.FO_CALL,
                 at=at,
-                productRef=product,
-                locationRef=_one_location(locations, body.get("locationRef")),
-                channel=body.get("channel"),
-                quantity=requested,
-                foRef=ref,
+                productRef=line.product_ref,
+                locationRef=_one_location(locations, cart.location_ref),
+                channel=cart.channel,
+                quantity=line.quantity,
+                foRef=cart.ref,
                 outcome=outcome,
                 heldQuantity=units,
-                latencyMs=body.get("latencyMs"),
-                detail=cart,
+                latencyMs=cart.latency_ms,
+                detail=detail,
             )
         )
-        short = shortfall.get(product)
-        if product in unserved:
-            signals.append(
-                Signal(
-                    id=_signal_id(SignalType.OUT_OF_STOCK, ref, product),
-                    type=SignalType.OUT_OF_STOCK,
-                    at=at,
-                    productRef=product,
-                    locationRef=body.get("locationRef"),
-                    channel=body.get("channel"),
-                    quantity=requested,
-                    foRef=ref,
-                    detail={
-                        "available": short["available"] if short else None,
-                        "deliveryType": body.get("deliveryType"),
-                    },
-                )
-            )
+        if line.product_ref in unserved:
+            signals.append(_out_of_stock(cart, line, shortfall.get(line.product_ref), at))
     return signals
+
+
+def _cart_detail(cart: CartRecord) -> dict[str, Any]:
+    """An FO_CALL's detail: the cart and the plans of its answer."""
+    plans = [plan_json(plan) for plan in cart.plans]
+    return {
+        "deliveryType": cart.delivery_type,
+        "lines": lines_json(cart.lines),
+        "plans": plans,
+        "reservedPlan": plan_json(cart.reserved_plan) if cart.reserved_plan else None,
+        "shortfall": shortfall_json(cart.shortfall),
+        "replaces": cart.replaces,
+        "timerMinutes": cart.timer_minutes,
+        "expiresAt": to_iso(cart.expires_at) if cart.expires_at else None,
+        "planLocations": plan_locations(plans),
+    }
+
+
+def _unserved(cart: CartRecord, shortfall: Mapping[str, Shortfall]) -> set[str]:
+    """The products of a NO_OPTIONS answer the stock could not cover; if each line alone
+    could be, the cart as a whole could not (spread over too many locations): all of them."""
+    if cart.status != "NO_OPTIONS":
+        return set()
+    return {
+        line.product_ref
+        for line in cart.lines
+        if line.product_ref in shortfall and shortfall[line.product_ref].available < line.quantity
+    } or {line.product_ref for line in cart.lines}
+
+
+def _out_of_stock(cart: CartRecord, line: ProductLine, short: Shortfall | None, at: str) -> Signal:
+    return Signal(
+        id=_signal_id(SignalType.OUT_OF_STOCK, cart.ref, line.product_ref),
+        type=SignalType.OUT_OF_STOCK,
+        at=at,
+        productRef=line.product_ref,
+        locationRef=cart.location_ref,
+        channel=cart.channel,
+        quantity=line.quantity,
+        foRef=cart.ref,
+        detail={
+            "available": short.available if short else None,
+            "deliveryType": cart.delivery_type,
+        },
+    )
 
 
 ENDINGS = {
@@ -214,75 +253,71 @@ ENDINGS = {
 (ACTIVE → CONVERTED is the order's CONVERSION.)"""
 
 
-def _fulfilment_option_ended(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Signal]:
-    kind = ENDINGS.get(new.get("status", ""))
-    if old.get("status") != "ACTIVE" or kind is None:
+def _fulfilment_option_ended(old: CartRecord, new: CartRecord) -> list[Signal]:
+    kind = ENDINGS.get(new.status)
+    if old.status != "ACTIVE" or kind is None:
         return []
-    body = _body(new)
-    ref = new["ref"]
-    at = _time_of(new.get("updatedAt"), body.get("createdAt"))
-    held_seconds = _seconds_between(body.get("createdAt"), at)
+    at = to_iso(new.updated_at or new.created_at)
+    held_seconds = round((from_iso(at) - new.created_at).total_seconds(), 3)
     return [
         Signal(
-            id=_signal_id(kind, ref, product),
+            id=_signal_id(kind, new.ref, product),
             type=kind,
             at=at,
             productRef=product,
-            locationRef=_one_location(locations, body.get("locationRef")),
-            channel=body.get("channel"),
+            locationRef=_one_location(locations, new.location_ref),
+            channel=new.channel,
             quantity=units,
-            foRef=ref,
-            outcome=new["status"] if kind is SignalType.CANCELLED else None,
+            foRef=new.ref,
+            outcome=new.status if kind is SignalType.CANCELLED else None,
             detail={
                 "heldSeconds": held_seconds,
                 "locations": locations,
-                "expiresAt": new.get("expiresAt"),
-                "deliveryType": body.get("deliveryType"),
+                "expiresAt": to_iso(new.expires_at) if new.expires_at else None,
+                "deliveryType": new.delivery_type,
             },
         )
-        for product, (units, locations) in _held_by_product(body.get("allocations", [])).items()
+        for product, (units, locations) in _held_by_product(new.allocations).items()
     ]
 
 
-def _order_confirmed(new: Mapping[str, Any]) -> list[Signal]:
-    body = _body(new)
-    ref = new["ref"]
-    at = _time_of(body.get("createdAt"), new.get("createdAt"))
-    from_hold = bool(body.get("convertedFromHold"))
+def _order_confirmed(order: OrderRecord) -> list[Signal]:
+    at = to_iso(order.created_at)
+    from_hold = order.converted_from_hold
     return [
         Signal(
-            id=_signal_id(SignalType.CONVERSION, ref, product),
+            id=_signal_id(SignalType.CONVERSION, order.ref, product),
             type=SignalType.CONVERSION,
             at=at,
             productRef=product,
-            locationRef=_one_location(locations, body.get("locationRef")),
-            channel=body.get("channel"),
+            locationRef=_one_location(locations, order.location_ref),
+            channel=order.channel,
             quantity=units,
-            foRef=body.get("fulfilmentOptionRef"),
-            orderRef=ref,
-            secondsToConvert=body.get("secondsToConvert") if from_hold else None,
+            foRef=order.fulfilment_option_ref,
+            orderRef=order.ref,
+            secondsToConvert=order.seconds_to_convert if from_hold else None,
             detail={
                 "convertedFromHold": from_hold,
                 "locations": locations,
-                "deliveryType": body.get("deliveryType"),
+                "deliveryType": order.delivery_type,
             },
         )
-        for product, (units, locations) in _held_by_product(body.get("allocations", [])).items()
+        for product, (units, locations) in _held_by_product(order.allocations).items()
     ]
 
 
 def _low_stock(
-    old: Mapping[str, Any] | None,
-    new: Mapping[str, Any],
+    old: CounterLevel | None,
+    new: CounterLevel,
     configuration: Configuration,
     other_shards: int = 0,
 ) -> list[Signal]:
-    before = int(old.get("onHand", 0)) + other_shards if old else None
-    after = int(new.get("onHand", 0)) + other_shards
-    at = new.get("updatedAt")
-    if before is None or after >= before or not at:
+    before = old.on_hand + other_shards if old else None
+    after = new.on_hand + other_shards
+    if before is None or after >= before or new.updated_at is None:
         return []
-    location = new["locationRef"]
+    at = to_iso(new.updated_at)
+    location = new.location_ref
     configured = configuration.locations.get(location)
     signals = []
     for channel in configuration.channels.values():
@@ -297,11 +332,11 @@ def _low_stock(
             signals.append(
                 Signal(
                     id=_signal_id(
-                        SignalType.LOW_STOCK, new["productRef"], location, channel.name, at
+                        SignalType.LOW_STOCK, new.product_ref, location, channel.name, at
                     ),
                     type=SignalType.LOW_STOCK,
                     at=at,
-                    productRef=new["productRef"],
+                    productRef=new.product_ref,
                     locationRef=location,
                     channel=channel.name,
                     quantity=ats_after,
@@ -309,12 +344,6 @@ def _low_stock(
                 )
             )
     return signals
-
-
-def _seconds_between(start: str | None, end: str | None) -> float | None:
-    if not start or not end:
-        return None
-    return round((from_iso(end) - from_iso(start)).total_seconds(), 3)
 
 
 def signal_day(at: datetime) -> str:

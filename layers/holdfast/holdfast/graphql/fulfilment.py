@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from holdfast.domain.configuration import Configuration
 from holdfast.domain.refs import is_valid_ref
 from holdfast.errors import InvalidInput, NotFound, describe_problem
 from holdfast.graphql.context import GraphqlContext
@@ -150,30 +151,40 @@ def fulfilment_request(
     channel = mapping.channel_for_option(
         attributes.pop("channel", None), input["type"], configuration
     )
-    if (
-        channel not in configuration.channels
-    ):  # as the hold would find, but before any mutation runs
+    check_configured(channel, input.get("locationRef"), configuration)
+    return validated_request(
+        {
+            "ref": input["ref"],
+            "channel": channel,
+            "deliveryType": mapping.delivery_type(input.get("orderType"), input["type"]),
+            "locationRef": input.get("locationRef"),
+            "lines": [
+                {"productRef": product["productRef"], "quantity": requested(product)}
+                for product in input.get("products") or []
+                if product is not None
+            ],
+            **attributes,
+        }
+    )
+
+
+def check_configured(channel: str, location_ref: str | None, configuration: Configuration) -> None:
+    """A 404 for an unknown channel or location, as the hold would answer, but before any
+    mutation runs."""
+    if channel not in configuration.channels:
         raise NotFound(
             f"channel {channel!r} is not configured",
             [{"field": "input.attributes.channel", "message": "unknown channel"}],
         )
-    if input.get("locationRef") is not None and input["locationRef"] not in configuration.locations:
+    if location_ref is not None and location_ref not in configuration.locations:
         raise NotFound(
-            f"location {input['locationRef']!r} is not configured",
+            f"location {location_ref!r} is not configured",
             [{"field": "input.locationRef", "message": "unknown location"}],
         )
-    body = {
-        "ref": input["ref"],
-        "channel": channel,
-        "deliveryType": mapping.delivery_type(input.get("orderType"), input["type"]),
-        "locationRef": input.get("locationRef"),
-        "lines": [
-            {"productRef": product["productRef"], "quantity": requested(product)}
-            for product in input.get("products") or []
-            if product is not None
-        ],
-        **attributes,
-    }
+
+
+def validated_request(body: dict[str, Any]) -> FulfilmentOptionRequest:
+    """The REST request, its problems named by the input's fields."""
     try:
         return FulfilmentOptionRequest.model_validate(body)
     except ValidationError as error:
@@ -253,21 +264,6 @@ def fulfilment_plan(
     option: dict[str, Any],
     status: str,
 ) -> dict[str, Any]:
-    exceptions = (
-        [
-            {
-                "code": "OUT_OF_STOCK",
-                "message": f"{s.productRef}: {s.available} of {s.requested} available",
-                "attributes": [
-                    attribute("productRef", s.productRef),
-                    attribute("available", s.available, "INTEGER"),
-                ],
-            }
-            for s in view.shortfall
-        ]
-        if plan["type"] == "PARTIAL"
-        else []
-    )
     return {
         "id": opaque_id(PLAN_KIND, f"{view.ref}:{index}"),
         "ref": f"{view.ref}-{index + 1}",
@@ -283,24 +279,45 @@ def fulfilment_plan(
         "attributes": [],
         "fulfilmentOption": option,
         "fulfilments": [
-            {
-                "locationRef": fulfilment["locationRef"],
-                "fulfilmentType": view.deliveryType,
-                "eta": None,
-                "items": [
-                    {
-                        "productRef": item["productRef"],
-                        "catalogueRef": None,
-                        "availableQuantity": item["quantity"],
-                        "requestedQuantity": requested.get(item["productRef"], item["quantity"]),
-                    }
-                    for item in fulfilment["items"]
-                ],
-            }
-            for fulfilment in plan["fulfilments"]
+            plan_fulfilment(fulfilment, view, requested) for fulfilment in plan["fulfilments"]
         ],
-        "exceptions": exceptions,
+        "exceptions": plan_exceptions(view) if plan["type"] == "PARTIAL" else [],
     }
+
+
+def plan_fulfilment(
+    fulfilment: dict[str, Any], view: FulfilmentOptionView, requested: dict[str, int]
+) -> dict[str, Any]:
+    """One location's part of a plan: what it has of each line and what the line asked."""
+    return {
+        "locationRef": fulfilment["locationRef"],
+        "fulfilmentType": view.deliveryType,
+        "eta": None,
+        "items": [
+            {
+                "productRef": item["productRef"],
+                "catalogueRef": None,
+                "availableQuantity": item["quantity"],
+                "requestedQuantity": requested.get(item["productRef"], item["quantity"]),
+            }
+            for item in fulfilment["items"]
+        ],
+    }
+
+
+def plan_exceptions(view: FulfilmentOptionView) -> list[dict[str, Any]]:
+    """A partial plan's OUT_OF_STOCK exceptions: each short line and what there was."""
+    return [
+        {
+            "code": "OUT_OF_STOCK",
+            "message": f"{s.productRef}: {s.available} of {s.requested} available",
+            "attributes": [
+                attribute("productRef", s.productRef),
+                attribute("available", s.available, "INTEGER"),
+            ],
+        }
+        for s in view.shortfall
+    ]
 
 
 def option_attributes(view: FulfilmentOptionView) -> list[dict[str, Any]]:

@@ -1,8 +1,8 @@
 """What holds and orders read before they plan, and what they share around it.
 
 The counters a plan is made from (one BatchGetItem, shards included) as ATS per position,
-the candidate locations, the shard upkeep after a commit (rebalance, gather), the request
-fingerprint a retry is told by, and the allocations a stored cart or order body lists.
+the candidate locations, the shard upkeep after a commit (rebalance, gather), and the request
+fingerprint a retry is told by.
 Placement and release are pure (:mod:`holdfast.domain.placement`); the transactions are
 storage's.
 """
@@ -14,20 +14,18 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from holdfast.domain import shards
 from holdfast.domain.availability import available_to_sell
 from holdfast.domain.configuration import Channel, Configuration, Product
 from holdfast.domain.placement import NO_RELEASE, Placement, Release
-from holdfast.domain.planning import MAX_TRANSACTION_ITEMS, Allocation, Plan
+from holdfast.domain.planning import MAX_TRANSACTION_ITEMS, Plan
 from holdfast.domain.refs import ip_ref
 from holdfast.errors import Conflict, NotFound, TooManyWrites
-from holdfast.storage import (
-    Document,
-    InventoryTable,
-    PositionRecord,
-)
+from holdfast.storage import CartRecord, InventoryTable, OrderRecord, PositionRecord
+
+Stored = TypeVar("Stored", CartRecord, OrderRecord)
 
 
 def request_fingerprint(request: Any) -> str:
@@ -36,12 +34,12 @@ def request_fingerprint(request: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def replayed(document: Document | None, fingerprint: str, what: str, used_for: str) -> Document:
+def replayed(document: Stored | None, fingerprint: str, what: str, used_for: str) -> Stored:
     """The stored FO or order a retried request answers with, or a 409 when the ref was
     first used for a different request."""
     if document is None:
         raise Conflict(f"{what} vanished while being created; retry")
-    if document.body.get("requestHash") != fingerprint:
+    if document.request_hash != fingerprint:
         raise Conflict(
             f"{what} {document.ref!r} already exists with a different request",
             [{"field": "ref", "message": f"already used for {used_for}"}],
@@ -67,38 +65,6 @@ def candidate_locations(
             [{"field": "locationRef", "message": "unknown location"}],
         )
     return [loc.ref for loc in selling if loc.ref == location_ref]
-
-
-def allocations_of(body: Mapping[str, Any]) -> list[Allocation]:
-    """The allocations a stored fulfilment option or order body lists."""
-    return [
-        Allocation(a["productRef"], a["locationRef"], a["quantity"], a.get("shard", 0))
-        for a in body.get("allocations", [])
-    ]
-
-
-def allocation_dicts(allocations: Iterable[Allocation]) -> list[dict[str, Any]]:
-    return [
-        {
-            "productRef": a.product_ref,
-            "locationRef": a.location_ref,
-            "quantity": a.quantity,
-            **({"shard": a.shard} if a.shard else {}),
-        }
-        for a in allocations
-    ]
-
-
-def plan_dict(plan: Plan) -> dict[str, Any]:
-    by_location: dict[str, list[dict[str, Any]]] = {}
-    for allocation in plan.allocations:
-        by_location.setdefault(allocation.location_ref, []).append(
-            {"productRef": allocation.product_ref, "quantity": allocation.quantity}
-        )
-    return {
-        "type": plan.type,
-        "fulfilments": [{"locationRef": loc, "items": items} for loc, items in by_location.items()],
-    }
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,22 @@
-"""A fulfilment option request as the hold path works with it, and stored carts as plans see them.
+"""A fulfilment option request as the hold path works with it.
 
 :class:`AskedCart` is the request resolved against configuration before any stock is read:
 the cart to plan (:class:`holdfast.domain.holds.Cart`), its candidate locations, and the
-answer body stored with the fulfilment option.
+fulfilment option stored with its answer (:class:`holdfast.storage.CartRecord`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from holdfast.domain.clock import to_iso
 from holdfast.domain.configuration import Product
-from holdfast.domain.holds import Cart, HeldCart
-from holdfast.domain.planning import Allocation, Plan, Shortfall, build_plans, or_partial
+from holdfast.domain.holds import Cart, HoldPlan
+from holdfast.domain.planning import Plan, Shortfall, build_plans, or_partial
 from holdfast.models import FulfilmentOptionRequest
-from holdfast.services.availability import allocation_dicts, allocations_of, plan_dict
-from holdfast.storage import Document
+from holdfast.storage import CartRecord, ProductLine
 
 REPLACE_ADVICE = "replace a smaller cart, or cancel it and send this cart on its own"
 
@@ -66,37 +63,33 @@ class AskedCart:
             allow_partial=request.allowPartial,
         )
 
-    def body(
+    def record(
         self,
+        hold: HoldPlan,
         plans: list[Plan],
         held: Plan | None,
-        allocations: Iterable[Allocation],
         shortfall: list[Shortfall],
         now: datetime,
-    ) -> dict[str, Any]:
-        """The stored answer: the plans, the one held (its allocations placed), the shortfall."""
+    ) -> CartRecord:
+        """The fulfilment option to store: the plans, the one held (its allocations placed as
+        ``hold`` places them), the shortfall, and the hold's status and expiry."""
         request = self.request
-        return {
-            "requestHash": self.fingerprint,
-            "channel": request.channel,
-            "deliveryType": request.deliveryType,
-            "locationRef": request.locationRef,
-            "lines": [{"productRef": p, "quantity": q} for p, q in self.lines.items()],
-            "plans": [plan_dict(plan) for plan in plans],
-            "reservedPlan": plan_dict(held) if held else None,
-            "allocations": allocation_dicts(allocations),
-            "shortfall": [
-                {"productRef": s.product_ref, "requested": s.requested, "available": s.available}
-                for s in shortfall
-            ],
-            "timerMinutes": self.cart.minutes,
-            "createdAt": to_iso(now),
-            "extended": self.extended if held else False,
-            "replaces": request.replaces,
-            "latencyMs": round((time.monotonic() - self.started) * 1000),
-        }
-
-
-def held_cart(document: Document) -> HeldCart:
-    """A stored fulfilment option as the hold plans see it."""
-    return HeldCart(document.ref, tuple(allocations_of(document.body)), document.expires_at)
+        return CartRecord(
+            ref=hold.ref,
+            status=hold.status,
+            request_hash=self.fingerprint,
+            channel=request.channel,
+            delivery_type=request.deliveryType,
+            location_ref=request.locationRef,
+            lines=tuple(ProductLine(p, q) for p, q in self.lines.items()),
+            plans=tuple(plans),
+            reserved_plan=held,
+            allocations=hold.allocations,
+            shortfall=tuple(shortfall),
+            timer_minutes=self.cart.minutes,
+            created_at=now,
+            extended=self.extended if held else False,
+            replaces=request.replaces,
+            latency_ms=round((time.monotonic() - self.started) * 1000),
+            expires_at=hold.expires_at,
+        )

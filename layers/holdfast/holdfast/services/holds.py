@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import datetime
-from typing import cast
 
 from holdfast import retry
 from holdfast.configuration_cache import ConfigurationCache
-from holdfast.domain.clock import Clock, to_iso, truncate_to_millis
+from holdfast.domain.clock import Clock, truncate_to_millis
 from holdfast.domain.holds import (
     Cart,
     HoldConflict,
@@ -25,7 +24,8 @@ from holdfast.domain.planning import (
 )
 from holdfast.domain.timers import hold_minutes
 from holdfast.errors import Conflict, NotFound
-from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionStatus, FulfilmentOptionView
+from holdfast.models import FulfilmentOptionRequest, FulfilmentOptionView
+from holdfast.services.answers import cart_view
 from holdfast.services.availability import (
     Stock,
     StockReader,
@@ -34,10 +34,9 @@ from holdfast.services.availability import (
     request_fingerprint,
     sharded_positions,
 )
-from holdfast.services.carts import REPLACE_ADVICE, AskedCart, held_cart
-from holdfast.storage import Document, InventoryTable
+from holdfast.services.carts import REPLACE_ADVICE, AskedCart
+from holdfast.storage import CartRecord, InventoryTable
 
-FO = "FO"
 RECLAIM_LIMIT = 25
 """Overdue holds a refused hold or order releases before looking again."""
 HOLD_ATTEMPTS = 6
@@ -60,7 +59,7 @@ class HoldService:
         # No read of the ref first: the FO item's create-if-absent condition in the hold
         # transaction detects a retry, so the common path costs one read and one write.
         asked = self._asked(request)
-        if isinstance(asked, Document):
+        if isinstance(asked, CartRecord):
             return self._replay(asked, request_fingerprint(request)), False
         ats: dict[tuple[str, str], int] = {}
         for attempt in range(HOLD_ATTEMPTS):
@@ -84,17 +83,15 @@ class HoldService:
                     advice=REPLACE_ADVICE,
                 ):
                     break  # its shards are gathered: read and plan again, one shard a line
-                body = asked.body(plans, plan, hold.allocations, shortfall, now)
+                cart = asked.record(hold, plans, plan, shortfall, now)
                 try:
-                    self._table.commit_hold(hold, body)
+                    self._table.commit_hold(hold, cart)
                 except HoldConflict as conflict:
                     if conflict.part is HoldPart.STOCK_CHANGED:
                         continue  # the stock raced away: try the next plan
                     return self._lost_to(conflict, asked), False
                 self._stock.rebalance(sharded_positions(stock, plan), now)
-                return self._view(
-                    Document(FO, request.ref, "ACTIVE", body, hold.expires_at), now
-                ), True
+                return cart_view(cart, now), True
             else:
                 retry.REPLAN.pause(attempt + 1)
         return self._refuse(asked, ats)
@@ -107,10 +104,10 @@ class HoldService:
             asked.cart.channel, lines, asked.ats_locations, release, asked.products
         )
 
-    def _asked(self, request: FulfilmentOptionRequest) -> AskedCart | Document:
+    def _asked(self, request: FulfilmentOptionRequest) -> AskedCart | CartRecord:
         """The cart as asked, resolved against configuration; or, when the cart it replaces
         is no longer active because this very replacement took it, that replacement."""
-        started = time.monotonic()  # the demand signals' FO-call latency (body.latencyMs)
+        started = time.monotonic()  # the demand signals' FO-call latency (latency_ms)
         configuration = self._config.current()
         channel = self._config.channel(request.channel)
         lines = merge_lines((line.productRef, line.quantity) for line in request.lines)
@@ -124,7 +121,7 @@ class HoldService:
             try:
                 replaced = self._replaced(request.replaces, request.channel)
             except Conflict:
-                existing = self._table.get_document(FO, request.ref)
+                existing = self._table.get_cart(request.ref)
                 if existing is None:
                     raise
                 return existing  # this replacement, sent again
@@ -132,18 +129,18 @@ class HoldService:
             request=request,
             fingerprint=request_fingerprint(request),
             started=started,
-            cart=Cart(request.ref, channel, minutes, held_cart(replaced) if replaced else None),
+            cart=Cart(request.ref, channel, minutes, replaced.held if replaced else None),
             lines=lines,
             locations=locations,
             products=products,
-            extended=bool(replaced.body.get("extended")) if replaced else False,
+            extended=replaced.extended if replaced else False,
         )
 
     def _lost_to(self, conflict: HoldConflict, asked: AskedCart) -> FulfilmentOptionView:
         """The answer when another writer got there first: this request's own FO, sent
         again, or a 409 when the cart it replaces is no longer an active hold."""
         if conflict.part is HoldPart.CART_EXISTS:
-            return self._replay(self._table.get_document(FO, asked.cart.ref), asked.fingerprint)
+            return self._replay(self._table.get_cart(asked.cart.ref), asked.fingerprint)
         replaced = asked.cart.replaces
         assert replaced is not None, "only a replacement has a replaced cart to lose"
         raise Conflict(f"fulfilment option {replaced.ref!r} is no longer an active hold") from None
@@ -157,17 +154,16 @@ class HoldService:
             Shortfall(p, q, sum(ats.get((p, loc), 0) for loc in asked.locations))
             for p, q in asked.lines.items()
         ]
-        body = asked.body([], None, (), short, now)
+        refusal = plan_refusal(asked.cart.ref, now)
+        cart = asked.record(refusal, [], None, short, now)
         try:
-            self._table.commit_hold(plan_refusal(asked.cart.ref, now), body)
+            self._table.commit_hold(refusal, cart)
         except HoldConflict:
-            return self._replay(
-                self._table.get_document(FO, asked.cart.ref), asked.fingerprint
-            ), False
-        return self._view(Document(FO, asked.cart.ref, "NO_OPTIONS", body), now), True
+            return self._replay(self._table.get_cart(asked.cart.ref), asked.fingerprint), False
+        return cart_view(cart, now), True
 
     def get(self, ref: str) -> FulfilmentOptionView:
-        return self._view(self._require(ref), self._now())
+        return cart_view(self._require(ref), self._now())
 
     def cancel(self, ref: str) -> FulfilmentOptionView:
         """Release the holds now. Cancelling twice is harmless; a converted cart is a 409."""
@@ -175,7 +171,7 @@ class HoldService:
         if document.status == "ACTIVE":
             now = self._now()
             # A hold past its expiry is EXPIRED (an abandoned cart), whoever releases it.
-            end = end_hold(held_cart(document), "CANCELLED", now, unexpired_at=now)
+            end = end_hold(document.held, "CANCELLED", now, unexpired_at=now)
             if not self._table.commit_hold_end(end, now):
                 self.release_expired(ref)  # past its expiry and still held: released as EXPIRED
                 document = self._require(ref)  # converted, expired or cancelled meanwhile
@@ -185,7 +181,7 @@ class HoldService:
             raise Conflict(
                 f"fulfilment option {ref!r} is already converted to order {document.order_ref!r}"
             )
-        return self._view(document, self._now())
+        return cart_view(document, self._now())
 
     def extend(self, ref: str, request_id: str | None = None) -> FulfilmentOptionView:
         """Add one timer length to an unexpired hold, once (a slow payment). With a
@@ -193,27 +189,32 @@ class HoldService:
         a 409, so a client may retry one whose answer it lost."""
         document = self._require(ref)
         now = self._now()
-        if request_id is not None and document.body.get("extendedBy") == request_id:
-            return self._view(document, now)  # this extension, sent again
+        if request_id is not None and document.extended_by == request_id:
+            return cart_view(document, now)  # this extension, sent again
         if document.status != "ACTIVE" or document.expires_at is None or document.expires_at <= now:
             raise Conflict(
                 f"fulfilment option {ref!r} is not an active hold",
                 [{"field": "ref", "message": "not ACTIVE"}],
             )
-        if document.body.get("extended"):
+        if document.extended:
             raise Conflict(f"fulfilment option {ref!r} was already extended once")
-        extension = plan_extension(held_cart(document), document.body["timerMinutes"], now)
-        body = {**document.body, "extended": True, "extendedBy": request_id}
-        if not self._table.commit_extension(extension, body):
+        extension = plan_extension(document.held, document.timer_minutes, now)
+        extended = replace(
+            document,
+            extended=True,
+            extended_by=request_id,
+            extension_noted=True,
+            expires_at=extension.expires_at,
+        )
+        if not self._table.commit_extension(extension, extended):
             raise Conflict(f"fulfilment option {ref!r} changed while extending; read it again")
-        expires_at = extension.expires_at
-        return self._view(Document(FO, ref, "ACTIVE", body, expires_at), now)
+        return cart_view(extended, now)
 
     def release_expired(self, ref: str) -> bool:
         """Release an ACTIVE hold whose ``expiresAt`` has passed: SOFT_RESERVE → INACTIVE,
         counters back, status EXPIRED. Safe to call any number of times from any path
         (stream, sweeper, reclaim): the conditions let exactly one release commit."""
-        document = self._table.get_document(FO, ref)
+        document = self._table.get_cart(ref)
         now = self._now()
         if (
             document is None
@@ -222,7 +223,7 @@ class HoldService:
             or document.expires_at > now
         ):
             return False
-        end = end_hold(held_cart(document), "EXPIRED", now, expired_at=now)
+        end = end_hold(document.held, "EXPIRED", now, expired_at=now)
         return self._table.commit_hold_end(end, now)
 
     def release_timer_deleted(self, ref: str) -> bool:
@@ -230,7 +231,7 @@ class HoldService:
         due yet (clock skew), put the timer back so TTL and the sweeper still find it."""
         if self.release_expired(ref):
             return True
-        document = self._table.get_document(FO, ref)
+        document = self._table.get_cart(ref)
         if document is None or document.status != "ACTIVE" or document.expires_at is None:
             return False
         # Converted, cancelled or released meanwhile: nothing to put back.
@@ -259,16 +260,16 @@ class HoldService:
             if self.release_expired(ref):
                 given_back += 1
                 continue
-            document = self._table.get_document(FO, ref)
+            document = self._table.get_cart(ref)
             if document is None or document.status != "ACTIVE":
                 given_back += 1
                 self._table.delete_timer(ref, self._now())
         return given_back
 
-    def _replaced(self, ref: str, channel: str) -> Document:
+    def _replaced(self, ref: str, channel: str) -> CartRecord:
         """The cart a replacement gives back: it must be an unexpired ACTIVE hold on the
         same channel."""
-        document = self._table.get_document(FO, ref)
+        document = self._table.get_cart(ref)
         if document is None:
             raise NotFound(
                 f"fulfilment option {ref!r} does not exist",
@@ -281,50 +282,26 @@ class HoldService:
                 f"fulfilment option {ref!r} is not an active hold",
                 [{"field": "replaces", "message": "not ACTIVE"}],
             )
-        if document.body["channel"] != channel:
+        if document.channel != channel:
             raise Conflict(
                 "a cart is replaced on the same channel",
                 [{"field": "replaces", "message": "different channel"}],
             )
         return document
 
-    def _replay(self, document: Document | None, fingerprint: str) -> FulfilmentOptionView:
-        return self._view(
+    def _replay(self, document: CartRecord | None, fingerprint: str) -> FulfilmentOptionView:
+        return cart_view(
             replayed(document, fingerprint, "fulfilment option", "a different cart"), self._now()
         )
 
-    def _require(self, ref: str) -> Document:
-        document = self._table.get_document(FO, ref)
+    def _require(self, ref: str) -> CartRecord:
+        document = self._table.get_cart(ref)
         if document is None:
             raise NotFound(
                 f"fulfilment option {ref!r} does not exist",
                 [{"field": "ref", "message": "unknown fulfilment option"}],
             )
         return document
-
-    @staticmethod
-    def _view(document: Document, now: datetime) -> FulfilmentOptionView:
-        body = document.body
-        status = document.status
-        if status == "ACTIVE" and document.expires_at is not None and document.expires_at <= now:
-            status = "EXPIRED"  # never honoured after expiresAt, released or not
-        return FulfilmentOptionView(
-            ref=document.ref,
-            status=cast(FulfilmentOptionStatus, status),  # as stored; the view validates it
-            channel=body["channel"],
-            deliveryType=body["deliveryType"],
-            locationRef=body.get("locationRef"),
-            lines=body["lines"],
-            plans=body["plans"],
-            reservedPlan=body.get("reservedPlan"),
-            shortfall=body.get("shortfall", []),
-            createdAt=body["createdAt"],
-            expiresAt=to_iso(document.expires_at) if document.expires_at else None,
-            timerMinutes=body["timerMinutes"],
-            extended=body.get("extended", False),
-            orderRef=document.order_ref,
-            replaces=body.get("replaces"),
-        )
 
     def _now(self) -> datetime:
         return truncate_to_millis(self._clock())

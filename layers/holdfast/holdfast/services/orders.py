@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from holdfast.configuration_cache import ConfigurationCache
-from holdfast.domain.clock import Clock, from_iso, to_iso, truncate_to_millis
+from holdfast.domain.clock import Clock, truncate_to_millis
 from holdfast.domain.ledger import IqType
 from holdfast.domain.orders import (
     OrderConflict,
@@ -32,21 +32,17 @@ from holdfast.domain.planning import (
 )
 from holdfast.domain.refs import ip_ref
 from holdfast.errors import Conflict, NotFound, OutOfStock
-from holdfast.models import OrderRequest, OrderStatus, OrderView
+from holdfast.models import OrderRequest, OrderView
+from holdfast.services.answers import order_view
 from holdfast.services.availability import (
     StockReader,
-    allocation_dicts,
-    allocations_of,
     candidate_locations,
     replayed,
     request_fingerprint,
     sharded_positions,
 )
-from holdfast.services.carts import held_cart
-from holdfast.services.holds import FO, HOLD_ATTEMPTS, HoldService
-from holdfast.storage import Document, InventoryTable
-
-ORDER = "ORDER"
+from holdfast.services.holds import HOLD_ATTEMPTS, HoldService
+from holdfast.storage import CartRecord, InventoryTable, OrderRecord, ProductLine
 
 
 class OrderService:
@@ -68,7 +64,7 @@ class OrderService:
         lines = merge_lines((line.productRef, line.quantity) for line in request.lines)
         # A missing cart is no error: the order reserves afresh.
         hold = (
-            self._table.get_document(FO, request.fulfilmentOptionRef)
+            self._table.get_cart(request.fulfilmentOptionRef)
             if request.fulfilmentOptionRef
             else None
         )
@@ -79,12 +75,12 @@ class OrderService:
                 result = self._convert(request, fingerprint, hold, now)
                 if result is not None:
                     return result
-                hold = self._table.get_document(FO, hold.ref)  # changed meanwhile: look again
+                hold = self._table.get_cart(hold.ref)  # changed meanwhile: look again
                 continue
             try:
                 result = self._reserve_afresh(request, fingerprint, channel, lines, hold, now)
             except OutOfStock:
-                existing = self._table.get_document(ORDER, request.ref)
+                existing = self._table.get_order(request.ref)
                 if existing is not None:  # a retry of an order confirmed before the stock ran out
                     return self._replay(existing, fingerprint), False
                 if not self._holds.reclaim_expired():
@@ -93,24 +89,24 @@ class OrderService:
             if result is not None:
                 return result
             if hold is not None:
-                hold = self._table.get_document(FO, hold.ref)
+                hold = self._table.get_cart(hold.ref)
         raise Conflict("the order could not be confirmed under contention; retry")
 
     def ship(self, ref: str) -> OrderView:
         """RESERVED → INACTIVE and SALE ACTIVE: the units leave; onHand does not move."""
         order = self._require(ref)
         if order.status == "SHIPPED":
-            return self._view(order)
+            return order_view(order)
         self._expect(order, "CONFIRMED", "shipped")
-        return self._transition(order, plan_shipment(ref, allocations_of(order.body), self._now()))
+        return self._transition(order, plan_shipment(ref, order.allocations, self._now()))
 
     def cancel(self, ref: str) -> OrderView:
         """RESERVED → INACTIVE: the units go back to stock."""
         order = self._require(ref)
         if order.status == "CANCELLED":
-            return self._view(order)
+            return order_view(order)
         self._expect(order, "CONFIRMED", "cancelled")
-        step = plan_order_cancel(ref, allocations_of(order.body), self._now())
+        step = plan_order_cancel(ref, order.allocations, self._now())
         return self._transition(order, step)
 
     def return_order(self, ref: str) -> OrderView:
@@ -126,10 +122,10 @@ class OrderService:
         order = self._require(ref)
         for _ in range(HOLD_ATTEMPTS):
             if order.status == "RETURNED":
-                return self._view(order)
+                return order_view(order)
             self._expect(order, "SHIPPED", "returned")
             now = self._now()
-            allocations = allocations_of(order.body)
+            allocations = order.allocations
             positions = [ip_ref(a.product_ref, a.location_ref) for a in allocations]
             fed = {
                 iq.position_ref: iq
@@ -160,40 +156,40 @@ class OrderService:
                     ref
                 )  # changed, or a feed's return landed meanwhile: look again
                 continue
-            return self._view(replace(order, status="RETURNED", updated_at=now))
+            return order_view(replace(order, status="RETURNED", updated_at=now))
         raise Conflict(f"order {ref!r} kept changing while being returned; retry")
 
     def get(self, ref: str) -> OrderView:
-        return self._view(self._require(ref))
+        return order_view(self._require(ref))
 
     @staticmethod
     def _converts(
-        hold: Document, request: OrderRequest, lines: dict[str, int], now: datetime
+        hold: CartRecord, request: OrderRequest, lines: dict[str, int], now: datetime
     ) -> bool:
         """An ACTIVE, unexpired, fully held cart for the same channel, delivery type and
         location, with the same lines (a click & collect order at one store never takes a home
         delivery hold at the DC)."""
-        held = {line["productRef"]: line["quantity"] for line in hold.body["lines"]}
+        held = {line.product_ref: line.quantity for line in hold.lines}
         return (
             hold.status == "ACTIVE"
             and hold.expires_at is not None
             and hold.expires_at > now
-            and hold.body["channel"] == request.channel
-            and hold.body["deliveryType"] == request.deliveryType
-            and hold.body.get("locationRef") == request.locationRef
-            and not hold.body.get("shortfall")
+            and hold.channel == request.channel
+            and hold.delivery_type == request.deliveryType
+            and hold.location_ref == request.locationRef
+            and not hold.shortfall
             and held == lines
         )
 
     def _convert(
-        self, request: OrderRequest, fingerprint: str, hold: Document, now: datetime
+        self, request: OrderRequest, fingerprint: str, hold: CartRecord, now: datetime
     ) -> tuple[OrderView, bool] | None:
-        allocations = allocations_of(hold.body)
+        allocations = hold.allocations
         # The order's reservations are kept in the position's own partition, wherever the hold was.
-        order = self._document(
+        order = self._record(
             request, fingerprint, [replace(a, shard=0) for a in allocations], now, hold
         )
-        conversion = plan_conversion(request.ref, held_cart(hold), now)
+        conversion = plan_conversion(request.ref, hold.held, now)
         return self._commit_new(conversion, order, fingerprint)
 
     def _reserve_afresh(
@@ -202,7 +198,7 @@ class OrderService:
         fingerprint: str,
         channel: Any,
         lines: dict[str, int],
-        hold: Document | None,
+        hold: CartRecord | None,
         now: datetime,
     ) -> tuple[OrderView, bool] | None:
         """Reserve the order's lines afresh under the ATS conditions, giving back the cart's
@@ -226,7 +222,7 @@ class OrderService:
             hold = None
         # The cart's own live holds (for other lines) come back in the same transaction.
         released = hold if hold is not None and hold.status == "ACTIVE" else None
-        gives_back = held_cart(released) if released is not None else None
+        gives_back = released.held if released is not None else None
         release = Release.of([gives_back.allocations]) if gives_back else NO_RELEASE
         stock = self._stock.read(
             channel, list(lines), locations, release, self._config.products(list(lines))
@@ -236,7 +232,7 @@ class OrderService:
         if not plans:
             raise out_of_stock(request, lines, locations, ats)
         plan = plans[0]
-        order = self._document(request, fingerprint, list(plan.allocations), now, None)
+        order = self._record(request, fingerprint, list(plan.allocations), now, None)
         reserving = plan_reservation(
             request.ref, channel, plan, gives_back, stock.shard_values, now
         )
@@ -255,7 +251,7 @@ class OrderService:
         return result
 
     def _commit_new(
-        self, plan: OrderPlan, order: Document, fingerprint: str
+        self, plan: OrderPlan, order: OrderRecord, fingerprint: str
     ) -> tuple[OrderView, bool] | None:
         """Commit a new order: (view, True); a retry of an existing one: (its view, False);
         ``None`` when stock or the cart changed under us and the caller should look again."""
@@ -263,34 +259,35 @@ class OrderService:
             self._table.commit_order(plan, order)
         except OrderConflict as conflict:
             if conflict.part is OrderPart.ORDER_EXISTS:
-                return self._replay(self._table.get_document(ORDER, order.ref), fingerprint), False
+                return self._replay(self._table.get_order(order.ref), fingerprint), False
             return None
-        return self._view(order), True
+        return order_view(order), True
 
-    def _document(
-        self,
+    @staticmethod
+    def _record(
         request: OrderRequest,
         fingerprint: str,
         allocations: list[Allocation],
         now: datetime,
-        hold: Document | None,
-    ) -> Document:
-        seconds = (now - from_iso(hold.body["createdAt"])).total_seconds() if hold else None
-        body = {
-            "requestHash": fingerprint,
-            "channel": request.channel,
-            "deliveryType": request.deliveryType,
-            "locationRef": request.locationRef,
-            "fulfilmentOptionRef": request.fulfilmentOptionRef,
-            "lines": [line.model_dump() for line in request.lines],
-            "allocations": allocation_dicts(allocations),
-            "convertedFromHold": hold is not None,
-            "secondsToConvert": seconds,
-            "createdAt": to_iso(now),
-        }
-        return Document(ORDER, request.ref, "CONFIRMED", body)
+        hold: CartRecord | None,
+    ) -> OrderRecord:
+        """The order to store: CONFIRMED, its lines as sent, the units reserved for it."""
+        return OrderRecord(
+            ref=request.ref,
+            status="CONFIRMED",
+            request_hash=fingerprint,
+            channel=request.channel,
+            delivery_type=request.deliveryType,
+            location_ref=request.locationRef,
+            fulfilment_option_ref=request.fulfilmentOptionRef,
+            lines=tuple(ProductLine(line.productRef, line.quantity) for line in request.lines),
+            allocations=tuple(allocations),
+            converted_from_hold=hold is not None,
+            seconds_to_convert=(now - hold.created_at).total_seconds() if hold else None,
+            created_at=now,
+        )
 
-    def _transition(self, order: Document, step: OrderStep) -> OrderView:
+    def _transition(self, order: OrderRecord, step: OrderStep) -> OrderView:
         """Commit a status change; answer the order as written. If it changed meanwhile (only
         then is it read again), the same change made by another caller answers as it is; any
         other change wins and this one is a 409, as it would be had it come second."""
@@ -304,11 +301,11 @@ class OrderService:
                 ) from None
             current = self._require(order.ref)
             if current.status == status:
-                return self._view(current)  # the same step, taken by another caller first
+                return order_view(current)  # the same step, taken by another caller first
             raise Conflict(
                 f"order {order.ref!r} is {current.status} and cannot be {status.lower()}"
             ) from None
-        return self._view(replace(order, status=status, updated_at=step.now))
+        return order_view(replace(order, status=status, updated_at=step.now))
 
     def _commit_with_fences(self, step: OrderStep) -> None:
         """Commit a ship or return, whose SALE/RETURNED is a feed event dated now: a fence left
@@ -327,11 +324,11 @@ class OrderService:
                 raise
             self._table.commit_order_step(step)
 
-    def _replay(self, document: Document | None, fingerprint: str) -> OrderView:
-        return self._view(replayed(document, fingerprint, "order", "a different order"))
+    def _replay(self, document: OrderRecord | None, fingerprint: str) -> OrderView:
+        return order_view(replayed(document, fingerprint, "order", "a different order"))
 
-    def _require(self, ref: str) -> Document:
-        document = self._table.get_document(ORDER, ref)
+    def _require(self, ref: str) -> OrderRecord:
+        document = self._table.get_order(ref)
         if document is None:
             raise NotFound(
                 f"order {ref!r} does not exist", [{"field": "ref", "message": "unknown order"}]
@@ -339,26 +336,9 @@ class OrderService:
         return document
 
     @staticmethod
-    def _expect(order: Document, status: str, action: str) -> None:
+    def _expect(order: OrderRecord, status: str, action: str) -> None:
         if order.status != status:
             raise Conflict(f"order {order.ref!r} is {order.status} and cannot be {action}")
-
-    def _view(self, document: Document) -> OrderView:
-        body = document.body
-        return OrderView(
-            ref=document.ref,
-            status=cast(OrderStatus, document.status),  # as stored; the view validates it
-            channel=body["channel"],
-            deliveryType=body["deliveryType"],
-            locationRef=body.get("locationRef"),
-            fulfilmentOptionRef=body.get("fulfilmentOptionRef"),
-            lines=body["lines"],
-            allocations=body["allocations"],
-            convertedFromHold=body["convertedFromHold"],
-            secondsToConvert=body.get("secondsToConvert"),
-            createdAt=body["createdAt"],
-            updatedAt=to_iso(document.updated_at) if document.updated_at else body["createdAt"],
-        )
 
     def _now(self) -> datetime:
         return truncate_to_millis(self._clock())

@@ -14,8 +14,8 @@ from holdfast.domain.funnel import FUNNEL_TYPES, FunnelRow, funnel
 from holdfast.domain.signals import Signal, SignalType, signals_from_change
 from holdfast.errors import InvalidInput
 from holdfast.signal_events import SignalPublisher
-from holdfast.signal_store import SignalTable
-from holdfast.storage import CounterImage, InventoryTable, counter_from_image
+from holdfast.storage import CounterImage, InventoryTable, counter_from_image, table_change
+from holdfast.storage.signals import SignalTable
 
 MAX_RANGE = timedelta(days=31)
 """The longest ``[from, to)`` one query or funnel reads."""
@@ -44,7 +44,7 @@ class SignalService:
         configuration = self._config.current() if counter else None
         changed = counter_from_image(new)
         others = self._other_shards(changed) if changed is not None else 0
-        signals = signals_from_change(old, new, configuration, others)
+        signals = signals_from_change(table_change(old, new), configuration, others)
         if signals:
             self._signals.put(signals)
             self._publisher.publish(signals)

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
+from holdfast.domain.documents import CartRecord, OrderRecord
 from holdfast.domain.holds import Extension, HoldConflict, HoldEnd, HoldPart, HoldPlan
 from holdfast.domain.orders import OrderConflict, OrderPart, OrderPlan, OrderStep
 from holdfast.domain.shards import Move
 from holdfast.errors import Unavailable
 from holdfast.storage import commits
 from holdfast.storage.commits import WriteConflict
-from holdfast.storage.keys import FO_KIND
+from holdfast.storage.documents import cart_body
+from holdfast.storage.keys import FO_KIND, ORDER_KIND
 from holdfast.storage.reads import TableReads
-from holdfast.storage.records import Document, PositionRecord
+from holdfast.storage.records import PositionRecord
 from holdfast.storage.transactions import WriteTransaction
 
 
@@ -36,13 +37,11 @@ class PlanCommits(TableReads):
         """
         commits.run(self._client, writes.operations)
 
-    def commit_hold(self, plan: HoldPlan, body: dict[str, Any]) -> None:
-        """Write a hold plan as one transaction: the fulfilment option (with ``body``), its
-        timer, the units it takes and the cart it replaces. Raises :class:`HoldConflict`
-        naming the part of the plan that no longer held."""
-        writes = self.writes(plan.now).create_document(
-            Document(FO_KIND, plan.ref, plan.status, body, plan.expires_at)
-        )
+    def commit_hold(self, plan: HoldPlan, cart: CartRecord) -> None:
+        """Write a hold plan as one transaction: the fulfilment option (``cart``, as the plan
+        made it), its timer, the units it takes and the cart it replaces. Raises
+        :class:`HoldConflict` naming the part of the plan that no longer held."""
+        writes = self.writes(plan.now).create_cart(cart)
         if plan.timer_until is not None:
             writes.put_timer(plan.ref, plan.timer_until)
         writes.take(plan.taking)
@@ -58,10 +57,10 @@ class PlanCommits(TableReads):
                 raise HoldConflict(HoldPart.REPLACED_GONE, conflict.failed) from None
             raise HoldConflict(HoldPart.STOCK_CHANGED, conflict.failed) from None
 
-    def commit_order(self, plan: OrderPlan, order: Document) -> None:
+    def commit_order(self, plan: OrderPlan, order: OrderRecord) -> None:
         """Write an order plan and the order's item as one transaction. Raises
         :class:`OrderConflict` naming the part of the plan that no longer held."""
-        writes = self.writes(plan.now).create_document(order)
+        writes = self.writes(plan.now).create_order(order)
         if plan.converting is not None:
             writes.convert(plan.converting, order.ref)
         writes.take(plan.taking)
@@ -71,7 +70,7 @@ class PlanCommits(TableReads):
             self.commit(writes)
         except WriteConflict as conflict:
             failed = conflict.failed
-            if f"{order.entity}:{order.ref}" in failed:
+            if f"{ORDER_KIND}:{order.ref}" in failed:
                 raise OrderConflict(OrderPart.ORDER_EXISTS, failed) from None
             carts = [plan.converting.cart_ref] if plan.converting else []
             carts += [plan.replacing.ref] if plan.replacing else []
@@ -134,15 +133,15 @@ class PlanCommits(TableReads):
             return False
         return True
 
-    def commit_extension(self, extension: Extension, body: dict[str, Any]) -> bool:
-        """Write an extension (and the fulfilment option's new ``body``) as one transaction.
+    def commit_extension(self, extension: Extension, cart: CartRecord) -> bool:
+        """Write an extension (and ``cart``, the fulfilment option as extended) as one transaction.
         Answers False when the hold changed since it was read (extended, ended or expired)."""
         writes = self.writes(extension.now).update_document(
             FO_KIND,
             extension.ref,
             from_statuses=["ACTIVE"],
             status="ACTIVE",
-            body=body,
+            body=cart_body(cart),
             expires_at=extension.expires_at,
             unexpired_at=extension.now,
             expires_at_was=extension.expires_at_was,  # not extended by anyone since it was read

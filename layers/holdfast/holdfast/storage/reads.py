@@ -12,12 +12,16 @@ from typing import Any
 from holdfast import retry
 from holdfast.domain.clock import to_iso
 from holdfast.domain.configuration import Channel, Configuration, Location, Product, TimerConfig
+from holdfast.domain.documents import CartRecord, OrderRecord
 from holdfast.domain.ledger import InventoryQuantity, IqType
+from holdfast.storage.documents import cart_from, order_from
 from holdfast.storage.keys import (
     CONFIG_PK,
     EXPIRY_INDEX,
     EXPIRY_SHARDS,
+    FO_KIND,
     IP_SK,
+    ORDER_KIND,
     PRODUCT_SK,
     document_key,
     key,
@@ -28,9 +32,7 @@ from holdfast.storage.keys import (
     shard_pk,
 )
 from holdfast.storage.records import (
-    Document,
     PositionRecord,
-    document_from,
     from_item,
     is_shard,
     position_from,
@@ -170,11 +172,21 @@ class TableReads:
         for positions, shards, ledger in grouped.values():
             yield (with_shards(positions[0], shards) if positions else None), ledger
 
-    def get_document(self, kind: str, ref: str) -> Document | None:
+    def get_cart(self, ref: str) -> CartRecord | None:
+        """The fulfilment option ``ref`` as stored (a consistent read)."""
+        values = self._get_document(FO_KIND, ref)
+        return cart_from(values) if values is not None else None
+
+    def get_order(self, ref: str) -> OrderRecord | None:
+        """The order ``ref`` as stored (a consistent read)."""
+        values = self._get_document(ORDER_KIND, ref)
+        return order_from(values) if values is not None else None
+
+    def _get_document(self, kind: str, ref: str) -> dict[str, Any] | None:
         response = self._client.get_item(
             TableName=self.table_name, Key=document_key(kind, ref), ConsistentRead=True
         )
-        return document_from(from_item(response["Item"])) if "Item" in response else None
+        return from_item(response["Item"]) if "Item" in response else None
 
     def overdue_holds(self, now: datetime, limit: int) -> list[str]:
         """Refs of fulfilment options whose timer is at or past ``now`` but still in the table

@@ -1,4 +1,4 @@
-"""The stored items as Python records: positions, quantities, documents, counter changes.
+"""The stored items as Python records: positions, quantities, counter changes, timers.
 
 Encodes records to DynamoDB items and decodes items (and stream images, which have the same
 shape) back; nothing outside :mod:`holdfast.storage` reads an attribute name.
@@ -6,7 +6,6 @@ shape) back; nothing outside :mod:`holdfast.storage` reads an attribute name.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -21,7 +20,6 @@ from holdfast.storage.keys import (
     SHARD_ENTITY,
     TIMER_ENTITY,
     PositionKey,
-    document_key,
     quantity_sk,
     shard_pk,
 )
@@ -158,49 +156,6 @@ class CounterChange:
     @property
     def position_ref(self) -> str:
         return self.position.ref
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """A fulfilment option or order as stored: the queryable fields plus the JSON body."""
-
-    entity: str
-    """``FO`` or ``ORDER``: which of the two the item is (its ``entity`` attribute)."""
-    ref: str
-    status: str
-    body: dict[str, Any]
-    expires_at: datetime | None = None
-    order_ref: str | None = None
-    updated_at: datetime | None = None
-    """When the document last changed status (the item's ``updatedAt``)."""
-
-
-def document_item(document: Document, now: datetime) -> dict[str, Any]:
-    return to_item(
-        {
-            **{k: v["S"] for k, v in document_key(document.entity, document.ref).items()},
-            "entity": document.entity,
-            "ref": document.ref,
-            "status": document.status,
-            "expiresAt": to_iso(document.expires_at) if document.expires_at else None,
-            "orderRef": document.order_ref,
-            "body": json.dumps(document.body, separators=(",", ":")),
-            "createdAt": to_iso(now),
-            "updatedAt": to_iso(now),
-        }
-    )
-
-
-def document_from(values: Mapping[str, Any]) -> Document:
-    return Document(
-        entity=values["entity"],
-        ref=values["ref"],
-        status=values["status"],
-        body=json.loads(values["body"]),
-        expires_at=from_iso(values["expiresAt"]) if "expiresAt" in values else None,
-        order_ref=values.get("orderRef"),
-        updated_at=from_iso(values["updatedAt"]) if "updatedAt" in values else None,
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from holdfast.domain.clock import to_iso
+from holdfast.domain.documents import CartRecord, OrderRecord
 from holdfast.domain.holds import HoldEnd
 from holdfast.domain.ledger import InventoryQuantity
 from holdfast.domain.orders import Conversion, OrderStep
 from holdfast.domain.placement import CounterStep, HoldRelease, Taking
 from holdfast.storage.counters import CounterWrites
+from holdfast.storage.documents import cart_item, order_item
 from holdfast.storage.keys import (
     FO_KIND,
     ORDER_KIND,
@@ -29,7 +31,7 @@ from holdfast.storage.keys import (
     shard_pk,
     timer_key,
 )
-from holdfast.storage.records import CounterChange, Document, document_item, quantity_item, to_item
+from holdfast.storage.records import CounterChange, quantity_item, to_item
 
 
 class WriteTransaction(CounterWrites):
@@ -72,14 +74,22 @@ class WriteTransaction(CounterWrites):
         )
         return self
 
-    def create_document(self, document: Document) -> WriteTransaction:
+    def create_cart(self, cart: CartRecord) -> WriteTransaction:
+        """Put a new fulfilment option; only if its ref is new."""
+        return self._create_document(f"{FO_KIND}:{cart.ref}", cart_item(cart, self._now))
+
+    def create_order(self, order: OrderRecord) -> WriteTransaction:
+        """Put a new order; only if its ref is new."""
+        return self._create_document(f"{ORDER_KIND}:{order.ref}", order_item(order, self._now))
+
+    def _create_document(self, tag: str, item: dict[str, Any]) -> WriteTransaction:
         self.operations.append(
             (
-                f"{document.entity}:{document.ref}",
+                tag,
                 {
                     "Put": {
                         "TableName": self._table,
-                        "Item": document_item(document, self._now),
+                        "Item": item,
                         "ConditionExpression": "attribute_not_exists(pk)",
                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }

@@ -1,7 +1,7 @@
 """Where demand signals live in the Holdfast table: their keys, partitions, pages, retention.
 
-Kept apart from :mod:`holdfast.storage` (the ledger's module): signals are written only by the
-stream consumer and read only by the signals routes, never inside a ledger transaction.
+Apart from :class:`holdfast.storage.InventoryTable`: signals are written only by the stream
+consumer and read only by the signals routes, never inside a ledger transaction.
 
 =====================  ==================================  =================================
 item                   pk                                  sk
@@ -29,7 +29,7 @@ from typing import Any
 from holdfast import retry
 from holdfast.domain.clock import from_iso, to_iso
 from holdfast.domain.signals import Signal, SignalType, signal_day
-from holdfast.storage import from_item, to_item
+from holdfast.storage.records import from_item, to_item
 
 BATCH_WRITE_LIMIT = 25
 QUERY_PAGE = 500
@@ -170,46 +170,58 @@ class SignalTable:
         """One partition's signals with ``lower <= sk < upper`` passing the filters, in sort
         key order; stops reading after ``need`` matches."""
         partition, filter_types = source
-        filters, values, names = [], {}, {}
-        if location_ref is not None:
-            filters.append("locationRef = :location")
-            values[":location"] = {"S": location_ref}
-        if channel is not None:
-            filters.append("channel = :channel")
-            values[":channel"] = {"S": channel}
-        if filter_types:
-            names["#type"] = "type"
-            allowed = []
-            for number, kind in enumerate(kinds):
-                values[f":type{number}"] = {"S": str(kind)}
-                allowed.append(f":type{number}")
-            filters.append(f"#type IN ({', '.join(allowed)})")
-        request: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "pk = :partition AND sk BETWEEN :lower AND :upper",
-            "ExpressionAttributeValues": {
-                ":partition": {"S": partition},
-                ":lower": {"S": lower},
-                ":upper": {"S": upper},
-                **values,
-            },
-        }
-        if filters:
-            request["FilterExpression"] = " AND ".join(filters)
-        if names:
-            request["ExpressionAttributeNames"] = names
+        request = self._range_query(partition, lower, upper)
+        _add_filter(request, location_ref, channel, kinds if filter_types else None)
         matched = 0
         while True:
             if need is not None:
                 request["Limit"] = min(max(need - matched, 1) * 2, QUERY_PAGE)
             response = self._client.query(**request)
             for item in response["Items"]:
-                values_ = from_item(item)
-                if values_["sk"] >= upper:
+                values = from_item(item)
+                if values["sk"] >= upper:
                     continue
-                yield values_["sk"], Signal.model_validate(json.loads(values_["body"]))
+                yield values["sk"], Signal.model_validate(json.loads(values["body"]))
                 matched += 1
             last = response.get("LastEvaluatedKey")
             if not last or (need is not None and matched >= need):
                 return
             request["ExclusiveStartKey"] = last
+
+    def _range_query(self, partition: str, lower: str, upper: str) -> dict[str, Any]:
+        """The Query of one partition's sort keys from ``lower`` to ``upper``."""
+        return {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :partition AND sk BETWEEN :lower AND :upper",
+            "ExpressionAttributeValues": {
+                ":partition": {"S": partition},
+                ":lower": {"S": lower},
+                ":upper": {"S": upper},
+            },
+        }
+
+
+def _add_filter(
+    request: dict[str, Any],
+    location_ref: str | None,
+    channel: str | None,
+    kinds: Sequence[SignalType] | None,
+) -> None:
+    """Filter a Query to one location, one channel and (in a partition holding every type)
+    the wanted types; no filter when none is asked for."""
+    filters, values = [], request["ExpressionAttributeValues"]
+    if location_ref is not None:
+        filters.append("locationRef = :location")
+        values[":location"] = {"S": location_ref}
+    if channel is not None:
+        filters.append("channel = :channel")
+        values[":channel"] = {"S": channel}
+    if kinds is not None:
+        request["ExpressionAttributeNames"] = {"#type": "type"}
+        allowed = []
+        for number, kind in enumerate(kinds):
+            values[f":type{number}"] = {"S": str(kind)}
+            allowed.append(f":type{number}")
+        filters.append(f"#type IN ({', '.join(allowed)})")
+    if filters:
+        request["FilterExpression"] = " AND ".join(filters)
