@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from holdfast.domain.planning import Allocation, Plan
 from holdfast.storage.documents import cart_from, cart_item, order_from, order_item
-from holdfast.storage.records import from_item
+from holdfast.storage.records import from_item, to_item
 
 SKU, SOCKS, DC, STORE = "ACME_SNEAKER_BLK_US9", "ACME_SOCKS_WHT", "MAIN_DC", "STORE_SYDNEY"
 CREATED = "2026-11-27T09:00:00.000Z"
@@ -124,3 +128,28 @@ def test_a_stored_order_encodes_back_to_the_very_item_it_was_read_from_lines_as_
     assert len(order.lines) == 2 and order.seconds_to_convert == 12.345
     assert order.allocations == (Allocation(SOCKS, DC, 2),)
     assert order_item(order, NOW) == item
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "FO#cart-1",
+        "é€",
+        0,
+        -17,
+        10**30,
+        True,
+        False,
+        Decimal("1.50"),
+        [1, "a", {"b": False}],
+        {"nested": {"n": 2, "s": "x"}},
+        {"a", "b"},
+        b"\x00\x01",
+    ],
+)
+def test_items_encode_and_decode_as_boto3s_type_serializer_does(value):
+    encoded = to_item({"v": value, "gone": None})
+
+    assert encoded == {"v": TypeSerializer().serialize(value)}
+    assert from_item(encoded) == {"v": TypeDeserializer().deserialize(encoded["v"])}
