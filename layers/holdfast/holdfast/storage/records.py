@@ -44,7 +44,7 @@ def _attribute(value: Any) -> dict[str, Any]:
         return {"N": str(value)}
     if kind is bool:
         return {"BOOL": value}
-    return _serializer.serialize(value)  # numbers as Decimal, lists, maps, sets, binary
+    return dict(_serializer.serialize(value))  # numbers as Decimal, lists, maps, sets, binary
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _value(v) for k, v in item.items()}
 
 
-def _value(attribute: Mapping[str, Any]) -> Any:
+def _value(attribute: Any) -> Any:
     if "S" in attribute:
         return attribute["S"]
     if "N" in attribute:
