@@ -237,8 +237,8 @@ def _describe_errors(operation: dict[str, Any], *, secured: bool) -> None:
     function runs."""
     responses = operation.setdefault("responses", {})
     responses["default"] = {
-        "description": "Any other error, in the same shape: NOT_FOUND (404) for a route that does "
-        "not exist, INTERNAL_ERROR (500)",
+        "description": "Any other error the function answers, in the same shape: INTERNAL_ERROR "
+        "(500) is a bug, and is logged",
         "content": {
             "application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}
         },

@@ -7,6 +7,8 @@ import json
 import os
 import socket
 import time
+import urllib.error
+import urllib.request
 from urllib.parse import urlencode
 
 import pytest
@@ -85,6 +87,19 @@ def test_unknown_route_answers_404_in_the_error_shape(moto_server):
 
     assert status == 404
     assert_error_shape(body, "NOT_FOUND")
+    assert body["error"]["correlationId"]
+
+
+def test_unknown_route_echoes_the_callers_correlation_id(moto_server):
+    request = urllib.request.Request(
+        f"{moto_server.url}/warehouses/nowhere", headers={"x-correlation-id": "checkout-7f3a"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=10)
+
+    assert answer.value.code == 404
+    assert answer.value.headers["x-correlation-id"] == "checkout-7f3a"
+    assert json.loads(answer.value.read())["error"]["correlationId"] == "checkout-7f3a"
 
 
 def test_body_over_six_megabytes_is_refused_with_413_without_being_read(moto_server):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from holdfast.observability import CORRELATION_HEADER, request_correlation_id
 from holdfast_cli.local import swagger
 from holdfast_cli.local.template import HttpRoute, http_routes, load_handler
 
@@ -165,14 +166,20 @@ class LocalApi:
                     headers=result.get("headers") or {},
                     body=_decode(result),
                 )
+        correlation = request_correlation_id({"headers": headers})
         message = {
             "error": {
                 "code": "NOT_FOUND",
                 "message": f"no route for {method.upper()} {path}",
                 "details": [],
+                "correlationId": correlation,
             }
         }
-        return ApiResponse(404, {"content-type": "application/json"}, json.dumps(message))
+        return ApiResponse(
+            404,
+            {"content-type": "application/json", CORRELATION_HEADER: correlation},
+            json.dumps(message),
+        )
 
     def get(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.request("GET", path, **kwargs)
